@@ -1,0 +1,37 @@
+//! text/plain (Content-Format 0) for a single resource value, LwM2M 1.1 TS Core section 7.4.1.
+
+use super::{Record, RecordSource, TypeOf, Writer};
+use crate::error::Result;
+use crate::path::Path;
+
+/// Encodes the records below `base`.
+pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result<()> {
+    let _ = (base, src, w);
+    todo!("codec helper")
+}
+
+/// Decodes a payload into records.
+pub struct Decoder<'a, 't> {
+    base: Path,
+    payload: &'a [u8],
+    type_of: TypeOf<'t>,
+}
+
+impl<'a, 't> Decoder<'a, 't> {
+    /// A decoder for `payload`, relative to the request path `base`.
+    pub fn new(base: &Path, payload: &'a [u8], type_of: TypeOf<'t>) -> Self {
+        Decoder {
+            base: *base,
+            payload,
+            type_of,
+        }
+    }
+}
+
+impl<'a> Iterator for Decoder<'a, '_> {
+    type Item = Result<Record<'a>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let _ = (&self.base, &self.payload, &self.type_of);
+        todo!("codec helper")
+    }
+}

@@ -1,0 +1,1 @@
+//! The engine: operations, access control, observation, registration.

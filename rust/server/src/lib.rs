@@ -1,0 +1,1 @@
+//! LwM2M server.
