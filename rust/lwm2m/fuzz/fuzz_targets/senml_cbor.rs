@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzz target: senml_cbor parser (filled in with the parser).
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
