@@ -11,6 +11,7 @@ const KNOBS: &[(&str, usize, &str)] = &[
     ("LWM2M_MAX_SERVERS", 2, "LwM2M server accounts (instances of objects 0 / 1, bootstrap excluded)."),
     ("LWM2M_MAX_ACL_INSTANCES", 8, "Access Control (object 2) instances."),
     ("LWM2M_MAX_ACL_ENTRIES", 4, "ACL resource instances per Access Control instance."),
+    ("LWM2M_MAX_OBJECTS", 16, "Objects (built-in and application) the engine can hold."),
     ("LWM2M_MAX_OBSERVATIONS", 8, "Concurrent observations."),
     ("LWM2M_MAX_ATTRIBUTES", 8, "Paths with Write-Attributes settings."),
     ("LWM2M_URI_LEN", 64, "Bytes of a server URI."),

@@ -1,0 +1,221 @@
+//! LwM2M Access Control object (2): per-instance ACLs and their owner. The rules that use it
+//! live in `engine::access`.
+
+use super::{take, HasId, Instances};
+use crate::config::{MAX_ACL_ENTRIES, MAX_ACL_INSTANCES};
+use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
+use crate::error::{Error, Result};
+use crate::value::{DataType as T, Value};
+
+/// Object ID.
+pub const ID: u16 = 2;
+
+/// Access right bits of an ACL value.
+pub mod rights {
+    /// Read, Observe, Discover, Write-Attributes.
+    pub const READ: u16 = 0x01;
+    /// Write.
+    pub const WRITE: u16 = 0x02;
+    /// Execute.
+    pub const EXECUTE: u16 = 0x04;
+    /// Delete.
+    pub const DELETE: u16 = 0x08;
+    /// Create (on the object-level instance).
+    pub const CREATE: u16 = 0x10;
+    /// Everything an owner gets by default (all but Create).
+    pub const OWNER: u16 = READ | WRITE | EXECUTE | DELETE;
+}
+
+static RESOURCES: [R; 4] = [
+    R::single(0, "Object ID", Op::R, true, T::Integer),
+    R::single(1, "Object Instance ID", Op::R, true, T::Integer),
+    R::multiple(2, "ACL", Op::RW, false, T::Integer),
+    R::single(3, "Access Control Owner", Op::RW, true, T::Integer),
+];
+
+/// Definition of object 2.
+pub static DEF: ObjectDef = ObjectDef {
+    id: ID,
+    name: "LwM2M Access Control",
+    version: None,
+    multiple: true,
+    mandatory: false,
+    resources: &RESOURCES,
+};
+
+/// One Access Control instance.
+#[derive(Debug, Clone, Default)]
+pub struct AclInstance {
+    /// Instance ID.
+    pub id: u16,
+    /// Res 0: object ID.
+    pub object_id: u16,
+    /// Res 1: object instance ID (65535 = object level, for Create).
+    pub instance_id: u16,
+    /// Res 2: (Short Server ID, rights); ID 0 holds the default rights.
+    pub acl: heapless::Vec<(u16, u16), MAX_ACL_ENTRIES>,
+    /// Res 3: Short Server ID of the owner (65535 when managed by bootstrap only).
+    pub owner: u16,
+}
+
+impl AclInstance {
+    /// The rights stored for `ssid`, if there is an entry.
+    pub fn entry(&self, ssid: u16) -> Option<u16> {
+        self.acl.iter().find(|e| e.0 == ssid).map(|e| e.1)
+    }
+
+    /// Sets an entry (replacing an existing one).
+    pub fn set_entry(&mut self, ssid: u16, rights: u16) -> Result<()> {
+        if let Some(e) = self.acl.iter_mut().find(|e| e.0 == ssid) {
+            e.1 = rights;
+            return Ok(());
+        }
+        let pos = self
+            .acl
+            .iter()
+            .position(|e| e.0 > ssid)
+            .unwrap_or(self.acl.len());
+        self.acl
+            .insert(pos, (ssid, rights))
+            .map_err(|_| Error::ServiceUnavailable)
+    }
+}
+
+impl HasId for AclInstance {
+    fn id(&self) -> u16 {
+        self.id
+    }
+}
+
+/// Object 2.
+#[derive(Debug, Default)]
+pub struct AccessControl {
+    /// The instances.
+    pub instances: Instances<AclInstance, MAX_ACL_INSTANCES>,
+}
+
+impl AccessControl {
+    /// The ACL instance that governs `/obj/inst` (inst 65535 for the object level).
+    pub fn find(&self, obj: u16, inst: u16) -> Option<&AclInstance> {
+        self.instances
+            .iter()
+            .find(|a| a.object_id == obj && a.instance_id == inst)
+    }
+
+    /// Removes the ACL instances governing `/obj/inst`.
+    pub fn remove_for(&mut self, obj: u16, inst: u16) {
+        self.instances
+            .retain(|a| !(a.object_id == obj && a.instance_id == inst));
+    }
+
+    /// Adds an ACL instance for `/obj/inst` owned by `owner`, with `owner_rights` for the owner
+    /// (none when 0). Used when a server creates an instance.
+    pub fn add(&mut self, obj: u16, inst: u16, owner: u16, owner_rights: u16) -> Result<u16> {
+        let id = self.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let mut a = AclInstance {
+            id,
+            object_id: obj,
+            instance_id: inst,
+            acl: heapless::Vec::new(),
+            owner,
+        };
+        if owner_rights != 0 {
+            a.set_entry(owner, owner_rights)?;
+        }
+        self.instances.insert(a)?;
+        Ok(id)
+    }
+}
+
+impl Object for AccessControl {
+    fn def(&self) -> &'static ObjectDef {
+        &DEF
+    }
+
+    fn next_instance(&self, after: Option<u16>) -> Option<u16> {
+        self.instances.next_id(after)
+    }
+
+    fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
+        if res != 2 {
+            return None;
+        }
+        self.instances
+            .get(inst)?
+            .acl
+            .iter()
+            .map(|e| e.0)
+            .find(|&id| after.is_none_or(|a| id > a))
+    }
+
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
+        Ok(match (res, ri) {
+            (0, _) => Value::Integer(i.object_id.into()),
+            (1, _) => Value::Integer(i.instance_id.into()),
+            (2, Some(ri)) => Value::Integer(i.entry(ri).ok_or(Error::NotFound)?.into()),
+            (3, _) => Value::Integer(i.owner.into()),
+            _ => return Err(Error::NotFound),
+        })
+    }
+
+    fn write(
+        &mut self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        let local = matches!(caller, Caller::Bootstrap | Caller::Local);
+        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
+        match (res, ri) {
+            (0, _) if local => Ok(i.object_id = take::u16(v)?),
+            (1, _) if local => {
+                let x = take::u64_any(v)?;
+                i.instance_id = u16::try_from(x).map_err(|_| Error::BadRequest)?;
+                Ok(())
+            }
+            (2, Some(ri)) => {
+                let r = take::u16(v)?;
+                if r > 0x1f {
+                    return Err(Error::BadRequest);
+                }
+                i.set_entry(ri, r)
+            }
+            (3, _) => {
+                let o = take::u64_any(v)?;
+                i.owner = u16::try_from(o).map_err(|_| Error::BadRequest)?;
+                Ok(())
+            }
+            (0 | 1, _) => Err(Error::MethodNotAllowed),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    fn clear_resource(&mut self, inst: u16, res: u16) -> Result<()> {
+        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
+        if res == 2 {
+            i.acl.clear();
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
+        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
+            return Err(Error::MethodNotAllowed);
+        }
+        self.instances.insert(AclInstance {
+            id: inst,
+            owner: crate::path::ID_NONE,
+            ..Default::default()
+        })
+    }
+
+    fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
+        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
+            return Err(Error::MethodNotAllowed);
+        }
+        self.instances.remove(inst).map(|_| ())
+    }
+}

@@ -1,0 +1,146 @@
+//! IPSO Light Control object (3311), multiple instances created and deleted at run time (the
+//! paper's Figure 2 example creates one from a requesting client).
+
+use super::{set_str, take, HasId, Instances};
+use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
+use crate::error::{Error, Result};
+use crate::value::{DataType as T, Value};
+
+/// Object ID.
+pub const ID: u16 = 3311;
+/// On/Off resource.
+pub const ON_OFF: u16 = 5850;
+/// Dimmer resource.
+pub const DIMMER: u16 = 5851;
+
+static RESOURCES: [R; 7] = [
+    R::single(5701, "Sensor Units", Op::R, false, T::String),
+    R::single(5706, "Colour", Op::RW, false, T::String),
+    R::single(5750, "Application Type", Op::RW, false, T::String),
+    R::single(5805, "Cumulative active power", Op::R, false, T::Float),
+    R::single(5850, "On/Off", Op::RW, true, T::Boolean),
+    R::single(5851, "Dimmer", Op::RW, false, T::Integer),
+    R::single(5852, "On time", Op::RW, false, T::Integer),
+];
+
+/// Definition of object 3311.
+pub static DEF: ObjectDef = ObjectDef {
+    id: ID,
+    name: "Light Control",
+    version: None,
+    multiple: true,
+    mandatory: false,
+    resources: &RESOURCES,
+};
+
+/// One light.
+#[derive(Debug, Clone, Default)]
+pub struct Light {
+    /// Instance ID.
+    pub id: u16,
+    /// Res 5850.
+    pub on: bool,
+    /// Res 5851, percent.
+    pub dimmer: u8,
+    /// Res 5852: seconds since switched on (reset by writing 0).
+    pub on_time: i64,
+    /// Res 5706.
+    pub colour: heapless::String<16>,
+    /// Res 5750.
+    pub application_type: heapless::String<24>,
+    /// Res 5805, Wh.
+    pub cumulative_power: f64,
+}
+
+impl HasId for Light {
+    fn id(&self) -> u16 {
+        self.id
+    }
+}
+
+/// Object 3311 with room for `N` lights.
+#[derive(Debug, Default)]
+pub struct LightControl<const N: usize> {
+    /// The lights.
+    pub lights: Instances<Light, N>,
+}
+
+impl<const N: usize> LightControl<N> {
+    /// No lights yet.
+    pub const fn new() -> Self {
+        LightControl {
+            lights: Instances::new(),
+        }
+    }
+}
+
+impl<const N: usize> Object for LightControl<N> {
+    fn def(&self) -> &'static ObjectDef {
+        &DEF
+    }
+
+    fn next_instance(&self, after: Option<u16>) -> Option<u16> {
+        self.lights.next_id(after)
+    }
+
+    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
+        let l = self.lights.get(inst).ok_or(Error::NotFound)?;
+        Ok(match res {
+            5701 => Value::String("Wh"),
+            5706 => Value::String(&l.colour),
+            5750 => Value::String(&l.application_type),
+            5805 => Value::Float(l.cumulative_power),
+            5850 => Value::Boolean(l.on),
+            5851 => Value::Integer(l.dimmer.into()),
+            5852 => Value::Integer(l.on_time),
+            _ => return Err(Error::NotFound),
+        })
+    }
+
+    fn write(
+        &mut self,
+        _caller: Caller,
+        inst: u16,
+        res: u16,
+        _ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        let l = self.lights.get_mut(inst).ok_or(Error::NotFound)?;
+        match res {
+            5706 => set_str(&mut l.colour, take::str(v)?),
+            5750 => set_str(&mut l.application_type, take::str(v)?),
+            5850 => Ok(l.on = take::bool(v)?),
+            5851 => {
+                let d = take::u16(v)?;
+                if d > 100 {
+                    return Err(Error::BadRequest);
+                }
+                l.dimmer = d as u8;
+                Ok(())
+            }
+            5852 => {
+                let t = take::i64(v)?;
+                if t != 0 && _caller != Caller::Local {
+                    // Only a reset to 0 is meaningful from outside.
+                    return Err(Error::BadRequest);
+                }
+                l.on_time = t;
+                Ok(())
+            }
+            5701 | 5805 => Err(Error::MethodNotAllowed),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    fn create(&mut self, _caller: Caller, inst: u16) -> Result<()> {
+        self.lights.insert(Light {
+            id: inst,
+            dimmer: 100,
+            ..Default::default()
+        })
+    }
+
+    fn delete(&mut self, _caller: Caller, inst: u16) -> Result<()> {
+        self.lights.remove(inst).map(|_| ())
+    }
+}

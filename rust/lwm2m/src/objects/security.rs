@@ -1,0 +1,202 @@
+//! LwM2M Security object (0): server URIs and credentials. Only the bootstrap server and the
+//! local firmware may read or change it; DM servers never see it.
+
+use super::{set_bytes, set_str, take, HasId, Instances};
+use crate::config::{KEY_LEN, MAX_SERVERS, URI_LEN};
+use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
+use crate::error::{Error, Result};
+use crate::value::{DataType as T, Value};
+
+/// Object ID.
+pub const ID: u16 = 0;
+
+/// Security Mode values (resource 2).
+pub mod mode {
+    /// Pre-Shared Key.
+    pub const PSK: u8 = 0;
+    /// Raw Public Key (not implemented).
+    pub const RPK: u8 = 1;
+    /// Certificate (not implemented).
+    pub const CERTIFICATE: u8 = 2;
+    /// No security.
+    pub const NOSEC: u8 = 3;
+    /// Certificate with EST (not implemented).
+    pub const EST: u8 = 4;
+}
+
+static RESOURCES: [R; 10] = [
+    R::single(0, "LwM2M Server URI", Op::NONE, true, T::String),
+    R::single(1, "Bootstrap-Server", Op::NONE, true, T::Boolean),
+    R::single(2, "Security Mode", Op::NONE, true, T::Integer),
+    R::single(3, "Public Key or Identity", Op::NONE, true, T::Opaque),
+    R::single(4, "Server Public Key", Op::NONE, true, T::Opaque),
+    R::single(5, "Secret Key", Op::NONE, true, T::Opaque),
+    R::single(10, "Short Server ID", Op::NONE, false, T::Integer),
+    R::single(11, "Client Hold Off Time", Op::NONE, false, T::Integer),
+    R::single(12, "Bootstrap-Server Account Timeout", Op::NONE, false, T::Integer),
+    R::single(17, "OSCORE Security Mode", Op::NONE, false, T::ObjLnk),
+];
+
+/// Definition of object 0.
+pub static DEF: ObjectDef = ObjectDef {
+    id: ID,
+    name: "LwM2M Security",
+    version: None,
+    multiple: true,
+    mandatory: true,
+    resources: &RESOURCES,
+};
+
+/// One Security instance (one server account's credentials).
+#[derive(Debug, Default, Clone)]
+pub struct SecurityInstance {
+    /// Instance ID.
+    pub id: u16,
+    /// Res 0: server URI, e.g. `coap://[2001:db8::1]:5683`.
+    pub uri: heapless::String<URI_LEN>,
+    /// Res 1: this instance is the bootstrap server's.
+    pub bootstrap: bool,
+    /// Res 2: security mode ([`mode`]).
+    pub mode: u8,
+    /// Res 3: PSK identity (or public key).
+    pub identity: heapless::Vec<u8, KEY_LEN>,
+    /// Res 4: server public key (unused in PSK / NoSec).
+    pub server_public_key: heapless::Vec<u8, KEY_LEN>,
+    /// Res 5: secret key (PSK). Never logged.
+    pub secret_key: heapless::Vec<u8, KEY_LEN>,
+    /// Res 10: Short Server ID of the matching Server instance.
+    pub ssid: u16,
+    /// Res 11: seconds to wait before the client-initiated bootstrap.
+    pub hold_off: u32,
+    /// Res 12: bootstrap-server account timeout.
+    pub bs_timeout: u32,
+    /// Res 17: link to an OSCORE (21) instance.
+    pub oscore: Option<(u16, u16)>,
+}
+
+impl HasId for SecurityInstance {
+    fn id(&self) -> u16 {
+        self.id
+    }
+}
+
+/// Object 0 with room for the DM servers plus one bootstrap server.
+#[derive(Debug, Default)]
+pub struct Security {
+    /// The instances.
+    pub instances: Instances<SecurityInstance, { MAX_SERVERS + 1 }>,
+}
+
+impl Security {
+    /// The instance for a Short Server ID (DM servers only).
+    pub fn by_ssid(&self, ssid: u16) -> Option<&SecurityInstance> {
+        self.instances.iter().find(|s| !s.bootstrap && s.ssid == ssid)
+    }
+
+    /// The bootstrap server's instance.
+    pub fn bootstrap(&self) -> Option<&SecurityInstance> {
+        self.instances.iter().find(|s| s.bootstrap)
+    }
+}
+
+impl Object for Security {
+    fn def(&self) -> &'static ObjectDef {
+        &DEF
+    }
+
+    fn next_instance(&self, after: Option<u16>) -> Option<u16> {
+        self.instances.next_id(after)
+    }
+
+    fn has_resource(&self, inst: u16, res: u16) -> bool {
+        let Some(i) = self.instances.get(inst) else {
+            return false;
+        };
+        match res {
+            17 => i.oscore.is_some(),
+            _ => DEF.resource(res).is_some(),
+        }
+    }
+
+    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
+        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
+        Ok(match res {
+            0 => Value::String(&i.uri),
+            1 => Value::Boolean(i.bootstrap),
+            2 => Value::Integer(i.mode.into()),
+            3 => Value::Opaque(&i.identity),
+            4 => Value::Opaque(&i.server_public_key),
+            5 => Value::Opaque(&i.secret_key),
+            10 => Value::Integer(i.ssid.into()),
+            11 => Value::Integer(i.hold_off.into()),
+            12 => Value::Integer(i.bs_timeout.into()),
+            17 => {
+                let (o, n) = i.oscore.ok_or(Error::NotFound)?;
+                Value::ObjLnk(o, n)
+            }
+            _ => return Err(Error::NotFound),
+        })
+    }
+
+    fn write(
+        &mut self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        _ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
+            return Err(Error::Unauthorized);
+        }
+        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
+        match res {
+            0 => set_str(&mut i.uri, take::str(v)?),
+            1 => Ok(i.bootstrap = take::bool(v)?),
+            2 => {
+                let m = take::u16(v)?;
+                if m > 4 {
+                    return Err(Error::BadRequest);
+                }
+                i.mode = m as u8;
+                Ok(())
+            }
+            3 => set_bytes(&mut i.identity, take::bytes(v)?),
+            4 => set_bytes(&mut i.server_public_key, take::bytes(v)?),
+            5 => set_bytes(&mut i.secret_key, take::bytes(v)?),
+            10 => {
+                let s = take::u16(v)?;
+                if s == 0 {
+                    return Err(Error::BadRequest);
+                }
+                i.ssid = s;
+                Ok(())
+            }
+            11 => Ok(i.hold_off = take::u32(v)?),
+            12 => Ok(i.bs_timeout = take::u32(v)?),
+            17 => match *v {
+                Value::ObjLnk(o, n) => Ok(i.oscore = Some((o, n))),
+                _ => Err(Error::BadRequest),
+            },
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
+        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
+            return Err(Error::Unauthorized);
+        }
+        self.instances.insert(SecurityInstance {
+            id: inst,
+            mode: mode::NOSEC,
+            ..Default::default()
+        })
+    }
+
+    fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
+        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
+            return Err(Error::Unauthorized);
+        }
+        self.instances.remove(inst).map(|_| ())
+    }
+}
