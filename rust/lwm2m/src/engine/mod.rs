@@ -1,1 +1,594 @@
-//! The engine: operations, access control, observation, registration.
+//! The engine: request dispatch, access control, the DM operations (one module each, after
+//! Anjay's `core/dm`), observation, registration and bootstrap.
+//!
+//! A driver feeds it:
+//! - [`Engine::handle_request`] for every incoming request, with the [`Peer`] the transport
+//!   authenticated, writing the response into a [`MessageBuilder`] the driver prepared (type,
+//!   message ID and token are the driver's);
+//! - [`Engine::handle_response`] / [`Engine::request_failed`] for answers to requests it sent;
+//! - [`Engine::poll`] whenever [`Engine::next_wakeup`] is reached or something changed, to
+//!   collect outgoing requests and notifications.
+
+mod access;
+mod attributes;
+mod block;
+mod bootstrap;
+mod create;
+mod delete;
+mod discover;
+mod execute;
+mod observe;
+mod read;
+mod register;
+mod tree;
+mod write;
+
+pub use attributes::Attributes;
+pub use register::RegistrationState;
+
+use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
+use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
+use crate::dm::{Caller, Object, ObjectDef};
+use crate::error::{Error, Result};
+use crate::objects::access_control::AccessControl;
+use crate::objects::security::{Security, SecurityInstance};
+use crate::objects::server::{Server, ServerInstance};
+use crate::path::Path;
+use crate::value::{DataType, Value};
+
+/// Milliseconds on the driver's monotonic clock.
+pub type Millis = u64;
+
+/// Who sent a request, as the transport established it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// An LwM2M server, by Short Server ID.
+    Server(u16),
+    /// The bootstrap server.
+    Bootstrap,
+    /// A requesting client, by Short Client ID (client-to-client extension).
+    Client(u16),
+    /// Nobody the transport could authenticate.
+    Unauthenticated,
+}
+
+/// The peer of a request: its identity and an opaque handle the driver uses to reach it again
+/// (notifications go back to the same handle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The authenticated identity.
+    pub identity: Identity,
+    /// Driver-defined handle of the remote endpoint / session.
+    pub endpoint: u32,
+}
+
+/// Where an outgoing message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A DM server by Short Server ID (its URI is in the Security object).
+    Server(u16),
+    /// The bootstrap server.
+    Bootstrap,
+    /// A peer handle from an earlier request (notifications).
+    Endpoint(u32),
+}
+
+/// A message [`Engine::poll`] built for the driver to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Where to send it.
+    pub dest: Destination,
+    /// Bytes of the message at the start of the poll buffer. The message ID is 0: the driver's
+    /// message layer sets it.
+    pub len: usize,
+    /// True for CON (the driver retransmits and reports the outcome), false for NON.
+    pub confirmable: bool,
+}
+
+/// Factory configuration of a DM server account (instances of objects 0 and 1).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerConfig<'c> {
+    /// Short Server ID, 1..=65534.
+    pub ssid: u16,
+    /// Server URI, e.g. `coap://[::1]:5683` or `coaps://...`.
+    pub uri: &'c str,
+    /// Registration lifetime in seconds.
+    pub lifetime: u32,
+    /// Security mode ([`crate::objects::security::mode`]).
+    pub mode: u8,
+    /// PSK identity (PSK mode).
+    pub identity: &'c [u8],
+    /// PSK (PSK mode).
+    pub secret_key: &'c [u8],
+}
+
+/// The LwM2M client engine. `'a` is the lifetime of the application objects.
+pub struct Engine<'a> {
+    endpoint: heapless::String<ENDPOINT_LEN>,
+    /// Object 0.
+    pub(crate) security: Security,
+    /// Object 1.
+    pub(crate) server: Server,
+    /// Object 2.
+    pub(crate) acl: AccessControl,
+    objects: &'a mut [&'a mut dyn Object],
+    observations: observe::Observations,
+    attributes: attributes::AttributeStore,
+    registration: register::Registrations,
+    bootstrap: bootstrap::Bootstrap,
+    block1: block::Block1,
+    block1_buf: Option<&'a mut [u8]>,
+    rng: u64,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine with endpoint name `endpoint`, application `objects` (the Device object among
+    /// them; IDs must be unique and not 0, 1 or 2) and a seed for token and jitter generation
+    /// (take it from a hardware RNG).
+    pub fn new(endpoint: &str, objects: &'a mut [&'a mut dyn Object], seed: u64) -> Result<Self> {
+        let mut ep = heapless::String::new();
+        ep.push_str(endpoint).map_err(|_| Error::BadRequest)?;
+        if endpoint.is_empty() || objects.len() + 3 > MAX_OBJECTS {
+            return Err(Error::BadRequest);
+        }
+        for (i, o) in objects.iter().enumerate() {
+            let id = o.def().id;
+            if id <= 2 || objects[..i].iter().any(|p| p.def().id == id) {
+                return Err(Error::BadRequest);
+            }
+        }
+        Ok(Engine {
+            endpoint: ep,
+            security: Security::default(),
+            server: Server::default(),
+            acl: AccessControl::default(),
+            objects,
+            observations: observe::Observations::default(),
+            attributes: attributes::AttributeStore::default(),
+            registration: register::Registrations::default(),
+            bootstrap: bootstrap::Bootstrap::default(),
+            block1: block::Block1::default(),
+            block1_buf: None,
+            rng: seed | 1,
+        })
+    }
+
+    /// The endpoint name.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Adds a DM server account (factory bootstrap): one Security and one Server instance.
+    pub fn add_server(&mut self, cfg: &ServerConfig<'_>) -> Result<()> {
+        if cfg.ssid == 0 || cfg.ssid == crate::path::ID_NONE || self.server.by_ssid(cfg.ssid).is_some()
+        {
+            return Err(Error::BadRequest);
+        }
+        let sec_id = self.security.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let srv_id = self.server.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let mut s = SecurityInstance {
+            id: sec_id,
+            mode: cfg.mode,
+            ssid: cfg.ssid,
+            ..Default::default()
+        };
+        crate::objects::set_str(&mut s.uri, cfg.uri)?;
+        crate::objects::set_bytes(&mut s.identity, cfg.identity)?;
+        crate::objects::set_bytes(&mut s.secret_key, cfg.secret_key)?;
+        if cfg.lifetime == 0 {
+            return Err(Error::BadRequest);
+        }
+        self.server.instances.insert(ServerInstance {
+            id: srv_id,
+            ssid: cfg.ssid,
+            lifetime: cfg.lifetime,
+            ..Default::default()
+        })?;
+        if let Err(e) = self.security.instances.insert(s) {
+            let _ = self.server.instances.remove(srv_id);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Adds the bootstrap server account (used when no DM server is configured, or when
+    /// registration to every server fails).
+    pub fn add_bootstrap_server(&mut self, uri: &str, mode: u8, identity: &[u8], key: &[u8]) -> Result<()> {
+        if self.security.bootstrap().is_some() {
+            return Err(Error::BadRequest);
+        }
+        let id = self.security.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let mut s = SecurityInstance {
+            id,
+            bootstrap: true,
+            mode,
+            ..Default::default()
+        };
+        crate::objects::set_str(&mut s.uri, uri)?;
+        crate::objects::set_bytes(&mut s.identity, identity)?;
+        crate::objects::set_bytes(&mut s.secret_key, key)?;
+        self.security.instances.insert(s)
+    }
+
+    /// The Security (0) instances: server URIs and credentials, for the driver's transports.
+    pub fn security(&self) -> &Security {
+        &self.security
+    }
+
+    /// The Server (1) instances.
+    pub fn servers(&self) -> &Server {
+        &self.server
+    }
+
+    /// The Access Control (2) instances.
+    pub fn access_control(&self) -> &AccessControl {
+        &self.acl
+    }
+
+    /// Registration state toward a server.
+    pub fn registration_state(&self, ssid: u16) -> RegistrationState {
+        self.registration.state(ssid)
+    }
+
+    /// Number of active observations (for tests and diagnostics).
+    pub fn observation_count(&self) -> usize {
+        self.observations.len()
+    }
+
+    /// Sets a resource value on behalf of the firmware (bypassing the R/W restriction, like a
+    /// sensor updating its reading) and schedules the notifications it causes.
+    pub fn set_value(&mut self, path: &Path, value: Value<'_>, now: Millis) -> Result<()> {
+        let (o, i, r) = match path.ids() {
+            [o, i, r] | [o, i, r, _] => (*o, *i, *r),
+            _ => return Err(Error::BadRequest),
+        };
+        let dt = self.type_of(path).ok_or(Error::NotFound)?;
+        let v = value.coerce(dt).ok_or(Error::BadRequest)?;
+        let obj = self.object_mut(o).ok_or(Error::NotFound)?;
+        obj.write(Caller::Local, i, r, path.resource_instance_id(), &v)?;
+        self.value_changed(path, now);
+        Ok(())
+    }
+
+    /// Tells the engine that the value at `path` changed (for objects that update themselves).
+    pub fn value_changed(&mut self, path: &Path, now: Millis) {
+        self.observations.mark_changed(path, now);
+    }
+
+    /// Mutable access to an application object, e.g. to update several values at once;
+    /// call [`Engine::value_changed`] afterwards.
+    pub fn object_mut(&mut self, id: u16) -> Option<&mut dyn Object> {
+        match id {
+            0 => Some(&mut self.security),
+            1 => Some(&mut self.server),
+            2 => Some(&mut self.acl),
+            _ => self
+                .objects
+                .iter_mut()
+                .find(|o| o.def().id == id)
+                .map(|o| &mut **o as &mut dyn Object),
+        }
+    }
+
+    /// Shared access to an object.
+    pub fn object(&self, id: u16) -> Option<&dyn Object> {
+        match id {
+            0 => Some(&self.security),
+            1 => Some(&self.server),
+            2 => Some(&self.acl),
+            _ => self
+                .objects
+                .iter()
+                .find(|o| o.def().id == id)
+                .map(|o| &**o as &dyn Object),
+        }
+    }
+
+    /// Object IDs in ascending order.
+    fn object_ids(&self) -> heapless::Vec<u16, MAX_OBJECTS> {
+        let mut ids: heapless::Vec<u16, MAX_OBJECTS> = heapless::Vec::new();
+        for id in [0, 1, 2] {
+            let _ = ids.push(id);
+        }
+        for o in self.objects.iter() {
+            let _ = ids.push(o.def().id);
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The definitions of all objects, for decoders (detached from `self` so writes can run
+    /// while a decoder is alive).
+    fn defs(&self) -> Defs {
+        let mut d = heapless::Vec::new();
+        for id in self.object_ids() {
+            if let Some(o) = self.object(id) {
+                let _ = d.push(o.def());
+            }
+        }
+        Defs(d)
+    }
+
+    /// Declared type of a path.
+    fn type_of(&self, path: &Path) -> Option<DataType> {
+        self.defs().type_of(path)
+    }
+
+    /// Next random 32 bits (xorshift64*; seeded by the driver's RNG).
+    fn random(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    /// Mixes fresh entropy into the token generator.
+    pub fn add_entropy(&mut self, e: u64) {
+        self.rng ^= e;
+        if self.rng == 0 {
+            self.rng = 1;
+        }
+        let _ = self.random();
+    }
+
+    /// Handles one request and writes the response code, options and payload into `resp`
+    /// (whose header and token the driver has set). Every input, however malformed, yields a
+    /// well-formed response; stored state is only changed by operations that succeed.
+    pub fn handle_request(
+        &mut self,
+        peer: &Peer,
+        req: &Message<'_>,
+        now: Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) {
+        resp.reset_options();
+        if let Err(e) = self.dispatch(peer, req, now, resp) {
+            resp.reset_options();
+            resp.set_code(e.code());
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        peer: &Peer,
+        req: &Message<'_>,
+        now: Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
+        if !code::is_request(req.code) {
+            return Err(Error::BadRequest);
+        }
+        if req.unknown_critical_option(known_option).is_some() {
+            return Err(Error::BadOption);
+        }
+        // Bootstrap-Finish is the only request on a non-numeric path.
+        if let Some(first) = req.uri_path().next() {
+            if first == b"bs" {
+                return if req.uri_path().nth(1).is_none() && req.code == code::POST {
+                    self.bootstrap_finish(peer, now, resp)
+                } else {
+                    Err(Error::NotFound)
+                };
+            }
+        }
+        let mut path = Path::ROOT;
+        for seg in req.uri_path() {
+            if seg.is_empty() && path.is_root() {
+                continue;
+            }
+            let id = Path::parse_segment(seg).map_err(|_| Error::NotFound)?;
+            path = path.child(id).map_err(|_| Error::NotFound)?;
+        }
+        let op = Request::new(req, path)?;
+        match peer.identity {
+            Identity::Unauthenticated | Identity::Client(_) => Err(Error::Unauthorized),
+            Identity::Bootstrap => self.handle_bootstrap(peer, &op, req, now, resp),
+            Identity::Server(ssid) => {
+                if self.server.by_ssid(ssid).is_none() {
+                    return Err(Error::Unauthorized);
+                }
+                self.handle_dm(peer, ssid, &op, req, now, resp)
+            }
+        }
+    }
+
+    fn handle_dm(
+        &mut self,
+        peer: &Peer,
+        ssid: u16,
+        op: &Request<'_>,
+        req: &Message<'_>,
+        now: Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
+        let caller = Caller::Server(ssid);
+        match req.code {
+            code::GET if op.accept == Some(cf::LINK_FORMAT) => {
+                self.discover(caller, &op.path, resp)
+            }
+            code::GET => match op.observe {
+                Some(0) => self.observe(peer, caller, op, req, now, resp),
+                Some(1) => {
+                    self.observations.cancel(peer.endpoint, req.token);
+                    self.read(caller, op, resp)
+                }
+                _ => self.read(caller, op, resp),
+            },
+            code::FETCH => self.read_composite(caller, op, resp),
+            code::PUT if op.is_write_attributes(req) => {
+                self.write_attributes(ssid, op, req, resp)
+            }
+            code::PUT | code::POST | code::IPATCH => {
+                let method = req.code;
+                self.with_payload(peer, op, req, resp, &mut |e, payload, resp| {
+                    let res = match (method, op.path.len()) {
+                        (code::IPATCH, 0) => e.write_composite(caller, op, payload, now),
+                        (code::PUT, 2..=4) => e.write(caller, op, payload, true, now),
+                        (code::POST, 1) => return e.create(caller, op, payload, now, resp),
+                        (code::POST, 2) => e.write(caller, op, payload, false, now),
+                        (code::POST, 3) => e.execute(caller, &op.path, payload, now),
+                        _ => Err(Error::MethodNotAllowed),
+                    };
+                    res.map(|()| resp.set_code(code::CHANGED))
+                })
+            }
+            code::DELETE => {
+                self.delete(caller, &op.path, now)?;
+                resp.set_code(code::DELETED);
+                Ok(())
+            }
+            _ => Err(Error::MethodNotAllowed),
+        }
+    }
+
+    /// Handles the answer to a request the engine sent (matched by token).
+    pub fn handle_response(&mut self, resp: &Message<'_>, now: Millis) {
+        if self.registration.owns_token(resp.token) {
+            self.registration_response(resp, now);
+        } else if self.bootstrap.owns_token(resp.token) {
+            self.bootstrap_response(resp, now);
+        }
+    }
+
+    /// Tells the engine that a request or CON notification with `token` sent to `dest` got no
+    /// answer (timeout) or was rejected with RST.
+    pub fn request_failed(&mut self, dest: Destination, token: &[u8], now: Millis) {
+        if self.registration.owns_token(token) {
+            self.registration_failed(token, now);
+        } else if self.bootstrap.owns_token(token) {
+            self.bootstrap_failed(now);
+        } else if let Destination::Endpoint(ep) = dest {
+            // RFC 7641 4.5: an unacknowledged or reset notification ends the observation.
+            self.observations.cancel(ep, token);
+        }
+    }
+
+    /// Starts operating: client-initiated bootstrap when no DM server is configured, else
+    /// registration to every server.
+    pub fn start(&mut self, now: Millis) {
+        if self.server.instances.is_empty() && self.security.bootstrap().is_some() {
+            self.bootstrap.schedule(now, self.bootstrap_hold_off());
+        } else {
+            self.schedule_registrations(now);
+        }
+    }
+
+    /// Builds the next message to send into `buf`, if any is due at `now`.
+    pub fn poll(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        if let Some(o) = self.poll_bootstrap(now, buf) {
+            return Some(o);
+        }
+        if let Some(o) = self.poll_registration(now, buf) {
+            return Some(o);
+        }
+        self.poll_notifications(now, buf)
+    }
+
+    /// The earliest time at which [`Engine::poll`] has something to do.
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        [
+            self.bootstrap.next_wakeup(),
+            self.registration.next_wakeup(),
+            self.notifications_wakeup(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A fresh token for an outgoing request.
+    fn new_token(&mut self) -> [u8; 4] {
+        self.random().to_be_bytes()
+    }
+
+    /// Removes what belongs to a server that went away (observations, attributes).
+    fn forget_server(&mut self, ssid: u16) {
+        self.observations.remove_identity(Identity::Server(ssid));
+        self.attributes.remove_server(ssid);
+    }
+}
+
+/// Object definitions, detached from the objects.
+pub(crate) struct Defs(heapless::Vec<&'static ObjectDef, MAX_OBJECTS>);
+
+impl Defs {
+    fn type_of(&self, path: &Path) -> Option<DataType> {
+        let def = self.0.iter().find(|d| Some(d.id) == path.object_id())?;
+        let r = def.resource(path.resource_id()?)?;
+        match (r.multiple, path.len()) {
+            (_, 3) | (true, 4) => Some(r.data_type),
+            _ => None,
+        }
+    }
+}
+
+/// The parts of a request the operations need, parsed once.
+pub(crate) struct Request<'m> {
+    /// Target path.
+    pub path: Path,
+    /// Content-Format of the payload.
+    pub content_format: Option<u16>,
+    /// Accept.
+    pub accept: Option<u16>,
+    /// Observe option value.
+    pub observe: Option<u32>,
+    /// Block1 option.
+    pub block1: Option<crate::coap::Block>,
+    /// Block2 option.
+    pub block2: Option<crate::coap::Block>,
+    /// Request payload.
+    pub payload: &'m [u8],
+}
+
+impl<'m> Request<'m> {
+    fn new(req: &Message<'m>, path: Path) -> Result<Self> {
+        let uint = |n| -> Result<Option<u32>> {
+            match req.option_uint(n) {
+                None => Ok(None),
+                Some(Ok(v)) => Ok(Some(v)),
+                Some(Err(())) => Err(Error::BadOption),
+            }
+        };
+        let u16opt = |n| -> Result<Option<u16>> {
+            uint(n)?
+                .map(|v| u16::try_from(v).map_err(|_| Error::BadOption))
+                .transpose()
+        };
+        let block = |n| -> Result<Option<crate::coap::Block>> {
+            req.option(n)
+                .map(|v| crate::coap::Block::decode(v).ok_or(Error::BadOption))
+                .transpose()
+        };
+        Ok(Request {
+            path,
+            content_format: u16opt(option::CONTENT_FORMAT)?,
+            accept: u16opt(option::ACCEPT)?,
+            observe: uint(option::OBSERVE)?,
+            block1: block(option::BLOCK1)?,
+            block2: block(option::BLOCK2)?,
+            payload: req.payload,
+        })
+    }
+
+    /// PUT with only Uri-Query options and no payload is Write-Attributes.
+    fn is_write_attributes(&self, req: &Message<'_>) -> bool {
+        self.payload.is_empty() && self.content_format.is_none() && req.uri_query().next().is_some()
+    }
+}
+
+/// Critical options the engine understands (RFC 7252 5.4.1: others get 4.02).
+fn known_option(n: u16) -> bool {
+    matches!(
+        n,
+        option::URI_HOST
+            | option::URI_PORT
+            | option::URI_PATH
+            | option::URI_QUERY
+            | option::ACCEPT
+            | option::BLOCK1
+            | option::BLOCK2
+            | option::IF_MATCH
+    )
+}

@@ -1,0 +1,338 @@
+//! Notification attributes (LwM2M 1.1 TS Core section 5.1.2): pmin, pmax, gt, lt, st, epmin,
+//! epmax, set per server and path with Write-Attributes and inherited downwards
+//! (object -> instance -> resource -> resource instance).
+
+use super::{Engine, Request};
+use crate::coap::{code, Message, MessageBuilder};
+use crate::config::MAX_ATTRIBUTES;
+use crate::error::{Error, Result};
+use crate::path::Path;
+
+/// A set of notification attributes; `None` means not set at this level.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Attributes {
+    /// Minimum period in seconds.
+    pub pmin: Option<u32>,
+    /// Maximum period in seconds.
+    pub pmax: Option<u32>,
+    /// Greater-than threshold.
+    pub gt: Option<f64>,
+    /// Less-than threshold.
+    pub lt: Option<f64>,
+    /// Step.
+    pub st: Option<f64>,
+    /// Minimum evaluation period in seconds.
+    pub epmin: Option<u32>,
+    /// Maximum evaluation period in seconds.
+    pub epmax: Option<u32>,
+}
+
+impl Attributes {
+    /// Fills unset attributes from a less specific level.
+    fn inherit(&mut self, from: &Attributes) {
+        self.pmin = self.pmin.or(from.pmin);
+        self.pmax = self.pmax.or(from.pmax);
+        self.gt = self.gt.or(from.gt);
+        self.lt = self.lt.or(from.lt);
+        self.st = self.st.or(from.st);
+        self.epmin = self.epmin.or(from.epmin);
+        self.epmax = self.epmax.or(from.epmax);
+    }
+
+    /// True if any attribute is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Attributes::default()
+    }
+
+    /// Checks the constraints between attributes: lt < gt, lt + 2 st < gt, st >= 0,
+    /// epmin <= epmax.
+    fn valid(&self) -> bool {
+        if self.st.is_some_and(|s| s < 0.0) {
+            return false;
+        }
+        if let (Some(lt), Some(gt)) = (self.lt, self.gt) {
+            if lt >= gt || lt + 2.0 * self.st.unwrap_or(0.0) >= gt {
+                return false;
+            }
+        }
+        !matches!((self.epmin, self.epmax), (Some(a), Some(b)) if a > b)
+    }
+
+    /// True if a new numeric value `v` should be notified, given the last notified `last`.
+    pub(crate) fn numeric_trigger(&self, last: Option<f64>, v: f64) -> bool {
+        if self.gt.is_none() && self.lt.is_none() && self.st.is_none() {
+            return true;
+        }
+        let Some(last) = last else { return true };
+        let crossed = |t: f64| (last <= t) != (v <= t);
+        self.gt.is_some_and(crossed)
+            || self.lt.is_some_and(crossed)
+            || self.st.is_some_and(|s| {
+                let d = v - last;
+                (if d < 0.0 { -d } else { d }) >= s
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    ssid: u16,
+    path: Path,
+    attrs: Attributes,
+}
+
+/// Attributes per (server, path).
+#[derive(Debug, Default)]
+pub(crate) struct AttributeStore {
+    entries: heapless::Vec<Entry, MAX_ATTRIBUTES>,
+}
+
+impl AttributeStore {
+    /// Attributes set exactly at `path` for `ssid`.
+    pub fn get(&self, ssid: u16, path: &Path) -> Attributes {
+        self.entries
+            .iter()
+            .find(|e| e.ssid == ssid && e.path == *path)
+            .map(|e| e.attrs)
+            .unwrap_or_default()
+    }
+
+    /// Effective attributes for `path`: the most specific level wins, then the server
+    /// defaults for pmin / pmax.
+    pub fn effective(&self, ssid: u16, path: &Path, default_pmin: u32, default_pmax: u32) -> Attributes {
+        let mut a = Attributes::default();
+        let mut p = *path;
+        loop {
+            a.inherit(&self.get(ssid, &p));
+            if p.len() <= 1 {
+                break;
+            }
+            p = p.parent();
+        }
+        if a.pmin.is_none() {
+            a.pmin = Some(default_pmin);
+        }
+        if a.pmax.is_none() && default_pmax > 0 {
+            a.pmax = Some(default_pmax);
+        }
+        a
+    }
+
+    fn set(&mut self, ssid: u16, path: &Path, attrs: Attributes) -> Result<()> {
+        self.entries.retain(|e| !(e.ssid == ssid && e.path == *path));
+        if attrs.is_empty() {
+            return Ok(());
+        }
+        self.entries
+            .push(Entry { ssid, path: *path, attrs })
+            .map_err(|_| Error::ServiceUnavailable)
+    }
+
+    /// Forgets everything set by a server.
+    pub fn remove_server(&mut self, ssid: u16) {
+        self.entries.retain(|e| e.ssid != ssid);
+    }
+
+    /// Forgets attributes at and below a path.
+    pub fn remove_under(&mut self, path: &Path) {
+        self.entries.retain(|e| !e.path.starts_with(path));
+    }
+}
+
+/// Parses a decimal number such as `-12`, `20.5` or `1e3` without pulling in core's float
+/// parser (a few KiB of flash). Precision is that of the decimal mantissa (up to 19 digits).
+pub(crate) fn parse_number(s: &[u8]) -> Option<f64> {
+    let (neg, mut rest) = match s {
+        [b'-', r @ ..] => (true, r),
+        [b'+', r @ ..] => (false, r),
+        r => (false, r),
+    };
+    let mut mant: u64 = 0;
+    let mut exp: i32 = 0;
+    let mut digits = 0;
+    let mut seen_point = false;
+    while let [c, r @ ..] = rest {
+        match c {
+            b'0'..=b'9' => {
+                if mant < 1_000_000_000_000_000_000 {
+                    mant = mant * 10 + u64::from(c - b'0');
+                    if seen_point {
+                        exp -= 1;
+                    }
+                } else if !seen_point {
+                    exp += 1;
+                }
+                digits += 1;
+            }
+            b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        rest = r;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let [b'e' | b'E', r @ ..] = rest {
+        let (eneg, r) = match r {
+            [b'-', r @ ..] => (true, r),
+            [b'+', r @ ..] => (false, r),
+            r => (false, r),
+        };
+        if r.is_empty() || r.len() > 3 || !r.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let e: i32 = r.iter().fold(0, |a, &c| a * 10 + i32::from(c - b'0'));
+        exp += if eneg { -e } else { e };
+    }
+    let mut v = mant as f64;
+    let mut p = 10f64;
+    let mut e = exp.unsigned_abs();
+    let mut scale = 1f64;
+    while e > 0 {
+        if e & 1 == 1 {
+            scale *= p;
+        }
+        p *= p;
+        e >>= 1;
+    }
+    v = if exp < 0 { v / scale } else { v * scale };
+    if !v.is_finite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    s.iter()
+        .try_fold(0u64, |a, &c| Some(a * 10 + u64::from(c - b'0')))
+        .and_then(|v| u32::try_from(v).ok())
+}
+
+impl Engine<'_> {
+    /// Write-Attributes: PUT with Uri-Query only. A name without a value removes the attribute.
+    pub(crate) fn write_attributes(
+        &mut self,
+        ssid: u16,
+        op: &Request<'_>,
+        req: &Message<'_>,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
+        let path = op.path;
+        if path.is_root() {
+            return Err(Error::MethodNotAllowed);
+        }
+        self.check_read_target(crate::dm::Caller::Server(ssid), &path)?;
+        let mut a = self.attributes.get(ssid, &path);
+        for q in req.uri_query() {
+            let (name, value) = match q.iter().position(|&c| c == b'=') {
+                Some(i) => (&q[..i], Some(&q[i + 1..])),
+                None => (q, None),
+            };
+            let int = |v: Option<&[u8]>| -> Result<Option<u32>> {
+                v.map(|v| parse_u32(v).ok_or(Error::BadRequest)).transpose()
+            };
+            let num = |v: Option<&[u8]>| -> Result<Option<f64>> {
+                v.map(|v| parse_number(v).ok_or(Error::BadRequest)).transpose()
+            };
+            match name {
+                b"pmin" => a.pmin = int(value)?,
+                b"pmax" => a.pmax = int(value)?,
+                b"epmin" => a.epmin = int(value)?,
+                b"epmax" => a.epmax = int(value)?,
+                b"gt" | b"lt" | b"st" => {
+                    // Thresholds only make sense on a numeric resource.
+                    let numeric = path.len() >= 3
+                        && matches!(
+                            self.type_of(&path),
+                            Some(crate::value::DataType::Integer | crate::value::DataType::Float | crate::value::DataType::Unsigned)
+                        );
+                    if !numeric {
+                        return Err(Error::BadRequest);
+                    }
+                    let v = num(value)?;
+                    match name {
+                        b"gt" => a.gt = v,
+                        b"lt" => a.lt = v,
+                        _ => a.st = v,
+                    }
+                }
+                _ => return Err(Error::BadRequest),
+            }
+        }
+        if !a.valid() {
+            return Err(Error::BadRequest);
+        }
+        self.attributes.set(ssid, &path, a)?;
+        resp.set_code(code::CHANGED);
+        Ok(())
+    }
+
+    /// Effective attributes of an observation by a server.
+    pub(crate) fn effective_attributes(&self, ssid: u16, path: &Path) -> Attributes {
+        let (pmin, pmax) = self
+            .server
+            .by_ssid(ssid)
+            .map_or((0, 0), |s| (s.pmin, s.pmax));
+        self.attributes.effective(ssid, path, pmin, pmax)
+    }
+
+    /// Attributes set exactly at `path` by `ssid` (for Discover).
+    pub(crate) fn attributes_at(&self, ssid: u16, path: &Path) -> Attributes {
+        self.attributes.get(ssid, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number(b"20.5"), Some(20.5));
+        assert_eq!(parse_number(b"-3"), Some(-3.0));
+        assert_eq!(parse_number(b"1e3"), Some(1000.0));
+        assert_eq!(parse_number(b"2.5E-1"), Some(0.25));
+        for bad in [&b""[..], b"-", b"1.2.3", b"abc", b"1e", b"1e1234", b"."] {
+            assert_eq!(parse_number(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+    }
+
+    #[test]
+    fn constraints() {
+        let a = Attributes { gt: Some(10.0), lt: Some(5.0), st: Some(2.0), ..Default::default() };
+        assert!(a.valid());
+        let b = Attributes { gt: Some(10.0), lt: Some(5.0), st: Some(3.0), ..Default::default() };
+        assert!(!b.valid());
+        let c = Attributes { epmin: Some(5), epmax: Some(2), ..Default::default() };
+        assert!(!c.valid());
+    }
+
+    #[test]
+    fn thresholds() {
+        let a = Attributes { gt: Some(25.0), ..Default::default() };
+        assert!(a.numeric_trigger(Some(24.0), 26.0));
+        assert!(a.numeric_trigger(Some(26.0), 24.0));
+        assert!(!a.numeric_trigger(Some(26.0), 27.0));
+        let s = Attributes { st: Some(1.0), ..Default::default() };
+        assert!(!s.numeric_trigger(Some(20.0), 20.5));
+        assert!(s.numeric_trigger(Some(20.0), 18.9));
+        assert!(Attributes::default().numeric_trigger(Some(1.0), 1.0));
+    }
+
+    #[test]
+    fn inheritance() {
+        let mut st = AttributeStore::default();
+        st.set(1, &Path::object(3303), Attributes { pmin: Some(5), pmax: Some(60), ..Default::default() }).unwrap();
+        st.set(1, &Path::resource(3303, 0, 5700), Attributes { pmin: Some(1), ..Default::default() }).unwrap();
+        let e = st.effective(1, &Path::resource(3303, 0, 5700), 0, 0);
+        assert_eq!((e.pmin, e.pmax), (Some(1), Some(60)));
+        let other = st.effective(2, &Path::resource(3303, 0, 5700), 7, 0);
+        assert_eq!((other.pmin, other.pmax), (Some(7), None));
+    }
+}

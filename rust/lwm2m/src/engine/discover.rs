@@ -1,0 +1,127 @@
+//! Discover (GET with Accept: application/link-format): the object, its instances and
+//! resources (with `dim` for multiple resources), each with the attributes the asking server
+//! set at that level.
+
+use super::attributes::Attributes;
+use super::Engine;
+use crate::coap::{code, content_format as cf, option, MessageBuilder};
+use crate::codec::link::{write_link, LinkAttr};
+use crate::codec::Writer;
+use crate::dm::{Caller, Object};
+use crate::error::{Error, Result};
+use crate::path::Path;
+
+impl Engine<'_> {
+    /// Discover.
+    pub(crate) fn discover(&mut self, caller: Caller, path: &Path, resp: &mut MessageBuilder<'_>) -> Result<()> {
+        if path.is_root() || path.len() == 4 {
+            return Err(Error::MethodNotAllowed);
+        }
+        self.check_read_target_discover(caller, path)?;
+        let ssid = match caller {
+            Caller::Server(s) => s,
+            _ => 0,
+        };
+        let obj = self.object(path.ids()[0]).ok_or(Error::NotFound)?;
+        resp.set_code(code::CONTENT);
+        resp.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into())
+            .map_err(|_| Error::InternalServerError)?;
+        let payload = resp.payload_mut();
+        let mut w = Writer::new(payload);
+        self.discover_links(&mut w, caller, ssid, obj, path)?;
+        let n = w.total();
+        resp.set_payload_len(n).map_err(|_| Error::InternalServerError)
+    }
+
+    fn check_read_target_discover(&self, caller: Caller, path: &Path) -> Result<()> {
+        // Discover reveals structure, not values: unreadable resources are still listed,
+        // but the instance must be accessible.
+        let res = path.resource_id().map(|_| path.truncated(2));
+        self.check_read_target(caller, &res.unwrap_or(*path))?;
+        if let Some(rid) = path.resource_id() {
+            let obj = self.object(path.ids()[0]).ok_or(Error::NotFound)?;
+            if obj.def().resource(rid).is_none() || !obj.has_resource(path.ids()[1], rid) {
+                return Err(Error::NotFound);
+            }
+        }
+        Ok(())
+    }
+
+    fn discover_links(
+        &self,
+        w: &mut Writer<'_>,
+        caller: Caller,
+        ssid: u16,
+        obj: &dyn Object,
+        path: &Path,
+    ) -> Result<()> {
+        let oid = path.ids()[0];
+        let mut first = true;
+        let mut link = |w: &mut Writer<'_>, p: &Path, extra: Option<LinkAttr<'_>>, attrs: Attributes| -> Result<()> {
+            let mut list: heapless::Vec<LinkAttr<'_>, 9> = heapless::Vec::new();
+            if let Some(e) = extra {
+                let _ = list.push(e);
+            }
+            push_attrs(&mut list, &attrs);
+            write_link(w, first, p, &list)?;
+            first = false;
+            Ok(())
+        };
+        if path.len() == 1 {
+            let ver = obj.def().version.map(|v| LinkAttr::Token("ver", v));
+            link(w, path, ver, self.attributes_at(ssid, path))?;
+        }
+        let mut cur = None;
+        while let Some(inst) = obj.next_instance(cur) {
+            cur = Some(inst);
+            if path.instance_id().is_some_and(|i| i != inst) || !self.can_read(caller, oid, inst) {
+                continue;
+            }
+            let ip = Path::instance(oid, inst);
+            if path.len() <= 2 {
+                link(w, &ip, None, self.attributes_at(ssid, &ip))?;
+            }
+            for r in obj.def().resources {
+                if path.resource_id().is_some_and(|x| x != r.id) || !obj.has_resource(inst, r.id) {
+                    continue;
+                }
+                let rp = Path::resource(oid, inst, r.id);
+                let dim = if r.multiple {
+                    let mut n = 0u64;
+                    let mut c = None;
+                    while let Some(ri) = obj.next_resource_instance(inst, r.id, c) {
+                        c = Some(ri);
+                        n += 1;
+                    }
+                    Some(LinkAttr::Uint("dim", n))
+                } else {
+                    None
+                };
+                link(w, &rp, dim, self.attributes_at(ssid, &rp))?;
+                if r.multiple && path.len() == 3 {
+                    let mut c = None;
+                    while let Some(ri) = obj.next_resource_instance(inst, r.id, c) {
+                        c = Some(ri);
+                        let rip = Path::resource_instance(oid, inst, r.id, ri);
+                        link(w, &rip, None, self.attributes_at(ssid, &rip))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn push_attrs<'x>(list: &mut heapless::Vec<LinkAttr<'x>, 9>, a: &Attributes) {
+    let ints = [("pmin", a.pmin), ("pmax", a.pmax), ("epmin", a.epmin), ("epmax", a.epmax)];
+    for (n, v) in ints {
+        if let Some(v) = v {
+            let _ = list.push(LinkAttr::Uint(n, v.into()));
+        }
+    }
+    for (n, v) in [("gt", a.gt), ("lt", a.lt), ("st", a.st)] {
+        if let Some(v) = v {
+            let _ = list.push(LinkAttr::Float(n, v));
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Observe (RFC 7641) and notifications under the LwM2M attributes. The engine keeps the
+//! observer list itself (path, token, sequence number, last notified value), so notifications
+//! are built the same way on RIOT and on the host.
+
+use super::read::respond_records;
+use super::tree::Tree;
+use super::{Engine, Identity, Millis, Outgoing, Peer, Request};
+use crate::coap::{code, MessageBuilder, MessageType};
+use crate::config::MAX_OBSERVATIONS;
+use crate::dm::Caller;
+use crate::error::{Error, Result};
+use crate::path::Path;
+
+/// Every this many notifications one is sent confirmable, so a vanished observer is noticed
+/// (RFC 7641 section 4.5).
+const CON_EVERY: u32 = 16;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Observation {
+    pub peer: Peer,
+    pub token: heapless::Vec<u8, 8>,
+    pub path: Path,
+    pub format: u16,
+    pub seq: u32,
+    pub last_sent: Millis,
+    pub last_eval: Millis,
+    pub changed: bool,
+    pub last_value: Option<f64>,
+}
+
+/// The observer list.
+#[derive(Debug, Default)]
+pub(crate) struct Observations {
+    list: heapless::Vec<Observation, MAX_OBSERVATIONS>,
+}
+
+impl Observations {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Marks every observation overlapping `path` as changed.
+    pub fn mark_changed(&mut self, path: &Path, _now: Millis) {
+        for o in self.list.iter_mut() {
+            if o.path.starts_with(path) || path.starts_with(&o.path) {
+                o.changed = true;
+            }
+        }
+    }
+
+    /// Ends the observation with this endpoint and token.
+    pub fn cancel(&mut self, endpoint: u32, token: &[u8]) {
+        self.list
+            .retain(|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
+    }
+
+    /// Ends observations at or below a path.
+    pub fn remove_under(&mut self, path: &Path) {
+        self.list.retain(|o| !o.path.starts_with(path));
+    }
+
+    /// Ends every observation of an identity.
+    pub fn remove_identity(&mut self, id: Identity) {
+        self.list.retain(|o| o.peer.identity != id);
+    }
+}
+
+impl Engine<'_> {
+    /// GET with Observe: 0. Registers (or re-registers) the observer and answers like a Read
+    /// with an Observe option; with no free slot it falls back to a plain Read (RFC 7641 4.1).
+    pub(crate) fn observe(
+        &mut self,
+        peer: &Peer,
+        caller: Caller,
+        op: &Request<'_>,
+        req: &crate::coap::Message<'_>,
+        now: Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
+        if op.path.is_root() {
+            return Err(Error::MethodNotAllowed);
+        }
+        self.check_read_target(caller, &op.path)?;
+        let format = self.response_format(op.accept, &op.path)?;
+        let token = heapless::Vec::from_slice(req.token).map_err(|_| Error::BadRequest)?;
+        self.observations
+            .list
+            .retain(|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
+        let obs = Observation {
+            peer: *peer,
+            token,
+            path: op.path,
+            format,
+            seq: 0,
+            last_sent: now,
+            last_eval: now,
+            changed: false,
+            last_value: self.numeric_value(&op.path),
+        };
+        let registered = self.observations.list.push(obs).is_ok();
+        let tree = Tree { engine: self, caller };
+        let r = respond_records(format, &op.path, &tree, op.block2, registered.then_some(0), resp);
+        if r.is_err() && registered {
+            self.observations.list.pop();
+        }
+        r
+    }
+
+    fn ssid_of(id: Identity) -> Option<u16> {
+        match id {
+            Identity::Server(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// When observation `i` is next due, or `None` if it waits for a change.
+    fn due_at(&self, o: &Observation) -> Option<Millis> {
+        let a = self.effective_attributes(Self::ssid_of(o.peer.identity).unwrap_or(0), &o.path);
+        let s = |x: Option<u32>| x.map(|v| u64::from(v) * 1000);
+        let pmin = s(a.pmin).unwrap_or(0);
+        let epmin = s(a.epmin).unwrap_or(0);
+        let mut due = None::<Millis>;
+        let mut consider = |t: Millis| due = Some(due.map_or(t, |d| d.min(t)));
+        if o.changed {
+            consider((o.last_sent + pmin).max(o.last_eval + epmin));
+        }
+        if let Some(pmax) = s(a.pmax).filter(|&p| p > 0 && p >= pmin) {
+            consider(o.last_sent + pmax);
+        }
+        if let Some(epmax) = s(a.epmax).filter(|&p| p > 0) {
+            consider(o.last_eval + epmax);
+        }
+        due
+    }
+
+    /// Earliest due notification.
+    pub(crate) fn notifications_wakeup(&self) -> Option<Millis> {
+        self.observations.list.iter().filter_map(|o| self.due_at(o)).min()
+    }
+
+    /// Builds the next due notification.
+    pub(crate) fn poll_notifications(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        let n = self.observations.list.len();
+        for i in 0..n {
+            let o = self.observations.list[i].clone();
+            if self.due_at(&o).is_none_or(|t| t > now) {
+                continue;
+            }
+            let ssid = Self::ssid_of(o.peer.identity).unwrap_or(0);
+            let a = self.effective_attributes(ssid, &o.path);
+            let pmax_due = a
+                .pmax
+                .map(|p| u64::from(p) * 1000)
+                .is_some_and(|p| p > 0 && now >= o.last_sent + p);
+            let value = self.numeric_value(&o.path);
+            let mut changed = o.changed;
+            // epmax: re-evaluate values that may change without being reported.
+            if !changed && value.is_some() && value != o.last_value {
+                changed = true;
+            }
+            let trigger = changed
+                && match value {
+                    Some(v) => a.numeric_trigger(o.last_value, v),
+                    None => true,
+                };
+            let slot = &mut self.observations.list[i];
+            slot.last_eval = now;
+            slot.changed = false;
+            if !trigger && !pmax_due {
+                continue;
+            }
+            return self.build_notification(i, now, value, buf);
+        }
+        None
+    }
+
+    fn build_notification(&mut self, i: usize, now: Millis, value: Option<f64>, buf: &mut [u8]) -> Option<Outgoing> {
+        let o = self.observations.list[i].clone();
+        let seq = (o.seq + 1) & 0x00ff_ffff;
+        let confirmable = seq % CON_EVERY == 0;
+        let mtype = if confirmable { MessageType::Con } else { MessageType::Non };
+        let mut b = MessageBuilder::new(buf, mtype, code::CONTENT, 0, &o.token).ok()?;
+        let caller = match o.peer.identity {
+            Identity::Server(s) => Caller::Server(s),
+            Identity::Client(c) => Caller::Client(c),
+            _ => Caller::Local,
+        };
+        let result = self
+            .check_read_target(caller, &o.path)
+            .and_then(|()| {
+                let tree = Tree { engine: self, caller };
+                respond_records(o.format, &o.path, &tree, None, Some(seq), &mut b)
+            });
+        let ended = if let Err(e) = result {
+            // The target went away or access was revoked: tell the observer and end it.
+            b.reset_options();
+            b.set_code(e.code());
+            true
+        } else {
+            false
+        };
+        let len = b.finish();
+        if ended {
+            self.observations.list.remove(i);
+        } else {
+            let slot = &mut self.observations.list[i];
+            slot.seq = seq;
+            slot.last_sent = now;
+            slot.last_value = value;
+        }
+        Some(Outgoing {
+            dest: super::Destination::Endpoint(o.peer.endpoint),
+            len,
+            confirmable,
+        })
+    }
+}

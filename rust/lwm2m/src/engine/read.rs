@@ -1,0 +1,201 @@
+//! Read (GET) and Read-Composite (FETCH), and the response rendering they share with
+//! notifications: content negotiation and Block2 (RFC 7959) by re-rendering the requested
+//! window, with no buffer beyond the response itself.
+
+use super::access::Action;
+use super::tree::{Composite, Tree};
+use super::{Engine, Request};
+use crate::coap::{code, content_format as cf, option, Block, MessageBuilder};
+use crate::codec::{self, RecordSource, Writer};
+use crate::config::MAX_ATTRIBUTES;
+use crate::dm::Caller;
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::value::Value;
+
+/// Bytes kept free for options when sizing a block.
+const OPTION_RESERVE: usize = 16;
+
+impl Engine<'_> {
+    /// Checks that `path` exists and may be read by `caller`.
+    pub(crate) fn check_read_target(&self, caller: Caller, path: &Path) -> Result<()> {
+        let Some(oid) = path.object_id() else {
+            return match caller {
+                Caller::Bootstrap | Caller::Local => Ok(()),
+                _ => Err(Error::MethodNotAllowed),
+            };
+        };
+        if caller == Caller::Bootstrap && !matches!(oid, 1 | 2) {
+            // Bootstrap-Read covers the Server and Access Control objects only.
+            return Err(Error::MethodNotAllowed);
+        }
+        let obj = self.object(oid).ok_or(Error::NotFound)?;
+        self.allowed(caller, Action::Read, oid, path.instance_id())?;
+        let Some(inst) = path.instance_id() else {
+            return Ok(());
+        };
+        if !obj.has_instance(inst) {
+            return Err(Error::NotFound);
+        }
+        let Some(rid) = path.resource_id() else {
+            return Ok(());
+        };
+        let r = obj.def().resource(rid).ok_or(Error::NotFound)?;
+        if !obj.has_resource(inst, rid) {
+            return Err(Error::NotFound);
+        }
+        if !r.ops.readable() {
+            return Err(Error::MethodNotAllowed);
+        }
+        if let Some(ri) = path.resource_instance_id() {
+            if !r.multiple {
+                return Err(Error::NotFound);
+            }
+            let mut cur = None;
+            loop {
+                match obj.next_resource_instance(inst, rid, cur) {
+                    Some(x) if x == ri => break,
+                    Some(x) => cur = Some(x),
+                    None => return Err(Error::NotFound),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The format of a response: the Accept option if the engine can produce it (else 4.06),
+    /// otherwise text / opaque for a single resource and TLV for anything larger.
+    pub(crate) fn response_format(&self, accept: Option<u16>, path: &Path) -> Result<u16> {
+        if let Some(a) = accept {
+            return if codec::can_encode(a, path) {
+                Ok(a)
+            } else {
+                Err(Error::NotAcceptable)
+            };
+        }
+        if path.len() == 4 || path.len() == 3 && !self.is_multiple(path) {
+            let opaque = matches!(self.type_of(path), Some(crate::value::DataType::Opaque));
+            return Ok(if opaque { cf::OPAQUE } else { cf::TEXT });
+        }
+        Ok(cf::LWM2M_TLV)
+    }
+
+    fn is_multiple(&self, path: &Path) -> bool {
+        (|| {
+            let def = self.object(path.object_id()?)?.def();
+            Some(def.resource(path.resource_id()?)?.multiple)
+        })()
+        .unwrap_or(false)
+    }
+
+    /// Read: 2.05 with the records below the path.
+    pub(crate) fn read(&mut self, caller: Caller, op: &Request<'_>, resp: &mut MessageBuilder<'_>) -> Result<()> {
+        self.check_read_target(caller, &op.path)?;
+        let format = self.response_format(op.accept, &op.path)?;
+        let tree = Tree { engine: self, caller };
+        respond_records(format, &op.path, &tree, op.block2, None, resp)
+    }
+
+    /// Read-Composite: FETCH on `/` with a SenML CBOR list of paths.
+    pub(crate) fn read_composite(&mut self, caller: Caller, op: &Request<'_>, resp: &mut MessageBuilder<'_>) -> Result<()> {
+        if !op.path.is_root() {
+            return Err(Error::MethodNotAllowed);
+        }
+        let mut paths: heapless::Vec<Path, MAX_ATTRIBUTES> = heapless::Vec::new();
+        match op.content_format {
+            Some(cf::SENML_CBOR) => {
+                for p in codec::senml_cbor::decode_paths(op.payload) {
+                    paths.push(p?).map_err(|_| Error::RequestEntityTooLarge)?;
+                }
+            }
+            _ => return Err(Error::UnsupportedContentFormat),
+        }
+        for p in &paths {
+            if p.is_root() {
+                return Err(Error::BadRequest);
+            }
+            self.check_read_target(caller, p)?;
+        }
+        let format = match op.accept {
+            None => cf::SENML_CBOR,
+            Some(f @ (cf::SENML_CBOR | cf::LWM2M_CBOR)) => f,
+            Some(_) => return Err(Error::NotAcceptable),
+        };
+        let tree = Tree { engine: self, caller };
+        let src = Composite { tree: &tree, paths: &paths };
+        respond_records(format, &Path::ROOT, &src, op.block2, None, resp)
+    }
+
+    /// The current numeric value of a single resource, for gt / lt / st evaluation.
+    pub(crate) fn numeric_value(&self, path: &Path) -> Option<f64> {
+        let obj = self.object(path.object_id()?)?;
+        let v: Value<'_> = obj
+            .read(path.instance_id()?, path.resource_id()?, path.resource_instance_id())
+            .ok()?;
+        v.as_f64()
+    }
+}
+
+/// Writes a 2.05 response (or the Observe notification content) with the records of `src`
+/// below `base` in `format`, split into Block2 blocks when it does not fit or when the request
+/// asked for a block.
+pub(crate) fn respond_records(
+    format: u16,
+    base: &Path,
+    src: &dyn RecordSource,
+    block2: Option<Block>,
+    observe: Option<u32>,
+    resp: &mut MessageBuilder<'_>,
+) -> Result<()> {
+    // First pass counts the bytes, so that the options can be chosen before the payload.
+    let mut none = [0u8; 0];
+    let mut counter = Writer::window(&mut none, 0);
+    codec::encode(format, base, src, &mut counter)?;
+    let total = counter.total();
+
+    let room = resp.payload_mut().len().saturating_sub(OPTION_RESERVE);
+    let max_szx = Block::szx_for(room.min(1024));
+    if room < 16 {
+        return Err(Error::InternalServerError);
+    }
+    let block = match block2 {
+        Some(b) => {
+            let szx = b.szx.min(max_szx);
+            let num = (b.offset() / (16usize << szx)) as u32;
+            Some(Block { num, more: false, szx })
+        }
+        None if total > room => Some(Block { num: 0, more: false, szx: max_szx }),
+        None => None,
+    };
+    let (offset, limit) = match block {
+        Some(mut b) => {
+            if b.offset() >= total && !(total == 0 && b.num == 0) {
+                return Err(Error::BadOption);
+            }
+            b.more = b.offset() + b.size() < total;
+            (b.offset(), b.size())
+        }
+        None => (0, total),
+    };
+    resp.set_code(code::CONTENT);
+    if let Some(seq) = observe {
+        resp.option_uint(option::OBSERVE, seq).map_err(|_| Error::InternalServerError)?;
+    }
+    resp.option_uint(option::CONTENT_FORMAT, format.into())
+        .map_err(|_| Error::InternalServerError)?;
+    if let Some(mut b) = block {
+        b.more = b.offset() + b.size() < total;
+        resp.option_uint(option::BLOCK2, b.to_uint())
+            .map_err(|_| Error::InternalServerError)?;
+        if b.num == 0 {
+            resp.option_uint(option::SIZE2, total as u32)
+                .map_err(|_| Error::InternalServerError)?;
+        }
+    }
+    let payload = resp.payload_mut();
+    let n = limit.min(payload.len());
+    let mut w = Writer::window(&mut payload[..n], offset);
+    codec::encode(format, base, src, &mut w)?;
+    let len = w.window_len();
+    resp.set_payload_len(len).map_err(|_| Error::InternalServerError)
+}

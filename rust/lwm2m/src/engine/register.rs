@@ -1,0 +1,418 @@
+//! Registration interface (LwM2M 1.1 TS Core section 6.2): Register, Update (before the
+//! lifetime ends, and when objects, lifetime or binding change), De-register; retries with
+//! exponential back-off and jitter, re-registration after errors, fallback to bootstrap.
+
+use super::{Destination, Engine, Millis, Outgoing};
+use crate::coap::{code, content_format as cf, option, Message, MessageBuilder, MessageType};
+use crate::codec::link::{write_link, LinkAttr};
+use crate::codec::Writer;
+use crate::config::{LOCATION_LEN, MAX_SERVERS};
+use crate::path::Path;
+
+/// Retry policy of registration and bootstrap requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// First retry delay in milliseconds.
+    pub base_ms: u32,
+    /// Largest retry delay in milliseconds.
+    pub max_ms: u32,
+    /// Failed registrations in a row after which the client falls back to bootstrap (when a
+    /// bootstrap server is configured).
+    pub attempts_before_bootstrap: u8,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base_ms: 4_000,
+            max_ms: 300_000,
+            attempts_before_bootstrap: 5,
+        }
+    }
+}
+
+/// Registration state toward one server, as reported to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationState {
+    /// No such server, or not started.
+    NotRegistered,
+    /// A Register request is under way or waits for its retry.
+    Registering,
+    /// Registered.
+    Registered,
+    /// Registered, an Update is under way.
+    Updating,
+    /// De-registering or disabled by the server.
+    Disabled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Register at `due`.
+    Pending { due: Millis },
+    /// Register sent.
+    Registering,
+    /// Registered; update at `due`.
+    Registered { due: Millis },
+    /// Update sent.
+    Updating,
+    /// De-register sent; then disabled until `until` (None: stay off).
+    Deregistering { until: Option<Millis> },
+    /// Disabled until `until` (None: stay off).
+    Disabled { until: Option<Millis> },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Reg {
+    ssid: u16,
+    state: State,
+    token: [u8; 4],
+    location: heapless::String<LOCATION_LEN>,
+    attempts: u8,
+    /// Update must carry the object list.
+    send_objects: bool,
+    /// Update must carry lt / b.
+    send_params: bool,
+    /// Update wanted as soon as possible.
+    update_now: bool,
+}
+
+/// Registration state per server.
+#[derive(Debug, Default)]
+pub(crate) struct Registrations {
+    pub(super) regs: heapless::Vec<Reg, MAX_SERVERS>,
+    pub policy: RetryPolicy,
+}
+
+impl Registrations {
+    pub fn state(&self, ssid: u16) -> RegistrationState {
+        match self.regs.iter().find(|r| r.ssid == ssid).map(|r| r.state) {
+            None => RegistrationState::NotRegistered,
+            Some(State::Pending { .. } | State::Registering) => RegistrationState::Registering,
+            Some(State::Registered { .. }) => RegistrationState::Registered,
+            Some(State::Updating) => RegistrationState::Updating,
+            Some(State::Deregistering { .. } | State::Disabled { .. }) => RegistrationState::Disabled,
+        }
+    }
+
+    pub fn owns_token(&self, token: &[u8]) -> bool {
+        self.regs.iter().any(|r| {
+            r.token == token
+                && matches!(
+                    r.state,
+                    State::Registering | State::Updating | State::Deregistering { .. }
+                )
+        })
+    }
+
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        self.regs
+            .iter()
+            .filter_map(|r| match r.state {
+                State::Pending { due } => Some(due),
+                State::Registered { due } => Some(if r.update_now { 0 } else { due }),
+                State::Disabled { until } => until,
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Asks for an Update to `ssid` (with the object list if `objects`).
+    pub fn request_update(&mut self, ssid: u16, objects: bool, _now: Millis) {
+        if let Some(r) = self.regs.iter_mut().find(|r| r.ssid == ssid) {
+            r.update_now = true;
+            r.send_objects |= objects;
+            r.send_params |= !objects;
+        }
+    }
+
+    /// Asks for an Update to every server.
+    pub fn request_update_all(&mut self, objects: bool, now: Millis) {
+        let ids: heapless::Vec<u16, MAX_SERVERS> = self.regs.iter().map(|r| r.ssid).collect();
+        for s in ids {
+            self.request_update(s, objects, now);
+        }
+    }
+
+    /// The server executed Disable: de-register, then stay quiet for `timeout` seconds.
+    pub fn disable(&mut self, ssid: u16, now: Millis, timeout: u32) {
+        if let Some(r) = self.regs.iter_mut().find(|r| r.ssid == ssid) {
+            let until = Some(now + u64::from(timeout) * 1000);
+            r.state = match r.state {
+                State::Registered { .. } | State::Updating => State::Deregistering { until },
+                _ => State::Disabled { until },
+            };
+            r.update_now = false;
+        }
+    }
+
+    /// Delay before retry number `attempts` (from 0).
+    pub fn backoff_for(&self, attempts: u8, jitter: u32) -> Millis {
+        self.backoff(attempts, jitter)
+    }
+
+    fn backoff(&self, attempts: u8, jitter: u32) -> Millis {
+        let p = self.policy;
+        let exp = u64::from(p.base_ms) << attempts.min(20);
+        let d = exp.min(u64::from(p.max_ms));
+        // +-25 % jitter so that a fleet does not retry in lock-step.
+        let j = d / 2;
+        d - d / 4 + if j > 0 { u64::from(jitter) % j } else { 0 }
+    }
+}
+
+impl Engine<'_> {
+    /// Sets the retry policy.
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.registration.policy = policy;
+    }
+
+    /// Brings the registration table in line with the Server object and schedules every
+    /// server that is not registered yet.
+    pub(crate) fn schedule_registrations(&mut self, now: Millis) {
+        let servers: heapless::Vec<u16, MAX_SERVERS> =
+            self.server.instances.iter().map(|s| s.ssid).collect();
+        self.registration.regs.retain(|r| servers.contains(&r.ssid));
+        for ssid in servers {
+            if self.registration.regs.iter().any(|r| r.ssid == ssid) {
+                continue;
+            }
+            let _ = self.registration.regs.push(Reg {
+                ssid,
+                state: State::Pending { due: now },
+                token: [0; 4],
+                location: heapless::String::new(),
+                attempts: 0,
+                send_objects: false,
+                send_params: false,
+                update_now: false,
+            });
+        }
+    }
+
+    /// De-registers from every server (e.g. before shutdown). The requests go out with
+    /// the next polls.
+    pub fn deregister_all(&mut self, _now: Millis) {
+        for r in self.registration.regs.iter_mut() {
+            r.state = match r.state {
+                State::Registered { .. } | State::Updating => State::Deregistering { until: None },
+                _ => State::Disabled { until: None },
+            };
+        }
+    }
+
+    fn lifetime_of(&self, ssid: u16) -> u32 {
+        self.server.by_ssid(ssid).map_or(86400, |s| s.lifetime)
+    }
+
+    /// When to send the Update that keeps a registration alive: before 90 % of the lifetime.
+    fn update_due(&self, ssid: u16, now: Millis) -> Millis {
+        let lt = u64::from(self.lifetime_of(ssid)) * 1000;
+        now + lt - (lt / 10).max(1000).min(lt / 2)
+    }
+
+    pub(crate) fn poll_registration(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        for i in 0..self.registration.regs.len() {
+            let r = self.registration.regs[i].clone();
+            let kind = match r.state {
+                State::Pending { due } if due <= now => Kind::Register,
+                State::Registered { due } if due <= now || r.update_now => Kind::Update,
+                State::Deregistering { .. } if r.token == [0; 4] => Kind::Deregister,
+                State::Disabled { until: Some(t) } if t <= now => {
+                    self.registration.regs[i].state = State::Pending { due: now };
+                    Kind::Register
+                }
+                _ => continue,
+            };
+            let token = self.new_token();
+            let len = match self.build_registration(kind, &r, &token, buf) {
+                Some(len) => len,
+                None => continue,
+            };
+            let reg = &mut self.registration.regs[i];
+            reg.token = token;
+            reg.state = match kind {
+                Kind::Register => State::Registering,
+                Kind::Update => State::Updating,
+                Kind::Deregister => reg.state,
+            };
+            return Some(Outgoing {
+                dest: Destination::Server(r.ssid),
+                len,
+                confirmable: true,
+            });
+        }
+        None
+    }
+
+    fn build_registration(&self, kind: Kind, r: &Reg, token: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let c = if kind == Kind::Deregister { code::DELETE } else { code::POST };
+        let mut b = MessageBuilder::new(buf, MessageType::Con, c, 0, token).ok()?;
+        if kind == Kind::Register {
+            b.option(option::URI_PATH, b"rd").ok()?;
+        } else {
+            for seg in r.location.split('/').filter(|s| !s.is_empty()) {
+                b.option(option::URI_PATH, seg.as_bytes()).ok()?;
+            }
+        }
+        let with_objects = kind == Kind::Register || kind == Kind::Update && r.send_objects;
+        if with_objects {
+            b.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into()).ok()?;
+        }
+        let mut q = [0u8; 8 + crate::config::ENDPOINT_LEN];
+        if kind == Kind::Register {
+            query(&mut b, &mut q, "ep=", self.endpoint.as_bytes())?;
+        }
+        if kind == Kind::Register || kind == Kind::Update && r.send_params {
+            let mut n = [0u8; 10];
+            query(&mut b, &mut q, "lt=", fmt_u32(self.lifetime_of(r.ssid), &mut n))?;
+        }
+        if kind == Kind::Register {
+            query(&mut b, &mut q, "lwm2m=", b"1.1")?;
+        }
+        if kind == Kind::Register || kind == Kind::Update && r.send_params {
+            let binding = self.server.by_ssid(r.ssid).map_or("U", |s| s.binding.as_str());
+            query(&mut b, &mut q, "b=", binding.as_bytes())?;
+        }
+        if with_objects {
+            let payload = b.payload_mut();
+            let mut w = Writer::new(payload);
+            self.write_object_links(&mut w).ok()?;
+            let n = w.total();
+            b.set_payload_len(n).ok()?;
+        }
+        Some(b.finish())
+    }
+
+    /// The object list of Register / Update: `</1>;ver=1.1,</1/0>,</3/0>,...`. Security (0)
+    /// and OSCORE (21) are never listed.
+    pub(crate) fn write_object_links(&self, w: &mut Writer<'_>) -> crate::Result<()> {
+        let mut first = true;
+        for id in self.object_ids() {
+            if matches!(id, 0 | 21) {
+                continue;
+            }
+            let Some(obj) = self.object(id) else { continue };
+            let ver = obj.def().version;
+            let has_instances = obj.next_instance(None).is_some();
+            if ver.is_some() || !has_instances {
+                let attrs = ver.map(|v| LinkAttr::Token("ver", v));
+                write_link(w, first, &Path::object(id), attrs.as_slice())?;
+                first = false;
+            }
+            let mut cur = None;
+            while let Some(i) = obj.next_instance(cur) {
+                cur = Some(i);
+                write_link(w, first, &Path::instance(id, i), &[])?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn registration_response(&mut self, resp: &Message<'_>, now: Millis) {
+        let Some(i) = self.registration.regs.iter().position(|r| r.token == resp.token) else {
+            return;
+        };
+        let jitter = self.random();
+        let ok = code::is_response(resp.code) && resp.code >> 5 == 2;
+        let r = self.registration.regs[i].clone();
+        let ssid = r.ssid;
+        let update_due = self.update_due(ssid, now);
+        let backoff = self.registration.backoff(r.attempts, jitter);
+        let reg = &mut self.registration.regs[i];
+        reg.token = [0; 4];
+        match r.state {
+            State::Registering if ok && resp.code == code::CREATED => {
+                let mut loc: heapless::String<LOCATION_LEN> = heapless::String::new();
+                let mut fits = true;
+                for seg in resp.option_values(option::LOCATION_PATH) {
+                    let seg = core::str::from_utf8(seg).unwrap_or("");
+                    fits &= loc.push('/').is_ok() && loc.push_str(seg).is_ok();
+                }
+                if !fits || loc.is_empty() {
+                    reg.state = State::Pending { due: now + backoff };
+                    reg.attempts = reg.attempts.saturating_add(1);
+                    return;
+                }
+                reg.location = loc;
+                reg.attempts = 0;
+                reg.state = State::Registered { due: update_due };
+                reg.send_objects = false;
+                reg.send_params = false;
+                reg.update_now = false;
+            }
+            State::Updating if ok => {
+                reg.attempts = 0;
+                reg.state = State::Registered { due: update_due };
+                reg.send_objects = false;
+                reg.send_params = false;
+                reg.update_now = false;
+            }
+            // 4.04 to an Update: the server lost the registration; register again now.
+            State::Updating => {
+                reg.state = State::Pending { due: now };
+                self.forget_server(ssid);
+            }
+            State::Deregistering { until } => {
+                reg.state = State::Disabled { until };
+                self.forget_server(ssid);
+            }
+            _ => {
+                reg.token = r.token;
+                self.registration_failed(&r.token, now);
+            }
+        }
+    }
+
+    pub(crate) fn registration_failed(&mut self, token: &[u8], now: Millis) {
+        let Some(i) = self.registration.regs.iter().position(|r| r.token == token) else {
+            return;
+        };
+        let jitter = self.random();
+        let r = self.registration.regs[i].clone();
+        let backoff = self.registration.backoff(r.attempts, jitter);
+        let limit = self.registration.policy.attempts_before_bootstrap;
+        let has_bs = self.security.bootstrap().is_some();
+        let reg = &mut self.registration.regs[i];
+        reg.token = [0; 4];
+        reg.attempts = reg.attempts.saturating_add(1);
+        reg.state = match r.state {
+            State::Deregistering { until } => State::Disabled { until },
+            _ => State::Pending { due: now + backoff },
+        };
+        if has_bs && reg.attempts >= limit && matches!(r.state, State::Registering) {
+            reg.attempts = 0;
+            self.bootstrap.schedule(now, 0);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Register,
+    Update,
+    Deregister,
+}
+
+fn query(b: &mut MessageBuilder<'_>, buf: &mut [u8], name: &str, value: &[u8]) -> Option<()> {
+    let n = name.len() + value.len();
+    let q = buf.get_mut(..n)?;
+    q[..name.len()].copy_from_slice(name.as_bytes());
+    q[name.len()..].copy_from_slice(value);
+    b.option(option::URI_QUERY, q).ok()
+}
+
+/// Decimal digits of `v`.
+pub(crate) fn fmt_u32(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
