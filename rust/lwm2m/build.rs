@@ -8,17 +8,49 @@ use std::fs;
 use std::path::Path;
 
 const KNOBS: &[(&str, usize, &str)] = &[
-    ("LWM2M_MAX_SERVERS", 2, "LwM2M server accounts (instances of objects 0 / 1, bootstrap excluded)."),
-    ("LWM2M_MAX_ACL_INSTANCES", 8, "Access Control (object 2) instances."),
-    ("LWM2M_MAX_ACL_ENTRIES", 4, "ACL resource instances per Access Control instance."),
-    ("LWM2M_MAX_OBJECTS", 16, "Objects (built-in and application) the engine can hold."),
+    (
+        "LWM2M_MAX_SERVERS",
+        2,
+        "LwM2M server accounts (instances of objects 0 / 1, bootstrap excluded).",
+    ),
+    (
+        "LWM2M_MAX_ACL_INSTANCES",
+        8,
+        "Access Control (object 2) instances.",
+    ),
+    (
+        "LWM2M_MAX_ACL_ENTRIES",
+        4,
+        "ACL resource instances per Access Control instance.",
+    ),
+    (
+        "LWM2M_MAX_OBJECTS",
+        16,
+        "Objects (built-in and application) the engine can hold.",
+    ),
     ("LWM2M_MAX_OBSERVATIONS", 8, "Concurrent observations."),
-    ("LWM2M_MAX_ATTRIBUTES", 8, "Paths with Write-Attributes settings."),
+    (
+        "LWM2M_MAX_ATTRIBUTES",
+        8,
+        "Paths with Write-Attributes settings.",
+    ),
     ("LWM2M_URI_LEN", 64, "Bytes of a server URI."),
-    ("LWM2M_KEY_LEN", 32, "Bytes of a PSK identity, key or similar secret."),
+    (
+        "LWM2M_KEY_LEN",
+        32,
+        "Bytes of a PSK identity, key or similar secret.",
+    ),
     ("LWM2M_ENDPOINT_LEN", 32, "Bytes of the endpoint name."),
-    ("LWM2M_BLOCK1_BUFFER", 1024, "Bytes of a reassembled Block1 request payload."),
-    ("LWM2M_LOCATION_LEN", 32, "Bytes of a registration location (e.g. /rd/5a3f)."),
+    (
+        "LWM2M_BLOCK1_BUFFER",
+        1024,
+        "Bytes of a reassembled Block1 request payload.",
+    ),
+    (
+        "LWM2M_LOCATION_LEN",
+        32,
+        "Bytes of a registration location (e.g. /rd/5a3f).",
+    ),
 ];
 
 fn main() {
@@ -33,8 +65,17 @@ fn main() {
             Err(_) => *default,
         };
         assert!(value > 0, "{name} must be at least 1");
-        writeln!(out, "/// {doc} Default {default}; environment variable `{name}`.").unwrap();
-        writeln!(out, "pub const {}: usize = {value};", name.trim_start_matches("LWM2M_")).unwrap();
+        writeln!(
+            out,
+            "/// {doc} Default {default}; environment variable `{name}`."
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "pub const {}: usize = {value};",
+            name.trim_start_matches("LWM2M_")
+        )
+        .unwrap();
     }
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("config.rs");
     fs::write(dest, out).unwrap();

@@ -138,6 +138,11 @@ impl Path {
         self.len as usize
     }
 
+    /// True for the root path (an empty list of IDs).
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// True for the root path.
     pub const fn is_root(&self) -> bool {
         self.len == 0
@@ -223,13 +228,21 @@ mod tests {
         assert_eq!(Path::parse_str("/3/0/1").unwrap(), Path::resource(3, 0, 1));
         assert_eq!(Path::parse_str("/").unwrap(), Path::ROOT);
         assert_eq!(Path::parse_str("").unwrap(), Path::ROOT);
-        assert_eq!(Path::resource_instance(3, 0, 7, 1).to_string_for_test(), "/3/0/7/1");
-        assert_eq!(Path::ROOT.to_string_for_test(), "/");
+        assert_eq!(Path::resource_instance(3, 0, 7, 1).display(), "/3/0/7/1");
+        assert_eq!(Path::ROOT.display(), "/");
     }
 
     #[test]
     fn rejects_bad_segments() {
-        for bad in ["/65535", "/01", "/-1", "/a", "/3//1", "/1/2/3/4/5", "/70000"] {
+        for bad in [
+            "/65535",
+            "/01",
+            "/-1",
+            "/a",
+            "/3//1",
+            "/1/2/3/4/5",
+            "/70000",
+        ] {
             assert!(Path::parse_str(bad).is_err(), "{bad}");
         }
         assert_eq!(Path::parse_segment(b"65534"), Ok(65534));
@@ -249,7 +262,7 @@ mod tests {
     }
 
     impl Path {
-        fn to_string_for_test(&self) -> std::string::String {
+        fn display(&self) -> std::string::String {
             use std::fmt::Write;
             let mut s = std::string::String::new();
             write!(s, "{self}").unwrap();

@@ -142,15 +142,30 @@ mod tests {
 
     #[test]
     fn coercions() {
-        assert_eq!(Value::Integer(5).coerce(DataType::Unsigned), Some(Value::Unsigned(5)));
+        assert_eq!(
+            Value::Integer(5).coerce(DataType::Unsigned),
+            Some(Value::Unsigned(5))
+        );
         assert_eq!(Value::Integer(-5).coerce(DataType::Unsigned), None);
         assert_eq!(Value::Unsigned(u64::MAX).coerce(DataType::Integer), None);
-        assert_eq!(Value::Integer(1).coerce(DataType::Boolean), Some(Value::Boolean(true)));
+        assert_eq!(
+            Value::Integer(1).coerce(DataType::Boolean),
+            Some(Value::Boolean(true))
+        );
         assert_eq!(Value::Integer(2).coerce(DataType::Boolean), None);
         assert_eq!(Value::Float(2.5).coerce(DataType::Integer), None);
-        assert_eq!(Value::Float(2.0).coerce(DataType::Integer), Some(Value::Integer(2)));
-        assert_eq!(Value::Opaque(b"ab").coerce(DataType::String), Some(Value::String("ab")));
+        assert_eq!(
+            Value::Float(2.0).coerce(DataType::Integer),
+            Some(Value::Integer(2))
+        );
+        assert_eq!(
+            Value::Opaque(b"ab").coerce(DataType::String),
+            Some(Value::String("ab"))
+        );
         assert_eq!(Value::Opaque(&[0xff]).coerce(DataType::String), None);
-        assert_eq!(Value::Integer(3).coerce(DataType::Float), Some(Value::Float(3.0)));
+        assert_eq!(
+            Value::Integer(3).coerce(DataType::Float),
+            Some(Value::Float(3.0))
+        );
     }
 }

@@ -21,7 +21,12 @@ pub enum LinkAttr<'a> {
 }
 
 /// Writes one link `</3/0/1>;attr=...`, preceded by a comma unless `first`.
-pub fn write_link(w: &mut Writer<'_>, first: bool, path: &Path, attrs: &[LinkAttr<'_>]) -> Result<()> {
+pub fn write_link(
+    w: &mut Writer<'_>,
+    first: bool,
+    path: &Path,
+    attrs: &[LinkAttr<'_>],
+) -> Result<()> {
     let _ = (w, first, path, attrs);
     todo!("codec helper")
 }

@@ -48,7 +48,13 @@ impl Action {
 impl Engine<'_> {
     /// Checks whether `caller` may perform `action` on `/obj` (`inst` = None: object level,
     /// where per-instance filtering happens later) or `/obj/inst`.
-    pub(crate) fn allowed(&self, caller: Caller, action: Action, obj: u16, inst: Option<u16>) -> Result<()> {
+    pub(crate) fn allowed(
+        &self,
+        caller: Caller,
+        action: Action,
+        obj: u16,
+        inst: Option<u16>,
+    ) -> Result<()> {
         let ssid = match caller {
             Caller::Local | Caller::Bootstrap => return Ok(()),
             Caller::Client(_) => return Err(Error::Unauthorized),

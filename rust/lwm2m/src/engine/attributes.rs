@@ -99,7 +99,13 @@ impl AttributeStore {
 
     /// Effective attributes for `path`: the most specific level wins, then the server
     /// defaults for pmin / pmax.
-    pub fn effective(&self, ssid: u16, path: &Path, default_pmin: u32, default_pmax: u32) -> Attributes {
+    pub fn effective(
+        &self,
+        ssid: u16,
+        path: &Path,
+        default_pmin: u32,
+        default_pmax: u32,
+    ) -> Attributes {
         let mut a = Attributes::default();
         let mut p = *path;
         loop {
@@ -119,12 +125,17 @@ impl AttributeStore {
     }
 
     fn set(&mut self, ssid: u16, path: &Path, attrs: Attributes) -> Result<()> {
-        self.entries.retain(|e| !(e.ssid == ssid && e.path == *path));
+        self.entries
+            .retain(|e| !(e.ssid == ssid && e.path == *path));
         if attrs.is_empty() {
             return Ok(());
         }
         self.entries
-            .push(Entry { ssid, path: *path, attrs })
+            .push(Entry {
+                ssid,
+                path: *path,
+                attrs,
+            })
             .map_err(|_| Error::ServiceUnavailable)
     }
 
@@ -236,7 +247,8 @@ impl Engine<'_> {
                 v.map(|v| parse_u32(v).ok_or(Error::BadRequest)).transpose()
             };
             let num = |v: Option<&[u8]>| -> Result<Option<f64>> {
-                v.map(|v| parse_number(v).ok_or(Error::BadRequest)).transpose()
+                v.map(|v| parse_number(v).ok_or(Error::BadRequest))
+                    .transpose()
             };
             match name {
                 b"pmin" => a.pmin = int(value)?,
@@ -248,7 +260,11 @@ impl Engine<'_> {
                     let numeric = path.len() >= 3
                         && matches!(
                             self.type_of(&path),
-                            Some(crate::value::DataType::Integer | crate::value::DataType::Float | crate::value::DataType::Unsigned)
+                            Some(
+                                crate::value::DataType::Integer
+                                    | crate::value::DataType::Float
+                                    | crate::value::DataType::Unsigned
+                            )
                         );
                     if !numeric {
                         return Err(Error::BadRequest);
@@ -305,21 +321,41 @@ mod tests {
 
     #[test]
     fn constraints() {
-        let a = Attributes { gt: Some(10.0), lt: Some(5.0), st: Some(2.0), ..Default::default() };
+        let a = Attributes {
+            gt: Some(10.0),
+            lt: Some(5.0),
+            st: Some(2.0),
+            ..Default::default()
+        };
         assert!(a.valid());
-        let b = Attributes { gt: Some(10.0), lt: Some(5.0), st: Some(3.0), ..Default::default() };
+        let b = Attributes {
+            gt: Some(10.0),
+            lt: Some(5.0),
+            st: Some(3.0),
+            ..Default::default()
+        };
         assert!(!b.valid());
-        let c = Attributes { epmin: Some(5), epmax: Some(2), ..Default::default() };
+        let c = Attributes {
+            epmin: Some(5),
+            epmax: Some(2),
+            ..Default::default()
+        };
         assert!(!c.valid());
     }
 
     #[test]
     fn thresholds() {
-        let a = Attributes { gt: Some(25.0), ..Default::default() };
+        let a = Attributes {
+            gt: Some(25.0),
+            ..Default::default()
+        };
         assert!(a.numeric_trigger(Some(24.0), 26.0));
         assert!(a.numeric_trigger(Some(26.0), 24.0));
         assert!(!a.numeric_trigger(Some(26.0), 27.0));
-        let s = Attributes { st: Some(1.0), ..Default::default() };
+        let s = Attributes {
+            st: Some(1.0),
+            ..Default::default()
+        };
         assert!(!s.numeric_trigger(Some(20.0), 20.5));
         assert!(s.numeric_trigger(Some(20.0), 18.9));
         assert!(Attributes::default().numeric_trigger(Some(1.0), 1.0));
@@ -328,8 +364,25 @@ mod tests {
     #[test]
     fn inheritance() {
         let mut st = AttributeStore::default();
-        st.set(1, &Path::object(3303), Attributes { pmin: Some(5), pmax: Some(60), ..Default::default() }).unwrap();
-        st.set(1, &Path::resource(3303, 0, 5700), Attributes { pmin: Some(1), ..Default::default() }).unwrap();
+        st.set(
+            1,
+            &Path::object(3303),
+            Attributes {
+                pmin: Some(5),
+                pmax: Some(60),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        st.set(
+            1,
+            &Path::resource(3303, 0, 5700),
+            Attributes {
+                pmin: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let e = st.effective(1, &Path::resource(3303, 0, 5700), 0, 0);
         assert_eq!((e.pmin, e.pmax), (Some(1), Some(60)));
         let other = st.effective(2, &Path::resource(3303, 0, 5700), 7, 0);

@@ -26,7 +26,14 @@ pub(crate) enum Staged {
 
 impl Block1 {
     /// Takes one block into `buf`.
-    pub fn accept(&mut self, peer: &Peer, op: &Request<'_>, code: u8, b: Block, buf: &mut [u8]) -> Result<Staged> {
+    pub fn accept(
+        &mut self,
+        peer: &Peer,
+        op: &Request<'_>,
+        code: u8,
+        b: Block,
+        buf: &mut [u8],
+    ) -> Result<Staged> {
         if b.num == 0 {
             *self = Block1 {
                 active: true,
@@ -64,6 +71,10 @@ impl Block1 {
     }
 }
 
+/// The operation run on a complete request payload.
+pub(crate) type PayloadFn<'f, 'a> =
+    dyn FnMut(&mut Engine<'a>, &[u8], &mut MessageBuilder<'_>) -> Result<()> + 'f;
+
 impl<'a> Engine<'a> {
     /// Gives the engine a buffer for reassembling Block1 requests (its size bounds the largest
     /// accepted payload). Without one, block-wise requests get 4.13.
@@ -79,7 +90,7 @@ impl<'a> Engine<'a> {
         op: &Request<'_>,
         req: &Message<'_>,
         resp: &mut MessageBuilder<'_>,
-        f: &mut dyn FnMut(&mut Self, &[u8], &mut MessageBuilder<'_>) -> Result<()>,
+        f: &mut PayloadFn<'_, 'a>,
     ) -> Result<()> {
         let Some(b) = op.block1 else {
             return f(self, op.payload, resp);

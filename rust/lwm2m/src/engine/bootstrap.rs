@@ -33,7 +33,9 @@ pub(crate) struct Bootstrap {
 impl Bootstrap {
     pub fn schedule(&mut self, now: Millis, hold_off_ms: Millis) {
         if matches!(self.state, State::Idle | State::Due { .. }) {
-            self.state = State::Due { due: now + hold_off_ms };
+            self.state = State::Due {
+                due: now + hold_off_ms,
+            };
         }
     }
 
@@ -58,7 +60,9 @@ impl Bootstrap {
 impl Engine<'_> {
     /// Client Hold Off Time of the bootstrap account, in ms.
     pub(crate) fn bootstrap_hold_off(&self) -> Millis {
-        self.security.bootstrap().map_or(0, |b| u64::from(b.hold_off) * 1000)
+        self.security
+            .bootstrap()
+            .map_or(0, |b| u64::from(b.hold_off) * 1000)
     }
 
     /// True while bootstrapping.
@@ -108,7 +112,9 @@ impl Engine<'_> {
 
     pub(crate) fn bootstrap_failed(&mut self, now: Millis) {
         let jitter = self.random();
-        let delay = self.registration.backoff_for(self.bootstrap.attempts, jitter);
+        let delay = self
+            .registration
+            .backoff_for(self.bootstrap.attempts, jitter);
         self.bootstrap.attempts = self.bootstrap.attempts.saturating_add(1);
         self.bootstrap.state = State::Due { due: now + delay };
     }
@@ -159,14 +165,25 @@ impl Engine<'_> {
                     return Err(Error::BadRequest);
                 }
                 if !obj.has_instance(i) && !to_create.contains(&i) {
-                    to_create.push(i).map_err(|_| Error::RequestEntityTooLarge)?;
+                    to_create
+                        .push(i)
+                        .map_err(|_| Error::RequestEntityTooLarge)?;
                 }
             }
         }
         for &i in &to_create {
-            self.object_mut(oid).ok_or(Error::NotFound)?.create(Caller::Bootstrap, i)?;
+            self.object_mut(oid)
+                .ok_or(Error::NotFound)?
+                .create(Caller::Bootstrap, i)?;
         }
-        let r = self.write_payload(Caller::Bootstrap, Some(format), &path, op.payload, false, None);
+        let r = self.write_payload(
+            Caller::Bootstrap,
+            Some(format),
+            &path,
+            op.payload,
+            false,
+            None,
+        );
         if r.is_err() {
             for &i in &to_create {
                 if let Some(o) = self.object_mut(oid) {
@@ -195,7 +212,9 @@ impl Engine<'_> {
                 let mut cur = None;
                 while let Some(i) = obj.next_instance(cur) {
                     cur = Some(i);
-                    if path.instance_id().is_none_or(|x| x == i) && !(oid == 0 && Some(i) == bs_instance) {
+                    if path.instance_id().is_none_or(|x| x == i)
+                        && !(oid == 0 && Some(i) == bs_instance)
+                    {
                         let _ = ids.push(i);
                     }
                 }
@@ -247,7 +266,10 @@ impl Engine<'_> {
                         if s.bootstrap {
                             write_link(&mut w, false, &p, &[])?;
                         } else {
-                            let attrs = [LinkAttr::Uint("ssid", s.ssid.into()), LinkAttr::Quoted("uri", &s.uri)];
+                            let attrs = [
+                                LinkAttr::Uint("ssid", s.ssid.into()),
+                                LinkAttr::Quoted("uri", &s.uri),
+                            ];
                             write_link(&mut w, false, &p, &attrs)?;
                         }
                     }
@@ -260,17 +282,31 @@ impl Engine<'_> {
             }
         }
         let n = w.total();
-        resp.set_payload_len(n).map_err(|_| Error::InternalServerError)
+        resp.set_payload_len(n)
+            .map_err(|_| Error::InternalServerError)
     }
 
     /// Bootstrap-Finish: checks that at least one complete DM server account exists, then
     /// registers.
-    pub(crate) fn bootstrap_finish(&mut self, peer: &Peer, now: Millis, resp: &mut MessageBuilder<'_>) -> Result<()> {
+    pub(crate) fn bootstrap_finish(
+        &mut self,
+        peer: &Peer,
+        now: Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
         if peer.identity != super::Identity::Bootstrap {
             return Err(Error::Unauthorized);
         }
-        let consistent = self.server.instances.iter().any(|s| self.security.by_ssid(s.ssid).is_some())
-            && self.server.instances.iter().all(|s| self.security.by_ssid(s.ssid).is_some());
+        let consistent = self
+            .server
+            .instances
+            .iter()
+            .any(|s| self.security.by_ssid(s.ssid).is_some())
+            && self
+                .server
+                .instances
+                .iter()
+                .all(|s| self.security.by_ssid(s.ssid).is_some());
         if !consistent {
             return Err(Error::NotAcceptable);
         }
@@ -280,7 +316,8 @@ impl Engine<'_> {
             policy: self.registration.policy,
             ..Default::default()
         };
-        self.observations.remove_identity(super::Identity::Bootstrap);
+        self.observations
+            .remove_identity(super::Identity::Bootstrap);
         self.schedule_registrations(now);
         resp.set_code(code::CHANGED);
         Ok(())

@@ -63,14 +63,29 @@ impl Engine<'_> {
         let defs = self.defs();
         if !payload.is_empty() {
             let format = op.content_format.ok_or(Error::UnsupportedContentFormat)?;
-            self.validate_payload(caller, format, &base, payload, &defs, &Path::instance(oid, inst), Some((oid, inst)))?;
+            self.validate_payload(
+                caller,
+                format,
+                &base,
+                payload,
+                &defs,
+                &Path::instance(oid, inst),
+                Some((oid, inst)),
+            )?;
         }
         let obj = self.object_mut(oid).ok_or(Error::NotFound)?;
         obj.create(caller, inst)?;
         let written = if payload.is_empty() {
             Ok(0)
         } else {
-            self.write_payload(caller, op.content_format, &base, payload, true, Some((oid, inst)))
+            self.write_payload(
+                caller,
+                op.content_format,
+                &base,
+                payload,
+                true,
+                Some((oid, inst)),
+            )
         };
         let acl = match (written, caller) {
             (Err(e), _) => Err(e),

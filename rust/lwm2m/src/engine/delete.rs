@@ -20,7 +20,9 @@ impl Engine<'_> {
         if !obj.has_instance(inst) {
             return Err(Error::NotFound);
         }
-        self.object_mut(oid).ok_or(Error::NotFound)?.delete(caller, inst)?;
+        self.object_mut(oid)
+            .ok_or(Error::NotFound)?
+            .delete(caller, inst)?;
         self.forget_instance(oid, inst);
         self.registration.request_update_all(true, now);
         self.observations.mark_changed(&Path::object(oid), now);

@@ -13,7 +13,12 @@ use crate::path::Path;
 
 impl Engine<'_> {
     /// Discover.
-    pub(crate) fn discover(&mut self, caller: Caller, path: &Path, resp: &mut MessageBuilder<'_>) -> Result<()> {
+    pub(crate) fn discover(
+        &mut self,
+        caller: Caller,
+        path: &Path,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
         if path.is_root() || path.len() == 4 {
             return Err(Error::MethodNotAllowed);
         }
@@ -30,7 +35,8 @@ impl Engine<'_> {
         let mut w = Writer::new(payload);
         self.discover_links(&mut w, caller, ssid, obj, path)?;
         let n = w.total();
-        resp.set_payload_len(n).map_err(|_| Error::InternalServerError)
+        resp.set_payload_len(n)
+            .map_err(|_| Error::InternalServerError)
     }
 
     fn check_read_target_discover(&self, caller: Caller, path: &Path) -> Result<()> {
@@ -57,7 +63,11 @@ impl Engine<'_> {
     ) -> Result<()> {
         let oid = path.ids()[0];
         let mut first = true;
-        let mut link = |w: &mut Writer<'_>, p: &Path, extra: Option<LinkAttr<'_>>, attrs: Attributes| -> Result<()> {
+        let mut link = |w: &mut Writer<'_>,
+                        p: &Path,
+                        extra: Option<LinkAttr<'_>>,
+                        attrs: Attributes|
+         -> Result<()> {
             let mut list: heapless::Vec<LinkAttr<'_>, 9> = heapless::Vec::new();
             if let Some(e) = extra {
                 let _ = list.push(e);
@@ -113,7 +123,12 @@ impl Engine<'_> {
 }
 
 fn push_attrs<'x>(list: &mut heapless::Vec<LinkAttr<'x>, 9>, a: &Attributes) {
-    let ints = [("pmin", a.pmin), ("pmax", a.pmax), ("epmin", a.epmin), ("epmax", a.epmax)];
+    let ints = [
+        ("pmin", a.pmin),
+        ("pmax", a.pmax),
+        ("epmin", a.epmin),
+        ("epmax", a.epmax),
+    ];
     for (n, v) in ints {
         if let Some(v) = v {
             let _ = list.push(LinkAttr::Uint(n, v.into()));

@@ -27,7 +27,13 @@ pub(crate) fn valid_arguments(args: &[u8]) -> bool {
 
 impl Engine<'_> {
     /// Execute.
-    pub(crate) fn execute(&mut self, caller: Caller, path: &Path, args: &[u8], now: u64) -> Result<()> {
+    pub(crate) fn execute(
+        &mut self,
+        caller: Caller,
+        path: &Path,
+        args: &[u8],
+        now: u64,
+    ) -> Result<()> {
         let [oid, inst, rid] = *path.ids() else {
             return Err(Error::MethodNotAllowed);
         };
@@ -43,18 +49,22 @@ impl Engine<'_> {
         if !valid_arguments(args) {
             return Err(Error::BadRequest);
         }
-        self.object_mut(oid).ok_or(Error::NotFound)?.execute(caller, inst, rid, args)?;
+        self.object_mut(oid)
+            .ok_or(Error::NotFound)?
+            .execute(caller, inst, rid, args)?;
         if oid == server::ID {
-            let ssid = self.server.instances.get(inst).map(|s| (s.ssid, s.disable_timeout));
+            let ssid = self
+                .server
+                .instances
+                .get(inst)
+                .map(|s| (s.ssid, s.disable_timeout));
             if let Some((ssid, timeout)) = ssid {
                 match rid {
                     server::res::DISABLE => self.registration.disable(ssid, now, timeout),
                     server::res::REGISTRATION_UPDATE_TRIGGER => {
                         self.registration.request_update(ssid, false, now)
                     }
-                    server::res::BOOTSTRAP_REQUEST_TRIGGER => {
-                        self.bootstrap.schedule(now, 0)
-                    }
+                    server::res::BOOTSTRAP_REQUEST_TRIGGER => self.bootstrap.schedule(now, 0),
                     _ => {}
                 }
             }
@@ -69,10 +79,25 @@ mod tests {
 
     #[test]
     fn argument_syntax() {
-        for ok in [&b""[..], b"0", b"0,1", b"5='abc'", b"0='',1='x y'", b"2='http://a/b'"] {
+        for ok in [
+            &b""[..],
+            b"0",
+            b"0,1",
+            b"5='abc'",
+            b"0='',1='x y'",
+            b"2='http://a/b'",
+        ] {
             assert!(valid_arguments(ok), "{:?}", core::str::from_utf8(ok));
         }
-        for bad in [&b"a"[..], b"10", b"0=abc", b"0='a'b'", b"0,", b",0", b"0='abc"] {
+        for bad in [
+            &b"a"[..],
+            b"10",
+            b"0=abc",
+            b"0='a'b'",
+            b"0,",
+            b",0",
+            b"0='abc",
+        ] {
             assert!(!valid_arguments(bad), "{:?}", core::str::from_utf8(bad));
         }
     }

@@ -160,12 +160,22 @@ impl<'a> Engine<'a> {
 
     /// Adds a DM server account (factory bootstrap): one Security and one Server instance.
     pub fn add_server(&mut self, cfg: &ServerConfig<'_>) -> Result<()> {
-        if cfg.ssid == 0 || cfg.ssid == crate::path::ID_NONE || self.server.by_ssid(cfg.ssid).is_some()
+        if cfg.ssid == 0
+            || cfg.ssid == crate::path::ID_NONE
+            || self.server.by_ssid(cfg.ssid).is_some()
         {
             return Err(Error::BadRequest);
         }
-        let sec_id = self.security.instances.free_id().ok_or(Error::ServiceUnavailable)?;
-        let srv_id = self.server.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let sec_id = self
+            .security
+            .instances
+            .free_id()
+            .ok_or(Error::ServiceUnavailable)?;
+        let srv_id = self
+            .server
+            .instances
+            .free_id()
+            .ok_or(Error::ServiceUnavailable)?;
         let mut s = SecurityInstance {
             id: sec_id,
             mode: cfg.mode,
@@ -193,11 +203,21 @@ impl<'a> Engine<'a> {
 
     /// Adds the bootstrap server account (used when no DM server is configured, or when
     /// registration to every server fails).
-    pub fn add_bootstrap_server(&mut self, uri: &str, mode: u8, identity: &[u8], key: &[u8]) -> Result<()> {
+    pub fn add_bootstrap_server(
+        &mut self,
+        uri: &str,
+        mode: u8,
+        identity: &[u8],
+        key: &[u8],
+    ) -> Result<()> {
         if self.security.bootstrap().is_some() {
             return Err(Error::BadRequest);
         }
-        let id = self.security.instances.free_id().ok_or(Error::ServiceUnavailable)?;
+        let id = self
+            .security
+            .instances
+            .free_id()
+            .ok_or(Error::ServiceUnavailable)?;
         let mut s = SecurityInstance {
             id,
             bootstrap: true,
@@ -417,9 +437,7 @@ impl<'a> Engine<'a> {
                 _ => self.read(caller, op, resp),
             },
             code::FETCH => self.read_composite(caller, op, resp),
-            code::PUT if op.is_write_attributes(req) => {
-                self.write_attributes(ssid, op, req, resp)
-            }
+            code::PUT if op.is_write_attributes(req) => self.write_attributes(ssid, op, req, resp),
             code::PUT | code::POST | code::IPATCH => {
                 let method = req.code;
                 self.with_payload(peer, op, req, resp, &mut |e, payload, resp| {

@@ -98,8 +98,18 @@ impl Engine<'_> {
             last_value: self.numeric_value(&op.path),
         };
         let registered = self.observations.list.push(obs).is_ok();
-        let tree = Tree { engine: self, caller };
-        let r = respond_records(format, &op.path, &tree, op.block2, registered.then_some(0), resp);
+        let tree = Tree {
+            engine: self,
+            caller,
+        };
+        let r = respond_records(
+            format,
+            &op.path,
+            &tree,
+            op.block2,
+            registered.then_some(0),
+            resp,
+        );
         if r.is_err() && registered {
             self.observations.list.pop();
         }
@@ -135,7 +145,11 @@ impl Engine<'_> {
 
     /// Earliest due notification.
     pub(crate) fn notifications_wakeup(&self) -> Option<Millis> {
-        self.observations.list.iter().filter_map(|o| self.due_at(o)).min()
+        self.observations
+            .list
+            .iter()
+            .filter_map(|o| self.due_at(o))
+            .min()
     }
 
     /// Builds the next due notification.
@@ -174,23 +188,34 @@ impl Engine<'_> {
         None
     }
 
-    fn build_notification(&mut self, i: usize, now: Millis, value: Option<f64>, buf: &mut [u8]) -> Option<Outgoing> {
+    fn build_notification(
+        &mut self,
+        i: usize,
+        now: Millis,
+        value: Option<f64>,
+        buf: &mut [u8],
+    ) -> Option<Outgoing> {
         let o = self.observations.list[i].clone();
         let seq = (o.seq + 1) & 0x00ff_ffff;
-        let confirmable = seq % CON_EVERY == 0;
-        let mtype = if confirmable { MessageType::Con } else { MessageType::Non };
+        let confirmable = seq.is_multiple_of(CON_EVERY);
+        let mtype = if confirmable {
+            MessageType::Con
+        } else {
+            MessageType::Non
+        };
         let mut b = MessageBuilder::new(buf, mtype, code::CONTENT, 0, &o.token).ok()?;
         let caller = match o.peer.identity {
             Identity::Server(s) => Caller::Server(s),
             Identity::Client(c) => Caller::Client(c),
             _ => Caller::Local,
         };
-        let result = self
-            .check_read_target(caller, &o.path)
-            .and_then(|()| {
-                let tree = Tree { engine: self, caller };
-                respond_records(o.format, &o.path, &tree, None, Some(seq), &mut b)
-            });
+        let result = self.check_read_target(caller, &o.path).and_then(|()| {
+            let tree = Tree {
+                engine: self,
+                caller,
+            };
+            respond_records(o.format, &o.path, &tree, None, Some(seq), &mut b)
+        });
         let ended = if let Err(e) = result {
             // The target went away or access was revoked: tell the observer and end it.
             b.reset_options();

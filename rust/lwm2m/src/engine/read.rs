@@ -89,15 +89,28 @@ impl Engine<'_> {
     }
 
     /// Read: 2.05 with the records below the path.
-    pub(crate) fn read(&mut self, caller: Caller, op: &Request<'_>, resp: &mut MessageBuilder<'_>) -> Result<()> {
+    pub(crate) fn read(
+        &mut self,
+        caller: Caller,
+        op: &Request<'_>,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
         self.check_read_target(caller, &op.path)?;
         let format = self.response_format(op.accept, &op.path)?;
-        let tree = Tree { engine: self, caller };
+        let tree = Tree {
+            engine: self,
+            caller,
+        };
         respond_records(format, &op.path, &tree, op.block2, None, resp)
     }
 
     /// Read-Composite: FETCH on `/` with a SenML CBOR list of paths.
-    pub(crate) fn read_composite(&mut self, caller: Caller, op: &Request<'_>, resp: &mut MessageBuilder<'_>) -> Result<()> {
+    pub(crate) fn read_composite(
+        &mut self,
+        caller: Caller,
+        op: &Request<'_>,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
         if !op.path.is_root() {
             return Err(Error::MethodNotAllowed);
         }
@@ -121,8 +134,14 @@ impl Engine<'_> {
             Some(f @ (cf::SENML_CBOR | cf::LWM2M_CBOR)) => f,
             Some(_) => return Err(Error::NotAcceptable),
         };
-        let tree = Tree { engine: self, caller };
-        let src = Composite { tree: &tree, paths: &paths };
+        let tree = Tree {
+            engine: self,
+            caller,
+        };
+        let src = Composite {
+            tree: &tree,
+            paths: &paths,
+        };
         respond_records(format, &Path::ROOT, &src, op.block2, None, resp)
     }
 
@@ -130,7 +149,11 @@ impl Engine<'_> {
     pub(crate) fn numeric_value(&self, path: &Path) -> Option<f64> {
         let obj = self.object(path.object_id()?)?;
         let v: Value<'_> = obj
-            .read(path.instance_id()?, path.resource_id()?, path.resource_instance_id())
+            .read(
+                path.instance_id()?,
+                path.resource_id()?,
+                path.resource_instance_id(),
+            )
             .ok()?;
         v.as_f64()
     }
@@ -162,9 +185,17 @@ pub(crate) fn respond_records(
         Some(b) => {
             let szx = b.szx.min(max_szx);
             let num = (b.offset() / (16usize << szx)) as u32;
-            Some(Block { num, more: false, szx })
+            Some(Block {
+                num,
+                more: false,
+                szx,
+            })
         }
-        None if total > room => Some(Block { num: 0, more: false, szx: max_szx }),
+        None if total > room => Some(Block {
+            num: 0,
+            more: false,
+            szx: max_szx,
+        }),
         None => None,
     };
     let (offset, limit) = match block {
@@ -179,7 +210,8 @@ pub(crate) fn respond_records(
     };
     resp.set_code(code::CONTENT);
     if let Some(seq) = observe {
-        resp.option_uint(option::OBSERVE, seq).map_err(|_| Error::InternalServerError)?;
+        resp.option_uint(option::OBSERVE, seq)
+            .map_err(|_| Error::InternalServerError)?;
     }
     resp.option_uint(option::CONTENT_FORMAT, format.into())
         .map_err(|_| Error::InternalServerError)?;
@@ -197,5 +229,6 @@ pub(crate) fn respond_records(
     let mut w = Writer::window(&mut payload[..n], offset);
     codec::encode(format, base, src, &mut w)?;
     let len = w.window_len();
-    resp.set_payload_len(len).map_err(|_| Error::InternalServerError)
+    resp.set_payload_len(len)
+        .map_err(|_| Error::InternalServerError)
 }

@@ -91,7 +91,9 @@ impl Registrations {
             Some(State::Pending { .. } | State::Registering) => RegistrationState::Registering,
             Some(State::Registered { .. }) => RegistrationState::Registered,
             Some(State::Updating) => RegistrationState::Updating,
-            Some(State::Deregistering { .. } | State::Disabled { .. }) => RegistrationState::Disabled,
+            Some(State::Deregistering { .. } | State::Disabled { .. }) => {
+                RegistrationState::Disabled
+            }
         }
     }
 
@@ -245,8 +247,18 @@ impl Engine<'_> {
         None
     }
 
-    fn build_registration(&self, kind: Kind, r: &Reg, token: &[u8], buf: &mut [u8]) -> Option<usize> {
-        let c = if kind == Kind::Deregister { code::DELETE } else { code::POST };
+    fn build_registration(
+        &self,
+        kind: Kind,
+        r: &Reg,
+        token: &[u8],
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let c = if kind == Kind::Deregister {
+            code::DELETE
+        } else {
+            code::POST
+        };
         let mut b = MessageBuilder::new(buf, MessageType::Con, c, 0, token).ok()?;
         if kind == Kind::Register {
             b.option(option::URI_PATH, b"rd").ok()?;
@@ -257,7 +269,8 @@ impl Engine<'_> {
         }
         let with_objects = kind == Kind::Register || kind == Kind::Update && r.send_objects;
         if with_objects {
-            b.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into()).ok()?;
+            b.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into())
+                .ok()?;
         }
         let mut q = [0u8; 8 + crate::config::ENDPOINT_LEN];
         if kind == Kind::Register {
@@ -265,13 +278,21 @@ impl Engine<'_> {
         }
         if kind == Kind::Register || kind == Kind::Update && r.send_params {
             let mut n = [0u8; 10];
-            query(&mut b, &mut q, "lt=", fmt_u32(self.lifetime_of(r.ssid), &mut n))?;
+            query(
+                &mut b,
+                &mut q,
+                "lt=",
+                fmt_u32(self.lifetime_of(r.ssid), &mut n),
+            )?;
         }
         if kind == Kind::Register {
             query(&mut b, &mut q, "lwm2m=", b"1.1")?;
         }
         if kind == Kind::Register || kind == Kind::Update && r.send_params {
-            let binding = self.server.by_ssid(r.ssid).map_or("U", |s| s.binding.as_str());
+            let binding = self
+                .server
+                .by_ssid(r.ssid)
+                .map_or("U", |s| s.binding.as_str());
             query(&mut b, &mut q, "b=", binding.as_bytes())?;
         }
         if with_objects {
@@ -311,7 +332,12 @@ impl Engine<'_> {
     }
 
     pub(crate) fn registration_response(&mut self, resp: &Message<'_>, now: Millis) {
-        let Some(i) = self.registration.regs.iter().position(|r| r.token == resp.token) else {
+        let Some(i) = self
+            .registration
+            .regs
+            .iter()
+            .position(|r| r.token == resp.token)
+        else {
             return;
         };
         let jitter = self.random();

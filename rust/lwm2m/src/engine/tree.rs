@@ -34,7 +34,9 @@ impl Tree<'_, '_> {
                     continue;
                 }
                 let local = matches!(self.caller, Caller::Local | Caller::Bootstrap);
-                if !(r.ops.readable() || local && !r.ops.executable()) || !obj.has_resource(inst, r.id) {
+                if !(r.ops.readable() || local && !r.ops.executable())
+                    || !obj.has_resource(inst, r.id)
+                {
                     continue;
                 }
                 if r.multiple {

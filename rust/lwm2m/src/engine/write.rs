@@ -13,7 +13,12 @@ use crate::path::Path;
 impl Engine<'_> {
     /// Validates one record of a write: the target exists and may be written by `caller`, the
     /// value has the declared type. Returns the coerced record.
-    fn check_record<'p>(&self, caller: Caller, rec: &Record<'p>, creating: Option<(u16, u16)>) -> Result<Record<'p>> {
+    fn check_record<'p>(
+        &self,
+        caller: Caller,
+        rec: &Record<'p>,
+        creating: Option<(u16, u16)>,
+    ) -> Result<Record<'p>> {
         let p = rec.path;
         let (oid, inst, rid) = match p.ids() {
             [o, i, r] | [o, i, r, _] => (*o, *i, *r),
@@ -37,6 +42,7 @@ impl Engine<'_> {
 
     /// Applies validated records. `replace` clears multiple resources before their first
     /// written instance (PUT semantics).
+    #[allow(clippy::too_many_arguments)]
     fn apply_records(
         &mut self,
         caller: Caller,
@@ -56,7 +62,9 @@ impl Engine<'_> {
             let obj = self.object_mut(oid).ok_or(Error::NotFound)?;
             if replace && p.len() == 4 && !cleared.contains(&p.parent()) {
                 obj.clear_resource(inst, rid)?;
-                cleared.push(p.parent()).map_err(|_| Error::RequestEntityTooLarge)?;
+                cleared
+                    .push(p.parent())
+                    .map_err(|_| Error::RequestEntityTooLarge)?;
             }
             obj.write(caller, inst, rid, p.resource_instance_id(), &rec.value)?;
         }
@@ -64,6 +72,7 @@ impl Engine<'_> {
     }
 
     /// Validates a whole payload without changing anything; returns the number of records.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn validate_payload(
         &self,
         caller: Caller,
@@ -111,7 +120,14 @@ impl Engine<'_> {
     }
 
     /// Write on an instance, resource or resource instance.
-    pub(crate) fn write(&mut self, caller: Caller, op: &Request<'_>, payload: &[u8], replace: bool, now: u64) -> Result<()> {
+    pub(crate) fn write(
+        &mut self,
+        caller: Caller,
+        op: &Request<'_>,
+        payload: &[u8],
+        replace: bool,
+        now: u64,
+    ) -> Result<()> {
         let path = op.path;
         let (oid, inst) = (path.ids()[0], path.ids()[1]);
         let obj = self.object(oid).ok_or(Error::NotFound)?;
@@ -129,7 +145,9 @@ impl Engine<'_> {
                 let format = op.content_format.ok_or(Error::UnsupportedContentFormat)?;
                 let defs = self.defs();
                 self.validate_payload(caller, format, &path, payload, &defs, &path, None)?;
-                self.object_mut(oid).ok_or(Error::NotFound)?.clear_resource(inst, rid)?;
+                self.object_mut(oid)
+                    .ok_or(Error::NotFound)?
+                    .clear_resource(inst, rid)?;
                 self.apply_records(caller, format, &path, payload, &defs, false, None)?;
                 self.after_write(&path, now);
                 return Ok(());
@@ -142,7 +160,13 @@ impl Engine<'_> {
 
     /// Write-Composite: iPATCH on `/` with records anywhere; all validated before any is
     /// applied.
-    pub(crate) fn write_composite(&mut self, caller: Caller, op: &Request<'_>, payload: &[u8], now: u64) -> Result<()> {
+    pub(crate) fn write_composite(
+        &mut self,
+        caller: Caller,
+        op: &Request<'_>,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<()> {
         self.write_payload(caller, op.content_format, &Path::ROOT, payload, false, None)?;
         let format = op.content_format.unwrap_or_default();
         let defs = self.defs();
@@ -164,7 +188,10 @@ impl Engine<'_> {
         if path.object_id() == Some(server::ID) {
             let touches = |r: u16| path.resource_id().is_none_or(|x| x == r);
             if touches(server::res::LIFETIME) || touches(server::res::BINDING) {
-                if let Some(s) = path.instance_id().and_then(|i| self.server.instances.get(i)) {
+                if let Some(s) = path
+                    .instance_id()
+                    .and_then(|i| self.server.instances.get(i))
+                {
                     self.registration.request_update(s.ssid, false, now);
                 }
             }

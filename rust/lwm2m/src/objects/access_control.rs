@@ -170,7 +170,10 @@ impl Object for AccessControl {
         let local = matches!(caller, Caller::Bootstrap | Caller::Local);
         let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
         match (res, ri) {
-            (0, _) if local => Ok(i.object_id = take::u16(v)?),
+            (0, _) if local => {
+                let _: () = i.object_id = take::u16(v)?;
+                Ok(())
+            }
             (1, _) if local => {
                 let x = take::u64_any(v)?;
                 i.instance_id = u16::try_from(x).map_err(|_| Error::BadRequest)?;

@@ -109,7 +109,10 @@ impl<const N: usize> Object for LightControl<N> {
         match res {
             5706 => set_str(&mut l.colour, take::str(v)?),
             5750 => set_str(&mut l.application_type, take::str(v)?),
-            5850 => Ok(l.on = take::bool(v)?),
+            5850 => {
+                let _: () = l.on = take::bool(v)?;
+                Ok(())
+            }
             5851 => {
                 let d = take::u16(v)?;
                 if d > 100 {

@@ -62,7 +62,9 @@ impl<T: HasId, const N: usize> Instances<T, N> {
             .iter()
             .position(|i| i.id() > item.id())
             .unwrap_or(self.0.len());
-        self.0.insert(pos, item).map_err(|_| Error::ServiceUnavailable)
+        self.0
+            .insert(pos, item)
+            .map_err(|_| Error::ServiceUnavailable)
     }
 
     /// Removes an instance; [`Error::NotFound`] if absent.

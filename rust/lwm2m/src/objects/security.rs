@@ -33,7 +33,13 @@ static RESOURCES: [R; 10] = [
     R::single(5, "Secret Key", Op::NONE, true, T::Opaque),
     R::single(10, "Short Server ID", Op::NONE, false, T::Integer),
     R::single(11, "Client Hold Off Time", Op::NONE, false, T::Integer),
-    R::single(12, "Bootstrap-Server Account Timeout", Op::NONE, false, T::Integer),
+    R::single(
+        12,
+        "Bootstrap-Server Account Timeout",
+        Op::NONE,
+        false,
+        T::Integer,
+    ),
     R::single(17, "OSCORE Security Mode", Op::NONE, false, T::ObjLnk),
 ];
 
@@ -90,7 +96,9 @@ pub struct Security {
 impl Security {
     /// The instance for a Short Server ID (DM servers only).
     pub fn by_ssid(&self, ssid: u16) -> Option<&SecurityInstance> {
-        self.instances.iter().find(|s| !s.bootstrap && s.ssid == ssid)
+        self.instances
+            .iter()
+            .find(|s| !s.bootstrap && s.ssid == ssid)
     }
 
     /// The bootstrap server's instance.
@@ -152,7 +160,10 @@ impl Object for Security {
         let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
         match res {
             0 => set_str(&mut i.uri, take::str(v)?),
-            1 => Ok(i.bootstrap = take::bool(v)?),
+            1 => {
+                let _: () = i.bootstrap = take::bool(v)?;
+                Ok(())
+            }
             2 => {
                 let m = take::u16(v)?;
                 if m > 4 {
@@ -172,10 +183,19 @@ impl Object for Security {
                 i.ssid = s;
                 Ok(())
             }
-            11 => Ok(i.hold_off = take::u32(v)?),
-            12 => Ok(i.bs_timeout = take::u32(v)?),
+            11 => {
+                let _: () = i.hold_off = take::u32(v)?;
+                Ok(())
+            }
+            12 => {
+                let _: () = i.bs_timeout = take::u32(v)?;
+                Ok(())
+            }
             17 => match *v {
-                Value::ObjLnk(o, n) => Ok(i.oscore = Some((o, n))),
+                Value::ObjLnk(o, n) => {
+                    let _: () = i.oscore = Some((o, n));
+                    Ok(())
+                }
                 _ => Err(Error::BadRequest),
             },
             _ => Err(Error::NotFound),

@@ -33,7 +33,13 @@ static RESOURCES: [R; 10] = [
     R::single(3, "Default Maximum Period", Op::RW, false, T::Integer),
     R::single(4, "Disable", Op::E, false, T::None),
     R::single(5, "Disable Timeout", Op::RW, false, T::Integer),
-    R::single(6, "Notification Storing When Disabled or Offline", Op::RW, true, T::Boolean),
+    R::single(
+        6,
+        "Notification Storing When Disabled or Offline",
+        Op::RW,
+        true,
+        T::Boolean,
+    ),
     R::single(7, "Binding", Op::RW, true, T::String),
     R::single(8, "Registration Update Trigger", Op::E, true, T::None),
     R::single(9, "Bootstrap-Request Trigger", Op::E, false, T::None),
@@ -106,7 +112,9 @@ impl Server {
 }
 
 fn valid_binding(b: &str) -> bool {
-    !b.is_empty() && b.bytes().all(|c| matches!(c, b'U' | b'T' | b'S' | b'N' | b'Q'))
+    !b.is_empty()
+        && b.bytes()
+            .all(|c| matches!(c, b'U' | b'T' | b'S' | b'N' | b'Q'))
 }
 
 impl Object for Server {
@@ -159,10 +167,22 @@ impl Object for Server {
                 i.lifetime = l;
                 Ok(())
             }
-            2 => Ok(i.pmin = take::u32(v)?),
-            3 => Ok(i.pmax = take::u32(v)?),
-            5 => Ok(i.disable_timeout = take::u32(v)?),
-            6 => Ok(i.storing = take::bool(v)?),
+            2 => {
+                let _: () = i.pmin = take::u32(v)?;
+                Ok(())
+            }
+            3 => {
+                let _: () = i.pmax = take::u32(v)?;
+                Ok(())
+            }
+            5 => {
+                let _: () = i.disable_timeout = take::u32(v)?;
+                Ok(())
+            }
+            6 => {
+                let _: () = i.storing = take::bool(v)?;
+                Ok(())
+            }
             7 => {
                 let b = take::str(v)?;
                 if !valid_binding(b) {
