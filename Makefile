@@ -1,0 +1,59 @@
+# Entry points. `make demo` and `make test` work on a fresh Debian machine with Rust installed;
+# `make test` installs what it needs (rustup target, apt and pip packages) itself.
+
+CARGO ?= cargo
+PYTHON ?= python3
+THUMB := thumbv7m-none-eabi
+PROBE := rust/size-probe
+PROBE_ELF := $(PROBE)/target/$(THUMB)/release/lwm2m-size-probe
+VENV := target/venv
+PY := $(VENV)/bin/python
+
+.PHONY: all demo test test-deps test-rust test-thumb test-interop lint size bench fuzz clean
+
+all: test
+
+## demo: server and host client on loopback: registration, read, write, observation; stops by itself.
+demo:
+	$(CARGO) run --release -q -p lwm2m-demo
+
+## test: every test (formatting, lints, unit, integration, no_std build, interoperability).
+test: test-deps lint test-rust test-thumb test-interop
+
+test-deps:
+	@tests/install-deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+## The engine must build for the device target, without std and without a heap.
+test-thumb:
+	$(CARGO) build -p lwm2m --target $(THUMB) --release
+	cd $(PROBE) && $(CARGO) build --release
+
+test-interop:
+	$(CARGO) build --release -p lwm2m-host -p lwm2m-server
+	$(PY) -m pytest -q tests/interop
+
+## size: text / data / bss of the engine linked into a bare-metal thumbv7m program.
+size:
+	@cd $(PROBE) && $(CARGO) build --release -q
+	@$(PYTHON) $(PROBE)/elf_size.py --label baseline $(PROBE_ELF) LWM2M_ENGINE_STATE_SIZE
+
+## bench: benchmarks (reported, never asserted).
+bench:
+	$(CARGO) run --release -q -p lwm2m-demo -- --bench
+
+## fuzz: run every fuzz target for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd rust/lwm2m/fuzz && for t in $$($(CARGO) +nightly fuzz list); do \
+	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+clean:
+	$(CARGO) clean
+	cd $(PROBE) && $(CARGO) clean
