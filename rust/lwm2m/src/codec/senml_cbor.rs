@@ -974,9 +974,3 @@ pub(super) mod tests {
         }
     }
 }
-
-/// Decodes the path list of a Read-Composite request (records with names only).
-pub fn decode_paths(payload: &[u8]) -> impl Iterator<Item = Result<Path>> + '_ {
-    let _ = payload;
-    core::iter::empty()
-}
