@@ -79,7 +79,7 @@ impl<'a> Value<'a> {
         match *self {
             Value::Integer(v) | Value::Time(v) => Some(v),
             Value::Unsigned(v) => i64::try_from(v).ok(),
-            Value::Float(f) if f.fract() == 0.0 && f >= -9.2e18 && f <= 9.2e18 => Some(f as i64),
+            Value::Float(f) if f % 1.0 == 0.0 && f >= -9.2e18 && f <= 9.2e18 => Some(f as i64),
             _ => None,
         }
     }
@@ -89,7 +89,7 @@ impl<'a> Value<'a> {
         match *self {
             Value::Unsigned(v) => Some(v),
             Value::Integer(v) | Value::Time(v) => u64::try_from(v).ok(),
-            Value::Float(f) if f.fract() == 0.0 && (0.0..=1.8e19).contains(&f) => Some(f as u64),
+            Value::Float(f) if f % 1.0 == 0.0 && (0.0..=1.8e19).contains(&f) => Some(f as u64),
             _ => None,
         }
     }
