@@ -44,6 +44,14 @@ impl RecordSource for [Record<'_>] {
     }
 }
 
+// `[Record]` is unsized and so cannot become a `&dyn RecordSource` itself; a reference to it can
+// (`encode(base, &&records[..], w)`).
+impl<T: RecordSource + ?Sized> RecordSource for &T {
+    fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
+        (**self).visit(prefix, f)
+    }
+}
+
 /// An output sink that keeps the bytes in `[skip, skip + buf.len())` of the stream written to it
 /// and counts the total. With `skip = 0` it is a plain buffer writer; with a Block2 offset it
 /// renders exactly one block.
