@@ -79,7 +79,9 @@ impl<'a> Value<'a> {
         match *self {
             Value::Integer(v) | Value::Time(v) => Some(v),
             Value::Unsigned(v) => i64::try_from(v).ok(),
-            Value::Float(f) if f % 1.0 == 0.0 && f >= -9.2e18 && f <= 9.2e18 => Some(f as i64),
+            Value::Float(f) if (-9.2e18..=9.2e18).contains(&f) && (f as i64) as f64 == f => {
+                Some(f as i64)
+            }
             _ => None,
         }
     }
@@ -89,7 +91,9 @@ impl<'a> Value<'a> {
         match *self {
             Value::Unsigned(v) => Some(v),
             Value::Integer(v) | Value::Time(v) => u64::try_from(v).ok(),
-            Value::Float(f) if f % 1.0 == 0.0 && (0.0..=1.8e19).contains(&f) => Some(f as u64),
+            Value::Float(f) if (0.0..=1.8e19).contains(&f) && (f as u64) as f64 == f => {
+                Some(f as u64)
+            }
             _ => None,
         }
     }
