@@ -107,12 +107,15 @@ pub enum Dedup {
     Duplicate(Option<Vec<u8>>),
 }
 
+/// When a message was first seen, and the response sent to it.
+type DedupEntry = (Instant, Option<Vec<u8>>);
+
 /// Remembers `(peer, message ID)` of incoming CON and NON messages for EXCHANGE_LIFETIME,
 /// with the response sent, so retransmitted requests are answered without being processed
 /// twice. Bounded: when full the oldest entries go first.
 #[derive(Debug)]
 pub struct DedupCache {
-    entries: HashMap<(SocketAddr, u16), (Instant, Option<Vec<u8>>)>,
+    entries: HashMap<(SocketAddr, u16), DedupEntry>,
     order: VecDeque<((SocketAddr, u16), Instant)>,
     lifetime: Duration,
     capacity: usize,

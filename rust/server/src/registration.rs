@@ -390,6 +390,8 @@ impl Registry {
 }
 
 /// What a `/rd` request changed (for events and observation clean-up).
+// Short-lived (returned and consumed at once), so the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Nothing changed (an error reply).

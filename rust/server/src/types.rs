@@ -60,9 +60,7 @@ pub fn type_of(path: &Path) -> Option<DataType> {
 /// The type a decoder should assume for `path` in a payload of `format`: the table's type,
 /// else string for text/plain and opaque for everything else.
 pub fn type_for_decoding(format: u16, path: &Path) -> Option<DataType> {
-    if path.resource_id().is_none() {
-        return None;
-    }
+    path.resource_id()?;
     Some(match type_of(path) {
         Some(DataType::None) | None if format == lwm2m::coap::content_format::TEXT => {
             DataType::String

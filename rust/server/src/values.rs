@@ -6,7 +6,7 @@
 //! hex strings, object links `"3:0"`, time values seconds since the epoch.
 
 use lwm2m::coap::content_format as cf;
-use lwm2m::codec::{self, Decoder, Record, RecordSource, Writer};
+use lwm2m::codec::{self, Decoder, Record, Writer};
 use lwm2m::{DataType, Path, Value};
 use serde_json::{json, Value as Json};
 
@@ -191,7 +191,7 @@ pub fn hex(b: &[u8]) -> String {
 /// Bytes from hex (either case, even length).
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)
@@ -214,24 +214,10 @@ pub fn decode(format: u16, base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecor
     Ok(out)
 }
 
-/// A sized view of a record slice (the codec's `RecordSource` impl is on the unsized slice,
-/// which cannot become a `&dyn RecordSource`).
-struct Records<'r, 'a>(&'r [Record<'a>]);
-
-impl RecordSource for Records<'_, '_> {
-    fn visit(
-        &self,
-        prefix: &Path,
-        f: &mut dyn FnMut(&Record<'_>) -> Result<(), lwm2m::Error>,
-    ) -> Result<(), lwm2m::Error> {
-        self.0.visit(prefix, f)
-    }
-}
-
 /// Encodes records (any order; they are sorted) in `format` for a request on `base`.
 pub fn encode(format: u16, base: &Path, records: &[OwnedRecord]) -> Result<Vec<u8>, lwm2m::Error> {
     let mut sorted: Vec<&OwnedRecord> = records.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    sorted.sort_by_key(|r| r.path);
     let recs: Vec<Record<'_>> = sorted
         .iter()
         .map(|r| Record {
@@ -239,7 +225,7 @@ pub fn encode(format: u16, base: &Path, records: &[OwnedRecord]) -> Result<Vec<u
             value: r.value.as_value(),
         })
         .collect();
-    let src = Records(&recs);
+    let src: &[Record<'_>] = &recs;
     // First pass only counts (an empty window), the second writes into an exact buffer.
     let mut w = Writer::window(&mut [], 0);
     codec::encode(format, base, &src, &mut w)?;
