@@ -209,7 +209,7 @@ pub(crate) fn write_f64(w: &mut Writer<'_>, f: f64) -> Result<()> {
         .map(|p| round_digits(f, p))
         .find(|&(m, e)| reads_back(m, e, f))
         .unwrap_or_else(|| round_digits(f, 17));
-    while m % 10 == 0 {
+    while m != 0 && m.is_multiple_of(10) {
         m /= 10;
         e += 1;
     }
@@ -328,7 +328,7 @@ pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
             return None;
         }
         // Trailing zeros were accumulated exactly: drop them to stay on the exact path.
-        while m != 0 && m % 10 == 0 {
+        while m != 0 && m.is_multiple_of(10) {
             m /= 10;
             exp = exp.saturating_add(1);
         }
