@@ -611,6 +611,23 @@ mod tests {
     }
 
     #[test]
+    fn float_regressions() {
+        // Found by proptest: trailing zeros off the exact path, subnormal double rounding, a
+        // shorter candidate only this module's (then less precise) parser accepted.
+        for x in [
+            9.24127305e19,
+            -6.145524185953221e-294,
+            1.7821778919950817e-308,
+            5.6310047675770936e305,
+        ] {
+            let s = f(x);
+            assert_eq!(parse_f64(s.as_bytes()), Some(x), "{s}");
+            assert_eq!(s.parse::<f64>(), Ok(x), "{s}");
+        }
+        assert_eq!(f(9.24127305e19), "92412730500000000000");
+    }
+
+    #[test]
     fn float_fast_path_is_exact() {
         // Values a correct parser gives for these strings (checked against std's parser).
         for s in [
