@@ -116,3 +116,130 @@ fn event_stream_reports_registration() {
     assert_eq!(ev["endpoint"], "streamed");
     server.shutdown();
 }
+
+#[test]
+fn operation_routes_map_to_coap_requests() {
+    let server = start(|cfg| cfg.http_addr = Some("127.0.0.1:0".into()));
+    let api = server.http_addr().unwrap();
+    let mut c = FakeClient::new(server.coap_addr());
+    c.register("web", 300, "</3/0>");
+
+    // (method, target, body) -> expected CoAP (code, Uri-Path, extra check), answer code.
+    type Check = fn(&Msg);
+    let cases: Vec<(&str, &str, &str, u8, &[&str], Check, u8)> = vec![
+        (
+            "POST",
+            "/api/clients/web/3/0/4",
+            "x",
+            code::POST,
+            &["3", "0", "4"],
+            |m| assert_eq!(m.payload, b"x"),
+            code::CHANGED,
+        ),
+        (
+            "PUT",
+            "/api/clients/web/3/0/9/attributes?pmin=5&pmax=50",
+            "",
+            code::PUT,
+            &["3", "0", "9"],
+            |m| assert_eq!(m.strs(option::URI_QUERY), vec!["pmin=5", "pmax=50"]),
+            code::CHANGED,
+        ),
+        (
+            "POST",
+            "/api/clients/web/3303?instance=2",
+            r#"{"5700": 20.5}"#,
+            code::POST,
+            &["3303"],
+            |m| assert_eq!(m.uint(option::CONTENT_FORMAT), Some(11542)),
+            code::CREATED,
+        ),
+        (
+            "POST",
+            "/api/clients/web/3/0",
+            r#"{"14": "+01"}"#,
+            code::POST,
+            &["3", "0"],
+            |m| assert_eq!(m.uint(option::CONTENT_FORMAT), Some(112)),
+            code::CHANGED,
+        ),
+        (
+            "DELETE",
+            "/api/clients/web/3303/2",
+            "",
+            code::DELETE,
+            &["3303", "2"],
+            |_| {},
+            code::DELETED,
+        ),
+        (
+            "GET",
+            "/api/clients/web/discover",
+            "",
+            code::GET,
+            &[],
+            |m| assert_eq!(m.uint(option::ACCEPT), Some(40)),
+            code::CONTENT,
+        ),
+        (
+            "GET",
+            "/api/clients/web/composite?paths=/3/0/1,/3/0/9",
+            "",
+            code::FETCH,
+            &[],
+            |m| assert_eq!(m.uint(option::CONTENT_FORMAT), Some(112)),
+            code::CONTENT,
+        ),
+        (
+            "POST",
+            "/api/clients/web/3/0/9/observe?format=text",
+            "",
+            code::GET,
+            &["3", "0", "9"],
+            |m| assert_eq!(m.uint(option::OBSERVE), Some(0)),
+            code::CONTENT,
+        ),
+        (
+            "DELETE",
+            "/api/clients/web/3/0/9/observe",
+            "",
+            code::GET,
+            &["3", "0", "9"],
+            |m| assert_eq!(m.uint(option::OBSERVE), Some(1)),
+            code::CONTENT,
+        ),
+    ];
+    for (method, target, body, want_code, want_path, check, answer) in cases {
+        let t = thread::spawn(move || http(api, method, target, body));
+        let req = c.recv_request();
+        assert_eq!(req.code, want_code, "{method} {target}");
+        assert_eq!(req.uri_path(), want_path, "{method} {target}");
+        check(&req);
+        let mut opts = Vec::new();
+        if req.uint(option::OBSERVE) == Some(0) {
+            opts.push((option::OBSERVE, uint(1)));
+        }
+        c.respond(&req, answer, &opts, b"");
+        let (status, j) = t.join().unwrap();
+        assert_eq!(status, 200, "{method} {target}: {j}");
+        assert_eq!(j["code"], lwm2m_server::msg::code_string(answer));
+    }
+    server.shutdown();
+}
+
+#[test]
+fn console_commands() {
+    let server = start(|_| {});
+    let mut c = FakeClient::new(server.coap_addr());
+    c.register("con", 300, "");
+    let mut out = Vec::new();
+    let input = std::io::Cursor::new("list\nbogus\nquit\nlist\n");
+    lwm2m_server::cli::repl(&server, input, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let list: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(list[0]["endpoint"], "con");
+    assert!(lines[1].starts_with("error: unknown command"));
+    server.shutdown();
+}

@@ -24,6 +24,20 @@ fn register_update_deregister() {
     assert_eq!(registration.lifetime, 300);
     assert_eq!(registration.version, "1.1");
     assert_eq!(registration.addr, c.sock.local_addr().unwrap());
+    let objects: Vec<(u16, Option<&str>, &[u16])> = registration
+        .links
+        .objects
+        .iter()
+        .map(|o| (o.object, o.version.as_deref(), o.instances.as_slice()))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            (1, None, &[0][..]),
+            (3, None, &[0][..]),
+            (3303, Some("1.1"), &[0][..])
+        ]
+    );
     let clients = server.clients();
     assert_eq!(clients.len(), 1);
     assert_eq!(clients[0].endpoint, "node-1");
@@ -294,5 +308,28 @@ fn bootstrap_is_off_by_default() {
         b"",
     );
     assert_eq!(r.code, code::BAD_REQUEST);
+    server.shutdown();
+}
+
+#[test]
+fn ipv6_and_ipv4_peers_on_a_dual_stack_socket() {
+    // Skips (passes) only on hosts without IPv6 loopback.
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback; skipped");
+        return;
+    }
+    let server = start(|cfg| cfg.coap_addr = "[::]:0".into());
+    let port = server.coap_addr().port();
+    let mut v6 = FakeClient::bind("[::1]:0", format!("[::1]:{port}").parse().unwrap());
+    v6.register("six", 300, "");
+    assert_eq!(
+        server.client("six").unwrap().addr,
+        v6.sock.local_addr().unwrap()
+    );
+    let mut v4 = FakeClient::new(format!("127.0.0.1:{port}").parse().unwrap());
+    v4.register("four", 300, "");
+    let addr = server.client("four").unwrap().addr;
+    // Seen as an IPv4-mapped IPv6 address on a dual-stack socket.
+    assert_eq!(addr.port(), v4.sock.local_addr().unwrap().port());
     server.shutdown();
 }

@@ -132,7 +132,11 @@ pub struct FakeClient {
 
 impl FakeClient {
     pub fn new(server: SocketAddr) -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Self::bind("127.0.0.1:0", server)
+    }
+
+    pub fn bind(local: &str, server: SocketAddr) -> Self {
+        let sock = UdpSocket::bind(local).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         FakeClient {
