@@ -125,8 +125,16 @@ fn operation_routes_map_to_coap_requests() {
     c.register("web", 300, "</3/0>");
 
     // (method, target, body) -> expected CoAP (code, Uri-Path, extra check), answer code.
-    type Check = fn(&Msg);
-    let cases: Vec<(&str, &str, &str, u8, &[&str], Check, u8)> = vec![
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        u8,
+        &'static [&'static str],
+        fn(&Msg),
+        u8,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/clients/web/3/0/4",
