@@ -1,0 +1,322 @@
+//! The line-based console of the `lwm2m-server` binary: one command per line, results printed
+//! as JSON. See [`HELP`].
+
+use std::io::{BufRead, Write};
+
+use lwm2m::{DataType, Path};
+use serde_json::{json, Value as Json};
+
+use crate::ops::Attributes;
+use crate::server::ServerHandle;
+use crate::types;
+use crate::values::{self, OwnedRecord, OwnedValue};
+
+/// Help text of the console.
+pub const HELP: &str = "\
+commands (paths like /3/0/1; formats: senml-cbor tlv cbor text opaque or a number):
+  list                                   registered clients
+  show <ep>                              one registration
+  read <ep> <path> [format]              Read
+  write <ep> <path> <value>              Write (replace) one resource
+  write <ep> <path> <res>=<value>...     Write (replace) resources of an instance
+  update <ep> <path> <res>=<value>...    Write (partial update, POST)
+  exec <ep> <path> [args]                Execute
+  create <ep> </O or /O/I> <res>=<value>...  Create (TLV)
+  delete <ep> <path>                     Delete
+  discover <ep> [path]                   Discover
+  observe <ep> <path> [format]           Observe (notifications print as events)
+  cancel <ep> <path>                     cancel an observation
+  attr <ep> <path> pmin=N pmax=N gt=X lt=X st=X epmin=N epmax=N   Write-Attributes
+  cread <ep> <path>...                   Read-Composite
+  cwrite <ep> <path>=<value>...          Write-Composite
+  help                                   this text
+  quit                                   stop the server";
+
+/// A parsed console command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Empty line.
+    Nothing,
+    /// `help`.
+    Help,
+    /// `quit`.
+    Quit,
+    /// `list`.
+    List,
+    /// `show <ep>`.
+    Show(String),
+    /// `read <ep> <path> [format]`.
+    Read(String, Path, Option<u16>),
+    /// `write` / `update`: endpoint, path, records, replace.
+    Write(String, Path, Vec<OwnedRecord>, bool),
+    /// `exec <ep> <path> [args]`.
+    Exec(String, Path, Option<String>),
+    /// `create <ep> <path> res=value...`: object, instance, records.
+    Create(String, u16, Option<u16>, Vec<OwnedRecord>),
+    /// `delete <ep> <path>`.
+    Delete(String, Path),
+    /// `discover <ep> [path]`.
+    Discover(String, Path),
+    /// `observe <ep> <path> [format]`.
+    Observe(String, Path, Option<u16>),
+    /// `cancel <ep> <path>`.
+    Cancel(String, Path),
+    /// `attr <ep> <path> k=v...`.
+    Attr(String, Path, Attributes),
+    /// `cread <ep> <path>...`.
+    CompositeRead(String, Vec<Path>),
+    /// `cwrite <ep> <path>=<value>...`.
+    CompositeWrite(String, Vec<OwnedRecord>),
+}
+
+/// Splits a line into words; double quotes group words (`"a b"`).
+pub fn tokenize(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+fn path(s: &str) -> Result<Path, String> {
+    Path::parse_str(s).map_err(|_| format!("bad path {s:?}"))
+}
+
+fn format(s: Option<&String>) -> Result<Option<u16>, String> {
+    s.map(|f| values::parse_format(f).ok_or_else(|| format!("unknown format {f:?}")))
+        .transpose()
+}
+
+fn value_at(p: Path, text: &str) -> Result<OwnedRecord, String> {
+    let ty = types::type_of(&p).filter(|t| *t != DataType::None);
+    Ok(OwnedRecord {
+        path: p,
+        value: OwnedValue::from_text(text, ty)?,
+    })
+}
+
+/// `res=value` (relative to `base`) or `/abs/path=value` assignments.
+fn assignments(base: &Path, items: &[String]) -> Result<Vec<OwnedRecord>, String> {
+    items
+        .iter()
+        .map(|it| {
+            let (k, v) = it
+                .split_once('=')
+                .ok_or_else(|| format!("expected <path>=<value>, got {it:?}"))?;
+            let p = if k.starts_with('/') {
+                path(k)?
+            } else {
+                path(k)?
+                    .ids()
+                    .iter()
+                    .try_fold(*base, |acc, id| acc.child(*id))
+                    .map_err(|_| format!("bad path {k:?}"))?
+            };
+            value_at(p, v)
+        })
+        .collect()
+}
+
+/// Parses one console line.
+pub fn parse_command(line: &str) -> Result<Command, String> {
+    let t = tokenize(line);
+    let words: Vec<&str> = t.iter().map(String::as_str).collect();
+    let ep = || t.get(1).cloned().ok_or("missing endpoint name");
+    let p = |i: usize| -> Result<Path, String> {
+        path(t.get(i).map(String::as_str).ok_or("missing path")?)
+    };
+    let rest = |i: usize| t.get(i..).unwrap_or(&[]);
+    Ok(match words.first().copied() {
+        None => Command::Nothing,
+        Some("help" | "?") => Command::Help,
+        Some("quit" | "exit") => Command::Quit,
+        Some("list" | "ls") => Command::List,
+        Some("show") => Command::Show(ep()?),
+        Some("read") => Command::Read(ep()?, p(2)?, format(t.get(3))?),
+        Some(w @ ("write" | "update")) => {
+            let target = p(2)?;
+            let args = rest(3);
+            let recs = match args {
+                [] => return Err("missing value".into()),
+                [v] if !v.contains('=') || target.len() >= 3 => vec![value_at(target, v)?],
+                _ => assignments(&target, args)?,
+            };
+            Command::Write(ep()?, target, recs, w == "write")
+        }
+        Some("exec") => {
+            let args = rest(3).join(" ");
+            Command::Exec(ep()?, p(2)?, (!args.is_empty()).then_some(args))
+        }
+        Some("create") => {
+            let target = p(2)?;
+            let (obj, inst) = match target.ids() {
+                [o] => (*o, None),
+                [o, i] => (*o, Some(*i)),
+                _ => return Err("create needs /O or /O/I".into()),
+            };
+            let recs = assignments(&Path::instance(obj, inst.unwrap_or(0)), rest(3))?;
+            Command::Create(ep()?, obj, inst, recs)
+        }
+        Some("delete") => Command::Delete(ep()?, p(2)?),
+        Some("discover") => Command::Discover(ep()?, if t.len() > 2 { p(2)? } else { Path::ROOT }),
+        Some("observe") => Command::Observe(ep()?, p(2)?, format(t.get(3))?),
+        Some("cancel") => Command::Cancel(ep()?, p(2)?),
+        Some("attr") => Command::Attr(ep()?, p(2)?, Attributes::parse_str(&rest(3).join(" "))?),
+        Some("cread") => {
+            let paths = rest(2)
+                .iter()
+                .map(|s| path(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            Command::CompositeRead(ep()?, paths)
+        }
+        Some("cwrite") => Command::CompositeWrite(ep()?, assignments(&Path::ROOT, rest(2))?),
+        Some(other) => return Err(format!("unknown command {other:?} (try help)")),
+    })
+}
+
+/// Runs a command and renders its result as one JSON text (or the help text).
+pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
+    let show = |r: Result<crate::ops::Response, crate::ServerError>| -> Json {
+        match r {
+            Ok(resp) => resp.to_json(),
+            Err(e) => json!({"error": e.to_string()}),
+        }
+    };
+    let now = std::time::Instant::now();
+    let j = match cmd {
+        Command::Nothing | Command::Quit => return String::new(),
+        Command::Help => return HELP.to_owned(),
+        Command::List => Json::Array(h.clients().iter().map(|r| r.to_json(now)).collect()),
+        Command::Show(ep) => match h.client(ep) {
+            Some(r) => r.to_json(now),
+            None => json!({"error": format!("no client registered as {ep:?}")}),
+        },
+        Command::Read(ep, p, f) => show(h.read(ep, p, *f)),
+        Command::Write(ep, p, recs, replace) => show(h.write(ep, p, recs, None, *replace)),
+        Command::Exec(ep, p, args) => show(h.execute(ep, p, args.as_deref())),
+        Command::Create(ep, o, i, recs) => show(h.create(ep, *o, *i, recs, None)),
+        Command::Delete(ep, p) => show(h.delete(ep, p)),
+        Command::Discover(ep, p) => show(h.discover(ep, p)),
+        Command::Observe(ep, p, f) => show(h.observe(ep, p, *f)),
+        Command::Cancel(ep, p) => show(h.cancel_observe(ep, p)),
+        Command::Attr(ep, p, a) => show(h.write_attributes(ep, p, a)),
+        Command::CompositeRead(ep, paths) => show(h.read_composite(ep, paths, None)),
+        Command::CompositeWrite(ep, recs) => show(h.write_composite(ep, recs)),
+    };
+    j.to_string()
+}
+
+/// Reads commands from `input` until `quit` or end of input, printing results to `out`.
+pub fn repl(h: &ServerHandle, input: impl BufRead, out: &mut impl Write) -> std::io::Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        match parse_command(&line) {
+            Ok(Command::Quit) => break,
+            Ok(cmd) => {
+                let text = run_command(h, &cmd);
+                if !text.is_empty() {
+                    writeln!(out, "{text}")?;
+                }
+            }
+            Err(e) => writeln!(out, "error: {e}")?,
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_groups_quotes() {
+        assert_eq!(
+            tokenize(r#"write a /3/0/14 "+01 x""#),
+            vec!["write", "a", "/3/0/14", "+01 x"]
+        );
+        assert_eq!(tokenize("  list  "), vec!["list"]);
+        assert_eq!(tokenize(r#"x """#), vec!["x", ""]);
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(parse_command(""), Ok(Command::Nothing));
+        assert_eq!(
+            parse_command("read n /3/0/1 tlv"),
+            Ok(Command::Read(
+                "n".into(),
+                Path::resource(3, 0, 1),
+                Some(11542)
+            ))
+        );
+        assert_eq!(
+            parse_command("write n /3/0/14 +02"),
+            Ok(Command::Write(
+                "n".into(),
+                Path::resource(3, 0, 14),
+                vec![OwnedRecord {
+                    path: Path::resource(3, 0, 14),
+                    value: OwnedValue::String("+02".into())
+                }],
+                true
+            ))
+        );
+        match parse_command("update n /1/0 1=60 7=U").unwrap() {
+            Command::Write(_, p, recs, false) => {
+                assert_eq!(p, Path::instance(1, 0));
+                assert_eq!(recs[0].value, OwnedValue::Integer(60));
+                assert_eq!(recs[1].path, Path::resource(1, 0, 7));
+            }
+            c => panic!("{c:?}"),
+        }
+        match parse_command("create n /3303/2 5700=21.5").unwrap() {
+            Command::Create(_, 3303, Some(2), recs) => {
+                assert_eq!(recs[0].path, Path::resource(3303, 2, 5700));
+                assert_eq!(recs[0].value, OwnedValue::Float(21.5));
+            }
+            c => panic!("{c:?}"),
+        }
+        assert_eq!(
+            parse_command("exec n /3/0/4 a b"),
+            Ok(Command::Exec(
+                "n".into(),
+                Path::resource(3, 0, 4),
+                Some("a b".into())
+            ))
+        );
+        assert_eq!(
+            parse_command("discover n"),
+            Ok(Command::Discover("n".into(), Path::ROOT))
+        );
+        match parse_command("attr n /3/0/9 pmin=1 pmax=5").unwrap() {
+            Command::Attr(_, _, a) => assert_eq!((a.pmin, a.pmax), (Some(1), Some(5))),
+            c => panic!("{c:?}"),
+        }
+        assert!(parse_command("read n").is_err());
+        assert!(parse_command("write n /3/0/9 abc").is_err());
+        assert!(parse_command("bogus").is_err());
+        assert!(parse_command("create n /3/0/1 x=1").is_err());
+    }
+}

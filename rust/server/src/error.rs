@@ -1,0 +1,47 @@
+//! Errors of the server's operations.
+
+use std::fmt;
+
+/// Why an operation toward a client did not produce a CoAP response.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerError {
+    /// No client is registered under this endpoint name.
+    UnknownEndpoint(String),
+    /// Cancel was asked for a path that is not observed.
+    NotObserved,
+    /// No response within the timeout (after all CoAP retransmissions, or the caller's limit).
+    Timeout,
+    /// The client answered with RST.
+    Reset,
+    /// The request could not be built from the arguments (bad path, value or format).
+    InvalidArgument(String),
+    /// Encoding or decoding a payload failed in the engine's codec.
+    Codec(lwm2m::Error),
+    /// A response body grew past the configured limit during Block2 reassembly.
+    TooLarge,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::UnknownEndpoint(ep) => write!(f, "no client registered as {ep:?}"),
+            ServerError::NotObserved => f.write_str("no such observation"),
+            ServerError::Timeout => f.write_str("timeout: the client did not answer"),
+            ServerError::Reset => f.write_str("the client answered with RST"),
+            ServerError::InvalidArgument(s) => write!(f, "invalid argument: {s}"),
+            ServerError::Codec(e) => write!(f, "codec error: {e}"),
+            ServerError::TooLarge => f.write_str("response too large"),
+            ServerError::Shutdown => f.write_str("server shutting down"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+impl From<lwm2m::Error> for ServerError {
+    fn from(e: lwm2m::Error) -> Self {
+        ServerError::Codec(e)
+    }
+}

@@ -1,0 +1,421 @@
+//! A small HTTP/1.1 JSON API over `std::net` (one thread per connection, `Connection: close`).
+//!
+//! Routes (`<ep>` is the endpoint name, `<path>` an LwM2M path such as `3/0/1`):
+//!
+//! | Method | Route | Operation |
+//! |---|---|---|
+//! | GET | `/api/clients` | list registrations |
+//! | GET | `/api/clients/<ep>` | one registration |
+//! | GET | `/api/clients/<ep>/<path>?format=senml-cbor\|tlv\|cbor\|text\|opaque` | Read |
+//! | PUT | `/api/clients/<ep>/<path>[?format=..][&replace=false]` (JSON body) | Write (replace; partial update with `replace=false`) |
+//! | POST | `/api/clients/<ep>/<O>[?instance=I][&format=..]` (JSON body) | Create |
+//! | POST | `/api/clients/<ep>/<O>/<I>` (JSON body) | Write (partial update) |
+//! | POST | `/api/clients/<ep>/<O>/<I>/<R>` (text body: arguments) | Execute |
+//! | DELETE | `/api/clients/<ep>/<path>` | Delete |
+//! | GET | `/api/clients/<ep>[/<path>]/discover` | Discover |
+//! | POST / DELETE | `/api/clients/<ep>/<path>/observe[?format=..]` | Observe / cancel |
+//! | PUT | `/api/clients/<ep>/<path>/attributes?pmin=..&pmax=..&gt=..&lt=..&st=..` | Write-Attributes |
+//! | GET | `/api/clients/<ep>/composite?paths=/3/0/0,/3/0/1[&format=..]` | Read-Composite |
+//! | PUT | `/api/clients/<ep>/composite` (JSON array of `{path,value[,type]}`) | Write-Composite |
+//! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
+//!
+//! JSON write bodies are those of [`crate::values::records_from_json`]. Operation results are
+//! `200` with the CoAP response as JSON ([`crate::ops::Response::to_json`]); failures without a
+//! CoAP response map to 400 (bad arguments), 404 (unknown endpoint), 502 (RST), 504 (timeout).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::RecvTimeoutError;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use lwm2m::Path;
+use serde_json::{json, Value as Json};
+
+use crate::error::ServerError;
+use crate::ops::{Attributes, Response};
+use crate::server::ServerHandle;
+use crate::values::{self, records_from_json};
+
+const MAX_HEADER: usize = 16 * 1024;
+const MAX_BODY: usize = 1 << 20;
+
+/// Binds `addr` and serves the API until the server stops.
+pub(crate) fn spawn(addr: &str, handle: ServerHandle) -> io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
+    let t = thread::Builder::new()
+        .name("lwm2m-http".into())
+        .spawn(move || accept_loop(listener, handle))?;
+    Ok((bound, t))
+}
+
+fn accept_loop(listener: TcpListener, handle: ServerHandle) {
+    while !handle.is_stopped() {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let h = handle.clone();
+                let _ = thread::Builder::new()
+                    .name("lwm2m-http-conn".into())
+                    .spawn(move || {
+                        let _ = serve(stream, &h);
+                    });
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(25))
+            }
+            Err(_) => thread::sleep(Duration::from_millis(25)),
+        }
+    }
+}
+
+/// A parsed HTTP request.
+#[derive(Debug, PartialEq)]
+pub(crate) struct HttpRequest {
+    pub method: String,
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    fn q(&self, k: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hexval = |j: usize| b.get(j).and_then(|x| (*x as char).to_digit(16));
+        match (c, hexval(i + 1), hexval(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits a request target into decoded path segments and query pairs.
+pub(crate) fn split_target(target: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let segs = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let q = query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    (segs, q)
+}
+
+fn read_request(stream: &mut TcpStream) -> io::Result<HttpRequest> {
+    let bad = |m: &str| io::Error::new(io::ErrorKind::InvalidData, m.to_owned());
+    let mut r = BufReader::new(stream);
+    let mut head = String::new();
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Err(bad("bad request line"));
+    };
+    let (method, target) = (method.to_owned(), target.to_owned());
+    let mut content_length = 0usize;
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            break;
+        }
+        head.push_str(&line);
+        if head.len() > MAX_HEADER {
+            return Err(bad("header too large"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().map_err(|_| bad("bad content-length"))?;
+            }
+        }
+    }
+    if content_length > MAX_BODY {
+        return Err(bad("body too large"));
+    }
+    let mut body = vec![0u8; content_length];
+    r.read_exact(&mut body)?;
+    let (segments, query) = split_target(&target);
+    Ok(HttpRequest {
+        method,
+        segments,
+        query,
+        body,
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Error",
+    }
+}
+
+fn write_json(stream: &mut TcpStream, status: u16, body: &Json) -> io::Result<()> {
+    let text = format!("{body}\n");
+    write!(
+        stream,
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        reason(status),
+        text.len()
+    )?;
+    stream.flush()
+}
+
+fn serve(mut stream: TcpStream, h: &ServerHandle) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let req = match read_request(&mut stream) {
+        Ok(r) => r,
+        Err(e) => return write_json(&mut stream, 400, &json!({"error": e.to_string()})),
+    };
+    if req.method == "GET" && req.segments == ["api", "events"] {
+        return stream_events(stream, h, req.q("endpoint").map(str::to_owned));
+    }
+    let (status, body) = route(h, &req);
+    write_json(&mut stream, status, &body)
+}
+
+fn stream_events(mut stream: TcpStream, h: &ServerHandle, ep: Option<String>) -> io::Result<()> {
+    let rx = h.subscribe();
+    stream.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )?;
+    stream.flush()?;
+    let mut last_write = Instant::now();
+    while !h.is_stopped() {
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(ev) => {
+                if ep.as_deref().is_some_and(|e| e != ev.endpoint()) {
+                    continue;
+                }
+                let line = format!("{}\n", ev.to_json());
+                write!(stream, "{:x}\r\n{line}\r\n", line.len())?;
+                stream.flush()?;
+                last_write = Instant::now();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // An empty line keeps idle connections alive and detects closed ones.
+                if last_write.elapsed() > Duration::from_secs(15) {
+                    stream.write_all(b"1\r\n\n\r\n")?;
+                    last_write = Instant::now();
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    stream.write_all(b"0\r\n\r\n")
+}
+
+fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
+    match r {
+        Ok(resp) => (200, resp.to_json()),
+        Err(e) => {
+            let status = match e {
+                ServerError::UnknownEndpoint(_) | ServerError::NotObserved => 404,
+                ServerError::InvalidArgument(_) | ServerError::Codec(_) => 400,
+                ServerError::Reset | ServerError::TooLarge => 502,
+                ServerError::Timeout => 504,
+                ServerError::Shutdown => 503,
+            };
+            (status, json!({"error": e.to_string()}))
+        }
+    }
+}
+
+fn bad(msg: impl Into<String>) -> (u16, Json) {
+    (400, json!({"error": msg.into()}))
+}
+
+fn parse_path(segs: &[String]) -> Result<Path, String> {
+    let ids: Result<Vec<u16>, _> = segs
+        .iter()
+        .map(|s| Path::parse_segment(s.as_bytes()))
+        .collect();
+    ids.ok()
+        .and_then(|ids| Path::from_ids(&ids).ok())
+        .ok_or_else(|| format!("bad LwM2M path /{}", segs.join("/")))
+}
+
+fn json_body(req: &HttpRequest) -> Result<Json, String> {
+    serde_json::from_slice(&req.body).map_err(|e| format!("bad JSON body: {e}"))
+}
+
+/// Dispatches a request (everything except the event stream) to a status and JSON body.
+pub(crate) fn route(h: &ServerHandle, req: &HttpRequest) -> (u16, Json) {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["api", "clients"]) => {
+            let now = Instant::now();
+            (
+                200,
+                Json::Array(h.clients().iter().map(|r| r.to_json(now)).collect()),
+            )
+        }
+        ("GET", ["api", "clients", ep]) => match h.client(ep) {
+            Some(r) => (200, r.to_json(Instant::now())),
+            None => (
+                404,
+                json!({"error": format!("no client registered as {ep:?}")}),
+            ),
+        },
+        (_, ["api", "clients", ep, ..]) => {
+            let rest = req.segments.get(3..).unwrap_or(&[]);
+            match client_route(h, req, ep, rest) {
+                Ok(r) => r,
+                Err(e) => bad(e),
+            }
+        }
+        _ => (404, json!({"error": "no such route"})),
+    }
+}
+
+fn client_route(
+    h: &ServerHandle,
+    req: &HttpRequest,
+    ep: &str,
+    rest: &[String],
+) -> Result<(u16, Json), String> {
+    let format = req
+        .q("format")
+        .map(|f| values::parse_format(f).ok_or_else(|| format!("unknown format {f:?}")))
+        .transpose()?;
+    let m = req.method.as_str();
+    let (last, head) = match rest.split_last() {
+        Some((l, h)) => (l.as_str(), h),
+        None => ("", rest),
+    };
+    Ok(match (m, last) {
+        ("GET", "composite") if head.is_empty() => {
+            let paths: Result<Vec<Path>, _> = req
+                .q("paths")
+                .unwrap_or("")
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(Path::parse_str)
+                .collect();
+            let paths = paths.map_err(|_| "bad path in paths=".to_string())?;
+            op_result(h.read_composite(ep, &paths, format))
+        }
+        ("PUT", "composite") if head.is_empty() => {
+            let recs = records_from_json(&json_body(req)?, &Path::ROOT)?;
+            op_result(h.write_composite(ep, &recs))
+        }
+        ("GET", "discover") => op_result(h.discover(ep, &parse_path(head)?)),
+        ("POST", "observe") => op_result(h.observe(ep, &parse_path(head)?, format)),
+        ("DELETE", "observe") => op_result(h.cancel_observe(ep, &parse_path(head)?)),
+        ("PUT", "attributes") => {
+            let attrs = Attributes::parse(
+                req.query
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), (!v.is_empty()).then_some(v.as_str()))),
+            )?;
+            op_result(h.write_attributes(ep, &parse_path(head)?, &attrs))
+        }
+        _ => {
+            let path = parse_path(rest)?;
+            match (m, path.len()) {
+                ("GET", _) => op_result(h.read(ep, &path, format)),
+                ("DELETE", _) => op_result(h.delete(ep, &path)),
+                ("PUT", _) => {
+                    let recs = records_from_json(&json_body(req)?, &path)?;
+                    let replace = req.q("replace") != Some("false");
+                    op_result(h.write(ep, &path, &recs, format, replace))
+                }
+                ("POST", 1) => {
+                    let obj = path.object_id().unwrap_or(0);
+                    let instance = req
+                        .q("instance")
+                        .map(|i| i.parse::<u16>().map_err(|_| "bad instance".to_string()))
+                        .transpose()?;
+                    let base = Path::instance(obj, instance.unwrap_or(0));
+                    let recs = if req.body.is_empty() {
+                        Vec::new()
+                    } else {
+                        records_from_json(&json_body(req)?, &base)?
+                    };
+                    op_result(h.create(ep, obj, instance, &recs, format))
+                }
+                ("POST", 2) => {
+                    let recs = records_from_json(&json_body(req)?, &path)?;
+                    op_result(h.write(ep, &path, &recs, format, false))
+                }
+                ("POST", 3) => {
+                    let args = String::from_utf8_lossy(&req.body).into_owned();
+                    let args = (!args.is_empty()).then_some(args.as_str());
+                    op_result(h.execute(ep, &path, args))
+                }
+                _ => (405, json!({"error": "method not allowed here"})),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_split_and_decoded() {
+        let (s, q) = split_target("/api/clients/node%201/3/0?format=tlv&x");
+        assert_eq!(s, vec!["api", "clients", "node 1", "3", "0"]);
+        assert_eq!(
+            q,
+            vec![
+                ("format".to_string(), "tlv".to_string()),
+                ("x".to_string(), String::new())
+            ]
+        );
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn lwm2m_paths_from_segments() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_path(&s(&["3", "0", "1"])),
+            Ok(Path::resource(3, 0, 1))
+        );
+        assert_eq!(parse_path(&[]), Ok(Path::ROOT));
+        assert!(parse_path(&s(&["3", "x"])).is_err());
+        assert!(parse_path(&s(&["1", "2", "3", "4", "5"])).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Owned forms of the CoAP messages the server sends and receives, built and parsed with the
+//! engine's zero-copy codec (`lwm2m::coap`).
+
+use lwm2m::coap::{code, option, Block, Message, MessageBuilder, MessageType};
+use std::net::SocketAddr;
+
+/// Renders a CoAP code as `c.dd` (e.g. `2.05`).
+pub fn code_string(c: u8) -> String {
+    format!("{}.{:02}", c >> 5, c & 0x1f)
+}
+
+/// The RFC 7252 name of a response code (`Content`, `Not Found`, ...).
+pub fn code_name(c: u8) -> &'static str {
+    match c {
+        code::CREATED => "Created",
+        code::DELETED => "Deleted",
+        code::VALID => "Valid",
+        code::CHANGED => "Changed",
+        code::CONTENT => "Content",
+        code::CONTINUE => "Continue",
+        code::BAD_REQUEST => "Bad Request",
+        code::UNAUTHORIZED => "Unauthorized",
+        code::BAD_OPTION => "Bad Option",
+        code::FORBIDDEN => "Forbidden",
+        code::NOT_FOUND => "Not Found",
+        code::METHOD_NOT_ALLOWED => "Method Not Allowed",
+        code::NOT_ACCEPTABLE => "Not Acceptable",
+        code::REQUEST_ENTITY_INCOMPLETE => "Request Entity Incomplete",
+        code::PRECONDITION_FAILED => "Precondition Failed",
+        code::REQUEST_ENTITY_TOO_LARGE => "Request Entity Too Large",
+        code::UNSUPPORTED_CONTENT_FORMAT => "Unsupported Content-Format",
+        code::INTERNAL_SERVER_ERROR => "Internal Server Error",
+        code::NOT_IMPLEMENTED => "Not Implemented",
+        code::SERVICE_UNAVAILABLE => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// A request the server sends to a client, before message ID and token are assigned.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutRequest {
+    /// Method code (GET, POST, ...).
+    pub code: u8,
+    /// Uri-Path segments (including the client's alternate path, if any).
+    pub path: Vec<String>,
+    /// Uri-Query items (`pmin=10`).
+    pub query: Vec<String>,
+    /// Observe option (0 register, 1 deregister).
+    pub observe: Option<u32>,
+    /// Content-Format of the payload.
+    pub content_format: Option<u16>,
+    /// Accept option.
+    pub accept: Option<u16>,
+    /// Block2 option (for fetching the next block of a response).
+    pub block2: Option<Block>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl OutRequest {
+    /// A request with a method and Uri-Path segments.
+    pub fn new(code: u8, path: Vec<String>) -> Self {
+        OutRequest {
+            code,
+            path,
+            ..Default::default()
+        }
+    }
+
+    /// Encodes the request as a confirmable message.
+    pub fn encode(&self, mid: u16, token: &[u8]) -> Option<Vec<u8>> {
+        let mut opts: Vec<(u16, Vec<u8>)> = Vec::new();
+        if let Some(o) = self.observe {
+            opts.push((option::OBSERVE, uint_bytes(o)));
+        }
+        for seg in &self.path {
+            opts.push((option::URI_PATH, seg.as_bytes().to_vec()));
+        }
+        if let Some(cf) = self.content_format {
+            opts.push((option::CONTENT_FORMAT, uint_bytes(u32::from(cf))));
+        }
+        for q in &self.query {
+            opts.push((option::URI_QUERY, q.as_bytes().to_vec()));
+        }
+        if let Some(a) = self.accept {
+            opts.push((option::ACCEPT, uint_bytes(u32::from(a))));
+        }
+        if let Some(b) = self.block2 {
+            opts.push((option::BLOCK2, uint_bytes(b.to_uint())));
+        }
+        build(
+            MessageType::Con,
+            self.code,
+            mid,
+            token,
+            &opts,
+            &self.payload,
+        )
+    }
+}
+
+/// Shortest big-endian encoding of a CoAP uint option.
+fn uint_bytes(v: u32) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|&&x| x == 0).count();
+    b.get(skip..).unwrap_or(&[]).to_vec()
+}
+
+/// Builds a message; `options` may be in any order (a stable sort keeps repeated options in
+/// their given order). `None` if the message cannot be encoded.
+pub fn build(
+    mtype: MessageType,
+    code: u8,
+    mid: u16,
+    token: &[u8],
+    options: &[(u16, Vec<u8>)],
+    payload: &[u8],
+) -> Option<Vec<u8>> {
+    let mut sorted: Vec<&(u16, Vec<u8>)> = options.iter().collect();
+    sorted.sort_by_key(|o| o.0);
+    let size =
+        16 + token.len() + options.iter().map(|o| o.1.len() + 5).sum::<usize>() + payload.len();
+    let mut buf = vec![0u8; size];
+    let mut b = MessageBuilder::new(&mut buf, mtype, code, mid, token).ok()?;
+    for (n, v) in sorted {
+        b.option(*n, v).ok()?;
+    }
+    if !payload.is_empty() {
+        b.payload(payload).ok()?;
+    }
+    let len = b.finish();
+    buf.truncate(len);
+    Some(buf)
+}
+
+/// An empty ACK or RST for a message ID.
+pub fn empty(mtype: MessageType, mid: u16) -> Option<Vec<u8>> {
+    build(mtype, code::EMPTY, mid, &[], &[], &[])
+}
+
+/// A request received from a client, copied out of the datagram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingRequest {
+    /// Source address.
+    pub peer: SocketAddr,
+    /// Method code.
+    pub code: u8,
+    /// Uri-Path segments (invalid UTF-8 is replaced).
+    pub path: Vec<String>,
+    /// Uri-Query items.
+    pub query: Vec<String>,
+    /// Content-Format of the payload, if given.
+    pub content_format: Option<u16>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl IncomingRequest {
+    /// Copies a parsed request. `None` if an option value is malformed (non-UTF-8 query or
+    /// path, oversized Content-Format).
+    pub fn from_message(peer: SocketAddr, m: &Message<'_>) -> Option<Self> {
+        let text = |v: &[u8]| std::str::from_utf8(v).ok().map(str::to_owned);
+        let path = m.uri_path().map(text).collect::<Option<Vec<_>>>()?;
+        let query = m.uri_query().map(text).collect::<Option<Vec<_>>>()?;
+        let content_format = match m.option_uint(option::CONTENT_FORMAT) {
+            None => None,
+            Some(Ok(v)) => Some(u16::try_from(v).ok()?),
+            Some(Err(())) => return None,
+        };
+        Some(IncomingRequest {
+            peer,
+            code: m.code,
+            path,
+            query,
+            content_format,
+            payload: m.payload.to_vec(),
+        })
+    }
+}
+
+/// A response to an incoming request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reply {
+    /// Response code.
+    pub code: u8,
+    /// Location-Path segments (Register answers `rd`, `<id>`).
+    pub location: Vec<String>,
+    /// Content-Format of the payload.
+    pub content_format: Option<u16>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl Reply {
+    /// A reply with only a code.
+    pub fn code(code: u8) -> Self {
+        Reply {
+            code,
+            ..Default::default()
+        }
+    }
+
+    /// Encodes the reply: a piggy-backed ACK for a CON request, a NON for a NON request.
+    pub fn encode(&self, mtype: MessageType, mid: u16, token: &[u8]) -> Option<Vec<u8>> {
+        let mut opts: Vec<(u16, Vec<u8>)> = self
+            .location
+            .iter()
+            .map(|s| (option::LOCATION_PATH, s.as_bytes().to_vec()))
+            .collect();
+        if let Some(cf) = self.content_format {
+            opts.push((option::CONTENT_FORMAT, uint_bytes(u32::from(cf))));
+        }
+        build(mtype, self.code, mid, token, &opts, &self.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_rendering() {
+        assert_eq!(code_string(code::CONTENT), "2.05");
+        assert_eq!(code_string(code::NOT_FOUND), "4.04");
+        assert_eq!(code_name(code::CHANGED), "Changed");
+    }
+
+    #[test]
+    fn uint_option_is_shortest() {
+        assert_eq!(uint_bytes(0), Vec::<u8>::new());
+        assert_eq!(uint_bytes(40), vec![40]);
+        assert_eq!(uint_bytes(11542), vec![0x2d, 0x16]);
+    }
+}

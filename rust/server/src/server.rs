@@ -1,0 +1,1058 @@
+//! The server: one event-loop thread owns the CoAP message layer, the exchanges, observations
+//! and bootstrap sessions; a receiver thread feeds it datagrams; API callers feed it requests
+//! through a channel and wait on a reply channel. The registry is shared (behind a mutex) so
+//! listing clients needs no round trip through the loop.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use lwm2m::coap::{code, content_format as cf, option, Block, Message, MessageType};
+use lwm2m::Path;
+
+use crate::ac::{AccessRequest, AccessRequestHandler, NotImplementedAc};
+use crate::bootstrap::{self, BootstrapConfig, Step};
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::event::Event;
+use crate::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
+use crate::msg::{self, IncomingRequest, OutRequest, Reply};
+use crate::ops::{self, Attributes, Response};
+use crate::registration::{self, Outcome, Registration, Registry};
+use crate::transport::{Transport, UdpTransport};
+use crate::values::OwnedRecord;
+
+/// Largest datagram the server accepts.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// State shared by the loop, the handles and the HTTP threads.
+struct Shared {
+    registry: Mutex<Registry>,
+    subscribers: Mutex<Vec<Sender<Event>>>,
+    stop: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking holder cannot leave the registry half-updated in a way that matters more
+    // than losing the server, so poisoning is ignored.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn emit(&self, ev: Event) {
+        lock(&self.subscribers).retain(|s| s.send(ev.clone()).is_ok());
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallKind {
+    Plain,
+    Observe,
+    CancelObserve,
+}
+
+struct Call {
+    endpoint: String,
+    target: Path,
+    req: OutRequest,
+    kind: CallKind,
+    deadline: Instant,
+    reply: Sender<Result<Response, ServerError>>,
+}
+
+enum Input {
+    Datagram(SocketAddr, Vec<u8>),
+    Call(Call),
+    Shutdown,
+}
+
+/// Entry point: `Server::start(config)` returns a [`ServerHandle`].
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Binds the UDP socket (and the HTTP API if configured) and starts the server threads.
+    pub fn start(config: Config) -> io::Result<ServerHandle> {
+        let transport = UdpTransport::bind(config.coap_addr.as_str(), Duration::from_millis(100))?;
+        Self::start_with(config, Arc::new(transport), Box::new(NotImplementedAc))
+    }
+
+    /// Starts the server over any [`Transport`], with an access-request handler.
+    pub fn start_with(
+        config: Config,
+        transport: Arc<dyn Transport>,
+        ac: Box<dyn AccessRequestHandler>,
+    ) -> io::Result<ServerHandle> {
+        let coap_addr = transport.local_addr()?;
+        let shared = Arc::new(Shared {
+            registry: Mutex::new(Registry::new()),
+            subscribers: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let (tx, rx) = mpsc::channel();
+        let mut threads = Vec::new();
+
+        let (rt, rsh, rtx) = (transport.clone(), shared.clone(), tx.clone());
+        threads.push(
+            thread::Builder::new()
+                .name("lwm2m-recv".into())
+                .spawn(move || receive_loop(&*rt, &rsh, &rtx))?,
+        );
+
+        let mut ids = IdGen::new(Rng::new());
+        let lp = EventLoop {
+            shared: shared.clone(),
+            transport,
+            rx,
+            dedup: DedupCache::new(config.transmission.exchange_lifetime, config.dedup_capacity),
+            rng: Rng::from_seed(ids.rng().next_u64()),
+            ids,
+            exchanges: HashMap::new(),
+            observations: HashMap::new(),
+            bootstraps: HashMap::new(),
+            next_expiry_check: Instant::now(),
+            ac,
+            config: config.clone(),
+        };
+        threads.push(
+            thread::Builder::new()
+                .name("lwm2m-loop".into())
+                .spawn(move || lp.run())?,
+        );
+
+        let handle = ServerHandle {
+            inner: Arc::new(HandleInner {
+                shared,
+                tx: Mutex::new(tx),
+                coap_addr,
+                http_addr: Mutex::new(None),
+                timeout: config.request_timeout,
+                threads: Mutex::new(threads),
+            }),
+        };
+        if let Some(addr) = &config.http_addr {
+            handle.start_http(addr)?;
+        }
+        Ok(handle)
+    }
+}
+
+fn receive_loop(t: &dyn Transport, shared: &Shared, tx: &Sender<Input>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    while !shared.stop.load(Ordering::Relaxed) {
+        match t.recv_from(&mut buf) {
+            Ok(Some((n, peer))) => {
+                let data = buf.get(..n).unwrap_or(&[]).to_vec();
+                if tx.send(Input::Datagram(peer, data)).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            // e.g. ICMP errors surfacing on some systems: keep serving, but don't spin.
+            Err(_) => thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+struct HandleInner {
+    shared: Arc<Shared>,
+    tx: Mutex<Sender<Input>>,
+    coap_addr: SocketAddr,
+    http_addr: Mutex<Option<SocketAddr>>,
+    timeout: Duration,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl HandleInner {
+    fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let _ = lock(&self.tx).send(Input::Shutdown);
+        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
+        let me = thread::current().id();
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for HandleInner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A handle on a running server: every LwM2M operation toward a registered client, the
+/// registry and the event stream. Cheap to clone; operations block the calling thread until
+/// the client answers or the request timeout passes.
+///
+/// The server stops on [`ServerHandle::shutdown`] or when the last handle is dropped (the
+/// HTTP API holds a handle, so with HTTP enabled call `shutdown`).
+#[derive(Clone)]
+pub struct ServerHandle {
+    inner: Arc<HandleInner>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("coap_addr", &self.inner.coap_addr)
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// The bound CoAP address.
+    pub fn coap_addr(&self) -> SocketAddr {
+        self.inner.coap_addr
+    }
+
+    /// The bound HTTP address, if the HTTP API runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        *lock(&self.inner.http_addr)
+    }
+
+    /// Starts the HTTP API on `addr` (see [`crate::http`]); returns the bound address.
+    pub fn start_http(&self, addr: &str) -> io::Result<SocketAddr> {
+        let (bound, t) = crate::http::spawn(addr, self.clone())?;
+        *lock(&self.inner.http_addr) = Some(bound);
+        lock(&self.inner.threads).push(t);
+        Ok(bound)
+    }
+
+    /// True once shutdown started.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.shared.stop.load(Ordering::Relaxed)
+    }
+
+    /// Stops all server threads and waits for them.
+    pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// A new subscription to the event stream. Events are queued without bound until read,
+    /// so drop receivers you no longer read.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = mpsc::channel();
+        lock(&self.inner.shared.subscribers).push(tx);
+        rx
+    }
+
+    /// All registrations, by endpoint name.
+    pub fn clients(&self) -> Vec<Registration> {
+        lock(&self.inner.shared.registry).list()
+    }
+
+    /// The registration of one endpoint.
+    pub fn client(&self, endpoint: &str) -> Option<Registration> {
+        lock(&self.inner.shared.registry).get(endpoint).cloned()
+    }
+
+    /// The default content format for a client: SenML CBOR for LwM2M 1.1+, TLV for 1.0.
+    pub fn default_format(&self, endpoint: &str) -> Result<u16, ServerError> {
+        let reg = self
+            .client(endpoint)
+            .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
+        Ok(if reg.version.starts_with("1.0") {
+            cf::LWM2M_TLV
+        } else {
+            cf::SENML_CBOR
+        })
+    }
+
+    fn format(&self, endpoint: &str, format: Option<u16>) -> Result<u16, ServerError> {
+        match format {
+            Some(f) => Ok(f),
+            None => self.default_format(endpoint),
+        }
+    }
+
+    fn call(
+        &self,
+        endpoint: &str,
+        target: Path,
+        req: OutRequest,
+        kind: CallKind,
+    ) -> Result<Response, ServerError> {
+        let (tx, rx) = mpsc::channel();
+        let call = Call {
+            endpoint: endpoint.to_owned(),
+            target,
+            req,
+            kind,
+            deadline: Instant::now() + self.inner.timeout,
+            reply: tx,
+        };
+        lock(&self.inner.tx)
+            .send(Input::Call(call))
+            .map_err(|_| ServerError::Shutdown)?;
+        // The loop answers Timeout itself at the deadline; the margin covers its tick.
+        match rx.recv_timeout(self.inner.timeout + Duration::from_secs(2)) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Err(ServerError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(ServerError::Shutdown),
+        }
+    }
+
+    /// Read (GET). `format` defaults to SenML CBOR (TLV for 1.0 clients).
+    pub fn read(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        format: Option<u16>,
+    ) -> Result<Response, ServerError> {
+        let f = self.format(endpoint, format)?;
+        self.call(endpoint, *path, ops::read(f), CallKind::Plain)
+    }
+
+    /// Write: replace (PUT) or partial update (POST) of an instance or resource.
+    pub fn write(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        records: &[OwnedRecord],
+        format: Option<u16>,
+        replace: bool,
+    ) -> Result<Response, ServerError> {
+        let f = self.format(endpoint, format)?;
+        let req = ops::write(path, records, f, replace)?;
+        self.call(endpoint, *path, req, CallKind::Plain)
+    }
+
+    /// Execute (POST on a resource) with optional arguments.
+    pub fn execute(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        args: Option<&str>,
+    ) -> Result<Response, ServerError> {
+        self.call(endpoint, *path, ops::execute(path, args)?, CallKind::Plain)
+    }
+
+    /// Create an instance of `object` (with the given ID, or one the client picks). Records
+    /// lie under `/object/instance` (`/object/0` when the client picks). Format defaults to TLV.
+    pub fn create(
+        &self,
+        endpoint: &str,
+        object: u16,
+        instance: Option<u16>,
+        records: &[OwnedRecord],
+        format: Option<u16>,
+    ) -> Result<Response, ServerError> {
+        let (target, req) =
+            ops::create(object, instance, records, format.unwrap_or(cf::LWM2M_TLV))?;
+        self.call(endpoint, target, req, CallKind::Plain)
+    }
+
+    /// Delete an object instance.
+    pub fn delete(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
+        self.call(endpoint, *path, ops::delete(), CallKind::Plain)
+    }
+
+    /// Discover (GET with Accept 40).
+    pub fn discover(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
+        self.call(endpoint, *path, ops::discover(), CallKind::Plain)
+    }
+
+    /// Write-Attributes (PUT with Uri-Query only).
+    pub fn write_attributes(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        attrs: &Attributes,
+    ) -> Result<Response, ServerError> {
+        self.call(
+            endpoint,
+            *path,
+            ops::write_attributes(attrs)?,
+            CallKind::Plain,
+        )
+    }
+
+    /// Observe (GET Observe=0). The first response is returned; notifications arrive as
+    /// [`Event::Notification`].
+    pub fn observe(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        format: Option<u16>,
+    ) -> Result<Response, ServerError> {
+        let f = self.format(endpoint, format)?;
+        self.call(endpoint, *path, ops::observe(f, false), CallKind::Observe)
+    }
+
+    /// Cancels an observation actively (GET Observe=1 with the observation's token). Later
+    /// notifications on that token are answered with RST.
+    pub fn cancel_observe(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
+        let f = self.format(endpoint, None)?;
+        self.call(
+            endpoint,
+            *path,
+            ops::observe(f, true),
+            CallKind::CancelObserve,
+        )
+    }
+
+    /// Read-Composite (FETCH with a SenML CBOR list of paths). `format` defaults to SenML CBOR.
+    pub fn read_composite(
+        &self,
+        endpoint: &str,
+        paths: &[Path],
+        format: Option<u16>,
+    ) -> Result<Response, ServerError> {
+        let req = ops::read_composite(paths, format.unwrap_or(cf::SENML_CBOR))?;
+        self.call(endpoint, Path::ROOT, req, CallKind::Plain)
+    }
+
+    /// Write-Composite (iPATCH with SenML CBOR).
+    pub fn write_composite(
+        &self,
+        endpoint: &str,
+        records: &[OwnedRecord],
+    ) -> Result<Response, ServerError> {
+        let req = ops::write_composite(records)?;
+        self.call(endpoint, Path::ROOT, req, CallKind::Plain)
+    }
+}
+
+enum Owner {
+    Call {
+        reply: Sender<Result<Response, ServerError>>,
+        kind: CallKind,
+        endpoint: String,
+        reg_id: String,
+    },
+    Bootstrap {
+        endpoint: String,
+    },
+}
+
+struct Exchange {
+    peer: SocketAddr,
+    mid: u16,
+    target: Path,
+    req: OutRequest,
+    bytes: Vec<u8>,
+    /// `None` once an empty ACK arrived (a separate response follows).
+    retrans: Option<Retransmission>,
+    deadline: Instant,
+    body: Vec<u8>,
+    /// Content-Format and Observe of the first block.
+    first: Option<(Option<u16>, Option<u32>)>,
+    owner: Owner,
+}
+
+struct Observation {
+    endpoint: String,
+    reg_id: String,
+    path: Path,
+}
+
+struct BootstrapSession {
+    peer: SocketAddr,
+    steps: VecDeque<Step>,
+    current: &'static str,
+}
+
+struct EventLoop {
+    shared: Arc<Shared>,
+    transport: Arc<dyn Transport>,
+    rx: Receiver<Input>,
+    config: Config,
+    dedup: DedupCache,
+    ids: IdGen,
+    rng: Rng,
+    exchanges: HashMap<Vec<u8>, Exchange>,
+    observations: HashMap<Vec<u8>, Observation>,
+    bootstraps: HashMap<String, BootstrapSession>,
+    next_expiry_check: Instant,
+    ac: Box<dyn AccessRequestHandler>,
+}
+
+/// Options the server understands in requests it receives.
+fn known_option(n: u16) -> bool {
+    matches!(
+        n,
+        option::URI_HOST
+            | option::URI_PORT
+            | option::URI_PATH
+            | option::URI_QUERY
+            | option::CONTENT_FORMAT
+            | option::ACCEPT
+    )
+}
+
+impl EventLoop {
+    fn run(mut self) {
+        loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            self.on_timers(now);
+            let wait = self
+                .next_wakeup(now)
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_millis(500));
+            match self.rx.recv_timeout(wait) {
+                Ok(Input::Datagram(peer, data)) => self.on_datagram(peer, &data, Instant::now()),
+                Ok(Input::Call(c)) => self.on_call(c, Instant::now()),
+                Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+        let tokens: Vec<Vec<u8>> = self.exchanges.keys().cloned().collect();
+        for t in tokens {
+            self.complete(&t, Err(ServerError::Shutdown), Instant::now());
+        }
+    }
+
+    fn next_wakeup(&self, now: Instant) -> Instant {
+        let mut at = self.next_expiry_check.max(now);
+        for ex in self.exchanges.values() {
+            at = at.min(ex.deadline);
+            if let Some(r) = &ex.retrans {
+                at = at.min(r.next_at);
+            }
+        }
+        at
+    }
+
+    fn send(&self, peer: SocketAddr, bytes: &[u8]) {
+        // UDP send errors (unreachable peer) show up as timeouts of the exchange.
+        let _ = self.transport.send_to(peer, bytes);
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        let mut expired = Vec::new();
+        let mut resend = Vec::new();
+        for (tok, ex) in &mut self.exchanges {
+            if ex.deadline <= now {
+                expired.push(tok.clone());
+                continue;
+            }
+            if let Some(r) = &mut ex.retrans {
+                if r.next_at <= now {
+                    match r.on_timeout(&self.config.transmission, now) {
+                        RetransmitAction::Resend => resend.push((ex.peer, ex.bytes.clone())),
+                        RetransmitAction::GiveUp => expired.push(tok.clone()),
+                    }
+                }
+            }
+        }
+        for (peer, bytes) in resend {
+            self.send(peer, &bytes);
+        }
+        for t in expired {
+            self.complete(&t, Err(ServerError::Timeout), now);
+        }
+        if now >= self.next_expiry_check {
+            self.next_expiry_check = now + self.config.expiry_check_interval;
+            let gone = lock(&self.shared.registry).expire(now);
+            for r in gone {
+                self.drop_observations(&r.id, "registration expired");
+                self.shared.emit(Event::Expired { registration: r });
+            }
+            self.dedup.purge(now);
+        }
+    }
+
+    fn on_datagram(&mut self, peer: SocketAddr, data: &[u8], now: Instant) {
+        let m = match Message::parse(data) {
+            Ok(m) => m,
+            Err(_) => {
+                // A malformed CON still gets a RST (RFC 7252 4.2) if its header is readable.
+                if let [b0, _, m0, m1, ..] = *data {
+                    if b0 >> 6 == 1 && (b0 >> 4) & 3 == 0 {
+                        self.send_empty(peer, MessageType::Rst, u16::from_be_bytes([m0, m1]));
+                    }
+                }
+                return;
+            }
+        };
+        match m.mtype {
+            MessageType::Con | MessageType::Non if code::is_request(m.code) => {
+                self.on_request(peer, &m, now)
+            }
+            MessageType::Con | MessageType::Non if code::is_response(m.code) => {
+                self.on_response(peer, &m, now)
+            }
+            // CoAP ping, or a CON/NON with a code we do not handle.
+            MessageType::Con => self.send_empty(peer, MessageType::Rst, m.message_id),
+            MessageType::Non => {}
+            MessageType::Ack => self.on_ack(peer, &m, now),
+            MessageType::Rst => self.on_rst(peer, &m, now),
+        }
+    }
+
+    fn send_empty(&self, peer: SocketAddr, mtype: MessageType, mid: u16) {
+        if let Some(b) = msg::empty(mtype, mid) {
+            self.send(peer, &b);
+        }
+    }
+
+    fn on_request(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        let con = m.mtype == MessageType::Con;
+        match self.dedup.check(peer, m.message_id, now) {
+            Dedup::New => {}
+            Dedup::Duplicate(Some(bytes)) if con => return self.send(peer, &bytes),
+            Dedup::Duplicate(_) => return,
+        }
+        let mut post = None;
+        let reply = if m.unknown_critical_option(known_option).is_some() {
+            Reply::code(code::BAD_OPTION)
+        } else {
+            match IncomingRequest::from_message(peer, m) {
+                Some(req) => {
+                    let (r, p) = self.dispatch(&req, now);
+                    post = p;
+                    r
+                }
+                None => Reply::code(code::BAD_REQUEST),
+            }
+        };
+        let (mtype, mid) = if con {
+            (MessageType::Ack, m.message_id)
+        } else {
+            (MessageType::Non, self.ids.mid())
+        };
+        if let Some(bytes) = reply.encode(mtype, mid, m.token) {
+            self.send(peer, &bytes);
+            if con {
+                self.dedup.set_response(peer, m.message_id, bytes);
+            }
+        }
+        if let Some((ep, cfg)) = post {
+            self.start_bootstrap(ep, peer, &cfg, now);
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        req: &IncomingRequest,
+        now: Instant,
+    ) -> (Reply, Option<(String, BootstrapConfig)>) {
+        match req.path.first().map(String::as_str) {
+            Some("rd") => {
+                let (reply, outcome) = {
+                    let mut reg = lock(&self.shared.registry);
+                    registration::handle(&mut reg, req, now, &mut self.rng)
+                };
+                self.on_outcome(outcome);
+                (reply, None)
+            }
+            Some("bs") if req.path.len() == 1 => {
+                if req.code != code::POST {
+                    return (Reply::code(code::METHOD_NOT_ALLOWED), None);
+                }
+                let Some(ep) = bootstrap::parse_bs_query(&req.query) else {
+                    return (Reply::code(code::BAD_REQUEST), None);
+                };
+                match bootstrap::lookup(&self.config.bootstrap, &ep) {
+                    Some(cfg) => (Reply::code(code::CHANGED), Some((ep, cfg.clone()))),
+                    None => (Reply::code(code::BAD_REQUEST), None),
+                }
+            }
+            Some("ac") if req.path.len() == 1 => {
+                if req.code != code::POST {
+                    return (Reply::code(code::METHOD_NOT_ALLOWED), None);
+                }
+                let reg = lock(&self.shared.registry).find_by_addr(req.peer).cloned();
+                let reply = self.ac.handle(AccessRequest {
+                    request: req,
+                    registration: reg.as_ref(),
+                });
+                (reply, None)
+            }
+            _ => (Reply::code(code::NOT_FOUND), None),
+        }
+    }
+
+    fn on_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Nothing => {}
+            Outcome::Registered {
+                registration,
+                replaced,
+            } => {
+                if let Some(old) = &replaced {
+                    self.drop_observations(&old.id, "client registered again");
+                }
+                self.shared.emit(Event::Registered {
+                    registration,
+                    replaced: replaced.map(|r| r.id),
+                });
+            }
+            Outcome::Updated(registration) => self.shared.emit(Event::Updated { registration }),
+            Outcome::Deregistered(registration) => {
+                self.drop_observations(&registration.id, "client de-registered");
+                self.shared.emit(Event::Deregistered { registration });
+            }
+        }
+    }
+
+    fn drop_observations(&mut self, reg_id: &str, reason: &str) {
+        let gone: Vec<Vec<u8>> = self
+            .observations
+            .iter()
+            .filter(|(_, o)| o.reg_id == reg_id)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in gone {
+            if let Some(o) = self.observations.remove(&t) {
+                self.shared.emit(Event::ObservationEnded {
+                    endpoint: o.endpoint,
+                    path: o.path,
+                    reason: reason.into(),
+                });
+            }
+        }
+    }
+
+    fn on_response(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        let con = m.mtype == MessageType::Con;
+        if let Dedup::Duplicate(_) = self.dedup.check(peer, m.message_id, now) {
+            if con {
+                self.send_empty(peer, MessageType::Ack, m.message_id);
+            }
+            return;
+        }
+        let token = m.token.to_vec();
+        let ack = |s: &mut Self| {
+            if con {
+                s.send_empty(peer, MessageType::Ack, m.message_id);
+            }
+        };
+        if self.exchanges.get(&token).is_some_and(|e| e.peer == peer) {
+            // A separate response.
+            ack(self);
+            self.on_exchange_response(&token, m, now);
+        } else if let Some((endpoint, path)) = self
+            .observations
+            .get(&token)
+            .map(|o| (o.endpoint.clone(), o.path))
+        {
+            ack(self);
+            let response = Response {
+                code: m.code,
+                content_format: content_format(m),
+                payload: m.payload.to_vec(),
+                observe: observe_value(m),
+                path,
+            };
+            if response.is_success() && response.observe.is_some() {
+                self.shared.emit(Event::Notification {
+                    endpoint,
+                    path,
+                    response,
+                });
+            } else {
+                // An error or a response without Observe ends the observation (RFC 7641 3.2).
+                self.observations.remove(&token);
+                self.shared.emit(Event::ObservationEnded {
+                    endpoint,
+                    path,
+                    reason: format!("client answered {}", msg::code_string(m.code)),
+                });
+            }
+        } else {
+            // Nobody waits for this (e.g. a notification after cancel): reject it.
+            self.send_empty(peer, MessageType::Rst, m.message_id);
+        }
+    }
+
+    fn on_ack(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        let Some(token) = self
+            .exchanges
+            .iter()
+            .find(|(_, e)| e.mid == m.message_id && e.peer == peer)
+            .map(|(t, _)| t.clone())
+        else {
+            return;
+        };
+        if m.code == code::EMPTY {
+            if let Some(ex) = self.exchanges.get_mut(&token) {
+                ex.retrans = None;
+            }
+        } else if m.token == token.as_slice() {
+            self.on_exchange_response(&token, m, now);
+        }
+    }
+
+    fn on_rst(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        let token = self
+            .exchanges
+            .iter()
+            .find(|(_, e)| e.mid == m.message_id && e.peer == peer)
+            .map(|(t, _)| t.clone());
+        if let Some(t) = token {
+            self.complete(&t, Err(ServerError::Reset), now);
+        }
+    }
+
+    fn on_exchange_response(&mut self, token: &[u8], m: &Message<'_>, now: Instant) {
+        let max_body = self.config.max_body;
+        let Some(ex) = self.exchanges.get_mut(token) else {
+            return;
+        };
+        let first = *ex
+            .first
+            .get_or_insert((content_format(m), observe_value(m)));
+        ex.body.extend_from_slice(m.payload);
+        if ex.body.len() > max_body {
+            return self.complete(token, Err(ServerError::TooLarge), now);
+        }
+        let block2 = m.option(option::BLOCK2).and_then(Block::decode);
+        if let Some(b) = block2.filter(|b| b.more && m.code >> 5 == 2) {
+            let mut req = ex.req.clone();
+            req.observe = None;
+            req.block2 = Some(Block {
+                num: b.num + 1,
+                more: false,
+                szx: b.szx,
+            });
+            let mid = self.ids.mid();
+            let Some(bytes) = req.encode(mid, token) else {
+                return self.complete(token, Err(ServerError::TooLarge), now);
+            };
+            ex.mid = mid;
+            ex.bytes = bytes;
+            ex.retrans = Some(Retransmission::new(
+                &self.config.transmission,
+                now,
+                self.rng.next_f64(),
+            ));
+            let (peer, bytes) = (ex.peer, ex.bytes.clone());
+            return self.send(peer, &bytes);
+        }
+        let response = Response {
+            code: m.code,
+            content_format: first.0,
+            payload: std::mem::take(&mut ex.body),
+            observe: first.1,
+            path: ex.target,
+        };
+        self.complete(token, Ok(response), now);
+    }
+
+    fn complete(&mut self, token: &[u8], result: Result<Response, ServerError>, now: Instant) {
+        let Some(ex) = self.exchanges.remove(token) else {
+            return;
+        };
+        match ex.owner {
+            Owner::Call {
+                reply,
+                kind,
+                endpoint,
+                reg_id,
+            } => {
+                if let (CallKind::Observe, Ok(r)) = (kind, &result) {
+                    if r.is_success() && r.observe.is_some() {
+                        self.observations.insert(
+                            token.to_vec(),
+                            Observation {
+                                endpoint,
+                                reg_id,
+                                path: ex.target,
+                            },
+                        );
+                    }
+                }
+                let _ = reply.send(result);
+            }
+            Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, result, now),
+        }
+    }
+
+    fn on_call(&mut self, call: Call, now: Instant) {
+        let reg = lock(&self.shared.registry).get(&call.endpoint).cloned();
+        let Some(reg) = reg else {
+            let _ = call
+                .reply
+                .send(Err(ServerError::UnknownEndpoint(call.endpoint)));
+            return;
+        };
+        let token = match call.kind {
+            CallKind::CancelObserve => {
+                let found = self
+                    .observations
+                    .iter()
+                    .find(|(_, o)| o.endpoint == call.endpoint && o.path == call.target)
+                    .map(|(t, _)| t.clone());
+                match found {
+                    Some(t) => {
+                        self.observations.remove(&t);
+                        t
+                    }
+                    None => {
+                        let _ = call.reply.send(Err(ServerError::NotObserved));
+                        return;
+                    }
+                }
+            }
+            _ => self.ids.token(),
+        };
+        let mut req = call.req;
+        req.path = reg.uri_path(&call.target);
+        let owner = Owner::Call {
+            reply: call.reply,
+            kind: call.kind,
+            endpoint: call.endpoint,
+            reg_id: reg.id,
+        };
+        self.send_request(reg.addr, call.target, req, token, owner, call.deadline, now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_request(
+        &mut self,
+        peer: SocketAddr,
+        target: Path,
+        req: OutRequest,
+        token: Vec<u8>,
+        owner: Owner,
+        deadline: Instant,
+        now: Instant,
+    ) {
+        let mid = self.ids.mid();
+        let bytes = req.encode(mid, &token);
+        let ok = bytes.is_some();
+        let ex = Exchange {
+            peer,
+            mid,
+            target,
+            req,
+            bytes: bytes.unwrap_or_default(),
+            retrans: Some(Retransmission::new(
+                &self.config.transmission,
+                now,
+                self.rng.next_f64(),
+            )),
+            deadline,
+            body: Vec::new(),
+            first: None,
+            owner,
+        };
+        if ok {
+            self.send(peer, &ex.bytes);
+        }
+        self.exchanges.insert(token.clone(), ex);
+        if !ok {
+            let e = ServerError::InvalidArgument("request does not fit a CoAP message".into());
+            self.complete(&token, Err(e), now);
+        }
+    }
+
+    fn start_bootstrap(
+        &mut self,
+        endpoint: String,
+        peer: SocketAddr,
+        cfg: &BootstrapConfig,
+        now: Instant,
+    ) {
+        self.shared.emit(Event::Bootstrap {
+            endpoint: endpoint.clone(),
+            step: "request".into(),
+            code: None,
+            detail: None,
+        });
+        match bootstrap::plan(cfg) {
+            Ok(steps) => {
+                self.bootstraps.insert(
+                    endpoint.clone(),
+                    BootstrapSession {
+                        peer,
+                        steps: steps.into(),
+                        current: "request",
+                    },
+                );
+                self.bootstrap_next(endpoint, now);
+            }
+            Err(e) => self.shared.emit(Event::BootstrapFailed {
+                endpoint,
+                step: "request".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn bootstrap_next(&mut self, endpoint: String, now: Instant) {
+        let Some(s) = self.bootstraps.get_mut(&endpoint) else {
+            return;
+        };
+        let Some(step) = s.steps.pop_front() else {
+            self.bootstraps.remove(&endpoint);
+            self.shared.emit(Event::BootstrapFinished { endpoint });
+            return;
+        };
+        s.current = step.name;
+        let peer = s.peer;
+        let token = self.ids.token();
+        let deadline = now + self.config.request_timeout;
+        self.send_request(
+            peer,
+            Path::ROOT,
+            step.request,
+            token,
+            Owner::Bootstrap { endpoint },
+            deadline,
+            now,
+        );
+    }
+
+    fn bootstrap_step_done(
+        &mut self,
+        endpoint: String,
+        result: Result<Response, ServerError>,
+        now: Instant,
+    ) {
+        let Some(step) = self.bootstraps.get(&endpoint).map(|s| s.current) else {
+            return;
+        };
+        let failure = match &result {
+            Ok(r) => {
+                let detail = (step == "discover" && !r.payload.is_empty())
+                    .then(|| String::from_utf8_lossy(&r.payload).into_owned());
+                self.shared.emit(Event::Bootstrap {
+                    endpoint: endpoint.clone(),
+                    step: step.into(),
+                    code: Some(r.code),
+                    detail,
+                });
+                (!r.is_success()).then(|| format!("client answered {}", msg::code_string(r.code)))
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        match failure {
+            None => self.bootstrap_next(endpoint, now),
+            Some(reason) => {
+                self.bootstraps.remove(&endpoint);
+                self.shared.emit(Event::BootstrapFailed {
+                    endpoint,
+                    step: step.into(),
+                    reason,
+                });
+            }
+        }
+    }
+}
+
+fn content_format(m: &Message<'_>) -> Option<u16> {
+    match m.option_uint(option::CONTENT_FORMAT) {
+        Some(Ok(v)) => u16::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+fn observe_value(m: &Message<'_>) -> Option<u32> {
+    match m.option_uint(option::OBSERVE) {
+        Some(Ok(v)) => Some(v),
+        _ => None,
+    }
+}

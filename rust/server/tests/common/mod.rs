@@ -1,0 +1,235 @@
+//! A fake LwM2M client speaking raw CoAP over a loopback UDP socket, and helpers to start a
+//! server and wait for events. Every wait is bounded.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use lwm2m::coap::{code, option, Message, MessageBuilder, MessageType};
+use lwm2m_server::layer::TransmissionParams;
+use lwm2m_server::{Config, Event, Server, ServerHandle};
+
+/// Upper bound of every wait in the tests.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A server on 127.0.0.1 with short timers.
+pub fn start(modify: impl FnOnce(&mut Config)) -> ServerHandle {
+    let mut cfg = Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(8),
+        expiry_check_interval: Duration::from_millis(50),
+        transmission: TransmissionParams {
+            ack_timeout: Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    modify(&mut cfg);
+    Server::start(cfg).expect("server starts")
+}
+
+/// The first event matching `pred` within [`WAIT`].
+pub fn wait_event(rx: &Receiver<Event>, pred: impl Fn(&Event) -> bool) -> Event {
+    let end = Instant::now() + WAIT;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let ev = rx
+            .recv_timeout(left)
+            .expect("expected event did not arrive in time");
+        if pred(&ev) {
+            return ev;
+        }
+    }
+}
+
+/// An owned CoAP message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Msg {
+    pub mtype: MessageType,
+    pub code: u8,
+    pub mid: u16,
+    pub token: Vec<u8>,
+    pub options: Vec<(u16, Vec<u8>)>,
+    pub payload: Vec<u8>,
+}
+
+impl Msg {
+    pub fn parse(b: &[u8]) -> Msg {
+        let m = Message::parse(b).expect("server sent well-formed CoAP");
+        Msg {
+            mtype: m.mtype,
+            code: m.code,
+            mid: m.message_id,
+            token: m.token.to_vec(),
+            options: m.options().map(|o| (o.number, o.value.to_vec())).collect(),
+            payload: m.payload.to_vec(),
+        }
+    }
+
+    pub fn opts(&self, n: u16) -> Vec<&[u8]> {
+        self.options
+            .iter()
+            .filter(|o| o.0 == n)
+            .map(|o| o.1.as_slice())
+            .collect()
+    }
+
+    pub fn strs(&self, n: u16) -> Vec<String> {
+        self.opts(n)
+            .iter()
+            .map(|v| String::from_utf8(v.to_vec()).expect("utf-8 option"))
+            .collect()
+    }
+
+    pub fn uint(&self, n: u16) -> Option<u32> {
+        self.opts(n)
+            .first()
+            .map(|v| v.iter().fold(0u32, |a, b| a << 8 | u32::from(*b)))
+    }
+
+    pub fn uri_path(&self) -> Vec<String> {
+        self.strs(option::URI_PATH)
+    }
+}
+
+/// Encodes a message; options must be given in ascending order.
+pub fn encode(
+    mtype: MessageType,
+    c: u8,
+    mid: u16,
+    token: &[u8],
+    options: &[(u16, Vec<u8>)],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut buf = vec![0u8; 2048 + payload.len()];
+    let mut b = MessageBuilder::new(&mut buf, mtype, c, mid, token).unwrap();
+    for (n, v) in options {
+        b.option(*n, v).unwrap();
+    }
+    if !payload.is_empty() {
+        b.payload(payload).unwrap();
+    }
+    let n = b.finish();
+    buf.truncate(n);
+    buf
+}
+
+/// Shortest uint option bytes.
+pub fn uint(v: u32) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|&&x| x == 0).count();
+    b[skip..].to_vec()
+}
+
+pub struct FakeClient {
+    pub sock: UdpSocket,
+    pub server: SocketAddr,
+    next_mid: u16,
+    queue: VecDeque<Msg>,
+}
+
+impl FakeClient {
+    pub fn new(server: SocketAddr) -> Self {
+        Self::bind("127.0.0.1:0", server)
+    }
+
+    pub fn bind(local: &str, server: SocketAddr) -> Self {
+        let sock = UdpSocket::bind(local).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        FakeClient {
+            sock,
+            server,
+            next_mid: 0x1000,
+            queue: VecDeque::new(),
+        }
+    }
+
+    pub fn mid(&mut self) -> u16 {
+        self.next_mid = self.next_mid.wrapping_add(1);
+        self.next_mid
+    }
+
+    pub fn send(&self, bytes: &[u8]) {
+        self.sock.send_to(bytes, self.server).unwrap();
+    }
+
+    fn recv_raw(&self, until: Instant) -> Option<Msg> {
+        let mut buf = [0u8; 4096];
+        while Instant::now() < until {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                return Some(Msg::parse(&buf[..n]));
+            }
+        }
+        None
+    }
+
+    /// The next message matching `pred` within `within`; others are queued.
+    pub fn recv_where_for(&mut self, within: Duration, pred: impl Fn(&Msg) -> bool) -> Option<Msg> {
+        if let Some(i) = self.queue.iter().position(&pred) {
+            return self.queue.remove(i);
+        }
+        let until = Instant::now() + within;
+        while let Some(m) = self.recv_raw(until) {
+            if pred(&m) {
+                return Some(m);
+            }
+            self.queue.push_back(m);
+        }
+        None
+    }
+
+    pub fn recv_where(&mut self, pred: impl Fn(&Msg) -> bool) -> Msg {
+        self.recv_where_for(WAIT, pred)
+            .expect("expected message did not arrive in time")
+    }
+
+    /// The next request from the server.
+    pub fn recv_request(&mut self) -> Msg {
+        self.recv_where(|m| code::is_request(m.code))
+    }
+
+    /// Sends a CON request and returns the piggy-backed response.
+    pub fn request(&mut self, c: u8, options: &[(u16, Vec<u8>)], payload: &[u8]) -> Msg {
+        let mid = self.mid();
+        let token = mid.to_be_bytes();
+        self.send(&encode(MessageType::Con, c, mid, &token, options, payload));
+        self.recv_where(|m| m.mtype == MessageType::Ack && m.mid == mid)
+    }
+
+    /// Answers a request with a piggy-backed ACK.
+    pub fn respond(&self, req: &Msg, c: u8, options: &[(u16, Vec<u8>)], payload: &[u8]) {
+        self.send(&encode(
+            MessageType::Ack,
+            c,
+            req.mid,
+            &req.token,
+            options,
+            payload,
+        ));
+    }
+
+    /// Registers; returns the registration ID from Location-Path.
+    pub fn register(&mut self, ep: &str, lt: u32, links: &str) -> String {
+        let mut opts = vec![(option::URI_PATH, b"rd".to_vec())];
+        if !links.is_empty() {
+            opts.push((option::CONTENT_FORMAT, uint(40)));
+        }
+        for q in [
+            format!("ep={ep}"),
+            format!("lt={lt}"),
+            "lwm2m=1.1".into(),
+            "b=U".into(),
+        ] {
+            opts.push((option::URI_QUERY, q.into_bytes()));
+        }
+        let r = self.request(code::POST, &opts, links.as_bytes());
+        assert_eq!(r.code, code::CREATED, "register answered {r:?}");
+        let loc = r.strs(option::LOCATION_PATH);
+        assert_eq!(loc.len(), 2);
+        assert_eq!(loc[0], "rd");
+        loc[1].clone()
+    }
+}
