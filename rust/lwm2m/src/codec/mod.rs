@@ -35,8 +35,7 @@ pub trait RecordSource {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()>;
 }
 
-/// A slice of records (sorted by path) is a source; pass it as `&&records[..]`.
-impl RecordSource for &[Record<'_>] {
+impl RecordSource for [Record<'_>] {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
         for r in self.iter().filter(|r| r.path.starts_with(prefix)) {
             f(r)?;
@@ -45,10 +44,11 @@ impl RecordSource for &[Record<'_>] {
     }
 }
 
-/// An array of records (sorted by path) is a source.
-impl<const N: usize> RecordSource for [Record<'_>; N] {
+// `[Record]` is unsized and so cannot become a `&dyn RecordSource` itself; a reference to it can
+// (`encode(base, &&records[..], w)`).
+impl<T: RecordSource + ?Sized> RecordSource for &T {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
-        (&self[..]).visit(prefix, f)
+        (**self).visit(prefix, f)
     }
 }
 

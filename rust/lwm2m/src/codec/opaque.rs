@@ -56,8 +56,7 @@ impl<'a> Iterator for Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::vec;
-    use std::vec::Vec;
+    use std::{vec, vec::Vec};
 
     #[test]
     fn roundtrip_single_opaque() {
@@ -68,7 +67,7 @@ mod tests {
         }];
         let mut buf = [0u8; 8];
         let mut w = Writer::new(&mut buf);
-        encode(&p, &recs, &mut w).unwrap();
+        encode(&p, &&recs[..], &mut w).unwrap();
         assert_eq!(w.window_data(), &[1, 2, 3]);
         let got: Vec<_> = Decoder::new(&p, &[9, 8]).collect();
         assert_eq!(
@@ -89,7 +88,7 @@ mod tests {
         }];
         let mut buf = [0u8; 8];
         assert_eq!(
-            encode(&p, &recs, &mut Writer::new(&mut buf)),
+            encode(&p, &&recs[..], &mut Writer::new(&mut buf)),
             Err(Error::NotAcceptable)
         );
         assert!(matches!(
