@@ -35,7 +35,8 @@ pub trait RecordSource {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()>;
 }
 
-impl RecordSource for [Record<'_>] {
+/// A slice of records (sorted by path) is a source; pass it as `&&records[..]`.
+impl RecordSource for &[Record<'_>] {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
         for r in self.iter().filter(|r| r.path.starts_with(prefix)) {
             f(r)?;
@@ -49,6 +50,13 @@ impl RecordSource for [Record<'_>] {
 impl<T: RecordSource + ?Sized> RecordSource for &T {
     fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
         (**self).visit(prefix, f)
+    }
+}
+
+/// An array of records (sorted by path) is a source.
+impl<const N: usize> RecordSource for [Record<'_>; N] {
+    fn visit(&self, prefix: &Path, f: &mut dyn FnMut(&Record<'_>) -> Result<()>) -> Result<()> {
+        (&self[..]).visit(prefix, f)
     }
 }
 

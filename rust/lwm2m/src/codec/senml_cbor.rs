@@ -1,20 +1,120 @@
 //! SenML CBOR (Content-Format 112, RFC 8428 with LwM2M 1.1 TS Core section 7.4.5 rules).
+//!
+//! A payload is one definite-length array of maps keyed by the integer labels of RFC 8428
+//! section 6 (`bn` -2, `n` 0, `v` 2, `vs` 3, `vb` 4, `vd` 8) plus the LwM2M text label `"vlo"`
+//! for object links. The encoder writes the layout of LwM2M 1.1 TS Core table 7.4.4-2, which is
+//! also what Leshan and Wakaama write: the first record carries the request path as base name
+//! (`"/3/0/"`, with names relative to it such as `"0"` or `"7/1"`; the bare path `"/3/0/0"`
+//! when the request names the single value), and later records carry only `n` and the value.
+//!
+//! This module also holds the CBOR helpers shared with [`super::lwm2m_cbor`].
+
+use minicbor::data::Type;
 
 use super::{Record, RecordSource, TypeOf, Writer};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::path::Path;
+use crate::value::{DataType, Value};
 
-/// Encodes the records below `base`.
+// RFC 8428 section 6 labels.
+const BN: i64 = -2;
+const BV: i64 = -5;
+const BS: i64 = -6;
+const N: i64 = 0;
+const V: i64 = 2;
+const VS: i64 = 3;
+const VB: i64 = 4;
+const S: i64 = 5;
+const VD: i64 = 8;
+// LwM2M 1.1 TS Core 7.4.5: object links have no integer label.
+const VLO: &str = "vlo";
+
+/// Encodes the records below `base` as one SenML pack.
+///
+/// Floats go out as CBOR single precision when that is exact, else double precision, so a
+/// value always decodes to the same bits. Time values are plain integers (`v`), object links
+/// `"vlo": "3:0"`, CoRE links `vs`.
 pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result<()> {
-    let _ = (base, src, w);
-    todo!("codec helper")
+    let mut count: u64 = 0;
+    src.visit(base, &mut |_| {
+        count += 1;
+        Ok(())
+    })?;
+    let mut e = minicbor::Encoder::new(Sink(w));
+    e.array(count).map_err(enc_err)?;
+    let mut done: u64 = 0;
+    src.visit(base, &mut |r| {
+        // The second visit must see what the first counted, or the array header lies.
+        if done == count {
+            return Err(Error::InternalServerError);
+        }
+        let rel = r.path.ids().get(base.len()..).unwrap_or(&[]);
+        if done == 0 {
+            let mut bn = Text::new();
+            bn.push(b'/');
+            bn.push_ids(base.ids());
+            if !rel.is_empty() && !base.is_root() {
+                bn.push(b'/');
+            }
+            e.map(if rel.is_empty() { 2 } else { 3 }).map_err(enc_err)?;
+            e.i64(BN).map_err(enc_err)?;
+            put_text(&mut e, bn.as_bytes())?;
+        } else if rel.is_empty() {
+            // A second value at the base path itself has no name to tell it apart.
+            return Err(Error::InternalServerError);
+        } else {
+            e.map(2).map_err(enc_err)?;
+        }
+        if !rel.is_empty() {
+            let mut n = Text::new();
+            n.push_ids(rel);
+            e.i64(N).map_err(enc_err)?;
+            put_text(&mut e, n.as_bytes())?;
+        }
+        done += 1;
+        put_value(&mut e, &r.value)
+    })?;
+    if done == count {
+        Ok(())
+    } else {
+        Err(Error::InternalServerError)
+    }
 }
 
-/// Decodes a payload into records.
+fn put_value(e: &mut Enc<'_, '_>, v: &Value<'_>) -> Result<()> {
+    match *v {
+        Value::Integer(x) | Value::Time(x) => e.i64(V).and_then(|e| e.i64(x)).map(drop),
+        Value::Unsigned(x) => e.i64(V).and_then(|e| e.u64(x)).map(drop),
+        Value::Float(x) => {
+            e.i64(V).map_err(enc_err)?;
+            return put_float(e, x);
+        }
+        Value::Boolean(b) => e.i64(VB).and_then(|e| e.bool(b)).map(drop),
+        Value::String(s) | Value::CoreLnk(s) => e.i64(VS).and_then(|e| e.str(s)).map(drop),
+        Value::Opaque(b) => e.i64(VD).and_then(|e| e.bytes(b)).map(drop),
+        Value::ObjLnk(o, i) => {
+            e.str(VLO).map_err(enc_err)?;
+            return put_text(e, objlnk_text(o, i).as_bytes());
+        }
+    }
+    .map_err(enc_err)
+}
+
+/// Decodes a SenML pack into records (Write, Write-Composite, Send payloads).
+///
+/// Names resolve as RFC 8428 says (the last base name seen, concatenated with the record's
+/// name) and must lie at or below the request path `base` and name a resource or resource
+/// instance. Each record needs exactly one value. With a declared type from `type_of` the value
+/// is converted to it (CBOR integers to Unsigned, Time, Float...; `"3:0"` strings to object
+/// links); without one it is passed on as decoded so the engine can answer 4.04.
+/// `bt`, `t`, `bver`, `bu`, `u`, `ut` and unknown labels are ignored; `bv`, `bs` and `s` (which
+/// would change the meaning of values), labels ending in `_` (RFC 8428 section 4.4) and
+/// indefinite-length items are rejected. Every failure is [`Error::BadRequest`]; the iterator
+/// ends after the first.
 pub struct Decoder<'a, 't> {
     base: Path,
-    payload: &'a [u8],
     type_of: TypeOf<'t>,
+    records: Records<'a>,
 }
 
 impl<'a, 't> Decoder<'a, 't> {
@@ -22,22 +122,855 @@ impl<'a, 't> Decoder<'a, 't> {
     pub fn new(base: &Path, payload: &'a [u8], type_of: TypeOf<'t>) -> Self {
         Decoder {
             base: *base,
-            payload,
             type_of,
+            records: Records::new(payload),
         }
+    }
+
+    fn record(&self, path: Path, value: Option<Value<'a>>) -> Result<Record<'a>> {
+        if path.len() < 3 {
+            return Err(Error::BadRequest);
+        }
+        let value = convert(value.ok_or(Error::BadRequest)?, (self.type_of)(&path))?;
+        Ok(Record { path, value })
     }
 }
 
 impl<'a> Iterator for Decoder<'a, '_> {
     type Item = Result<Record<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
-        let _ = (&self.base, &self.payload, &self.type_of);
-        todo!("codec helper")
+        let item = self.records.next(&self.base)?;
+        let r = item.and_then(|(path, value)| self.record(path, value));
+        self.records.done |= r.is_err();
+        Some(r)
     }
 }
 
-/// Decodes the path list of a Read-Composite request (records with names only).
-pub fn decode_paths(payload: &[u8]) -> impl Iterator<Item = Result<Path>> + '_ {
-    let _ = payload;
-    core::iter::empty()
+/// Decodes the SenML pack of a Read-Composite or Observe-Composite request (LwM2M 1.1 TS Core
+/// table 7.4.4-6): records that carry only names, each a full path. A record with a value, or
+/// any malformed input, yields [`Error::BadRequest`] and ends the iteration.
+pub fn decode_paths(payload: &[u8]) -> PathDecoder<'_> {
+    PathDecoder {
+        records: Records::new(payload),
+    }
+}
+
+/// The iterator of [`decode_paths`].
+pub struct PathDecoder<'a> {
+    records: Records<'a>,
+}
+
+impl Iterator for PathDecoder<'_> {
+    type Item = Result<Path>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self
+            .records
+            .next(&Path::ROOT)?
+            .and_then(|(path, value)| match value {
+                None => Ok(path),
+                Some(_) => Err(Error::BadRequest),
+            });
+        self.records.done |= r.is_err();
+        Some(r)
+    }
+}
+
+/// The record-level parser under [`Decoder`] and [`PathDecoder`]: resolved name and value.
+struct Records<'a> {
+    d: minicbor::Decoder<'a>,
+    /// Records left in the array; `None` until the array header is read.
+    left: Option<u64>,
+    /// The base name in force (RFC 8428: it carries over to later records).
+    bn: &'a str,
+    done: bool,
+}
+
+enum Label {
+    Int(i64),
+    Vlo,
+    Other,
+}
+
+impl<'a> Records<'a> {
+    fn new(payload: &'a [u8]) -> Self {
+        Records {
+            d: minicbor::Decoder::new(payload),
+            left: None,
+            bn: "",
+            done: false,
+        }
+    }
+
+    fn next(&mut self, base: &Path) -> Option<Result<(Path, Option<Value<'a>>)>> {
+        if self.done {
+            return None;
+        }
+        let r = self.step(base);
+        self.done = !matches!(r, Ok(Some(_)));
+        r.transpose()
+    }
+
+    fn step(&mut self, base: &Path) -> Result<Option<(Path, Option<Value<'a>>)>> {
+        let d = &mut self.d;
+        let left = match self.left {
+            Some(n) => n,
+            None => d.array().map_err(bad)?.ok_or(Error::BadRequest)?,
+        };
+        if left == 0 {
+            return if d.position() == d.input().len() {
+                Ok(None)
+            } else {
+                Err(Error::BadRequest)
+            };
+        }
+        self.left = Some(left - 1);
+        let entries = d.map().map_err(bad)?.ok_or(Error::BadRequest)?;
+        let mut name: Option<&'a str> = None;
+        let mut value: Option<Value<'a>> = None;
+        for _ in 0..entries {
+            let label = if d.datatype().map_err(bad)? == Type::String {
+                match d.str().map_err(bad)? {
+                    VLO => Label::Vlo,
+                    k if k.ends_with('_') => return Err(Error::BadRequest),
+                    _ => Label::Other,
+                }
+            } else {
+                Label::Int(d.i64().map_err(bad)?)
+            };
+            let v = match label {
+                Label::Int(BN) => {
+                    self.bn = d.str().map_err(bad)?;
+                    continue;
+                }
+                Label::Int(N) => {
+                    if name.replace(d.str().map_err(bad)?).is_some() {
+                        return Err(Error::BadRequest);
+                    }
+                    continue;
+                }
+                Label::Int(V) => read_number(d)?,
+                Label::Int(VS) => Value::String(d.str().map_err(bad)?),
+                Label::Int(VB) => Value::Boolean(d.bool().map_err(bad)?),
+                Label::Int(VD) => Value::Opaque(d.bytes().map_err(bad)?),
+                Label::Vlo => parse_objlnk(d.str().map_err(bad)?).ok_or(Error::BadRequest)?,
+                Label::Int(BV | BS | S) => return Err(Error::BadRequest),
+                // bver, bt, bu, t, u, ut and labels we do not know carry nothing we use.
+                Label::Int(_) | Label::Other => {
+                    skip_scalar(d)?;
+                    continue;
+                }
+            };
+            if value.replace(v).is_some() {
+                return Err(Error::BadRequest);
+            }
+        }
+        let path = resolve(self.bn, name.unwrap_or(""))?;
+        if !path.starts_with(base) {
+            return Err(Error::BadRequest);
+        }
+        Ok(Some((path, value)))
+    }
+}
+
+/// The path named by base name `bn` and name `n` (RFC 8428 section 4.5.1: concatenation).
+fn resolve(bn: &str, n: &str) -> Result<Path> {
+    let mut t = Text::new();
+    // Anything longer than "/65534/65534/65534/65534" cannot be a valid path.
+    if bn.len() + n.len() > t.buf.len() {
+        return Err(Error::BadRequest);
+    }
+    for b in bn.bytes().chain(n.bytes()) {
+        t.push(b);
+    }
+    let s = core::str::from_utf8(t.as_bytes()).map_err(bad)?;
+    Path::parse_str(s).map_err(bad)
+}
+
+/// Skips a label's value when it is a scalar; containers, tags and indefinite items are
+/// rejected.
+fn skip_scalar(d: &mut minicbor::Decoder<'_>) -> Result<()> {
+    match d.datatype().map_err(bad)? {
+        Type::String => d.str().map(drop),
+        Type::Bytes => d.bytes().map(drop),
+        Type::Bool => d.bool().map(drop),
+        Type::Null => d.null(),
+        Type::Undefined => d.undefined(),
+        Type::Simple => d.simple().map(drop),
+        _ => return read_number(d).map(drop),
+    }
+    .map_err(bad)
+}
+
+// ---- CBOR helpers shared with `lwm2m_cbor` ----
+
+/// Adapts the codec [`Writer`] to minicbor's output trait (writes stay sequential, so a Block2
+/// window writer works).
+pub(super) struct Sink<'w, 'b>(pub(super) &'w mut Writer<'b>);
+
+impl minicbor::encode::Write for Sink<'_, '_> {
+    type Error = Error;
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        self.0.write(buf)
+    }
+}
+
+/// The encoder over a codec [`Writer`].
+pub(super) type Enc<'w, 'b> = minicbor::Encoder<Sink<'w, 'b>>;
+
+/// Passes writer errors on; minicbor's own encode errors do not occur for the items we write.
+pub(super) fn enc_err(e: minicbor::encode::Error<Error>) -> Error {
+    e.into_write().unwrap_or(Error::InternalServerError)
+}
+
+/// Any decoding failure is a malformed payload.
+pub(super) fn bad<E>(_: E) -> Error {
+    Error::BadRequest
+}
+
+/// Writes a text string from bytes known to be ASCII.
+pub(super) fn put_text(e: &mut Enc<'_, '_>, t: &[u8]) -> Result<()> {
+    e.str_len(t.len() as u64).map_err(enc_err)?;
+    e.writer_mut().0.write(t)
+}
+
+/// Single precision when it holds the exact bits, else double: short and lossless.
+pub(super) fn put_float(e: &mut Enc<'_, '_>, x: f64) -> Result<()> {
+    let narrow = x as f32;
+    if f64::from(narrow).to_bits() == x.to_bits() {
+        e.f32(narrow).map_err(enc_err)?;
+    } else {
+        e.f64(x).map_err(enc_err)?;
+    }
+    Ok(())
+}
+
+/// Reads a CBOR integer or float. Non-negative integers that fit are `Integer`, larger ones
+/// `Unsigned`; [`convert`] turns them into the declared type.
+pub(super) fn read_number<'a>(d: &mut minicbor::Decoder<'a>) -> Result<Value<'a>> {
+    Ok(match d.datatype().map_err(bad)? {
+        Type::U8 | Type::U16 | Type::U32 | Type::U64 => {
+            let v = d.u64().map_err(bad)?;
+            i64::try_from(v).map_or(Value::Unsigned(v), Value::Integer)
+        }
+        Type::I8 | Type::I16 | Type::I32 | Type::I64 => Value::Integer(d.i64().map_err(bad)?),
+        // minicbor decodes half floats only with its `half` feature, which we leave off.
+        Type::F16 => {
+            let p = d.position();
+            let h = d
+                .input()
+                .get(p + 1..p + 3)
+                .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                .ok_or(Error::BadRequest)?;
+            d.set_position(p + 3);
+            Value::Float(f16_to_f64(u16::from_be_bytes(h)))
+        }
+        Type::F32 | Type::F64 => Value::Float(d.f64().map_err(bad)?),
+        _ => return Err(Error::BadRequest),
+    })
+}
+
+/// IEEE 754 binary16 to binary64 (exact: every half value is a double).
+pub(super) fn f16_to_f64(h: u16) -> f64 {
+    let neg = h & 0x8000 != 0;
+    let exp = u64::from((h >> 10) & 0x1f);
+    let man = u64::from(h & 0x3ff);
+    let bits = match exp {
+        0 => {
+            // Subnormal (or zero): man * 2^-24, exact in a double.
+            let v = man as f64 / 16_777_216.0;
+            return if neg { -v } else { v };
+        }
+        31 => (0x7ff << 52) | (man << 42),
+        e => ((e + 1023 - 15) << 52) | (man << 42),
+    };
+    f64::from_bits(bits | (u64::from(neg) << 63))
+}
+
+/// Converts a decoded value to the declared type; `None` (unknown path) keeps it as decoded.
+/// Object links also come as `"3:0"` text (LwM2M CBOR, and SenML `vs` from older peers).
+pub(super) fn convert<'a>(v: Value<'a>, to: Option<DataType>) -> Result<Value<'a>> {
+    match (to, v) {
+        (None, v) => Ok(v),
+        (Some(DataType::ObjLnk), Value::String(s)) => parse_objlnk(s).ok_or(Error::BadRequest),
+        (Some(t), v) => v.coerce(t).ok_or(Error::BadRequest),
+    }
+}
+
+/// Parses `"objID:instID"` (decimal, each at most 65535).
+pub(super) fn parse_objlnk(s: &str) -> Option<Value<'static>> {
+    let (o, i) = s.split_once(':')?;
+    Some(Value::ObjLnk(parse_u16(o)?, parse_u16(i)?))
+}
+
+fn parse_u16(s: &str) -> Option<u16> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u16, |acc, c| {
+        let digit = c.checked_sub(b'0').filter(|d| *d <= 9)?;
+        acc.checked_mul(10)?.checked_add(u16::from(digit))
+    })
+}
+
+/// `"objID:instID"` for an object link.
+pub(super) fn objlnk_text(o: u16, i: u16) -> Text {
+    let mut t = Text::new();
+    t.push_u16(o);
+    t.push(b':');
+    t.push_u16(i);
+    t
+}
+
+/// A small ASCII buffer for path names and object links, formatted without `core::fmt`.
+pub(super) struct Text {
+    // "/65534/65534/65534/65534/" is 25 bytes.
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Text {
+    pub(super) fn new() -> Self {
+        Text {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+
+    /// Appends a byte; callers stay within the capacity by construction, extra bytes drop.
+    pub(super) fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    pub(super) fn push_u16(&mut self, mut v: u16) {
+        let mut digits = [0u8; 5];
+        let mut n = 0;
+        loop {
+            if let Some(slot) = digits.get_mut(n) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for d in digits.iter().take(n).rev() {
+            self.push(*d);
+        }
+    }
+
+    /// IDs joined by `/`.
+    pub(super) fn push_ids(&mut self, ids: &[u16]) {
+        for (k, id) in ids.iter().enumerate() {
+            if k > 0 {
+                self.push(b'/');
+            }
+            self.push_u16(*id);
+        }
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let s: std::string::String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    pub(crate) fn rec(path: &str, value: Value<'static>) -> Record<'static> {
+        Record {
+            path: Path::parse_str(path).unwrap(),
+            value,
+        }
+    }
+
+    fn enc(base: &Path, recs: &[Record<'_>]) -> Result<Vec<u8>> {
+        let mut buf = [0u8; 1024];
+        let mut w = Writer::new(&mut buf);
+        encode(base, &recs, &mut w)?;
+        Ok(w.window_data().to_vec())
+    }
+
+    fn dec<'a>(base: &Path, payload: &'a [u8], t: TypeOf<'_>) -> Result<Vec<Record<'a>>> {
+        Decoder::new(base, payload, t).collect()
+    }
+
+    /// Types of the Device object (3) and the test objects of the spec examples.
+    pub(crate) fn spec_types(p: &Path) -> Option<DataType> {
+        use DataType::*;
+        Some(match (p.object_id()?, p.resource_id()?) {
+            (3, 0..=3 | 14..=16) => String,
+            (3, 6..=11) => Integer,
+            (3, 13) => Time,
+            (0, 3) => Opaque,
+            (3442, 130) | (72, 2) | (12, _) => Float,
+            (65 | 34, 0) | (66, 2) => ObjLnk,
+            (65 | 34, 1) | (66 | 67 | 31, 0 | 1) => String,
+            (65 | 34, 2) => Integer,
+            (1, 1) => Unsigned,
+            (5, 1) => String,
+            _ => return Option::None,
+        })
+    }
+
+    fn device_records() -> Vec<Record<'static>> {
+        vec![
+            rec("/3/0/0", Value::String("Open Mobile Alliance")),
+            rec("/3/0/1", Value::String("Lightweight M2M Client")),
+            rec("/3/0/2", Value::String("345000123")),
+            rec("/3/0/3", Value::String("1.0")),
+            rec("/3/0/6/0", Value::Integer(1)),
+            rec("/3/0/6/1", Value::Integer(5)),
+            rec("/3/0/7/0", Value::Integer(3800)),
+            rec("/3/0/7/1", Value::Integer(5000)),
+            rec("/3/0/8/0", Value::Integer(125)),
+            rec("/3/0/8/1", Value::Integer(900)),
+            rec("/3/0/9", Value::Integer(100)),
+            rec("/3/0/10", Value::Integer(15)),
+            rec("/3/0/11/0", Value::Integer(0)),
+            rec("/3/0/13", Value::Time(1367491215)),
+            rec("/3/0/14", Value::String("+02:00")),
+            rec("/3/0/16", Value::String("U")),
+        ]
+    }
+
+    // Read /3/0 of the Device object: LwM2M 1.1 TS Core table 7.4.4-2, bytes as in Leshan's
+    // AbstractSenMLTest.givenSenMLCborExample and Wakaama's senml_cbor_test_1.
+    const DEVICE_3_0: &str = "90a321652f332f302f00613003744f70656e204d6f62696c6520416c6c69616e6365a200613103764c696768747765696768
+        74204d324d20436c69656e74a20061320369333435303030313233a20061330363312e30a20063362f300201a20063362f310205a20063372f
+        3002190ed8a20063372f3102191388a20063382f3002187da20063382f3102190384a2006139021864a200623130020fa2006431312f300200
+        a200623133021a5182428fa20062313403662b30323a3030a200623136036155";
+
+    #[test]
+    fn encodes_spec_device_example() {
+        let out = enc(&Path::instance(3, 0), &device_records()).unwrap();
+        assert_eq!(out, hex(DEVICE_3_0));
+    }
+
+    #[test]
+    fn decodes_spec_device_example() {
+        let payload = hex(DEVICE_3_0);
+        let got = dec(&Path::instance(3, 0), &payload, &spec_types).unwrap();
+        assert_eq!(got, device_records());
+        // Without declared types the values come as decoded (integers stay Integer).
+        let raw = dec(&Path::instance(3, 0), &payload, &|_| None).unwrap();
+        assert_eq!(raw[13].value, Value::Integer(1367491215));
+    }
+
+    #[test]
+    fn block2_windows_concatenate_to_the_whole() {
+        let whole = hex(DEVICE_3_0);
+        let mut joined = Vec::new();
+        for skip in (0..whole.len()).step_by(16) {
+            let mut buf = [0u8; 16];
+            let mut w = Writer::window(&mut buf, skip);
+            encode(&Path::instance(3, 0), &device_records().as_slice(), &mut w).unwrap();
+            assert_eq!(w.total(), whole.len());
+            joined.extend_from_slice(w.window_data());
+        }
+        assert_eq!(joined, whole);
+    }
+
+    // Leshan SenMLCborSerializerTest: [{-2: "/0/0/3", 8: h'ABCDEF'}].
+    #[test]
+    fn single_opaque_resource() {
+        let r = [rec("/0/0/3", Value::Opaque(&[0xab, 0xcd, 0xef]))];
+        let bytes = hex("81a221662f302f302f330843abcdef");
+        assert_eq!(enc(&Path::resource(0, 0, 3), &r).unwrap(), bytes);
+        assert_eq!(
+            dec(&Path::resource(0, 0, 3), &bytes, &spec_types).unwrap(),
+            r
+        );
+    }
+
+    // Leshan SenMLCborSerializerTest: [{2: 300.0 (half float), -2: "/3442/0/130"}].
+    #[test]
+    fn half_float_value() {
+        let bytes = hex("81a202f95cb0216b2f333434322f302f313330");
+        let got = dec(&Path::resource(3442, 0, 130), &bytes, &spec_types).unwrap();
+        assert_eq!(got, [rec("/3442/0/130", Value::Float(300.0))]);
+        assert_eq!(f16_to_f64(0x0001), 5.960464477539063e-8);
+        assert_eq!(f16_to_f64(0x7bff), 65504.0);
+        assert_eq!(f16_to_f64(0xfc00), f64::NEG_INFINITY);
+        assert!(f16_to_f64(0x7e00).is_nan());
+        assert_eq!(f16_to_f64(0x8000).to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn floats_are_single_when_exact() {
+        let out = enc(
+            &Path::resource(12, 0, 3),
+            &[rec("/12/0/3", Value::Float(1.5))],
+        )
+        .unwrap();
+        assert_eq!(out, hex("81a221672f31322f302f3302fa3fc00000"));
+        // Wakaama senml_cbor_test_10 (expectE): [{-2: "/12/0/3", 2: 56.789}] as a double.
+        let out = enc(
+            &Path::resource(12, 0, 3),
+            &[rec("/12/0/3", Value::Float(56.789))],
+        )
+        .unwrap();
+        assert_eq!(out, hex("81a221672f31322f302f3302fb404c64fdf3b645a2"));
+    }
+
+    // LwM2M 1.1 TS Core table 7.4.4-3 (Wakaama senml_cbor_test_2): base time and time labels
+    // are ignored, the three records keep their values.
+    #[test]
+    fn ignores_time_labels() {
+        let bytes = hex(
+            "83a521642f37322f221a0184876a0063312f3202fb40366666666666660624a30063312f3202fb4036e66666
+             66666606381da30063312f3202fb403819999999999a063831",
+        );
+        let got = dec(&Path::object(72), &bytes, &spec_types).unwrap();
+        let vals: Vec<_> = got.iter().map(|r| (r.path, r.value)).collect();
+        let p = Path::resource(72, 1, 2);
+        assert_eq!(
+            vals,
+            [
+                (p, Value::Float(22.4)),
+                (p, Value::Float(22.9)),
+                (p, Value::Float(24.1))
+            ]
+        );
+    }
+
+    // LwM2M 1.1 TS Core table 7.4.4-4 (Wakaama senml_cbor_test_3): a root read with object
+    // links, base name "/" and names from the object ID.
+    const ROOT_OBJLNK: &str = "8ca321612f0068
+        36352f302f302f3063766c6f6436363a30a2006836352f302f302f3163766c6f6436363a31a2006636352f302f
+        31036d38363133383030373535353030a2006636352f302f320201a2006636362f302f30036a6d7953657276696365
+        31a2006636362f302f31036f496e7465726e65742e31352e323334a2006636362f302f3263766c6f6436373a30a2
+        006636362f312f30036a6d795365727669636532a2006636362f312f31036f496e7465726e65742e31352e323335
+        a2006636362f312f3263766c6f6b36353533353a3635353335a2006636372f302f30036b38352e37362e37362e38
+        34a2006636372f302f31036d38352e37362e3235352e323535";
+
+    fn root_records() -> Vec<Record<'static>> {
+        vec![
+            rec("/65/0/0/0", Value::ObjLnk(66, 0)),
+            rec("/65/0/0/1", Value::ObjLnk(66, 1)),
+            rec("/65/0/1", Value::String("8613800755500")),
+            rec("/65/0/2", Value::Integer(1)),
+            rec("/66/0/0", Value::String("myService1")),
+            rec("/66/0/1", Value::String("Internet.15.234")),
+            rec("/66/0/2", Value::ObjLnk(67, 0)),
+            rec("/66/1/0", Value::String("myService2")),
+            rec("/66/1/1", Value::String("Internet.15.235")),
+            rec("/66/1/2", Value::ObjLnk(65535, 65535)),
+            rec("/67/0/0", Value::String("85.76.76.84")),
+            rec("/67/0/1", Value::String("85.76.255.255")),
+        ]
+    }
+
+    #[test]
+    fn root_example_with_object_links() {
+        let bytes = hex(ROOT_OBJLNK);
+        assert_eq!(enc(&Path::ROOT, &root_records()).unwrap(), bytes);
+        let types = |p: &Path| match (p.object_id(), p.resource_id()) {
+            (Some(67), _) => Some(DataType::String),
+            _ => spec_types(p),
+        };
+        assert_eq!(dec(&Path::ROOT, &bytes, &types).unwrap(), root_records());
+    }
+
+    // LwM2M 1.1 TS Core table 7.4.4-5 (Wakaama senml_cbor_test_4): one resource.
+    #[test]
+    fn single_resource_example() {
+        let bytes = hex("81a221662f332f302f3003744f70656e204d6f62696c6520416c6c69616e6365");
+        let r = [rec("/3/0/0", Value::String("Open Mobile Alliance"))];
+        assert_eq!(enc(&Path::resource(3, 0, 0), &r).unwrap(), bytes);
+        assert_eq!(
+            dec(&Path::resource(3, 0, 0), &bytes, &spec_types).unwrap(),
+            r
+        );
+    }
+
+    // LwM2M 1.1 TS Core table 7.4.4-6 (Wakaama senml_cbor_test_5): Read-Composite request.
+    #[test]
+    fn composite_read_paths() {
+        let bytes = hex("83a100662f332f302f30a100662f332f302f39a100662f312f302f31");
+        let got: Result<Vec<_>> = decode_paths(&bytes).collect();
+        assert_eq!(
+            got.unwrap(),
+            [
+                Path::resource(3, 0, 0),
+                Path::resource(3, 0, 9),
+                Path::resource(1, 0, 1)
+            ]
+        );
+        // A record with a value is refused, and the iteration ends there.
+        let with_value = hex("82a200662f332f302f390201a100662f332f302f30");
+        let mut it = decode_paths(&with_value);
+        assert_eq!(it.next(), Some(Err(Error::BadRequest)));
+        assert_eq!(it.next(), None);
+        // And a values decoder refuses records without values.
+        assert_eq!(
+            dec(&Path::ROOT, &bytes, &spec_types),
+            Err(Error::BadRequest)
+        );
+    }
+
+    // LwM2M 1.1 TS Core table 7.4.4-7 (Wakaama senml_cbor_test_6): Write-Composite.
+    #[test]
+    fn composite_write_example() {
+        let bytes = hex(
+            "83a200662f332f302f3003744f70656e204d6f62696c6520416c6c69616e6365a200662f332f302f3902185f
+             a200662f312f302f31021a00015180",
+        );
+        let types = |p: &Path| match p.resource_id() {
+            Some(9) => Some(DataType::Integer),
+            _ => spec_types(p),
+        };
+        assert_eq!(
+            dec(&Path::ROOT, &bytes, &types).unwrap(),
+            [
+                rec("/3/0/0", Value::String("Open Mobile Alliance")),
+                rec("/3/0/9", Value::Integer(95)),
+                rec("/1/0/1", Value::Unsigned(86400)),
+            ]
+        );
+    }
+
+    // Wakaama senml_cbor_test_8 (labels in any order), test_9 and test_14 (bn without a
+    // trailing slash, name with a leading one), test_10 (bn after n in the same record).
+    #[test]
+    fn name_resolution_variants() {
+        let t8 = hex(
+            "84a321682f36352f3534332f00613003654c574d324da2021907df006131a20063322f3004f5a204f40063322f31",
+        );
+        let types = |p: &Path| {
+            Some(match p.resource_id()? {
+                0 => DataType::String,
+                1 => DataType::Integer,
+                _ => DataType::Boolean,
+            })
+        };
+        assert_eq!(
+            dec(&Path::instance(65, 543), &t8, &types).unwrap(),
+            [
+                rec("/65/543/0", Value::String("LWM2M")),
+                rec("/65/543/1", Value::Integer(2015)),
+                rec("/65/543/2/0", Value::Boolean(true)),
+                rec("/65/543/2/1", Value::Boolean(false)),
+            ]
+        );
+        let t9 = hex("81a321642f322f3300622f30021904d2");
+        let got = dec(&Path::instance(2, 3), &t9, &|_| Some(DataType::Integer)).unwrap();
+        assert_eq!(got, [rec("/2/3/0", Value::Integer(1234))]);
+        let t14 = hex("81a321662f352f302f3100622f31036468747470");
+        let got = dec(&Path::resource(5, 0, 1), &t14, &spec_types).unwrap();
+        assert_eq!(got, [rec("/5/0/1/1", Value::String("http"))]);
+        let t10 = hex(
+            "84a4006131021904d221662f31322f302f221a0012d687a200613302fb404c64fdf3b645a2a20063322f3002fb
+             3fcd70a3d70a3d71a20063322f3102fbc04a0013a92a3055",
+        );
+        let got = dec(&Path::instance(12, 0), &t10, &spec_types).unwrap();
+        let paths: Vec<_> = got.iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            [
+                Path::resource(12, 0, 1),
+                Path::resource(12, 0, 3),
+                Path::resource_instance(12, 0, 2, 0),
+                Path::resource_instance(12, 0, 2, 1)
+            ]
+        );
+        assert_eq!(got[0].value, Value::Float(1234.0));
+        assert_eq!(got[3].value, Value::Float(-52.0006));
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        let ok = hex(DEVICE_3_0);
+        let base = Path::instance(3, 0);
+        // Every strict prefix is truncated somewhere.
+        for n in 0..ok.len() {
+            let got = dec(&base, &ok[..n], &spec_types);
+            assert_eq!(got, Err(Error::BadRequest), "prefix {n}");
+        }
+        let bad_cases: &[(&str, &str)] = &[
+            ("9fa221662f332f302f300301ff", "indefinite array"),
+            ("81bf21662f332f302f300301ff", "indefinite map"),
+            ("81a2217f662f332f302f30ff0301", "indefinite text"),
+            ("81a20001 0301", "name of the wrong type"),
+            ("81a221662f332f302f300362ffff", "bad UTF-8 in vs"),
+            ("81a221662f342f302f300301", "name outside the base"),
+            ("81a2216a2f332f302f302f312f320301", "five levels"),
+            ("81a121662f332f302f30", "no value"),
+            ("81a221642f332f300301", "value at an instance"),
+            ("81a321662f332f302f3003012401", "bv changes values"),
+            (
+                "81a321662f332f302f30030163615f5f01",
+                "must-understand label",
+            ),
+            ("81a321662f332f302f30030104f5", "two values"),
+            (
+                "81a321662f332f302f30030101820102",
+                "container under an unknown label",
+            ),
+            ("81a221662f332f302f30030100", "trailing bytes"),
+            ("a0", "not an array"),
+            ("81a22163ffffff0301", "bad UTF-8 in bn"),
+            ("81a221662f332f302f3002f6", "null value"),
+        ];
+        for (h, what) in bad_cases {
+            let bytes = hex(h);
+            let types = |_: &Path| Some(DataType::String);
+            assert_eq!(dec(&base, &bytes, &types), Err(Error::BadRequest), "{what}");
+        }
+        // A declared type the value cannot take.
+        let bytes = hex("81a221662f332f302f360220");
+        let got = dec(&base, &bytes, &|_| Some(DataType::Unsigned));
+        assert_eq!(got, Err(Error::BadRequest));
+        // The iterator stops after an error.
+        let mut it = Decoder::new(&base, &bytes, &|_| Some(DataType::Unsigned));
+        assert!(matches!(it.next(), Some(Err(_))));
+        assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn accepts_known_labels_and_objlnk_as_string() {
+        // [{-2: "/3/0/6", -1: 10, 1: "V", 7: 60, "x": 1, 3: "1:2"}] read as an object link.
+        let bytes = hex("81a621662f332f302f36200a01615607183c617801036331 3a32");
+        let got = dec(&Path::ROOT, &bytes, &|_| Some(DataType::ObjLnk)).unwrap();
+        assert_eq!(got, [rec("/3/0/6", Value::ObjLnk(1, 2))]);
+        assert_eq!(parse_objlnk("65535:0"), Some(Value::ObjLnk(65535, 0)));
+        for bad in ["65536:0", ":1", "1:", "1", "+1:2", "1:2:3"] {
+            assert_eq!(parse_objlnk(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn encoder_refuses_inconsistent_sources() {
+        let base = Path::resource(3, 0, 0);
+        let two = [
+            rec("/3/0/0", Value::Integer(1)),
+            rec("/3/0/0", Value::Integer(2)),
+        ];
+        assert_eq!(enc(&base, &two), Err(Error::InternalServerError));
+        let mut small = [0u8; 4];
+        let mut w = Writer::new(&mut small);
+        let r = encode(&base, &&two[..1], &mut w);
+        assert_eq!(r, Err(Error::RequestEntityTooLarge));
+        assert_eq!(enc(&Path::object(9), &two).unwrap(), [0x80]);
+    }
+
+    // ---- property tests ----
+
+    #[derive(Clone, Debug)]
+    pub(crate) enum Gen {
+        Int(i64),
+        Uns(u64),
+        Float(f64),
+        Bool(bool),
+        Str(std::string::String),
+        Bytes(Vec<u8>),
+        Time(i64),
+        ObjLnk(u16, u16),
+        CoreLnk(std::string::String),
+    }
+
+    impl Gen {
+        pub(crate) fn value(&self) -> Value<'_> {
+            match self {
+                Gen::Int(v) => Value::Integer(*v),
+                Gen::Uns(v) => Value::Unsigned(*v),
+                Gen::Float(v) => Value::Float(*v),
+                Gen::Bool(v) => Value::Boolean(*v),
+                Gen::Str(s) => Value::String(s),
+                Gen::Bytes(b) => Value::Opaque(b),
+                Gen::Time(v) => Value::Time(*v),
+                Gen::ObjLnk(o, i) => Value::ObjLnk(*o, *i),
+                Gen::CoreLnk(s) => Value::CoreLnk(s),
+            }
+        }
+    }
+
+    pub(crate) fn gen_value() -> impl Strategy<Value = Gen> {
+        prop_oneof![
+            any::<i64>().prop_map(Gen::Int),
+            any::<u64>().prop_map(Gen::Uns),
+            any::<f64>().prop_map(Gen::Float),
+            any::<f32>().prop_map(|f| Gen::Float(f64::from(f))),
+            any::<bool>().prop_map(Gen::Bool),
+            ".{0,30}".prop_map(Gen::Str),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Gen::Bytes),
+            any::<i64>().prop_map(Gen::Time),
+            (any::<u16>(), any::<u16>()).prop_map(|(o, i)| Gen::ObjLnk(o, i)),
+            "</[0-9]{1,3}>".prop_map(Gen::CoreLnk),
+        ]
+    }
+
+    /// A record set without duplicate or nested paths, sorted, and a base above its first path.
+    pub(crate) fn gen_records() -> impl Strategy<Value = (Path, Vec<(Path, Gen)>)> {
+        let entry = (
+            0u16..4,
+            0u16..3,
+            0u16..6,
+            proptest::option::of(0u16..3),
+            gen_value(),
+        );
+        (proptest::collection::vec(entry, 1..25), 0usize..5).prop_map(|(entries, level)| {
+            let mut multi = std::collections::BTreeMap::new();
+            let mut out = std::collections::BTreeMap::new();
+            for (o, i, r, ri, v) in entries {
+                if *multi.entry((o, i, r)).or_insert(ri.is_some()) != ri.is_some() {
+                    continue;
+                }
+                let p = match ri {
+                    Some(ri) => Path::resource_instance(o, i, r, ri),
+                    None => Path::resource(o, i, r),
+                };
+                out.entry(p).or_insert(v);
+            }
+            let recs: Vec<(Path, Gen)> = out.into_iter().collect();
+            let base = recs[0].0.truncated(level);
+            let recs = recs
+                .into_iter()
+                .filter(|(p, _)| p.starts_with(&base))
+                .collect();
+            (base, recs)
+        })
+    }
+
+    /// Equality with floats compared by bits (NaN payloads included).
+    pub(crate) fn same(a: &Value<'_>, b: &Value<'_>) -> bool {
+        match (a, b) {
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+            _ => a == b,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip((base, set) in gen_records()) {
+            let recs: Vec<Record<'_>> =
+                set.iter().map(|(p, g)| Record { path: *p, value: g.value() }).collect();
+            let mut buf = std::vec![0u8; 8192];
+            let mut w = Writer::new(&mut buf);
+            encode(&base, &recs.as_slice(), &mut w).unwrap();
+            let bytes = w.window_data().to_vec();
+            let types = |p: &Path| recs.iter().find(|r| r.path == *p).map(|r| r.value.data_type());
+            let got: Vec<Record<'_>> = Decoder::new(&base, &bytes, &types).collect::<Result<_>>().unwrap();
+            prop_assert_eq!(got.len(), recs.len());
+            for (g, r) in got.iter().zip(&recs) {
+                prop_assert_eq!(g.path, r.path);
+                prop_assert!(same(&g.value, &r.value), "{:?} != {:?}", g.value, r.value);
+            }
+        }
+    }
 }
