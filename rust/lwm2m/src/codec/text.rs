@@ -209,7 +209,7 @@ pub(crate) fn write_f64(w: &mut Writer<'_>, f: f64) -> Result<()> {
         .map(|p| round_digits(f, p))
         .find(|&(m, e)| reads_back(m, e, f))
         .unwrap_or_else(|| round_digits(f, 17));
-    while m % 10 == 0 {
+    while m != 0 && m.is_multiple_of(10) {
         m /= 10;
         e += 1;
     }
@@ -328,7 +328,7 @@ pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
             return None;
         }
         // Trailing zeros were accumulated exactly: drop them to stay on the exact path.
-        while m != 0 && m % 10 == 0 {
+        while m != 0 && m.is_multiple_of(10) {
             m /= 10;
             exp = exp.saturating_add(1);
         }
@@ -608,6 +608,23 @@ mod tests {
         }
         let got: Vec<_> = Decoder::new(&Path::instance(3, 0), b"1", &types).collect();
         assert_eq!(got, [Err(Error::BadRequest)]);
+    }
+
+    #[test]
+    fn float_regressions() {
+        // Found by proptest: trailing zeros off the exact path, subnormal double rounding, a
+        // shorter candidate only this module's (then less precise) parser accepted.
+        for x in [
+            9.24127305e19,
+            -6.145524185953221e-294,
+            1.7821778919950817e-308,
+            5.6310047675770936e305,
+        ] {
+            let s = f(x);
+            assert_eq!(parse_f64(s.as_bytes()), Some(x), "{s}");
+            assert_eq!(s.parse::<f64>(), Ok(x), "{s}");
+        }
+        assert_eq!(f(9.24127305e19), "92412730500000000000");
     }
 
     #[test]
