@@ -193,6 +193,8 @@ impl Engine<'_> {
         }
         r?;
         self.observations.mark_changed(&path, now);
+        // Accounts and ACLs may have changed under existing observations.
+        self.observations.recheck(None);
         Ok(())
     }
 

@@ -30,13 +30,10 @@ impl Engine<'_> {
             return Err(Error::MethodNotAllowed);
         }
         let obj = self.object(oid).ok_or(Error::NotFound)?;
-        self.allowed(caller, Action::Read, oid, path.instance_id())?;
         let Some(inst) = path.instance_id() else {
-            return Ok(());
+            return self.allowed(caller, Action::Read, oid, None);
         };
-        if !obj.has_instance(inst) {
-            return Err(Error::NotFound);
-        }
+        self.check_instance(caller, Action::Read, oid, inst)?;
         let Some(rid) = path.resource_id() else {
             return Ok(());
         };
