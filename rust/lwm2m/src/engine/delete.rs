@@ -12,10 +12,11 @@ impl Engine<'_> {
         let [oid, inst] = *path.ids() else {
             return Err(Error::MethodNotAllowed);
         };
-        self.check_instance(caller, Action::Delete, oid, inst)?;
-        if matches!(oid, 0 | 1) && !matches!(caller, Caller::Bootstrap | Caller::Local) {
+        // Server accounts are removed by the bootstrap server only.
+        if oid == 1 && !matches!(caller, Caller::Bootstrap | Caller::Local) {
             return Err(Error::MethodNotAllowed);
         }
+        self.check_instance(caller, Action::Delete, oid, inst)?;
         self.object_mut(oid)
             .ok_or(Error::NotFound)?
             .delete(caller, inst)?;

@@ -93,12 +93,15 @@ impl Engine<'_> {
             if !rec.path.starts_with(within) {
                 return Err(Error::BadRequest);
             }
-            self.check_record(caller, &rec, creating)?;
-            if let Some(i) = rec.path.instance_id() {
-                if within.len() < 2 {
-                    self.allowed(caller, Action::Write, rec.path.ids()[0], Some(i))?;
-                }
+            // Access first: a server must not learn more than 4.01 about what it cannot reach.
+            if let (Some(o), Some(i), true) = (
+                rec.path.object_id(),
+                rec.path.instance_id(),
+                within.len() < 2,
+            ) {
+                self.allowed(caller, Action::Write, o, Some(i))?;
             }
+            self.check_record(caller, &rec, creating)?;
             n += 1;
         }
         Ok(n)
