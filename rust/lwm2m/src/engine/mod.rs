@@ -24,7 +24,7 @@ mod tree;
 mod write;
 
 pub use attributes::Attributes;
-pub use register::RegistrationState;
+pub use register::{RegistrationState, RetryPolicy};
 
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
 use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
@@ -508,7 +508,10 @@ impl<'a> Engine<'a> {
     pub fn next_wakeup(&self) -> Option<Millis> {
         [
             self.bootstrap.next_wakeup(),
-            self.registration.next_wakeup(),
+            // Registrations wait while bootstrapping (see `poll_registration`).
+            (!self.bootstrapping())
+                .then(|| self.registration.next_wakeup())
+                .flatten(),
             self.notifications_wakeup(),
         ]
         .into_iter()
