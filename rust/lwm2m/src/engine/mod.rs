@@ -599,6 +599,15 @@ impl<'m> Request<'m> {
     }
 }
 
+/// A response that does not fit the driver's buffer is the engine's failure (5.00), not a
+/// request that is too large (4.13).
+pub(crate) fn own_overflow(e: Error) -> Error {
+    match e {
+        Error::RequestEntityTooLarge => Error::InternalServerError,
+        e => e,
+    }
+}
+
 /// Critical options the engine understands (RFC 7252 5.4.1: others get 4.02).
 fn known_option(n: u16) -> bool {
     matches!(
