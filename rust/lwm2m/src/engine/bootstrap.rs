@@ -239,7 +239,6 @@ impl Engine<'_> {
 
     /// Bootstrap-Discover: `lwm2m="1.1",</0/1>;ssid=101;uri="...",</1/0>;ssid=101,...`.
     fn bootstrap_discover(&self, path: &Path, resp: &mut MessageBuilder<'_>) -> Result<()> {
-        use crate::codec::link::{write_link, LinkAttr};
         if path.len() > 1 {
             return Err(Error::BadRequest);
         }

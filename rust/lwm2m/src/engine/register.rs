@@ -452,3 +452,38 @@ pub(crate) fn fmt_u32(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
     &buf[i..]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_within_25_percent() {
+        let r = Registrations {
+            policy: RetryPolicy {
+                base_ms: 1000,
+                max_ms: 8000,
+                attempts_before_bootstrap: 3,
+            },
+            ..Default::default()
+        };
+        for (attempts, nominal) in [(0u8, 1000u64), (1, 2000), (2, 4000), (3, 8000), (200, 8000)] {
+            let lo = r.backoff(attempts, 0);
+            assert_eq!(lo, nominal * 3 / 4, "{attempts}");
+            // The largest jitter is one below half the nominal delay.
+            let top = (nominal / 2 - 1) as u32;
+            assert_eq!(r.backoff(attempts, top), nominal * 5 / 4 - 1);
+            for j in [1u32, 777, 123_456, u32::MAX] {
+                let d = r.backoff(attempts, j);
+                assert!((lo..nominal * 5 / 4).contains(&d));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        let mut b = [0; 10];
+        assert_eq!(fmt_u32(0, &mut b), b"0");
+        assert_eq!(fmt_u32(u32::MAX, &mut b), b"4294967295");
+    }
+}
