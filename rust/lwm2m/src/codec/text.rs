@@ -3,15 +3,16 @@
 //! Numbers are written and read by the small routines below instead of `core::fmt` and
 //! `str::parse::<f64>`, which together cost about 30 KiB of flash on thumbv7m.
 //!
-//! Float precision: the writer emits the shortest decimal (up to 17 significant digits) that
-//! reads back to the same `f64` through `parse_f64`. `parse_f64` is correctly rounded when the
-//! significand (digits without the point) is below 2^53 and the decimal exponent is within ±22
-//! (Clinger's fast path), which covers sensor values such as `23.5`, `0.1` or `3.3e-5`, so any
-//! correct reader gets the same `f64` back. Beyond that it scales with a few f64 multiplications
-//! and is within a few ulps. Values without such a short form (e.g. `0.30000000000000004`,
-//! `1.7976931348623157e308`) are written with 17 significant digits computed with the same
-//! scaling, so they read back (here or with a correct parser) to within a few ulps; close to
-//! `f64::MAX` that can overflow to infinity.
+//! Float precision: `parse_f64` is correctly rounded when the significand (digits without the
+//! point, trailing zeros moved into the exponent or back) is below 2^53 and the decimal exponent
+//! is within ±22 (Clinger's fast path), which covers sensor values such as `23.5`, `0.1` or
+//! `3.3e-5`. Otherwise it scales a 64-bit mantissa in u128 steps (relative error below about
+//! 2e-18) and rounds once, so it is correctly rounded except for inputs within that distance of
+//! a halfway point between two doubles, where it may be one ulp off. The writer emits the
+//! shortest decimal (at most 17 significant digits) that reads back to the same `f64`: on the
+//! exact path it checks by reading, otherwise it requires the decimal to lie inside the
+//! rounding interval with a margin larger than the scaling error, so both this parser and any
+//! correct one read the text back exactly.
 
 use super::{Record, RecordSource, TypeOf, Writer};
 use crate::error::{Error, Result};
@@ -118,9 +119,15 @@ fn ldexp(mut x: f64, mut k: i32) -> f64 {
 }
 
 /// `m * 10^e` as f64 (see the module documentation for its precision).
-fn from_parts(m: u64, e: i32) -> f64 {
+fn from_parts(mut m: u64, mut e: i32) -> f64 {
     if m == 0 {
         return 0.0;
+    }
+    // `1.5e30` is `15000000e23`: move zeros into m while it stays exact, so that what the
+    // writer checked on the exact path is read on the exact path.
+    while e > 22 && m < (1 << 53) / 10 {
+        m *= 10;
+        e -= 1;
     }
     if m < 1 << 53 && (-22..=22).contains(&e) {
         // Clinger's fast path: both operands exact, one rounding.
@@ -506,6 +513,7 @@ mod tests {
             (1.25e-7, "1.25e-7"),
             (f64::from(1.1f32), "1.100000023841858"),
             (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (1.5e30, "1.5e30"),
             (f64::MAX, "1.7976931348623157e308"),
             (5e-324, "5e-324"),
             (f64::INFINITY, "Infinity"),
@@ -619,12 +627,15 @@ mod tests {
             -6.145524185953221e-294,
             1.7821778919950817e-308,
             5.6310047675770936e305,
+            1.417708e36,
         ] {
             let s = f(x);
             assert_eq!(parse_f64(s.as_bytes()), Some(x), "{s}");
             assert_eq!(s.parse::<f64>(), Ok(x), "{s}");
         }
         assert_eq!(f(9.24127305e19), "92412730500000000000");
+        // Found by fuzzing: written as 1.417708e36 after an exact check of 141770800000000e22.
+        assert_eq!(f(1.417708e36), "1.417708e36");
     }
 
     #[test]
