@@ -146,6 +146,25 @@ fn bootstrap_delete_root_keeps_bootstrap_account_and_device() {
 }
 
 #[test]
+fn bootstrap_delete_of_a_server_ends_its_observations() {
+    let mut e = engine(&[1]);
+    e.add_bootstrap_server(BS_URI, 0, b"", b"").unwrap();
+    let r = send(&mut e, server(1), &get("/3303/0/5700").observe(0), 0);
+    assert_eq!(r.code, code::CONTENT);
+    assert_eq!(e.observation_count(), 1);
+    assert_eq!(
+        send(&mut e, bootstrap(), &req(code::DELETE, "/1/0"), 0).code,
+        code::DELETED
+    );
+    assert_eq!(e.observation_count(), 0);
+    e.set_value(&lwm2m::Path::resource(3303, 0, 5700), Value::Float(1.0), 10)
+        .unwrap();
+    assert!(poll_all(&mut e, 10)
+        .iter()
+        .all(|(o, _)| o.dest != Destination::Endpoint(1)));
+}
+
+#[test]
 fn bootstrap_write_object_level_and_senml() {
     let mut e = factory();
     // Two Security instances in one object-level TLV.

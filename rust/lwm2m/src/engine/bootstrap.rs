@@ -222,15 +222,23 @@ impl Engine<'_> {
                 }
             }
             for i in ids {
+                let account = (oid == crate::objects::server::ID)
+                    .then(|| self.server.instances.get(i).map(|s| s.ssid))
+                    .flatten();
                 let deleted = self
                     .object_mut(oid)
                     .map(|o| o.delete(Caller::Bootstrap, i).is_ok())
                     .unwrap_or(false);
                 if deleted {
                     self.forget_instance(oid, i);
+                    // The account is gone: its observations and attributes with it.
+                    if let Some(ssid) = account {
+                        self.forget_server(ssid);
+                    }
                 }
             }
         }
+        self.observations.recheck(None);
         if path.len() == 2 && self.object(path.ids()[0]).is_none() {
             return Err(Error::NotFound);
         }
