@@ -184,6 +184,22 @@ pub trait Object {
         Err(Error::MethodNotAllowed)
     }
 
+    /// Checks, changing nothing, that [`Object::write`] with the same arguments would succeed
+    /// (value range, string length, storage room); the instance may not exist yet (Create).
+    /// The engine checks every record of a payload this way before writing any, so that a
+    /// write of several values is all or nothing. The default accepts everything.
+    fn check_write(
+        &self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        ri: Option<u16>,
+        value: &Value<'_>,
+    ) -> Result<()> {
+        let _ = (caller, inst, res, ri, value);
+        Ok(())
+    }
+
     /// Removes every instance of a multiple-instance resource (before a replacing write) or
     /// resets an optional resource. The default does nothing.
     fn clear_resource(&mut self, inst: u16, res: u16) -> Result<()> {

@@ -104,6 +104,26 @@ impl Engine<'_> {
         }
     }
 
+    /// Existence, then access check of an operation on `/obj/inst`: a missing instance is 4.04
+    /// (whoever asks), except in the objects a DM server can never reach (4.01).
+    pub(crate) fn check_instance(
+        &self,
+        caller: Caller,
+        action: Action,
+        obj: u16,
+        inst: u16,
+    ) -> Result<()> {
+        let o = self.object(obj).ok_or(Error::NotFound)?;
+        let allowed = self.allowed(caller, action, obj, Some(inst));
+        if o.has_instance(inst) {
+            return allowed;
+        }
+        match allowed {
+            Err(Error::Unauthorized) if matches!(obj, 0 | 21) => Err(Error::Unauthorized),
+            _ => Err(Error::NotFound),
+        }
+    }
+
     /// True if `caller` may read `/obj/inst` (used to filter object-level reads).
     pub(crate) fn can_read(&self, caller: Caller, obj: u16, inst: u16) -> bool {
         self.allowed(caller, Action::Read, obj, Some(inst)).is_ok()

@@ -64,9 +64,10 @@ impl Attributes {
             return true;
         }
         let Some(last) = last else { return true };
-        let crossed = |t: f64| (last <= t) != (v <= t);
-        self.gt.is_some_and(crossed)
-            || self.lt.is_some_and(crossed)
+        // "Above gt" is v > gt, "below lt" is v < lt: a value equal to the threshold is on
+        // the other side of each.
+        self.gt.is_some_and(|t| (last > t) != (v > t))
+            || self.lt.is_some_and(|t| (last < t) != (v < t))
             || self.st.is_some_and(|s| {
                 let d = v - last;
                 (if d < 0.0 { -d } else { d }) >= s
@@ -352,6 +353,14 @@ mod tests {
         assert!(a.numeric_trigger(Some(24.0), 26.0));
         assert!(a.numeric_trigger(Some(26.0), 24.0));
         assert!(!a.numeric_trigger(Some(26.0), 27.0));
+        assert!(a.numeric_trigger(Some(26.0), 25.0));
+        assert!(!a.numeric_trigger(Some(24.0), 25.0));
+        let l = Attributes {
+            lt: Some(20.0),
+            ..Default::default()
+        };
+        assert!(l.numeric_trigger(Some(19.0), 20.0));
+        assert!(!l.numeric_trigger(Some(21.0), 20.0));
         let s = Attributes {
             st: Some(1.0),
             ..Default::default()

@@ -193,6 +193,8 @@ impl Engine<'_> {
         }
         r?;
         self.observations.mark_changed(&path, now);
+        // Accounts and ACLs may have changed under existing observations.
+        self.observations.recheck(None);
         Ok(())
     }
 
@@ -220,15 +222,23 @@ impl Engine<'_> {
                 }
             }
             for i in ids {
+                let account = (oid == crate::objects::server::ID)
+                    .then(|| self.server.instances.get(i).map(|s| s.ssid))
+                    .flatten();
                 let deleted = self
                     .object_mut(oid)
                     .map(|o| o.delete(Caller::Bootstrap, i).is_ok())
                     .unwrap_or(false);
                 if deleted {
                     self.forget_instance(oid, i);
+                    // The account is gone: its observations and attributes with it.
+                    if let Some(ssid) = account {
+                        self.forget_server(ssid);
+                    }
                 }
             }
         }
+        self.observations.recheck(None);
         if path.len() == 2 && self.object(path.ids()[0]).is_none() {
             return Err(Error::NotFound);
         }
@@ -237,7 +247,6 @@ impl Engine<'_> {
 
     /// Bootstrap-Discover: `lwm2m="1.1",</0/1>;ssid=101;uri="...",</1/0>;ssid=101,...`.
     fn bootstrap_discover(&self, path: &Path, resp: &mut MessageBuilder<'_>) -> Result<()> {
-        use crate::codec::link::{write_link, LinkAttr};
         if path.len() > 1 {
             return Err(Error::BadRequest);
         }
@@ -246,6 +255,15 @@ impl Engine<'_> {
             .map_err(|_| Error::InternalServerError)?;
         let payload = resp.payload_mut();
         let mut w = crate::codec::Writer::new(payload);
+        self.bootstrap_links(&mut w, path)
+            .map_err(super::own_overflow)?;
+        let n = w.total();
+        resp.set_payload_len(n)
+            .map_err(|_| Error::InternalServerError)
+    }
+
+    fn bootstrap_links(&self, w: &mut crate::codec::Writer<'_>, path: &Path) -> Result<()> {
+        use crate::codec::link::{write_link, LinkAttr};
         w.write(b"lwm2m=\"1.1\"")?;
         for oid in self.object_ids() {
             if path.object_id().is_some_and(|o| o != oid) {
@@ -255,7 +273,7 @@ impl Engine<'_> {
             let mut cur = None;
             let ver = obj.def().version.map(|v| LinkAttr::Token("ver", v));
             if obj.next_instance(None).is_none() || ver.is_some() {
-                write_link(&mut w, false, &Path::object(oid), ver.as_slice())?;
+                write_link(w, false, &Path::object(oid), ver.as_slice())?;
             }
             while let Some(i) = obj.next_instance(cur) {
                 cur = Some(i);
@@ -264,26 +282,24 @@ impl Engine<'_> {
                     0 => {
                         let s = self.security.instances.get(i).ok_or(Error::NotFound)?;
                         if s.bootstrap {
-                            write_link(&mut w, false, &p, &[])?;
+                            write_link(w, false, &p, &[])?;
                         } else {
                             let attrs = [
                                 LinkAttr::Uint("ssid", s.ssid.into()),
                                 LinkAttr::Quoted("uri", &s.uri),
                             ];
-                            write_link(&mut w, false, &p, &attrs)?;
+                            write_link(w, false, &p, &attrs)?;
                         }
                     }
                     1 => {
                         let s = self.server.instances.get(i).ok_or(Error::NotFound)?;
-                        write_link(&mut w, false, &p, &[LinkAttr::Uint("ssid", s.ssid.into())])?;
+                        write_link(w, false, &p, &[LinkAttr::Uint("ssid", s.ssid.into())])?;
                     }
-                    _ => write_link(&mut w, false, &p, &[])?,
+                    _ => write_link(w, false, &p, &[])?,
                 }
             }
         }
-        let n = w.total();
-        resp.set_payload_len(n)
-            .map_err(|_| Error::InternalServerError)
+        Ok(())
     }
 
     /// Bootstrap-Finish: checks that at least one complete DM server account exists, then

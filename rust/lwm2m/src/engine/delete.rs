@@ -12,14 +12,11 @@ impl Engine<'_> {
         let [oid, inst] = *path.ids() else {
             return Err(Error::MethodNotAllowed);
         };
-        let obj = self.object(oid).ok_or(Error::NotFound)?;
-        self.allowed(caller, Action::Delete, oid, Some(inst))?;
-        if matches!(oid, 0 | 1) && !matches!(caller, Caller::Bootstrap | Caller::Local) {
+        // Server accounts are removed by the bootstrap server only.
+        if oid == 1 && !matches!(caller, Caller::Bootstrap | Caller::Local) {
             return Err(Error::MethodNotAllowed);
         }
-        if !obj.has_instance(inst) {
-            return Err(Error::NotFound);
-        }
+        self.check_instance(caller, Action::Delete, oid, inst)?;
         self.object_mut(oid)
             .ok_or(Error::NotFound)?
             .delete(caller, inst)?;
@@ -29,13 +26,14 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Drops ACLs, observations and attributes of a deleted instance.
+    /// Drops ACLs and attributes of a deleted instance; its observers get an error notification
+    /// with the next poll.
     pub(crate) fn forget_instance(&mut self, oid: u16, inst: u16) {
         if oid != crate::objects::access_control::ID {
             self.acl.remove_for(oid, inst);
         }
         let p = Path::instance(oid, inst);
-        self.observations.remove_under(&p);
+        self.observations.recheck(Some(&p));
         self.attributes.remove_under(&p);
     }
 }

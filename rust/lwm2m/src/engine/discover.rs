@@ -33,7 +33,8 @@ impl Engine<'_> {
             .map_err(|_| Error::InternalServerError)?;
         let payload = resp.payload_mut();
         let mut w = Writer::new(payload);
-        self.discover_links(&mut w, caller, ssid, obj, path)?;
+        self.discover_links(&mut w, caller, ssid, obj, path)
+            .map_err(super::own_overflow)?;
         let n = w.total();
         resp.set_payload_len(n)
             .map_err(|_| Error::InternalServerError)

@@ -37,11 +37,8 @@ impl Engine<'_> {
         let [oid, inst, rid] = *path.ids() else {
             return Err(Error::MethodNotAllowed);
         };
+        self.check_instance(caller, Action::Execute, oid, inst)?;
         let obj = self.object(oid).ok_or(Error::NotFound)?;
-        self.allowed(caller, Action::Execute, oid, Some(inst))?;
-        if !obj.has_instance(inst) {
-            return Err(Error::NotFound);
-        }
         let def = obj.def().resource(rid).ok_or(Error::NotFound)?;
         if !def.ops.executable() {
             return Err(Error::MethodNotAllowed);

@@ -24,7 +24,7 @@ mod tree;
 mod write;
 
 pub use attributes::Attributes;
-pub use register::RegistrationState;
+pub use register::{RegistrationState, RetryPolicy};
 
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
 use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
@@ -508,7 +508,10 @@ impl<'a> Engine<'a> {
     pub fn next_wakeup(&self) -> Option<Millis> {
         [
             self.bootstrap.next_wakeup(),
-            self.registration.next_wakeup(),
+            // Registrations wait while bootstrapping (see `poll_registration`).
+            (!self.bootstrapping())
+                .then(|| self.registration.next_wakeup())
+                .flatten(),
             self.notifications_wakeup(),
         ]
         .into_iter()
@@ -593,6 +596,15 @@ impl<'m> Request<'m> {
     /// PUT with only Uri-Query options and no payload is Write-Attributes.
     fn is_write_attributes(&self, req: &Message<'_>) -> bool {
         self.payload.is_empty() && self.content_format.is_none() && req.uri_query().next().is_some()
+    }
+}
+
+/// A response that does not fit the driver's buffer is the engine's failure (5.00), not a
+/// request that is too large (4.13).
+pub(crate) fn own_overflow(e: Error) -> Error {
+    match e {
+        Error::RequestEntityTooLarge => Error::InternalServerError,
+        e => e,
     }
 }
 

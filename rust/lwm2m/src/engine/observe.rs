@@ -26,6 +26,8 @@ pub(crate) struct Observation {
     pub last_eval: Millis,
     pub changed: bool,
     pub last_value: Option<f64>,
+    /// The target or the access rights may be gone: check before anything else.
+    pub recheck: bool,
 }
 
 /// The observer list.
@@ -54,9 +56,14 @@ impl Observations {
             .retain(|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
     }
 
-    /// Ends observations at or below a path.
-    pub fn remove_under(&mut self, path: &Path) {
-        self.list.retain(|o| !o.path.starts_with(path));
+    /// Marks observations at or below `path` (every one for `None`) for a check of target and
+    /// access rights at the next poll; those that fail get an error notification and end.
+    pub fn recheck(&mut self, path: Option<&Path>) {
+        for o in self.list.iter_mut() {
+            if path.is_none_or(|p| o.path.starts_with(p)) {
+                o.recheck = true;
+            }
+        }
     }
 
     /// Ends every observation of an identity.
@@ -96,6 +103,7 @@ impl Engine<'_> {
             last_eval: now,
             changed: false,
             last_value: self.numeric_value(&op.path),
+            recheck: false,
         };
         let registered = self.observations.list.push(obs).is_ok();
         let tree = Tree {
@@ -129,6 +137,9 @@ impl Engine<'_> {
         let s = |x: Option<u32>| x.map(|v| u64::from(v) * 1000);
         let pmin = s(a.pmin).unwrap_or(0);
         let epmin = s(a.epmin).unwrap_or(0);
+        if o.recheck {
+            return Some(0);
+        }
         let mut due = None::<Millis>;
         let mut consider = |t: Millis| due = Some(due.map_or(t, |d| d.min(t)));
         if o.changed {
@@ -159,6 +170,21 @@ impl Engine<'_> {
             let o = self.observations.list[i].clone();
             if self.due_at(&o).is_none_or(|t| t > now) {
                 continue;
+            }
+            if o.recheck {
+                self.observations.list[i].recheck = false;
+                if self
+                    .check_read_target(caller_of(o.peer.identity), &o.path)
+                    .is_err()
+                {
+                    return self.build_notification(i, now, None, buf);
+                }
+                if self
+                    .due_at(&self.observations.list[i])
+                    .is_none_or(|t| t > now)
+                {
+                    continue;
+                }
             }
             let ssid = Self::ssid_of(o.peer.identity).unwrap_or(0);
             let a = self.effective_attributes(ssid, &o.path);
@@ -204,11 +230,7 @@ impl Engine<'_> {
             MessageType::Non
         };
         let mut b = MessageBuilder::new(buf, mtype, code::CONTENT, 0, &o.token).ok()?;
-        let caller = match o.peer.identity {
-            Identity::Server(s) => Caller::Server(s),
-            Identity::Client(c) => Caller::Client(c),
-            _ => Caller::Local,
-        };
+        let caller = caller_of(o.peer.identity);
         let result = self.check_read_target(caller, &o.path).and_then(|()| {
             let tree = Tree {
                 engine: self,
@@ -238,5 +260,17 @@ impl Engine<'_> {
             len,
             confirmable,
         })
+    }
+}
+
+/// The caller an observation's notifications are built for.
+fn caller_of(id: Identity) -> Caller {
+    match id {
+        Identity::Server(s) => Caller::Server(s),
+        Identity::Client(c) => Caller::Client(c),
+        Identity::Bootstrap => Caller::Bootstrap,
+        // Never registered (requests from unauthenticated peers are refused); if it were, it
+        // must not read anything.
+        Identity::Unauthenticated => Caller::Client(0),
     }
 }

@@ -113,6 +113,7 @@ impl Registrations {
             .filter_map(|r| match r.state {
                 State::Pending { due } => Some(due),
                 State::Registered { due } => Some(if r.update_now { 0 } else { due }),
+                State::Deregistering { .. } if r.token == [0; 4] => Some(0),
                 State::Disabled { until } => until,
                 _ => None,
             })
@@ -144,6 +145,8 @@ impl Registrations {
                 State::Registered { .. } | State::Updating => State::Deregistering { until },
                 _ => State::Disabled { until },
             };
+            // A request in flight is forgotten so that the De-register goes out now.
+            r.token = [0; 4];
             r.update_now = false;
         }
     }
@@ -200,6 +203,7 @@ impl Engine<'_> {
                 State::Registered { .. } | State::Updating => State::Deregistering { until: None },
                 _ => State::Disabled { until: None },
             };
+            r.token = [0; 4];
         }
     }
 
@@ -214,6 +218,11 @@ impl Engine<'_> {
     }
 
     pub(crate) fn poll_registration(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        if self.bootstrapping() {
+            // The bootstrap server is about to rewrite the accounts (6.1.2); registrations
+            // start over with Bootstrap-Finish.
+            return None;
+        }
         for i in 0..self.registration.regs.len() {
             let r = self.registration.regs[i].clone();
             let kind = match r.state {
@@ -233,6 +242,13 @@ impl Engine<'_> {
             };
             let reg = &mut self.registration.regs[i];
             reg.token = token;
+            if kind != Kind::Deregister {
+                // What this request carries; changes made while it is in flight set the flags
+                // again and cause another Update.
+                reg.update_now = false;
+                reg.send_objects = false;
+                reg.send_params = false;
+            }
             reg.state = match kind {
                 Kind::Register => State::Registering,
                 Kind::Update => State::Updating,
@@ -364,16 +380,10 @@ impl Engine<'_> {
                 reg.location = loc;
                 reg.attempts = 0;
                 reg.state = State::Registered { due: update_due };
-                reg.send_objects = false;
-                reg.send_params = false;
-                reg.update_now = false;
             }
             State::Updating if ok => {
                 reg.attempts = 0;
                 reg.state = State::Registered { due: update_due };
-                reg.send_objects = false;
-                reg.send_params = false;
-                reg.update_now = false;
             }
             // 4.04 to an Update: the server lost the registration; register again now.
             State::Updating => {
@@ -441,4 +451,39 @@ pub(crate) fn fmt_u32(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
         }
     }
     &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_within_25_percent() {
+        let r = Registrations {
+            policy: RetryPolicy {
+                base_ms: 1000,
+                max_ms: 8000,
+                attempts_before_bootstrap: 3,
+            },
+            ..Default::default()
+        };
+        for (attempts, nominal) in [(0u8, 1000u64), (1, 2000), (2, 4000), (3, 8000), (200, 8000)] {
+            let lo = r.backoff(attempts, 0);
+            assert_eq!(lo, nominal * 3 / 4, "{attempts}");
+            // The largest jitter is one below half the nominal delay.
+            let top = (nominal / 2 - 1) as u32;
+            assert_eq!(r.backoff(attempts, top), nominal * 5 / 4 - 1);
+            for j in [1u32, 777, 123_456, u32::MAX] {
+                let d = r.backoff(attempts, j);
+                assert!((lo..nominal * 5 / 4).contains(&d));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        let mut b = [0; 10];
+        assert_eq!(fmt_u32(0, &mut b), b"0");
+        assert_eq!(fmt_u32(u32::MAX, &mut b), b"4294967295");
+    }
 }

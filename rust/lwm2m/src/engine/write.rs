@@ -37,6 +37,9 @@ impl Engine<'_> {
             return Err(Error::BadRequest);
         }
         let value = rec.value.coerce(def.data_type).ok_or(Error::BadRequest)?;
+        // The object's own limits (ranges, lengths), so that no record is applied when a later
+        // one would fail.
+        obj.check_write(caller, inst, rid, p.resource_instance_id(), &value)?;
         Ok(Record { path: p, value })
     }
 
@@ -90,12 +93,15 @@ impl Engine<'_> {
             if !rec.path.starts_with(within) {
                 return Err(Error::BadRequest);
             }
-            self.check_record(caller, &rec, creating)?;
-            if let Some(i) = rec.path.instance_id() {
-                if within.len() < 2 {
-                    self.allowed(caller, Action::Write, rec.path.ids()[0], Some(i))?;
-                }
+            // Access first: a server must not learn more than 4.01 about what it cannot reach.
+            if let (Some(o), Some(i), true) = (
+                rec.path.object_id(),
+                rec.path.instance_id(),
+                within.len() < 2,
+            ) {
+                self.allowed(caller, Action::Write, o, Some(i))?;
             }
+            self.check_record(caller, &rec, creating)?;
             n += 1;
         }
         Ok(n)
@@ -130,11 +136,8 @@ impl Engine<'_> {
     ) -> Result<()> {
         let path = op.path;
         let (oid, inst) = (path.ids()[0], path.ids()[1]);
+        self.check_instance(caller, Action::Write, oid, inst)?;
         let obj = self.object(oid).ok_or(Error::NotFound)?;
-        self.allowed(caller, Action::Write, oid, Some(inst))?;
-        if !obj.has_instance(inst) {
-            return Err(Error::NotFound);
-        }
         if let Some(rid) = path.resource_id() {
             let r = obj.def().resource(rid).ok_or(Error::NotFound)?;
             if !r.ops.writable() {
@@ -185,6 +188,10 @@ impl Engine<'_> {
     /// server's lifetime or binding changed.
     pub(crate) fn after_write(&mut self, path: &Path, now: u64) {
         self.observations.mark_changed(path, now);
+        if path.object_id() == Some(crate::objects::access_control::ID) {
+            // Rights may have been revoked.
+            self.observations.recheck(None);
+        }
         if path.object_id() == Some(server::ID) {
             let touches = |r: u16| path.resource_id().is_none_or(|x| x == r);
             if touches(server::res::LIFETIME) || touches(server::res::BINDING) {

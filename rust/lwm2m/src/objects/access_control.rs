@@ -159,6 +159,25 @@ impl Object for AccessControl {
         })
     }
 
+    fn check_write(
+        &self,
+        caller: Caller,
+        _inst: u16,
+        res: u16,
+        ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        let local = matches!(caller, Caller::Bootstrap | Caller::Local);
+        match (res, ri) {
+            (0 | 1, _) if !local => Err(Error::MethodNotAllowed),
+            (0 | 1 | 3, None) => take::u16(v).map(drop),
+            // Room for a new entry is not checked here: a replacing write clears the list first.
+            (2, Some(_)) if take::u16(v)? > 0x1f => Err(Error::BadRequest),
+            (2, Some(_)) => Ok(()),
+            _ => Err(Error::NotFound),
+        }
+    }
+
     fn write(
         &mut self,
         caller: Caller,
@@ -167,33 +186,16 @@ impl Object for AccessControl {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        let local = matches!(caller, Caller::Bootstrap | Caller::Local);
+        self.check_write(caller, inst, res, ri, v)?;
         let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
+        let x = take::u16(v)?;
         match (res, ri) {
-            (0, _) if local => {
-                let _: () = i.object_id = take::u16(v)?;
-                Ok(())
-            }
-            (1, _) if local => {
-                let x = take::u64_any(v)?;
-                i.instance_id = u16::try_from(x).map_err(|_| Error::BadRequest)?;
-                Ok(())
-            }
-            (2, Some(ri)) => {
-                let r = take::u16(v)?;
-                if r > 0x1f {
-                    return Err(Error::BadRequest);
-                }
-                i.set_entry(ri, r)
-            }
-            (3, _) => {
-                let o = take::u64_any(v)?;
-                i.owner = u16::try_from(o).map_err(|_| Error::BadRequest)?;
-                Ok(())
-            }
-            (0 | 1, _) => Err(Error::MethodNotAllowed),
-            _ => Err(Error::NotFound),
+            (0, _) => i.object_id = x,
+            (1, _) => i.instance_id = x,
+            (2, Some(ri)) => i.set_entry(ri, x)?,
+            _ => i.owner = x,
         }
+        Ok(())
     }
 
     fn clear_resource(&mut self, inst: u16, res: u16) -> Result<()> {

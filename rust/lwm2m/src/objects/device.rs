@@ -1,6 +1,6 @@
 //! LwM2M Device object (3), single instance, filled in by the firmware.
 
-use super::take;
+use super::{check_len, take};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -37,6 +37,9 @@ pub static DEF: ObjectDef = ObjectDef {
     resources: &RESOURCES,
 };
 
+const UTC_OFFSET_LEN: usize = 8;
+const TIMEZONE_LEN: usize = 32;
+
 /// Actions the server asked for through executable resources; the firmware takes them with
 /// [`Device::take_action`] and carries them out (after the response went out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,9 +75,9 @@ pub struct Device {
     /// Seconds added to the clock (set by writing res 13).
     pub time_offset: i64,
     /// Res 14.
-    pub utc_offset: heapless::String<8>,
+    pub utc_offset: heapless::String<UTC_OFFSET_LEN>,
     /// Res 15.
-    pub timezone: heapless::String<32>,
+    pub timezone: heapless::String<TIMEZONE_LEN>,
     /// Res 17.
     pub device_type: &'static str,
     action: Option<DeviceAction>,
@@ -103,7 +106,7 @@ impl Device {
 
     /// Current time as the device reports it (res 13).
     pub fn now(&self) -> i64 {
-        self.clock.map_or(0, |c| c()) + self.time_offset
+        self.clock.map_or(0, |c| c()).wrapping_add(self.time_offset)
     }
 
     /// Takes the pending action requested by the server, if any.
@@ -168,25 +171,41 @@ impl Object for Device {
         })
     }
 
-    fn write(
-        &mut self,
+    fn check_write(
+        &self,
         _caller: Caller,
-        inst: u16,
+        _inst: u16,
         res: u16,
         _ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        match res {
+            13 => take::i64(v).map(drop),
+            14 => check_len(take::str(v)?.len(), UTC_OFFSET_LEN),
+            15 => check_len(take::str(v)?.len(), TIMEZONE_LEN),
+            _ => Err(Error::MethodNotAllowed),
+        }
+    }
+
+    fn write(
+        &mut self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
         if inst != 0 {
             return Err(Error::NotFound);
         }
+        self.check_write(caller, inst, res, ri, v)?;
         match res {
             13 => {
-                self.time_offset = take::i64(v)? - self.clock.map_or(0, |c| c());
+                self.time_offset = take::i64(v)?.wrapping_sub(self.clock.map_or(0, |c| c()));
                 Ok(())
             }
             14 => super::set_str(&mut self.utc_offset, take::str(v)?),
-            15 => super::set_str(&mut self.timezone, take::str(v)?),
-            _ => Err(Error::MethodNotAllowed),
+            _ => super::set_str(&mut self.timezone, take::str(v)?),
         }
     }
 

@@ -1,7 +1,7 @@
 //! IPSO Light Control object (3311), multiple instances created and deleted at run time (the
 //! paper's Figure 2 example creates one from a requesting client).
 
-use super::{set_str, take, HasId, Instances};
+use super::{check_len, set_str, take, HasId, Instances};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -33,6 +33,9 @@ pub static DEF: ObjectDef = ObjectDef {
     resources: &RESOURCES,
 };
 
+const COLOUR_LEN: usize = 16;
+const APP_TYPE_LEN: usize = 24;
+
 /// One light.
 #[derive(Debug, Clone, Default)]
 pub struct Light {
@@ -45,9 +48,9 @@ pub struct Light {
     /// Res 5852: seconds since switched on (reset by writing 0).
     pub on_time: i64,
     /// Res 5706.
-    pub colour: heapless::String<16>,
+    pub colour: heapless::String<COLOUR_LEN>,
     /// Res 5750.
-    pub application_type: heapless::String<24>,
+    pub application_type: heapless::String<APP_TYPE_LEN>,
     /// Res 5805, Wh.
     pub cumulative_power: f64,
 }
@@ -97,42 +100,47 @@ impl<const N: usize> Object for LightControl<N> {
         })
     }
 
-    fn write(
-        &mut self,
-        _caller: Caller,
-        inst: u16,
+    fn check_write(
+        &self,
+        caller: Caller,
+        _inst: u16,
         res: u16,
         _ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        let l = self.lights.get_mut(inst).ok_or(Error::NotFound)?;
         match res {
-            5706 => set_str(&mut l.colour, take::str(v)?),
-            5750 => set_str(&mut l.application_type, take::str(v)?),
-            5850 => {
-                let _: () = l.on = take::bool(v)?;
-                Ok(())
-            }
-            5851 => {
-                let d = take::u16(v)?;
-                if d > 100 {
-                    return Err(Error::BadRequest);
-                }
-                l.dimmer = d as u8;
-                Ok(())
-            }
-            5852 => {
-                let t = take::i64(v)?;
-                if t != 0 && _caller != Caller::Local {
-                    // Only a reset to 0 is meaningful from outside.
-                    return Err(Error::BadRequest);
-                }
-                l.on_time = t;
-                Ok(())
-            }
+            5706 => check_len(take::str(v)?.len(), COLOUR_LEN),
+            5750 => check_len(take::str(v)?.len(), APP_TYPE_LEN),
+            5850 => take::bool(v).map(drop),
+            5851 if take::u16(v)? > 100 => Err(Error::BadRequest),
+            5851 => Ok(()),
+            // Only a reset to 0 is meaningful from outside.
+            5852 if take::i64(v)? != 0 && caller != Caller::Local => Err(Error::BadRequest),
+            5852 => Ok(()),
             5701 | 5805 => Err(Error::MethodNotAllowed),
             _ => Err(Error::NotFound),
         }
+    }
+
+    fn write(
+        &mut self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        self.check_write(caller, inst, res, ri, v)?;
+        let l = self.lights.get_mut(inst).ok_or(Error::NotFound)?;
+        match res {
+            5706 => set_str(&mut l.colour, take::str(v)?)?,
+            5750 => set_str(&mut l.application_type, take::str(v)?)?,
+            5850 => l.on = take::bool(v)?,
+            5851 => l.dimmer = u8::try_from(take::u16(v)?).map_err(|_| Error::BadRequest)?,
+            5852 => l.on_time = take::i64(v)?,
+            _ => return Err(Error::NotFound),
+        }
+        Ok(())
     }
 
     fn create(&mut self, _caller: Caller, inst: u16) -> Result<()> {

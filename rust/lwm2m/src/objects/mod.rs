@@ -113,6 +113,16 @@ impl<T: HasId, const N: usize> Instances<T, N> {
     }
 }
 
+/// [`Error::RequestEntityTooLarge`] when `len` bytes do not fit a buffer of `cap` bytes (the
+/// check half of [`set_str`] / [`set_bytes`]).
+pub(crate) fn check_len(len: usize, cap: usize) -> Result<()> {
+    if len > cap {
+        Err(Error::RequestEntityTooLarge)
+    } else {
+        Ok(())
+    }
+}
+
 /// Replaces the content of a bounded string.
 pub fn set_str<const N: usize>(s: &mut heapless::String<N>, v: &str) -> Result<()> {
     s.clear();
@@ -153,9 +163,6 @@ pub(crate) mod take {
         v.as_u64()
             .and_then(|x| u16::try_from(x).ok())
             .ok_or(Error::BadRequest)
-    }
-    pub fn u64_any(v: &Value<'_>) -> Result<u64> {
-        v.as_u64().ok_or(Error::BadRequest)
     }
     pub fn bool(v: &Value<'_>) -> Result<bool> {
         match *v {

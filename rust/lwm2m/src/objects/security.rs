@@ -1,7 +1,7 @@
 //! LwM2M Security object (0): server URIs and credentials. Only the bootstrap server and the
 //! local firmware may read or change it; DM servers never see it.
 
-use super::{set_bytes, set_str, take, HasId, Instances};
+use super::{check_len, set_bytes, set_str, take, HasId, Instances};
 use crate::config::{KEY_LEN, MAX_SERVERS, URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
@@ -146,10 +146,10 @@ impl Object for Security {
         })
     }
 
-    fn write(
-        &mut self,
+    fn check_write(
+        &self,
         caller: Caller,
-        inst: u16,
+        _inst: u16,
         res: u16,
         _ri: Option<u16>,
         v: &Value<'_>,
@@ -157,49 +157,47 @@ impl Object for Security {
         if !matches!(caller, Caller::Bootstrap | Caller::Local) {
             return Err(Error::Unauthorized);
         }
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match res {
-            0 => set_str(&mut i.uri, take::str(v)?),
-            1 => {
-                let _: () = i.bootstrap = take::bool(v)?;
-                Ok(())
-            }
-            2 => {
-                let m = take::u16(v)?;
-                if m > 4 {
-                    return Err(Error::BadRequest);
-                }
-                i.mode = m as u8;
-                Ok(())
-            }
-            3 => set_bytes(&mut i.identity, take::bytes(v)?),
-            4 => set_bytes(&mut i.server_public_key, take::bytes(v)?),
-            5 => set_bytes(&mut i.secret_key, take::bytes(v)?),
-            10 => {
-                let s = take::u16(v)?;
-                if s == 0 {
-                    return Err(Error::BadRequest);
-                }
-                i.ssid = s;
-                Ok(())
-            }
-            11 => {
-                let _: () = i.hold_off = take::u32(v)?;
-                Ok(())
-            }
-            12 => {
-                let _: () = i.bs_timeout = take::u32(v)?;
-                Ok(())
-            }
-            17 => match *v {
-                Value::ObjLnk(o, n) => {
-                    let _: () = i.oscore = Some((o, n));
-                    Ok(())
-                }
-                _ => Err(Error::BadRequest),
-            },
-            _ => Err(Error::NotFound),
+        let ok = match res {
+            0 => return check_len(take::str(v)?.len(), URI_LEN),
+            1 => take::bool(v).is_ok(),
+            2 => take::u16(v)? <= 4,
+            3..=5 => return check_len(take::bytes(v)?.len(), KEY_LEN),
+            10 => !matches!(take::u16(v)?, 0 | crate::path::ID_NONE),
+            11 | 12 => take::u32(v).is_ok(),
+            17 => matches!(v, Value::ObjLnk(..)),
+            _ => return Err(Error::NotFound),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::BadRequest)
         }
+    }
+
+    fn write(
+        &mut self,
+        caller: Caller,
+        inst: u16,
+        res: u16,
+        ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        self.check_write(caller, inst, res, ri, v)?;
+        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
+        match (res, *v) {
+            (0, _) => set_str(&mut i.uri, take::str(v)?)?,
+            (1, _) => i.bootstrap = take::bool(v)?,
+            (2, _) => i.mode = u8::try_from(take::u16(v)?).map_err(|_| Error::BadRequest)?,
+            (3, _) => set_bytes(&mut i.identity, take::bytes(v)?)?,
+            (4, _) => set_bytes(&mut i.server_public_key, take::bytes(v)?)?,
+            (5, _) => set_bytes(&mut i.secret_key, take::bytes(v)?)?,
+            (10, _) => i.ssid = take::u16(v)?,
+            (11, _) => i.hold_off = take::u32(v)?,
+            (12, _) => i.bs_timeout = take::u32(v)?,
+            (17, Value::ObjLnk(o, n)) => i.oscore = Some((o, n)),
+            _ => return Err(Error::BadRequest),
+        }
+        Ok(())
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {

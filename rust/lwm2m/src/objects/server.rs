@@ -55,6 +55,8 @@ pub static DEF: ObjectDef = ObjectDef {
     resources: &RESOURCES,
 };
 
+const BINDING_LEN: usize = 4;
+
 /// One Server instance.
 #[derive(Debug, Clone)]
 pub struct ServerInstance {
@@ -73,7 +75,7 @@ pub struct ServerInstance {
     /// Res 6: store notifications while offline.
     pub storing: bool,
     /// Res 7: binding, e.g. "U".
-    pub binding: heapless::String<4>,
+    pub binding: heapless::String<BINDING_LEN>,
 }
 
 impl Default for ServerInstance {
@@ -141,58 +143,55 @@ impl Object for Server {
         })
     }
 
+    fn check_write(
+        &self,
+        caller: Caller,
+        _inst: u16,
+        res: u16,
+        _ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        let ok = match res {
+            0 if matches!(caller, Caller::Bootstrap | Caller::Local) => {
+                !matches!(take::u16(v)?, 0 | crate::path::ID_NONE)
+            }
+            1 => take::u32(v)? != 0,
+            2 | 3 | 5 => take::u32(v).is_ok(),
+            6 => take::bool(v).is_ok(),
+            7 => {
+                let b = take::str(v)?;
+                valid_binding(b) && b.len() <= BINDING_LEN
+            }
+            0 | 4 | 8 | 9 => return Err(Error::MethodNotAllowed),
+            _ => return Err(Error::NotFound),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::BadRequest)
+        }
+    }
+
     fn write(
         &mut self,
         caller: Caller,
         inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
+        self.check_write(caller, inst, res, ri, v)?;
         let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
         match res {
-            0 if matches!(caller, Caller::Bootstrap | Caller::Local) => {
-                let s = take::u16(v)?;
-                if s == 0 {
-                    return Err(Error::BadRequest);
-                }
-                i.ssid = s;
-                Ok(())
-            }
-            1 => {
-                let l = take::u32(v)?;
-                if l == 0 {
-                    return Err(Error::BadRequest);
-                }
-                i.lifetime = l;
-                Ok(())
-            }
-            2 => {
-                let _: () = i.pmin = take::u32(v)?;
-                Ok(())
-            }
-            3 => {
-                let _: () = i.pmax = take::u32(v)?;
-                Ok(())
-            }
-            5 => {
-                let _: () = i.disable_timeout = take::u32(v)?;
-                Ok(())
-            }
-            6 => {
-                let _: () = i.storing = take::bool(v)?;
-                Ok(())
-            }
-            7 => {
-                let b = take::str(v)?;
-                if !valid_binding(b) {
-                    return Err(Error::BadRequest);
-                }
-                set_str(&mut i.binding, b)
-            }
-            0 | 4 | 8 | 9 => Err(Error::MethodNotAllowed),
-            _ => Err(Error::NotFound),
+            0 => i.ssid = take::u16(v)?,
+            1 => i.lifetime = take::u32(v)?,
+            2 => i.pmin = take::u32(v)?,
+            3 => i.pmax = take::u32(v)?,
+            5 => i.disable_timeout = take::u32(v)?,
+            6 => i.storing = take::bool(v)?,
+            _ => set_str(&mut i.binding, take::str(v)?)?,
         }
+        Ok(())
     }
 
     fn execute(&mut self, _caller: Caller, inst: u16, res: u16, _args: &[u8]) -> Result<()> {

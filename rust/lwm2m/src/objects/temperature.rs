@@ -1,6 +1,6 @@
 //! IPSO Temperature object (3303), with `N` sensor instances.
 
-use super::{set_str, take};
+use super::{check_len, set_str, take};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -37,6 +37,8 @@ pub static DEF: ObjectDef = ObjectDef {
     resources: &RESOURCES,
 };
 
+const APP_TYPE_LEN: usize = 24;
+
 /// One temperature sensor.
 #[derive(Debug, Clone, Default)]
 pub struct Sensor {
@@ -47,7 +49,7 @@ pub struct Sensor {
     /// Res 5602.
     pub max: f64,
     /// Res 5750.
-    pub application_type: heapless::String<24>,
+    pub application_type: heapless::String<APP_TYPE_LEN>,
 }
 
 /// Object 3303 with `N` instances numbered 0..N.
@@ -103,29 +105,42 @@ impl<const N: usize> Object for Temperature<N> {
         })
     }
 
+    fn check_write(
+        &self,
+        caller: Caller,
+        _inst: u16,
+        res: u16,
+        _ri: Option<u16>,
+        v: &Value<'_>,
+    ) -> Result<()> {
+        match res {
+            5700 if caller == Caller::Local => take::f64(v).map(drop),
+            5750 => check_len(take::str(v)?.len(), APP_TYPE_LEN),
+            _ => Err(Error::MethodNotAllowed),
+        }
+    }
+
     fn write(
         &mut self,
         caller: Caller,
         inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
+        self.check_write(caller, inst, res, ri, v)?;
         let s = self
             .sensors
             .get_mut(usize::from(inst))
             .ok_or(Error::NotFound)?;
-        match res {
-            5700 if caller == Caller::Local => {
-                let x = take::f64(v)?;
-                s.value = x;
-                s.min = s.min.min(x);
-                s.max = s.max.max(x);
-                Ok(())
-            }
-            5750 => set_str(&mut s.application_type, take::str(v)?),
-            _ => Err(Error::MethodNotAllowed),
+        if res == 5750 {
+            return set_str(&mut s.application_type, take::str(v)?);
         }
+        let x = take::f64(v)?;
+        s.value = x;
+        s.min = s.min.min(x);
+        s.max = s.max.max(x);
+        Ok(())
     }
 
     fn execute(&mut self, _caller: Caller, inst: u16, res: u16, _args: &[u8]) -> Result<()> {
