@@ -1,0 +1,1264 @@
+//! The driver: [`HostClient`] joins the engine, the CoAP message layer and a transport in one
+//! single-threaded event loop; [`spawn`] runs a complete simulated client (Device, IPSO
+//! temperature sensors, lights) on a thread behind a [`ClientHandle`].
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use lwm2m::coap::{code, option, Message, MessageBuilder, MessageType};
+use lwm2m::dm::{Caller, Object};
+use lwm2m::engine::{
+    Destination, Engine, Identity, Millis, Outgoing, Peer, RegistrationState, ServerConfig,
+};
+use lwm2m::objects::device::DeviceAction;
+use lwm2m::objects::light_control::LightControl;
+use lwm2m::objects::security::mode;
+use lwm2m::{Path, Value};
+
+use crate::clock::{Clock, MonotonicClock, Rng};
+use crate::message::{MessageLayer, Received, Timeout, TxParams};
+use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS, MAX_SENSORS};
+use crate::transport::{Transport, UdpTransport};
+use crate::uri::{Scheme, ServerUri, UriError};
+
+/// Size of the buffers for built and received messages (the IPv6 minimum MTU; larger
+/// responses go out block-wise).
+pub const BUF_LEN: usize = 1280;
+/// Longest the loop sleeps before looking at its command channel.
+const TICK: Duration = Duration::from_millis(50);
+/// Most remote addresses that get their own peer handle.
+const MAX_PEERS: usize = 4096;
+/// The handle shared by addresses beyond [`MAX_PEERS`]; it maps to no address.
+const OVERFLOW_HANDLE: u32 = u32::MAX;
+
+/// Something the client did, one line each in the binary's output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Registered to a server.
+    Registered {
+        /// Short Server ID.
+        ssid: u16,
+    },
+    /// A Register failed (error code, timeout, reset, unreachable); the engine retries.
+    RegistrationFailed {
+        /// Short Server ID.
+        ssid: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A registration Update succeeded.
+    Updated {
+        /// Short Server ID.
+        ssid: u16,
+    },
+    /// An Update failed; the engine registers again.
+    UpdateFailed {
+        /// Short Server ID.
+        ssid: u16,
+        /// Why.
+        reason: String,
+    },
+    /// De-registered (or gave up waiting for the answer).
+    Deregistered {
+        /// Short Server ID.
+        ssid: u16,
+        /// The response code, or why there was none.
+        result: String,
+    },
+    /// The Bootstrap-Request got an answer or failed.
+    BootstrapRequest {
+        /// The response code, or why there was none.
+        result: String,
+    },
+    /// A request was answered.
+    RequestServed {
+        /// Who sent it.
+        peer: SocketAddr,
+        /// As whom it was served.
+        identity: Identity,
+        /// Request code.
+        method: u8,
+        /// Uri-Path, `/`-joined.
+        path: String,
+        /// Response code.
+        code: u8,
+    },
+    /// A notification went out.
+    NotificationSent {
+        /// The observer.
+        peer: SocketAddr,
+        /// Observed path (as far as known).
+        path: String,
+        /// Observe sequence number.
+        observe: Option<u32>,
+        /// CON or NON.
+        confirmable: bool,
+        /// Response code (an error code ends the observation).
+        code: u8,
+    },
+    /// An observation ended because a notification was reset or never acknowledged.
+    ObservationEnded {
+        /// The observer.
+        peer: Option<SocketAddr>,
+        /// Observed path (as far as known).
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A server executed Reboot or Factory Reset (simulated: only reported).
+    DeviceAction(DeviceAction),
+    /// A message could not be sent.
+    SendFailed {
+        /// Destination.
+        dest: String,
+        /// Why.
+        reason: String,
+    },
+    /// The event loop ended.
+    Stopped,
+}
+
+/// `2.05`-style text of a CoAP code.
+pub fn code_text(c: u8) -> String {
+    format!("{}.{:02}", c >> 5, c & 0x1f)
+}
+
+/// Name of a request code.
+pub fn method_name(c: u8) -> String {
+    match c {
+        code::GET => "GET".into(),
+        code::POST => "POST".into(),
+        code::PUT => "PUT".into(),
+        code::DELETE => "DELETE".into(),
+        code::FETCH => "FETCH".into(),
+        code::PATCH => "PATCH".into(),
+        code::IPATCH => "iPATCH".into(),
+        c => code_text(c),
+    }
+}
+
+fn identity_text(id: Identity) -> String {
+    match id {
+        Identity::Server(s) => format!("server {s}"),
+        Identity::Bootstrap => "bootstrap server".into(),
+        Identity::Client(c) => format!("client {c}"),
+        Identity::Unauthenticated => "unauthenticated".into(),
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Registered { ssid } => write!(f, "registered ssid={ssid}"),
+            Event::RegistrationFailed { ssid, reason } => {
+                write!(f, "registration failed ssid={ssid}: {reason}")
+            }
+            Event::Updated { ssid } => write!(f, "updated ssid={ssid}"),
+            Event::UpdateFailed { ssid, reason } => {
+                write!(f, "update failed ssid={ssid}: {reason}")
+            }
+            Event::Deregistered { ssid, result } => {
+                write!(f, "deregistered ssid={ssid} ({result})")
+            }
+            Event::BootstrapRequest { result } => write!(f, "bootstrap request: {result}"),
+            Event::RequestServed {
+                peer,
+                identity,
+                method,
+                path,
+                code,
+            } => write!(
+                f,
+                "served {} {path} from {peer} ({}) -> {}",
+                method_name(*method),
+                identity_text(*identity),
+                code_text(*code)
+            ),
+            Event::NotificationSent {
+                peer,
+                path,
+                observe,
+                confirmable,
+                code,
+            } => {
+                let t = if *confirmable { "CON" } else { "NON" };
+                write!(
+                    f,
+                    "notification sent {path} to {peer} {t} {}",
+                    code_text(*code)
+                )?;
+                match observe {
+                    Some(o) => write!(f, " observe={o}"),
+                    None => Ok(()),
+                }
+            }
+            Event::ObservationEnded { peer, path, reason } => match peer {
+                Some(p) => write!(f, "observation ended {path} by {p}: {reason}"),
+                None => write!(f, "observation ended {path}: {reason}"),
+            },
+            Event::DeviceAction(DeviceAction::Reboot) => {
+                f.write_str("device: reboot requested (simulated, nothing done)")
+            }
+            Event::DeviceAction(DeviceAction::FactoryReset) => {
+                f.write_str("device: factory reset requested (simulated, nothing done)")
+            }
+            Event::SendFailed { dest, reason } => write!(f, "send to {dest} failed: {reason}"),
+            Event::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
+/// Stable `u32` handles for remote addresses (the engine's [`Peer::endpoint`]).
+#[derive(Debug, Default)]
+pub struct PeerTable {
+    by_addr: HashMap<SocketAddr, u32>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl PeerTable {
+    /// The handle of `addr`, allocated on first use. Past [`MAX_PEERS`] addresses every new
+    /// one shares a handle that cannot be sent to (so hostile traffic cannot grow the table).
+    pub fn handle(&mut self, addr: SocketAddr) -> u32 {
+        if let Some(&h) = self.by_addr.get(&addr) {
+            return h;
+        }
+        if self.addrs.len() >= MAX_PEERS {
+            return OVERFLOW_HANDLE;
+        }
+        let h = self.addrs.len() as u32;
+        self.addrs.push(addr);
+        self.by_addr.insert(addr, h);
+        h
+    }
+
+    /// The address of a handle.
+    pub fn addr(&self, handle: u32) -> Option<SocketAddr> {
+        self.addrs.get(handle as usize).copied()
+    }
+}
+
+/// Options of a [`HostClient`] besides its parts.
+#[derive(Clone, Copy, Debug)]
+pub struct DriverOptions {
+    /// Message-layer parameters.
+    pub tx: TxParams,
+    /// INSECURE, for NoSec interoperability tests only: serve every unauthenticated peer as
+    /// this Short Server ID.
+    pub accept_any_peer_as: Option<u16>,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            tx: TxParams::default(),
+            accept_any_peer_as: None,
+        }
+    }
+}
+
+/// The event loop of one client: engine, message layer, transport and clock.
+pub struct HostClient<'a, T: Transport, C: Clock> {
+    engine: Engine<'a>,
+    transport: T,
+    clock: C,
+    ml: MessageLayer,
+    peers: PeerTable,
+    resolved: HashMap<String, Vec<SocketAddr>>,
+    accept_any_peer_as: Option<u16>,
+    /// Observed path by (peer handle, token), for the event lines.
+    observed: HashMap<(u32, Vec<u8>), String>,
+    sink: Box<dyn FnMut(&Event) + 'a>,
+    buf: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
+    /// A driver around a configured engine. `rng` seeds message IDs and jitter; `sink`
+    /// receives every [`Event`].
+    pub fn new(
+        engine: Engine<'a>,
+        transport: T,
+        clock: C,
+        options: DriverOptions,
+        rng: Rng,
+        sink: Box<dyn FnMut(&Event) + 'a>,
+    ) -> Self {
+        HostClient {
+            engine,
+            transport,
+            clock,
+            ml: MessageLayer::new(options.tx, rng),
+            peers: PeerTable::default(),
+            resolved: HashMap::new(),
+            accept_any_peer_as: options.accept_any_peer_as,
+            observed: HashMap::new(),
+            sink,
+            buf: vec![0; BUF_LEN],
+            rx: vec![0; BUF_LEN * 2],
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&mut self) -> &mut Engine<'a> {
+        &mut self.engine
+    }
+
+    /// The message layer (diagnostics).
+    pub fn message_layer(&self) -> &MessageLayer {
+        &self.ml
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Current time on the driver's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Reports an event to the sink.
+    pub fn emit(&mut self, e: Event) {
+        (self.sink)(&e);
+    }
+
+    /// Starts the engine (registration or bootstrap) and sends what is due.
+    pub fn start(&mut self) {
+        let now = self.now();
+        self.engine.start(now);
+        self.flush();
+    }
+
+    /// When the loop next has timed work (engine timers, retransmissions).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        match (self.engine.next_wakeup(), self.ml.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends everything the engine and the message layer have due now.
+    pub fn flush(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        // Bounded: each round either sends or reports a failure that reschedules into the
+        // future; the bound only guards against an engine bug spinning the loop.
+        for _ in 0..64 {
+            let now = self.now();
+            let mut busy = false;
+            while let Some(out) = self.engine.poll(now, &mut buf) {
+                busy = true;
+                if let Some(msg) = buf.get_mut(..out.len) {
+                    self.send_outgoing(out, msg, now);
+                }
+            }
+            while let Some(t) = self.ml.poll(now) {
+                busy = true;
+                match t {
+                    Timeout::Retransmit { to, bytes } => {
+                        if let Err(e) = self.transport.send(&bytes, to) {
+                            self.emit(Event::SendFailed {
+                                dest: to.to_string(),
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
+                    Timeout::Failed {
+                        dest,
+                        token,
+                        request_code,
+                    } => self.failed(dest, &token, request_code, "timeout".into()),
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        self.buf = buf;
+    }
+
+    fn send_outgoing(&mut self, out: Outgoing, msg: &mut [u8], now: Millis) {
+        let to = match self.resolve_dest(out.dest) {
+            Ok(a) => a,
+            Err(reason) => {
+                self.emit(Event::SendFailed {
+                    dest: dest_text(out.dest),
+                    reason: reason.clone(),
+                });
+                if let Ok(m) = Message::parse(msg) {
+                    let token = m.token.to_vec();
+                    self.failed(out.dest, &token, m.code, reason);
+                }
+                return;
+            }
+        };
+        if self.ml.send(to, out.dest, msg, now).is_none() {
+            return;
+        }
+        if let Err(e) = self.transport.send(msg, to) {
+            // A CON stays pending and is retransmitted; a NON is lost.
+            self.emit(Event::SendFailed {
+                dest: format!("{} ({to})", dest_text(out.dest)),
+                reason: e.to_string(),
+            });
+        }
+        if let (Destination::Endpoint(h), Ok(m)) = (out.dest, Message::parse(msg)) {
+            let key = (h, m.token.to_vec());
+            let path = self.observed.get(&key).cloned().unwrap_or_default();
+            if code::is_response(m.code) && m.code >> 5 != 2 {
+                // An error notification ends the observation in the engine.
+                self.observed.remove(&key);
+            }
+            self.emit(Event::NotificationSent {
+                peer: to,
+                path,
+                observe: m.option_uint(option::OBSERVE).and_then(Result::ok),
+                confirmable: out.confirmable,
+                code: m.code,
+            });
+        }
+    }
+
+    /// Tells the engine that a message got no answer, and reports it.
+    fn failed(&mut self, dest: Destination, token: &[u8], request_code: u8, reason: String) {
+        let before = self.reg_state(dest);
+        let now = self.now();
+        self.engine.request_failed(dest, token, now);
+        match dest {
+            Destination::Endpoint(h) => {
+                let path = self
+                    .observed
+                    .remove(&(h, token.to_vec()))
+                    .unwrap_or_default();
+                self.emit(Event::ObservationEnded {
+                    peer: self.peers.addr(h),
+                    path,
+                    reason,
+                });
+            }
+            _ => self.registration_event(dest, request_code, before, reason),
+        }
+    }
+
+    fn reg_state(&self, dest: Destination) -> Option<RegistrationState> {
+        match dest {
+            Destination::Server(s) => Some(self.engine.registration_state(s)),
+            _ => None,
+        }
+    }
+
+    /// Reports what a response (or failure, with `result` the reason) did to the registration.
+    fn registration_event(
+        &mut self,
+        dest: Destination,
+        request_code: u8,
+        before: Option<RegistrationState>,
+        result: String,
+    ) {
+        let e = match dest {
+            Destination::Bootstrap => Event::BootstrapRequest { result },
+            Destination::Server(ssid) => {
+                let after = self.engine.registration_state(ssid);
+                match (request_code, before) {
+                    (code::DELETE, _) => Event::Deregistered { ssid, result },
+                    (_, Some(RegistrationState::Registering)) => {
+                        if after == RegistrationState::Registered {
+                            Event::Registered { ssid }
+                        } else {
+                            Event::RegistrationFailed {
+                                ssid,
+                                reason: result,
+                            }
+                        }
+                    }
+                    (_, Some(RegistrationState::Updating)) => {
+                        if after == RegistrationState::Registered {
+                            Event::Updated { ssid }
+                        } else {
+                            Event::UpdateFailed {
+                                ssid,
+                                reason: result,
+                            }
+                        }
+                    }
+                    _ => return,
+                }
+            }
+            Destination::Endpoint(_) => return,
+        };
+        self.emit(e);
+    }
+
+    /// Resolves a URI of the Security object (cached).
+    fn resolve_uri(&mut self, uri: &str) -> Result<Vec<SocketAddr>, UriError> {
+        if let Some(a) = self.resolved.get(uri) {
+            return Ok(a.clone());
+        }
+        let u = ServerUri::parse(uri)?;
+        if u.scheme == Scheme::Coaps {
+            return Err(UriError::DtlsNotSupported);
+        }
+        let addrs = u.resolve()?;
+        self.resolved.insert(uri.to_owned(), addrs.clone());
+        Ok(addrs)
+    }
+
+    /// The address to send to for a destination.
+    fn resolve_dest(&mut self, dest: Destination) -> Result<SocketAddr, String> {
+        let uri = match dest {
+            Destination::Endpoint(h) => {
+                return self
+                    .peers
+                    .addr(h)
+                    .ok_or_else(|| format!("unknown peer handle {h}"))
+            }
+            Destination::Server(ssid) => self
+                .engine
+                .security()
+                .by_ssid(ssid)
+                .map(|s| s.uri.as_str().to_owned()),
+            Destination::Bootstrap => self
+                .engine
+                .security()
+                .bootstrap()
+                .map(|s| s.uri.as_str().to_owned()),
+        }
+        .ok_or_else(|| "no Security instance".to_string())?;
+        let addrs = self.resolve_uri(&uri).map_err(|e| e.to_string())?;
+        let v6_socket = self.transport.local_addr().is_ok_and(|a| a.is_ipv6());
+        addrs
+            .iter()
+            .find(|a| v6_socket || a.is_ipv4())
+            .copied()
+            .ok_or_else(|| format!("{uri} has no IPv4 address (the socket is IPv4)"))
+    }
+
+    /// Who a request from `addr` comes from: a configured server or the bootstrap server by
+    /// address (NoSec), else unauthenticated (or the `accept_any_peer_as` server).
+    pub fn identity_of(&mut self, addr: SocketAddr) -> Identity {
+        let accounts: Vec<(bool, u16, String)> = self
+            .engine
+            .security()
+            .instances
+            .iter()
+            .map(|s| (s.bootstrap, s.ssid, s.uri.as_str().to_owned()))
+            .collect();
+        let mut server = None;
+        let mut bootstrap = false;
+        for (is_bs, ssid, uri) in accounts {
+            if !self.resolve_uri(&uri).is_ok_and(|a| a.contains(&addr)) {
+                continue;
+            }
+            if is_bs {
+                bootstrap = true;
+            } else if server.is_none() {
+                server = Some(ssid);
+            }
+        }
+        match server {
+            _ if bootstrap && (server.is_none() || self.engine.bootstrapping()) => {
+                Identity::Bootstrap
+            }
+            Some(s) => Identity::Server(s),
+            None => self
+                .accept_any_peer_as
+                .map_or(Identity::Unauthenticated, Identity::Server),
+        }
+    }
+
+    /// Waits up to `max_wait` (less if a timer is due earlier) for one datagram and handles it.
+    /// Returns whether one came.
+    pub fn receive_once(&mut self, max_wait: Duration) -> io::Result<bool> {
+        let now = self.now();
+        let wait = match self.next_deadline() {
+            Some(t) => Duration::from_millis(t.saturating_sub(now)).min(max_wait),
+            None => max_wait,
+        };
+        let mut rx = std::mem::take(&mut self.rx);
+        let r = self.transport.recv(&mut rx, wait);
+        if let Ok(Some((n, from))) = r {
+            if let Some(data) = rx.get(..n) {
+                self.handle_datagram(from, data);
+            }
+        }
+        self.rx = rx;
+        r.map(|x| x.is_some())
+    }
+
+    /// Handles one datagram from `from` (canonical address).
+    pub fn handle_datagram(&mut self, from: SocketAddr, data: &[u8]) {
+        let now = self.now();
+        let inbound = self.ml.receive(from, data, now);
+        if let Some(r) = &inbound.reply {
+            if let Err(e) = self.transport.send(r, from) {
+                self.emit(Event::SendFailed {
+                    dest: from.to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        match inbound.event {
+            Received::Request(msg) => self.serve(from, &msg, now),
+            Received::Response {
+                dest,
+                request_code,
+                msg,
+            } => {
+                let before = self.reg_state(dest);
+                self.engine.handle_response(&msg, now);
+                self.registration_event(dest, request_code, before, code_text(msg.code));
+            }
+            Received::Reset {
+                dest,
+                token,
+                request_code,
+            } => self.failed(dest, &token, request_code, "reset".into()),
+            Received::Nothing => {}
+        }
+        self.flush();
+    }
+
+    fn serve(&mut self, from: SocketAddr, msg: &Message<'_>, now: Millis) {
+        let handle = self.peers.handle(from);
+        let identity = self.identity_of(from);
+        let peer = Peer {
+            identity,
+            endpoint: handle,
+        };
+        let (mtype, mid) = self.ml.response_header(msg);
+        let mut buf = std::mem::take(&mut self.buf);
+        let Ok(mut b) = MessageBuilder::new(&mut buf, mtype, code::EMPTY, mid, msg.token) else {
+            self.buf = buf;
+            return;
+        };
+        self.engine.handle_request(&peer, msg, now, &mut b);
+        if b.code() == code::EMPTY {
+            b.set_code(code::INTERNAL_SERVER_ERROR);
+        }
+        let resp_code = b.code();
+        let n = b.finish();
+        let out = buf.get(..n).unwrap_or_default();
+        if mtype == MessageType::Ack {
+            self.ml.responded(from, msg.message_id, out);
+        }
+        let sent = self.transport.send(out, from);
+        let observe_resp = Message::parse(out)
+            .ok()
+            .and_then(|m| m.option(option::OBSERVE).map(|_| ()));
+        self.buf = buf;
+        if let Err(e) = sent {
+            self.emit(Event::SendFailed {
+                dest: from.to_string(),
+                reason: e.to_string(),
+            });
+        }
+        let path = path_text(msg);
+        if msg.code == code::GET {
+            let key = (handle, msg.token.to_vec());
+            match msg.option_uint(option::OBSERVE) {
+                Some(Ok(0)) if observe_resp.is_some() => {
+                    self.observed.insert(key, path.clone());
+                }
+                Some(Ok(1)) => {
+                    self.observed.remove(&key);
+                }
+                _ => {}
+            }
+        }
+        self.emit(Event::RequestServed {
+            peer: from,
+            identity,
+            method: msg.code,
+            path,
+            code: resp_code,
+        });
+    }
+
+    /// De-registers from every server and waits (handling traffic) until the De-register
+    /// requests are answered or failed, at most `timeout`.
+    pub fn shutdown(&mut self, timeout: Duration) {
+        let start = self.now();
+        self.engine.deregister_all(start);
+        let deadline = start + timeout.as_millis() as Millis;
+        loop {
+            self.flush();
+            let waiting = self
+                .ml
+                .is_pending(|d, c| matches!(d, Destination::Server(_)) && c == code::DELETE);
+            let now = self.now();
+            if !waiting || now >= deadline {
+                break;
+            }
+            let _ = self.receive_once(Duration::from_millis(deadline - now).min(TICK));
+        }
+    }
+}
+
+fn dest_text(d: Destination) -> String {
+    match d {
+        Destination::Server(s) => format!("server {s}"),
+        Destination::Bootstrap => "bootstrap server".into(),
+        Destination::Endpoint(h) => format!("peer #{h}"),
+    }
+}
+
+fn path_text(msg: &Message<'_>) -> String {
+    let mut s = String::new();
+    for seg in msg.uri_path() {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(seg));
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
+}
+
+/// An LwM2M value that owns its data (for commands into the loop thread).
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedValue {
+    /// Signed integer.
+    Integer(i64),
+    /// Unsigned integer.
+    Unsigned(u64),
+    /// Float.
+    Float(f64),
+    /// Boolean.
+    Boolean(bool),
+    /// UTF-8 string.
+    String(String),
+    /// Opaque bytes.
+    Opaque(Vec<u8>),
+    /// Seconds since the Unix epoch.
+    Time(i64),
+    /// Object link.
+    ObjLnk(u16, u16),
+    /// CoRE link.
+    CoreLnk(String),
+}
+
+impl OwnedValue {
+    /// Borrows it as an engine value.
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            OwnedValue::Integer(v) => Value::Integer(*v),
+            OwnedValue::Unsigned(v) => Value::Unsigned(*v),
+            OwnedValue::Float(v) => Value::Float(*v),
+            OwnedValue::Boolean(v) => Value::Boolean(*v),
+            OwnedValue::String(s) => Value::String(s),
+            OwnedValue::Opaque(b) => Value::Opaque(b),
+            OwnedValue::Time(t) => Value::Time(*t),
+            OwnedValue::ObjLnk(o, i) => Value::ObjLnk(*o, *i),
+            OwnedValue::CoreLnk(s) => Value::CoreLnk(s),
+        }
+    }
+}
+
+/// A DM server account of a [`ClientConfig`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Short Server ID.
+    pub ssid: u16,
+    /// `coap://host:port`.
+    pub uri: String,
+}
+
+/// Configuration of a client started with [`spawn`].
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Endpoint client name (also the Device serial number).
+    pub endpoint: String,
+    /// DM servers.
+    pub servers: Vec<ServerSpec>,
+    /// Bootstrap server URI.
+    pub bootstrap: Option<String>,
+    /// Registration lifetime in seconds.
+    pub lifetime: u32,
+    /// Local address; default: the wildcard of the first server's address family, port 0.
+    pub bind: Option<SocketAddr>,
+    /// Simulated IPSO temperature sensors (object 3303 is absent when 0).
+    pub temperatures: usize,
+    /// How often the simulated readings change; `None`: never by themselves.
+    pub period: Option<Duration>,
+    /// Pre-created Light Control (3311) instances.
+    pub lights: usize,
+    /// INSECURE (NoSec tests only): serve every unauthenticated peer as this server.
+    pub accept_any_peer_as: Option<u16>,
+    /// Stop (after de-registering) this long after the start.
+    pub duration: Option<Duration>,
+    /// How long the shutdown waits for the De-register answers.
+    pub deregister_timeout: Duration,
+    /// Message-layer parameters.
+    pub tx: TxParams,
+    /// Seed for tokens, message IDs, jitter and the simulation (`None`: random).
+    pub seed: Option<u64>,
+}
+
+impl ClientConfig {
+    /// A client named `endpoint` with no server yet, lifetime 300 s, no sensors or lights.
+    pub fn new(endpoint: &str) -> Self {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            servers: Vec::new(),
+            bootstrap: None,
+            lifetime: 300,
+            bind: None,
+            temperatures: 0,
+            period: None,
+            lights: 0,
+            accept_any_peer_as: None,
+            duration: None,
+            deregister_timeout: Duration::from_secs(3),
+            tx: TxParams::default(),
+            seed: None,
+        }
+    }
+
+    /// Adds a DM server with the next free Short Server ID (1, 2, ...).
+    pub fn server(mut self, uri: &str) -> Self {
+        let ssid = (1..).find(|s| self.servers.iter().all(|x| x.ssid != *s));
+        self.servers.push(ServerSpec {
+            ssid: ssid.unwrap_or(1),
+            uri: uri.into(),
+        });
+        self
+    }
+
+    /// Checks names, counts and URIs (`coaps://` is refused until DTLS exists).
+    pub fn validate(&self) -> Result<(), ClientError> {
+        let bad = |s: String| Err(ClientError::Config(s));
+        if self.endpoint.is_empty() || self.endpoint.len() > lwm2m::config::ENDPOINT_LEN {
+            return bad(format!(
+                "endpoint name must have 1..={} bytes",
+                lwm2m::config::ENDPOINT_LEN
+            ));
+        }
+        if self.servers.is_empty() && self.bootstrap.is_none() {
+            return bad("need at least one --server or a --bootstrap server".into());
+        }
+        if self.servers.len() > lwm2m::config::MAX_SERVERS {
+            return bad(format!("at most {} servers", lwm2m::config::MAX_SERVERS));
+        }
+        for (i, s) in self.servers.iter().enumerate() {
+            if s.ssid == 0 || s.ssid == 65535 {
+                return bad(format!("Short Server ID {} out of 1..=65534", s.ssid));
+            }
+            if self.servers[..i].iter().any(|p| p.ssid == s.ssid) {
+                return bad(format!("Short Server ID {} used twice", s.ssid));
+            }
+        }
+        let uris = self.servers.iter().map(|s| &s.uri).chain(&self.bootstrap);
+        for u in uris {
+            if u.len() > lwm2m::config::URI_LEN {
+                return bad(format!(
+                    "URI {u:?} longer than {} bytes",
+                    lwm2m::config::URI_LEN
+                ));
+            }
+            let parsed = ServerUri::parse(u).map_err(|e| ClientError::Uri(u.clone(), e))?;
+            if parsed.scheme == Scheme::Coaps {
+                return Err(ClientError::Uri(u.clone(), UriError::DtlsNotSupported));
+            }
+        }
+        if self.lifetime == 0 {
+            return bad("lifetime must be at least 1 s".into());
+        }
+        if self.temperatures > MAX_SENSORS {
+            return bad(format!("at most {MAX_SENSORS} temperature sensors"));
+        }
+        if self.lights > MAX_LIGHTS {
+            return bad(format!("at most {MAX_LIGHTS} lights"));
+        }
+        if self
+            .accept_any_peer_as
+            .is_some_and(|s| s == 0 || s == 65535)
+        {
+            return bad("--accept-any-peer-as needs a Short Server ID 1..=65534".into());
+        }
+        if self.period.is_some_and(|p| p.is_zero()) {
+            return bad("period must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The address to bind: [`ClientConfig::bind`], else the wildcard address (port 0) of
+    /// the family of the first server's (or the bootstrap server's) first address.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ClientError> {
+        if let Some(b) = self.bind {
+            return Ok(b);
+        }
+        let first = self
+            .servers
+            .first()
+            .map(|s| &s.uri)
+            .or(self.bootstrap.as_ref());
+        let v4 = match first {
+            Some(u) => {
+                let parsed = ServerUri::parse(u).map_err(|e| ClientError::Uri(u.clone(), e))?;
+                let addrs = parsed
+                    .resolve()
+                    .map_err(|e| ClientError::Uri(u.clone(), e))?;
+                addrs.first().is_some_and(|a| a.is_ipv4())
+            }
+            None => false,
+        };
+        let ip: IpAddr = if v4 {
+            Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            Ipv6Addr::UNSPECIFIED.into()
+        };
+        Ok(SocketAddr::new(ip, 0))
+    }
+}
+
+/// Why a client could not start or a command failed.
+#[derive(Debug)]
+pub enum ClientError {
+    /// Invalid configuration.
+    Config(String),
+    /// A server URI is unusable.
+    Uri(String, UriError),
+    /// Binding the socket failed.
+    Io(io::Error),
+    /// The engine refused the configuration or a value.
+    Engine(lwm2m::Error),
+    /// The client thread is gone or did not answer in time.
+    Stopped,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Config(s) => f.write_str(s),
+            ClientError::Uri(u, e) => write!(f, "{u}: {e}"),
+            ClientError::Io(e) => write!(f, "{e}"),
+            ClientError::Engine(e) => write!(f, "engine: {e}"),
+            ClientError::Stopped => f.write_str("the client is not running"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// A function run on the loop thread with the engine and the current time.
+pub type EngineFn = Box<dyn FnOnce(&mut Engine<'_>, Millis) + Send>;
+
+/// Commands into the loop thread.
+pub enum Command {
+    /// Run a function with the engine.
+    Run(EngineFn),
+    /// De-register and stop.
+    Stop,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Command::Run(_) => "Run",
+            Command::Stop => "Stop",
+        })
+    }
+}
+
+/// Stops a running client from anywhere (e.g. a signal handler). Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    /// Asks the loop to de-register and stop (it notices within 50 ms).
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once stop was asked.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A client running on its own thread.
+#[derive(Debug)]
+pub struct ClientHandle {
+    tx: Sender<Command>,
+    stopper: Stopper,
+    thread: Option<JoinHandle<()>>,
+    local_addr: SocketAddr,
+}
+
+/// How long a command waits for the loop thread.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl ClientHandle {
+    /// The bound local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that stops the client from another thread.
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// True once the loop thread ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Runs `f` on the loop thread with the engine and waits for its result.
+    pub fn with_engine<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Engine<'_>, Millis) -> R + Send + 'static,
+    ) -> Result<R, ClientError> {
+        let (tx, rx) = mpsc::channel();
+        let run: EngineFn = Box::new(move |e, now| {
+            let _ = tx.send(f(e, now));
+        });
+        self.tx
+            .send(Command::Run(run))
+            .map_err(|_| ClientError::Stopped)?;
+        rx.recv_timeout(COMMAND_TIMEOUT)
+            .map_err(|_| ClientError::Stopped)
+    }
+
+    /// Registration state toward server `ssid`.
+    pub fn registration_state(&self, ssid: u16) -> Result<RegistrationState, ClientError> {
+        self.with_engine(move |e, _| e.registration_state(ssid))
+    }
+
+    /// Number of active observations.
+    pub fn observation_count(&self) -> Result<usize, ClientError> {
+        self.with_engine(|e, _| e.observation_count())
+    }
+
+    /// Sets a resource value as the firmware would ([`Engine::set_value`]): observers get
+    /// notified under their attributes.
+    pub fn set_value(&self, path: Path, value: OwnedValue) -> Result<(), ClientError> {
+        self.with_engine(move |e, now| e.set_value(&path, value.as_value(), now))?
+            .map_err(ClientError::Engine)
+    }
+
+    /// De-registers, stops the loop and waits for the thread.
+    pub fn stop(mut self) {
+        let _ = self.tx.send(Command::Stop);
+        self.stopper.stop();
+        self.join_thread();
+    }
+
+    /// Waits until the client stops by itself ([`ClientConfig::duration`] or a [`Stopper`]).
+    pub fn join(mut self) {
+        self.join_thread();
+    }
+
+    fn join_thread(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        self.stopper.stop();
+        self.join_thread();
+    }
+}
+
+/// Starts a simulated client on a new thread: Device (3), `temperatures` IPSO Temperature
+/// sensors (3303) whose readings change every `period`, and Light Control (3311) with
+/// `lights` instances. Every [`Event`] goes to `sink` (on the client thread). Returns once the
+/// socket is bound.
+pub fn spawn(
+    config: ClientConfig,
+    sink: impl FnMut(&Event) + Send + 'static,
+) -> Result<ClientHandle, ClientError> {
+    config.validate()?;
+    let (tx, rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let stopper = Stopper::default();
+    let stop = stopper.clone();
+    let thread = thread::Builder::new()
+        .name(format!("lwm2m-client {}", config.endpoint))
+        .spawn(move || run(config, Box::new(sink), rx, stop, ready_tx))
+        .map_err(ClientError::Io)?;
+    let local_addr = match ready_rx.recv() {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            return Err(e);
+        }
+        Err(_) => {
+            let _ = thread.join();
+            return Err(ClientError::Stopped);
+        }
+    };
+    Ok(ClientHandle {
+        tx,
+        stopper,
+        thread: Some(thread),
+        local_addr,
+    })
+}
+
+/// Like [`spawn`], with the events delivered on a channel.
+pub fn spawn_with_events(
+    config: ClientConfig,
+) -> Result<(ClientHandle, Receiver<Event>), ClientError> {
+    let (tx, rx) = mpsc::channel();
+    let h = spawn(config, move |e| {
+        let _ = tx.send(e.clone());
+    })?;
+    Ok((h, rx))
+}
+
+/// An engine with the configured server accounts.
+fn build_engine<'a>(
+    config: &ClientConfig,
+    objects: &'a mut [&'a mut dyn Object],
+    block1: &'a mut [u8],
+    seed: u64,
+) -> Result<Engine<'a>, ClientError> {
+    let mut engine = Engine::new(&config.endpoint, objects, seed).map_err(ClientError::Engine)?;
+    engine.set_block1_buffer(block1);
+    for s in &config.servers {
+        engine
+            .add_server(&ServerConfig {
+                ssid: s.ssid,
+                uri: &s.uri,
+                lifetime: config.lifetime,
+                mode: mode::NOSEC,
+                identity: &[],
+                secret_key: &[],
+            })
+            .map_err(ClientError::Engine)?;
+    }
+    if let Some(b) = &config.bootstrap {
+        engine
+            .add_bootstrap_server(b, mode::NOSEC, &[], &[])
+            .map_err(ClientError::Engine)?;
+    }
+    Ok(engine)
+}
+
+/// The client thread: builds the objects and the engine on its stack, then loops.
+fn run(
+    config: ClientConfig,
+    sink: Box<dyn FnMut(&Event) + Send>,
+    commands: Receiver<Command>,
+    stop: Stopper,
+    ready: Sender<Result<SocketAddr, ClientError>>,
+) {
+    let mut rng = config.seed.map_or_else(Rng::from_entropy, Rng::seeded);
+    // The Device object wants a 'static serial; one small string per client.
+    let serial: &'static str = Box::leak(config.endpoint.clone().into_boxed_str());
+    let actions = Rc::new(Cell::new(None));
+    let mut device = HostDevice::new(serial, actions.clone());
+    let mut sensors = Sensors::new(config.temperatures, 21.0);
+    let mut lights = LightControl::<MAX_LIGHTS>::new();
+    for i in 0..config.lights {
+        let _ = lights.create(Caller::Local, i as u16);
+    }
+    let mut block1 = vec![0u8; lwm2m::config::BLOCK1_BUFFER];
+    let mut objects: Vec<&mut dyn Object> = vec![&mut device];
+    if config.temperatures > 0 {
+        objects.push(&mut sensors);
+    }
+    objects.push(&mut lights);
+    let setup = build_engine(&config, &mut objects, &mut block1, rng.next_u64()).and_then(|e| {
+        let transport = UdpTransport::bind(config.bind_addr()?).map_err(ClientError::Io)?;
+        let local = transport.local_addr().map_err(ClientError::Io)?;
+        Ok((e, transport, local))
+    });
+    let (engine, transport) = match setup {
+        Ok((e, t, local)) => {
+            let _ = ready.send(Ok(local));
+            (e, t)
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let options = DriverOptions {
+        tx: config.tx,
+        accept_any_peer_as: config.accept_any_peer_as,
+    };
+    let clock = MonotonicClock::new();
+    let client_rng = Rng::seeded(rng.next_u64());
+    let mut client = HostClient::new(engine, transport, clock, options, client_rng, sink);
+    let mut sim = Simulation::new(Rng::seeded(rng.next_u64()));
+    let period = config.period.map(|p| p.as_millis().max(1) as Millis);
+    let mut next_tick = period;
+    let end = config.duration.map(|d| d.as_millis() as Millis);
+    client.start();
+    'outer: loop {
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Run(f)) => {
+                    let now = client.now();
+                    f(client.engine(), now);
+                }
+                Ok(Command::Stop) | Err(TryRecvError::Disconnected) => break 'outer,
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        let now = client.now();
+        if stop.is_stopped() || end.is_some_and(|e| now >= e) {
+            break;
+        }
+        if let (Some(p), Some(t)) = (period, next_tick) {
+            if now >= t {
+                for i in 0..config.temperatures {
+                    let v = sim.reading(i, now);
+                    let path = Path::resource(3303, i as u16, 5700);
+                    let _ = client.engine().set_value(&path, Value::Float(v), now);
+                }
+                // Skip missed ticks instead of bursting after a stall.
+                next_tick = Some((t + p).max(now + 1));
+            }
+        }
+        if let Some(a) = actions.take() {
+            client.emit(Event::DeviceAction(a));
+        }
+        client.flush();
+        let now = client.now();
+        let mut wait = TICK;
+        for t in [next_tick, end].into_iter().flatten() {
+            wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
+        }
+        if let Err(e) = client.receive_once(wait) {
+            client.emit(Event::SendFailed {
+                dest: "socket".into(),
+                reason: format!("receive: {e}"),
+            });
+            thread::sleep(TICK);
+        }
+    }
+    client.shutdown(config.deregister_timeout);
+    client.emit(Event::Stopped);
+}
+
+/// Waits up to `timeout` for an event matching `f` on `rx` (a helper for tests and demos).
+pub fn wait_for_event(
+    rx: &Receiver<Event>,
+    timeout: Duration,
+    mut f: impl FnMut(&Event) -> bool,
+) -> Option<Event> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(e) if f(&e) => return Some(e),
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! `lwm2m-client`: a simulated LwM2M client on the host (see `--help`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lwm2m_host::client::{spawn, ClientConfig, Event, ServerSpec};
+
+const HELP: &str = "\
+lwm2m-client: a simulated LwM2M 1.1 client (CoAP over UDP, NoSec) on this host.
+
+USAGE:
+    lwm2m-client --endpoint NAME --server URI [OPTIONS]
+
+It registers to every --server, serves Read / Write / Execute / Create / Delete / Discover /
+Write-Attributes / Observe, and prints one line per event (registered, updated, request
+served with its response code, notification sent). Ctrl-C (SIGINT) or SIGTERM de-registers,
+then exits.
+
+OPTIONS:
+    --endpoint NAME          Endpoint client name (also the Device serial number). Required.
+    --server [SSID=]URI      DM server, coap://host[:port] (default port 5683; IPv6 literals
+                             in brackets: coap://[::1]:5683). Repeatable; Short Server IDs are
+                             1, 2, ... in order unless given as 101=coap://...
+    --bootstrap URI          Bootstrap server (used when no --server is given, or when
+                             registration keeps failing).
+    --lifetime S             Registration lifetime in seconds [default: 300].
+    --bind ADDR              Local address, IP or IP:PORT, e.g. [::]:56830 or 127.0.0.1
+                             [default: wildcard of the first server's family, any port].
+    --temperature N          Simulated IPSO temperature sensors, object 3303 (0..=16)
+                             [default: 0].
+    --period S               Seconds between simulated readings (fractions allowed)
+                             [default: 5]. Observers are notified under their attributes.
+    --lights N               Pre-created IPSO Light Control instances, object 3311 (0..=16)
+                             [default: 0]; servers may create more.
+    --accept-any-peer-as SSID
+                             INSECURE, for NoSec test setups only: serve requests from any
+                             address as server SSID (lets generic CoAP tools act as server).
+    --duration S             De-register and exit after S seconds.
+    --quiet                  Print only errors.
+    -h, --help               This text.
+
+coaps:// URIs are refused for now: DTLS is not supported yet.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (config, quiet) = match parse_args(&args) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("lwm2m-client: {e}\nTry `lwm2m-client --help`.");
+            return ExitCode::from(2);
+        }
+    };
+    let endpoint = config.endpoint.clone();
+    let servers: Vec<String> = config
+        .servers
+        .iter()
+        .map(|s| format!("{}={}", s.ssid, s.uri))
+        .collect();
+    let handle = match spawn(config, move |e| print_event(e, quiet)) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("lwm2m-client: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if !quiet {
+        println!(
+            "lwm2m-client: endpoint {endpoint} on {} servers [{}]",
+            handle.local_addr(),
+            servers.join(", ")
+        );
+    }
+    let stopper = handle.stopper();
+    if let Err(e) = ctrlc::set_handler(move || stopper.stop()) {
+        eprintln!("lwm2m-client: cannot install the signal handler: {e}");
+    }
+    handle.join();
+    ExitCode::SUCCESS
+}
+
+fn print_event(e: &Event, quiet: bool) {
+    match e {
+        Event::SendFailed { .. } => eprintln!("{e}"),
+        _ if quiet => {}
+        _ => println!("{e}"),
+    }
+}
+
+/// Parses the command line; `Ok(None)` for `--help`.
+fn parse_args(args: &[String]) -> Result<Option<(ClientConfig, bool)>, String> {
+    let mut c = ClientConfig::new("");
+    c.period = Some(Duration::from_secs(5));
+    let mut endpoint = None;
+    let mut quiet = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name {
+            "-h" | "--help" => return Ok(None),
+            "--quiet" | "-q" => quiet = true,
+            "--endpoint" => endpoint = Some(value()?),
+            "--server" => {
+                let v = value()?;
+                let spec = match v.split_once('=') {
+                    Some((ssid, uri)) if !ssid.contains(':') => ServerSpec {
+                        ssid: number(name, ssid)?,
+                        uri: uri.to_owned(),
+                    },
+                    _ => {
+                        let ssid = (1..=65534u16)
+                            .find(|s| c.servers.iter().all(|x| x.ssid != *s))
+                            .unwrap_or(1);
+                        ServerSpec { ssid, uri: v }
+                    }
+                };
+                c.servers.push(spec);
+            }
+            "--bootstrap" => c.bootstrap = Some(value()?),
+            "--lifetime" => c.lifetime = number(name, &value()?)?,
+            "--bind" => c.bind = Some(bind_addr(&value()?)?),
+            "--temperature" | "--temperatures" => c.temperatures = number(name, &value()?)?,
+            "--period" => c.period = Some(seconds(name, &value()?)?),
+            "--lights" => c.lights = number(name, &value()?)?,
+            "--accept-any-peer-as" => c.accept_any_peer_as = Some(number(name, &value()?)?),
+            "--duration" => c.duration = Some(seconds(name, &value()?)?),
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    c.endpoint = endpoint.ok_or("--endpoint NAME is required")?;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(Some((c, quiet)))
+}
+
+fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("{name}: {v:?} is not a valid number"))
+}
+
+fn seconds(name: &str, v: &str) -> Result<Duration, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{name}: {v:?} is not a number of seconds")),
+    }
+}
+
+/// `IP:PORT`, `[IPv6]:PORT`, or a bare IP (any port).
+fn bind_addr(v: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = v.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bare = v.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 0))
+        .map_err(|_| format!("--bind: {v:?} is not an address (e.g. [::]:5690 or 0.0.0.0)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Option<(ClientConfig, bool)>, String> {
+        let v: Vec<String> = s.split_whitespace().map(String::from).collect();
+        parse_args(&v)
+    }
+
+    #[test]
+    fn full_command_line() {
+        let (c, quiet) = parse(
+            "--endpoint ep1 --server coap://127.0.0.1:5683 --server 101=coap://[::1]:5700 \
+             --lifetime 60 --bind 127.0.0.1 --temperature 2 --period 0.2 --lights=1 \
+             --accept-any-peer-as 1 --duration 3 --quiet",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(quiet);
+        assert_eq!(c.endpoint, "ep1");
+        assert_eq!(
+            c.servers,
+            [
+                ServerSpec {
+                    ssid: 1,
+                    uri: "coap://127.0.0.1:5683".into()
+                },
+                ServerSpec {
+                    ssid: 101,
+                    uri: "coap://[::1]:5700".into()
+                }
+            ]
+        );
+        assert_eq!(c.lifetime, 60);
+        assert_eq!(c.bind, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!((c.temperatures, c.lights), (2, 1));
+        assert_eq!(c.period, Some(Duration::from_millis(200)));
+        assert_eq!(c.accept_any_peer_as, Some(1));
+        assert_eq!(c.duration, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn help_and_errors() {
+        assert!(parse("--help").unwrap().is_none());
+        assert!(parse("--server coap://h")
+            .unwrap_err()
+            .contains("--endpoint"));
+        assert!(parse("--endpoint e").unwrap_err().contains("--server"));
+        assert!(parse("--endpoint e --server coaps://h")
+            .unwrap_err()
+            .contains("DTLS not supported yet"));
+        assert!(parse("--endpoint e --server coap://h --lifetime x")
+            .unwrap_err()
+            .contains("--lifetime"));
+        assert!(parse("--endpoint e --server coap://h --bogus")
+            .unwrap_err()
+            .contains("--bogus"));
+        assert!(parse("--endpoint e --server coap://h --lights")
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(
+            parse("--endpoint e --server 1=coap://h --server 1=coap://g")
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert_eq!(bind_addr("[::]:9").unwrap(), "[::]:9".parse().unwrap());
+        assert_eq!(bind_addr("::1").unwrap(), "[::1]:0".parse().unwrap());
+        assert!(bind_addr("nope").is_err());
+    }
+}

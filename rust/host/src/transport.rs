@@ -1,0 +1,121 @@
+//! Datagram transports under the CoAP message layer.
+//!
+//! [`UdpTransport`] is plain CoAP (`coap://`). A DTLS transport (`coaps://`) will implement
+//! the same trait: it keeps one session per peer address, hands decrypted records up through
+//! [`Transport::recv`] and encrypts in [`Transport::send`]; the driver above stays unchanged,
+//! except that peer identities then come from the session's PSK identity instead of the
+//! source address.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use crate::uri::canonical;
+
+/// A datagram transport.
+pub trait Transport {
+    /// Sends one datagram to `to`.
+    fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()>;
+
+    /// Waits at most `timeout` (at least 1 ms) for one datagram; `Ok(None)` on timeout. The
+    /// source address is canonical ([`crate::uri::canonical`]).
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> io::Result<Option<(usize, SocketAddr)>>;
+
+    /// The local address.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// CoAP over plain UDP.
+#[derive(Debug)]
+pub struct UdpTransport {
+    socket: UdpSocket,
+    v6: bool,
+}
+
+impl UdpTransport {
+    /// Binds a socket. An IPv6 wildcard (`[::]:0`) also reaches IPv4 peers through
+    /// IPv4-mapped addresses where the system allows dual-stack sockets (Linux default).
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let socket = UdpSocket::bind(addr)?;
+        Ok(UdpTransport {
+            v6: addr.is_ipv6(),
+            socket,
+        })
+    }
+}
+
+impl Transport for UdpTransport {
+    fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()> {
+        let to = match to {
+            SocketAddr::V4(a) if self.v6 => {
+                SocketAddr::new(a.ip().to_ipv6_mapped().into(), a.port())
+            }
+            SocketAddr::V6(a) if !self.v6 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("cannot reach IPv6 {a} from an IPv4 socket (use --bind [::]:0)"),
+                ))
+            }
+            a => a,
+        };
+        self.socket.send_to(data, to).map(|_| ())
+    }
+
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> io::Result<Option<(usize, SocketAddr)>> {
+        self.socket
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        match self.socket.recv_from(buf) {
+            Ok((n, from)) => Ok(Some((n, canonical(from)))),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                        // ICMP errors of earlier sends surface here on some systems.
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_round_trip_and_timeout() {
+        let mut a = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut b = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(a.recv(&mut buf, Duration::from_millis(1)).unwrap(), None);
+        a.send(b"hi", b.local_addr().unwrap()).unwrap();
+        let (n, from) = b.recv(&mut buf, Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!(&buf[..n], b"hi");
+        assert_eq!(from, a.local_addr().unwrap());
+    }
+
+    #[test]
+    fn ipv4_socket_refuses_ipv6_destination() {
+        let mut a = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let e = a.send(b"x", "[::1]:5683".parse().unwrap()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+}
