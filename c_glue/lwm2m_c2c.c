@@ -63,6 +63,15 @@ static msg_t _queue[4];
 static kernel_pid_t _pid = KERNEL_PID_UNDEF;
 static uint16_t _next_mid;
 
+/* Initialization runs on the poll thread, whose stack is sized for the engine (built by value
+ * before it moves to its static home); the caller waits for the result. */
+static struct {
+    const char *endpoint;
+    const char *server_uri;
+    int result;
+    mutex_t done;
+} _init = { .done = MUTEX_INIT_LOCKED };
+
 static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
                                 coap_request_ctx_t *ctx);
 static int _matcher(gcoap_listener_t *listener, const coap_resource_t **resource,
@@ -304,6 +313,12 @@ static void *_thread(void *arg)
 {
     (void)arg;
     msg_init_queue(_queue, ARRAY_SIZE(_queue));
+    _init.result = lwm2m_riot_init(_init.endpoint, _init.server_uri,
+                                   CONFIG_LWM2M_SERVER_SHORT_ID, CONFIG_LWM2M_LIFETIME);
+    mutex_unlock(&_init.done);
+    if (_init.result < 0) {
+        return NULL;
+    }
     while (1) {
         uint64_t now = lwm2m_c2c_now_ms();
         uint64_t delay = lwm2m_riot_poll(now);
@@ -366,16 +381,21 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
     if (server_uri == NULL) {
         server_uri = CONFIG_LWM2M_SERVER_URI;
     }
-    int res = lwm2m_riot_init(endpoint, server_uri, CONFIG_LWM2M_SERVER_SHORT_ID,
-                              CONFIG_LWM2M_LIFETIME);
-    if (res < 0) {
-        return res;
-    }
+    _init.endpoint = endpoint;
+    _init.server_uri = server_uri;
     _next_mid = random_uint32();
+    kernel_pid_t pid = thread_create(_stack, sizeof(_stack), CONFIG_LWM2M_THREAD_PRIO,
+                                     0, _thread, NULL, "lwm2m");
+    if (pid < 0) {
+        return -ENOMEM;
+    }
+    mutex_lock(&_init.done);
+    if (_init.result < 0) {
+        return _init.result;
+    }
+    _pid = pid;
     gcoap_register_listener(&_listener);
-    _pid = thread_create(_stack, sizeof(_stack), CONFIG_LWM2M_THREAD_PRIO,
-                         0, _thread, NULL, "lwm2m");
-    return _pid < 0 ? -ENOMEM : 0;
+    return 0;
 }
 
 int lwm2m_c2c_start(void)

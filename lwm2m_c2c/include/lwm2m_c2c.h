@@ -66,9 +66,14 @@ extern "C" {
 
 /**
  * @brief   Stack size of the engine's poll thread
+ *
+ * The engine is created on this stack (about 2.5 KiB by value before it moves to static
+ * memory) and builds outgoing messages here. Measured on native64: 7.3 KiB used of 17 KiB
+ * (x86_64, including native's signal handling); Cortex-M needs much less but has not been
+ * measured on hardware yet.
  */
 #ifndef CONFIG_LWM2M_THREAD_STACKSIZE
-#define CONFIG_LWM2M_THREAD_STACKSIZE (THREAD_STACKSIZE_DEFAULT + 1024)
+#define CONFIG_LWM2M_THREAD_STACKSIZE (THREAD_STACKSIZE_DEFAULT + 4096)
 #endif
 
 /**

@@ -125,6 +125,11 @@ check "value set on the node reads back" grep -q '25.5' "$WORK/read2.json"
 shell lwm2m status
 check "status shows registered" wait_for "STATUS ep=$EP ssid=1 state=registered" "$WORK/node.log" 5
 
+# Stack use of the threads that run engine code (for sizing CONFIG_LWM2M_THREAD_STACKSIZE and
+# GCOAP_STACK_SIZE).
+shell ps
+sleep 1
+echo "---- stacks (ps)"; grep -E "lwm2m|gcoap|main" "$WORK/node.log" | grep -E "\| *[0-9]+ *\|" || true
 echo "---- node events"; grep -o 'EVT .*' "$WORK/node.log"
 if [ "$FAIL" != 0 ]; then
     echo "---- node log"; tail -40 "$WORK/node.log"

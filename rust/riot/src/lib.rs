@@ -21,13 +21,13 @@
 use core::ffi::{c_char, c_int, CStr};
 
 use lwm2m::coap::{Message, MessageBuilder, MessageType};
+use lwm2m::codec::text::Decoder;
 use lwm2m::dm::Object;
 use lwm2m::engine::{Destination, Engine, Identity, Peer, RegistrationState, ServerConfig};
 use lwm2m::objects::device::Device;
 use lwm2m::objects::security::mode;
 use lwm2m::objects::temperature::Temperature;
 use lwm2m::path::Path;
-use lwm2m::value::Value;
 use riot_wrappers::mutex::Mutex;
 use static_cell::StaticCell;
 
@@ -90,7 +90,10 @@ struct Shared(State);
 // RIOT mutex, so moving the state between threads never creates concurrent access.
 unsafe impl Send for Shared {}
 
-static STATE: Mutex<Option<Shared>> = Mutex::new(None);
+// The state lives in a StaticCell (zero-initialized, so .bss); an `Option<Shared>` in the mutex
+// itself would land in .data, its `None` niche being non-zero, and cost its size in flash too.
+static STATE: Mutex<Option<&'static mut Shared>> = Mutex::new(None);
+static STATE_CELL: StaticCell<Shared> = StaticCell::new();
 static ENDPOINT: StaticCell<[u8; EP_LEN]> = StaticCell::new();
 static DEVICE: StaticCell<Device> = StaticCell::new();
 static TEMPERATURE: StaticCell<Temperature<1>> = StaticCell::new();
@@ -257,12 +260,15 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     }
     let mut tracked = [(0, RegistrationState::NotRegistered); TRACKED];
     tracked[0].0 = ssid;
-    *guard = Some(Shared(State {
+    let Some(cell) = STATE_CELL.try_uninit() else {
+        return err::ALREADY;
+    };
+    *guard = Some(cell.write(Shared(State {
         engine,
         rx: [0; PDU_BUF],
         tx: [0; PDU_BUF],
         tracked,
-    }));
+    })));
     0
 }
 
@@ -389,26 +395,9 @@ pub unsafe extern "C" fn lwm2m_riot_request_failed(
     });
 }
 
-/// Parses a shell value: `true`/`false`, an integer, a float, else a string. The engine
-/// coerces it to the resource's declared type.
-fn parse_value(v: &str) -> Value<'_> {
-    match v {
-        "true" => Value::Boolean(true),
-        "false" => Value::Boolean(false),
-        _ => {
-            if let Ok(i) = v.parse::<i64>() {
-                Value::Integer(i)
-            } else if let Ok(f) = v.parse::<f64>() {
-                Value::Float(f)
-            } else {
-                Value::String(v)
-            }
-        }
-    }
-}
-
-/// Sets a resource (`/3303/0/5700` style path) from a string, as the firmware would after a
-/// sensor reading; schedules notifications. Returns 0, or a negative error / CoAP code.
+/// Sets a resource (`/3303/0/5700` style path) from its text representation (LwM2M text
+/// content format: `25.5`, `1`/`0` for booleans, ...), as the firmware would after a sensor
+/// reading; schedules notifications. Returns 0, or a negative error / CoAP code.
 ///
 /// # Safety
 /// `path` and `value` must be NUL-terminated strings.
@@ -429,10 +418,31 @@ pub unsafe extern "C" fn lwm2m_riot_set(
     let Ok(path) = Path::parse_str(p) else {
         return err::INVAL;
     };
-    let value = parse_value(v);
-    with_state(|s| match s.engine.set_value(&path, value, now) {
-        Ok(()) => 0,
-        Err(e) => -c_int::from(e.code()),
+    with_state(|s| {
+        // Parsed as the text content format of the resource's declared type: the engine's text
+        // codec avoids core's float parser (about 13 KiB of flash on thumbv7m).
+        let dt = match (path.object_id(), path.resource_id()) {
+            (Some(o), Some(r)) => s.engine.object(o).and_then(|obj| {
+                obj.def()
+                    .resources
+                    .iter()
+                    .find(|d| d.id == r)
+                    .map(|d| d.data_type)
+            }),
+            _ => None,
+        };
+        let Some(dt) = dt else {
+            return -c_int::from(lwm2m::coap::code::NOT_FOUND);
+        };
+        let type_of = |_: &Path| Some(dt);
+        let value = match Decoder::new(&path, v.as_bytes(), &type_of).next() {
+            Some(Ok(rec)) => rec.value,
+            _ => return err::INVAL,
+        };
+        match s.engine.set_value(&path, value, now) {
+            Ok(()) => 0,
+            Err(e) => -c_int::from(e.code()),
+        }
     })
     .unwrap_or(err::NOENT)
 }
