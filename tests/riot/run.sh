@@ -34,8 +34,12 @@ SRV_PID=
 HOLD_PID=
 
 cleanup() {
-    [ -n "$NODE_PID" ] && kill -- "-$NODE_PID" 2>/dev/null
-    [ -n "$SRV_PID" ] && kill -- "-$SRV_PID" 2>/dev/null
+    # Each was started with setsid: its process group holds it and the helpers native forks
+    # (which survive SIGTERM of the main process).
+    local g
+    for g in $NODE_PID $SRV_PID; do kill -TERM -- "-$g" 2>/dev/null; done
+    sleep 0.5
+    for g in $NODE_PID $SRV_PID; do kill -KILL -- "-$g" 2>/dev/null; done
     [ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null
     rm -rf "$WORK"
