@@ -1,0 +1,418 @@
+/*
+ * SPDX-License-Identifier: MIT OR Apache-2.0
+ */
+
+/**
+ * @ingroup     lwm2m_c2c
+ * @{
+ *
+ * @file
+ * @brief       C side of the RIOT driver: gcoap listener and client requests, peer table,
+ *              poll thread, clock and events. The engine itself is Rust (rust/riot).
+ *
+ * @}
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "irq.h"
+#include "luid.h"
+#include "msg.h"
+#include "net/gcoap.h"
+#include "net/sock/util.h"
+#include "net/netif.h"
+#include "random.h"
+#include "thread.h"
+#include "ztimer.h"
+#if IS_USED(MODULE_PERIPH_CPUID)
+#include "periph/cpuid.h"
+#endif
+
+#include "lwm2m_c2c.h"
+
+/* Rust side (rust/riot/src/lib.rs) */
+int lwm2m_riot_init(const char *endpoint, const char *server_uri, uint16_t ssid,
+                    uint32_t lifetime);
+int lwm2m_riot_start(uint64_t now);
+uint64_t lwm2m_riot_poll(uint64_t now);
+ssize_t lwm2m_riot_handle_request(uint8_t id_kind, uint16_t id, uint32_t endpoint,
+                                  const uint8_t *req, size_t req_len,
+                                  uint8_t *resp, size_t cap, uint64_t now);
+void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, uint64_t now);
+void lwm2m_riot_request_failed(uint8_t kind, uint32_t id, const uint8_t *token,
+                               size_t token_len, uint64_t now);
+int lwm2m_riot_set(const char *path, const char *value, uint64_t now);
+int lwm2m_riot_state(uint16_t ssid);
+
+/* The poll thread is woken with this message type whenever the engine may have work. */
+#define WAKE_MSG_TYPE   (0x4c32)
+
+typedef struct {
+    sock_udp_ep_t ep;
+    uint16_t ssid;          /* 0: not a server */
+    bool used;
+} peer_t;
+
+static peer_t _peers[CONFIG_LWM2M_MAX_PEERS];
+static mutex_t _peers_lock = MUTEX_INIT;
+static char _stack[CONFIG_LWM2M_THREAD_STACKSIZE];
+static msg_t _queue[4];
+static kernel_pid_t _pid = KERNEL_PID_UNDEF;
+static uint16_t _next_mid;
+
+/* Initialization runs on the poll thread, whose stack is sized for the engine (built by value
+ * before it moves to its static home); the caller waits for the result. */
+static struct {
+    const char *endpoint;
+    const char *server_uri;
+    int result;
+    mutex_t done;
+} _init = { .done = MUTEX_INIT_LOCKED };
+
+static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
+                                coap_request_ctx_t *ctx);
+static int _matcher(gcoap_listener_t *listener, const coap_resource_t **resource,
+                    coap_pkt_t *pdu);
+
+/* One resource stands for the whole LwM2M tree; _matcher sends everything but
+ * /.well-known/ to it, whatever the method (FETCH and iPATCH included). */
+static const coap_resource_t _resources[] = {
+    { "/", COAP_GET | COAP_POST | COAP_PUT | COAP_DELETE | COAP_FETCH | COAP_PATCH |
+      COAP_IPATCH | COAP_MATCH_SUBTREE, _request_handler, NULL },
+};
+
+static gcoap_listener_t _listener = {
+    .resources = _resources,
+    .resources_len = ARRAY_SIZE(_resources),
+    .tl_type = GCOAP_SOCKET_TYPE_UNDEF,
+    .link_encoder = NULL,
+    .next = NULL,
+    .request_matcher = _matcher,
+};
+
+uint64_t lwm2m_c2c_now_ms(void)
+{
+    /* ZTIMER_MSEC is 32 bit: extend it, assuming at least one call per 49 days (the poll
+     * thread sleeps at most CONFIG_LWM2M_MAX_SLEEP_MS). */
+    static uint32_t last;
+    static uint64_t high;
+    unsigned state = irq_disable();
+    uint32_t now = ztimer_now(ZTIMER_MSEC);
+    if (now < last) {
+        high += (uint64_t)1 << 32;
+    }
+    last = now;
+    uint64_t res = high | now;
+    irq_restore(state);
+    return res;
+}
+
+__attribute__((weak)) void lwm2m_c2c_on_event(const char *kind, uint16_t ssid)
+{
+    printf("EVT ts=%" PRIu32 " kind=%s ssid=%u\n", ztimer_now(ZTIMER_USEC), kind,
+           (unsigned)ssid);
+}
+
+/* Called by the Rust side on registration state changes. */
+void lwm2m_c2c_glue_event(const char *kind, uint16_t ssid)
+{
+    lwm2m_c2c_on_event(kind, ssid);
+}
+
+static void _wake(void)
+{
+    if (_pid != KERNEL_PID_UNDEF) {
+        msg_t m = { .type = WAKE_MSG_TYPE };
+        /* A full queue already means a pending wakeup. */
+        msg_try_send(&m, _pid);
+    }
+}
+
+/* Returns the handle of a remote, remembering it if new (oldest non-server slot is reused). */
+static int _peer_handle(const sock_udp_ep_t *ep, uint16_t ssid)
+{
+    int free_slot = -1;
+    mutex_lock(&_peers_lock);
+    for (unsigned i = 0; i < ARRAY_SIZE(_peers); i++) {
+        if (_peers[i].used && sock_udp_ep_equal(&_peers[i].ep, ep)) {
+            if (ssid) {
+                _peers[i].ssid = ssid;
+            }
+            mutex_unlock(&_peers_lock);
+            return i;
+        }
+        if (free_slot < 0 && (!_peers[i].used || (!_peers[i].ssid && ssid))) {
+            free_slot = i;
+        }
+    }
+    if (free_slot >= 0) {
+        _peers[free_slot].ep = *ep;
+        _peers[free_slot].ssid = ssid;
+        _peers[free_slot].used = true;
+    }
+    mutex_unlock(&_peers_lock);
+    return free_slot;
+}
+
+static uint16_t _server_ssid(int handle)
+{
+    if (handle < 0 || (unsigned)handle >= ARRAY_SIZE(_peers)) {
+        return 0;
+    }
+    mutex_lock(&_peers_lock);
+    uint16_t ssid = _peers[handle].used ? _peers[handle].ssid : 0;
+    mutex_unlock(&_peers_lock);
+    return ssid;
+}
+
+static int _matcher(gcoap_listener_t *listener, const coap_resource_t **resource,
+                    coap_pkt_t *pdu)
+{
+    char uri[CONFIG_NANOCOAP_URI_MAX];
+    /* Leave /.well-known/core to gcoap's own listener (registered after ours). */
+    if (coap_get_uri_path(pdu, uri) > 0 && strncmp(uri, "/.well-known/", 13) == 0) {
+        return GCOAP_RESOURCE_NO_PATH;
+    }
+    *resource = &listener->resources[0];
+    return GCOAP_RESOURCE_FOUND;
+}
+
+static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
+                                coap_request_ctx_t *ctx)
+{
+    const sock_udp_ep_t *remote = coap_request_ctx_get_remote_udp(ctx);
+    uint8_t id_kind = LWM2M_C2C_ID_UNAUTHENTICATED;
+    uint16_t ssid = 0;
+    int handle = -1;
+
+    /* Peer identity. For now (NoSec over plain UDP) a request from the address and port of a
+     * server we sent to counts as that server. This is where the secure transports plug in:
+     * - DTLS (gcoap_dtls, coap_request_ctx_get_tl_type(ctx) == GCOAP_SOCKET_TYPE_DTLS): the
+     *   identity must come from the DTLS session's PSK identity, which RIOT's sock_dtls does
+     *   not report yet; addresses alone must not authenticate there.
+     * - OSCORE: the kid of the security context that verified the request. */
+    if (remote) {
+        handle = _peer_handle(remote, 0);
+        ssid = _server_ssid(handle);
+        if (ssid) {
+            id_kind = LWM2M_C2C_ID_SERVER;
+        }
+    }
+
+    /* Read what the event line needs before the response overwrites the buffer. */
+    char path[CONFIG_NANOCOAP_URI_MAX];
+    if (coap_get_uri_path(pdu, path) <= 0) {
+        strcpy(path, "?");
+    }
+    unsigned method = coap_get_code_raw(pdu);
+
+    ssize_t res = lwm2m_riot_handle_request(id_kind, ssid, handle < 0 ? UINT32_MAX : (uint32_t)handle,
+                                            pdu->buf, coap_get_total_len(pdu), buf, len,
+                                            lwm2m_c2c_now_ms());
+    if (res >= 2) {
+        printf("EVT ts=%" PRIu32 " kind=request peer=%s ssid=%u method=%u path=%s code=%u.%02u\n",
+               ztimer_now(ZTIMER_USEC), id_kind == LWM2M_C2C_ID_SERVER ? "server" : "unauth",
+               (unsigned)ssid, method, path, buf[1] >> 5, buf[1] & 0x1f);
+    }
+    _wake();
+    return res;
+}
+
+static void _resp_handler(const gcoap_request_memo_t *memo, coap_pkt_t *pdu,
+                          const sock_udp_ep_t *remote)
+{
+    (void)remote;
+    uint32_t ctx = (uint32_t)(uintptr_t)memo->context;
+    uint8_t kind = ctx >> 24;
+    uint32_t id = ctx & 0xffffff;
+
+    if (memo->state == GCOAP_MEMO_RESP) {
+        lwm2m_riot_handle_response(pdu->buf, coap_get_total_len(pdu), lwm2m_c2c_now_ms());
+    }
+    else {
+        /* Timeout or error: the memo holds the request, whose token the engine matches. */
+        const uint8_t *req = gcoap_request_memo_get_buf((gcoap_request_memo_t *)memo);
+        size_t tkl = req[0] & 0x0f;
+        lwm2m_riot_request_failed(kind, id, req + 4, tkl > 8 ? 0 : tkl, lwm2m_c2c_now_ms());
+    }
+    _wake();
+}
+
+static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep)
+{
+    char url[CONFIG_SOCK_URLPATH_MAXLEN + CONFIG_SOCK_HOSTPORT_MAXLEN];
+    char hostport[CONFIG_SOCK_HOSTPORT_MAXLEN];
+    char urlpath[CONFIG_SOCK_URLPATH_MAXLEN];
+
+    if (uri == NULL || uri_len >= sizeof(url)) {
+        return -EINVAL;
+    }
+    memcpy(url, uri, uri_len);
+    url[uri_len] = '\0';
+    if (sock_urlsplit(url, hostport, urlpath) < 0 ||
+        sock_udp_str2ep(ep, hostport) < 0) {
+        return -EINVAL;
+    }
+    if (ep->port == 0) {
+        ep->port = strncmp(url, "coaps:", 6) == 0 ? 5684 : 5683;
+    }
+    return 0;
+}
+
+/* Called by the Rust side for every message the engine wants sent. */
+ssize_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, size_t uri_len,
+                            uint8_t *buf, size_t len, bool confirmable)
+{
+    sock_udp_ep_t ep;
+    (void)confirmable; /* the type is already in the header */
+
+    if (len < 4) {
+        return -EINVAL;
+    }
+    if (kind == LWM2M_C2C_DEST_ENDPOINT) {
+        if (id >= ARRAY_SIZE(_peers)) {
+            return -EINVAL;
+        }
+        mutex_lock(&_peers_lock);
+        bool used = _peers[id].used;
+        ep = _peers[id].ep;
+        mutex_unlock(&_peers_lock);
+        if (!used) {
+            return -EINVAL;
+        }
+    }
+    else {
+        if (_parse_uri(uri, uri_len, &ep) < 0) {
+            return -EINVAL;
+        }
+        if (kind == LWM2M_C2C_DEST_SERVER) {
+            /* Remember the server's address so its requests get its identity. */
+            _peer_handle(&ep, (uint16_t)id);
+        }
+    }
+    /* The engine leaves the message ID to the message layer. */
+    uint16_t mid = _next_mid++;
+    buf[2] = mid >> 8;
+    buf[3] = mid & 0xff;
+
+    uintptr_t ctx = ((uintptr_t)kind << 24) | (id & 0xffffff);
+    unsigned type = (buf[0] >> 4) & 0x3;
+    bool is_request = buf[1] >= 0x01 && buf[1] < 0x20;
+    /* Requests get a response handler; notifications (responses sent as requests would be)
+     * only need one when confirmable, to learn about RST / timeouts. */
+    gcoap_resp_handler_t handler =
+        (is_request || type == COAP_TYPE_CON) ? _resp_handler : NULL;
+    return gcoap_req_send(buf, len, &ep, NULL, handler, (void *)ctx,
+                          GCOAP_SOCKET_TYPE_UDP);
+}
+
+static void *_thread(void *arg)
+{
+    (void)arg;
+    msg_init_queue(_queue, ARRAY_SIZE(_queue));
+    _init.result = lwm2m_riot_init(_init.endpoint, _init.server_uri,
+                                   CONFIG_LWM2M_SERVER_SHORT_ID, CONFIG_LWM2M_LIFETIME);
+    mutex_unlock(&_init.done);
+    if (_init.result < 0) {
+        return NULL;
+    }
+    while (1) {
+        uint64_t now = lwm2m_c2c_now_ms();
+        uint64_t delay = lwm2m_riot_poll(now);
+        if (delay > CONFIG_LWM2M_MAX_SLEEP_MS) {
+            delay = CONFIG_LWM2M_MAX_SLEEP_MS;
+        }
+        if (delay == 0) {
+            /* Something is due but could not go out (e.g. no free gcoap memo): retry soon. */
+            delay = 10;
+        }
+        msg_t m;
+        ztimer_msg_receive_timeout(ZTIMER_MSEC, &m, (uint32_t)delay);
+    }
+    return NULL;
+}
+
+void lwm2m_c2c_default_endpoint(char *buf, size_t len)
+{
+    uint8_t id[8];
+    size_t id_len = 0;
+
+    /* Prefer the EUI-64 / MAC of the first interface: unique per node even on native. */
+    netif_t *netif = netif_iter(NULL);
+    if (netif) {
+        int res = netif_get_opt(netif, NETOPT_ADDRESS_LONG, 0, id, sizeof(id));
+        if (res <= 0) {
+            res = netif_get_opt(netif, NETOPT_ADDRESS, 0, id, sizeof(id));
+        }
+        id_len = res > 0 ? (size_t)res : 0;
+    }
+#if IS_USED(MODULE_PERIPH_CPUID)
+    if (id_len == 0) {
+        uint8_t cpuid[CPUID_LEN];
+        cpuid_get(cpuid);
+        id_len = CPUID_LEN < sizeof(id) ? CPUID_LEN : sizeof(id);
+        memcpy(id, cpuid, id_len);
+    }
+#endif
+    if (id_len == 0) {
+        luid_get(id, sizeof(id));
+        id_len = sizeof(id);
+    }
+    int n = snprintf(buf, len, "%s", CONFIG_LWM2M_ENDPOINT_PREFIX);
+    for (size_t i = 0; i < id_len && n > 0 && (size_t)n + 2 < len; i++) {
+        n += snprintf(buf + n, len - n, "%02x", id[i]);
+    }
+}
+
+int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
+{
+    char ep[32];
+
+    if (_pid != KERNEL_PID_UNDEF) {
+        return -EALREADY;
+    }
+    if (endpoint == NULL) {
+        lwm2m_c2c_default_endpoint(ep, sizeof(ep));
+        endpoint = ep;
+    }
+    if (server_uri == NULL) {
+        server_uri = CONFIG_LWM2M_SERVER_URI;
+    }
+    _init.endpoint = endpoint;
+    _init.server_uri = server_uri;
+    _next_mid = random_uint32();
+    kernel_pid_t pid = thread_create(_stack, sizeof(_stack), CONFIG_LWM2M_THREAD_PRIO,
+                                     0, _thread, NULL, "lwm2m");
+    if (pid < 0) {
+        return -ENOMEM;
+    }
+    mutex_lock(&_init.done);
+    if (_init.result < 0) {
+        return _init.result;
+    }
+    _pid = pid;
+    gcoap_register_listener(&_listener);
+    return 0;
+}
+
+int lwm2m_c2c_start(void)
+{
+    int res = lwm2m_riot_start(lwm2m_c2c_now_ms());
+    _wake();
+    return res;
+}
+
+int lwm2m_c2c_set(const char *path, const char *value)
+{
+    int res = lwm2m_riot_set(path, value, lwm2m_c2c_now_ms());
+    _wake();
+    return res;
+}
+
+int lwm2m_c2c_state(uint16_t ssid)
+{
+    return lwm2m_riot_state(ssid);
+}

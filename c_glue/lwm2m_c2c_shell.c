@@ -1,0 +1,67 @@
+/*
+ * SPDX-License-Identifier: MIT OR Apache-2.0
+ */
+
+/**
+ * @ingroup     lwm2m_c2c
+ * @{
+ *
+ * @file
+ * @brief       Shell command `lwm2m start|status|set <path> <value>`
+ *
+ * @}
+ */
+
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+
+#include "shell.h"
+#include "lwm2m_c2c.h"
+
+int lwm2m_riot_endpoint(char *buf, size_t cap);
+
+static const char *_state_name(int s)
+{
+    static const char *names[] = {
+        "not_registered", "registering", "registered", "updating", "disabled",
+    };
+    return (s >= 0 && (unsigned)s < ARRAY_SIZE(names)) ? names[s] : "uninitialized";
+}
+
+static int _cmd(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "start") == 0) {
+        int res = lwm2m_c2c_init(NULL, NULL);
+        if (res < 0 && res != -EALREADY) {
+            printf("lwm2m: init failed (%d)\n", res);
+            return 1;
+        }
+        res = lwm2m_c2c_start();
+        printf("lwm2m: start %s\n", res < 0 ? "failed" : "ok");
+        return res < 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "status") == 0) {
+        char ep[40];
+        if (lwm2m_riot_endpoint(ep, sizeof(ep)) < 0) {
+            strcpy(ep, "-");
+        }
+        int s = lwm2m_c2c_state(CONFIG_LWM2M_SERVER_SHORT_ID);
+        printf("STATUS ep=%s ssid=%u state=%s\n", ep, (unsigned)CONFIG_LWM2M_SERVER_SHORT_ID,
+               _state_name(s));
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "set") == 0) {
+        int res = lwm2m_c2c_set(argv[2], argv[3]);
+        if (res < 0) {
+            printf("lwm2m: set failed (%d)\n", res);
+            return 1;
+        }
+        printf("lwm2m: set %s = %s\n", argv[2], argv[3]);
+        return 0;
+    }
+    printf("usage: %s start|status|set <path> <value>\n", argv[0]);
+    return 1;
+}
+
+SHELL_COMMAND(lwm2m, "LwM2M client: start|status|set <path> <value>", _cmd);
