@@ -9,7 +9,7 @@ PROBE_ELF := $(PROBE)/target/$(THUMB)/release/lwm2m-size-probe
 VENV := target/venv
 PY := $(VENV)/bin/python
 
-.PHONY: all demo test test-deps test-rust test-thumb test-interop lint size bench fuzz clean
+.PHONY: all demo test test-deps test-rust test-thumb test-interop test-riot lint size bench fuzz clean
 
 all: test
 
@@ -18,7 +18,7 @@ demo:
 	$(CARGO) run --release -q -p lwm2m-demo
 
 ## test: every test (formatting, lints, unit, integration, no_std build, interoperability).
-test: test-deps lint test-rust test-thumb test-interop
+test: test-deps lint test-rust test-thumb test-interop test-riot
 
 test-deps:
 	@tests/install-deps.sh
@@ -38,6 +38,10 @@ test-thumb:
 test-interop:
 	$(CARGO) build --release -p lwm2m-host -p lwm2m-server
 	$(PY) -m pytest -q tests/interop
+
+## RIOT scenario on native64: runs when RIOTBASE is set, skips with a message otherwise.
+test-riot:
+	@bash tests/riot/run.sh
 
 ## size: text / data / bss of the engine linked into a bare-metal thumbv7m program.
 size:

@@ -4,7 +4,7 @@
 //! - Rust (here): owns the engine and its objects behind a RIOT mutex, turns raw CoAP datagrams
 //!   into [`lwm2m::coap::Message`]s, builds responses, runs `poll`, and reports registration
 //!   state changes.
-//! - C (`c_glue/lwm2m_c2c.c`): gcoap listener and client requests, the endpoint table that maps
+//! - C (`c_glue/lwm2m_c2c/lwm2m_c2c.c`): gcoap listener and client requests, the endpoint table that maps
 //!   remote addresses to peers (and so to [`Identity`]), the poll thread with its ztimer
 //!   timeout, the 64-bit millisecond clock, event printing and shell commands.
 //!

@@ -8,7 +8,7 @@
  *
  * Use from any firmware:
  *
- *     EXTERNAL_MODULE_DIRS += <checkout of this project>
+ *     EXTERNAL_MODULE_DIRS += <checkout of this project>/c_glue
  *     USEMODULE += lwm2m_c2c
  *
  * The module brings gcoap, ztimer and random (see `Makefile.dep`), registers one gcoap
