@@ -45,7 +45,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Waits for the first event matching `want`, up to `timeout`.
-fn wait_event(events: &Receiver<Event>, timeout: Duration, want: impl Fn(&Event) -> bool) -> Option<Event> {
+fn wait_event(
+    events: &Receiver<Event>,
+    timeout: Duration,
+    want: impl Fn(&Event) -> bool,
+) -> Option<Event> {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
@@ -94,8 +98,10 @@ fn demo() -> Result<(), String> {
     let (server, events, client) = start()?;
     let result = (|| -> Result<(), String> {
         step("2. registration");
-        let reg = wait_event(&events, Duration::from_secs(10), |e| matches!(e, Event::Registered { .. }))
-            .ok_or("no registration within 10 s")?;
+        let reg = wait_event(&events, Duration::from_secs(10), |e| {
+            matches!(e, Event::Registered { .. })
+        })
+        .ok_or("no registration within 10 s")?;
         if let Event::Registered { registration, .. } = reg {
             println!(
                 "   registered: ep={} location=/rd/{} lifetime={} s objects={}",
@@ -125,7 +131,11 @@ fn demo() -> Result<(), String> {
         let r = server
             .read(ENDPOINT, &rec.path, Some(cf::TEXT))
             .map_err(|e| e.to_string())?;
-        println!("   read back: {} {:?}", status(&r), String::from_utf8_lossy(&r.payload));
+        println!(
+            "   read back: {} {:?}",
+            status(&r),
+            String::from_utf8_lossy(&r.payload)
+        );
 
         step("5. observe /3303/0/5700 (temperature) with pmin=1, pmax=3");
         let path = Path::resource(3303, 0, 5700);
@@ -134,7 +144,9 @@ fn demo() -> Result<(), String> {
             pmax: Some(3),
             ..Default::default()
         };
-        let a = server.write_attributes(ENDPOINT, &path, &attrs).map_err(|e| e.to_string())?;
+        let a = server
+            .write_attributes(ENDPOINT, &path, &attrs)
+            .map_err(|e| e.to_string())?;
         println!("   write-attributes: {}", status(&a));
         let first = server
             .observe(ENDPOINT, &path, Some(cf::SENML_CBOR))
@@ -143,24 +155,41 @@ fn demo() -> Result<(), String> {
         show_values(&first);
         let start = Instant::now();
         for i in 1..=3 {
-            let n = wait_event(&events, Duration::from_secs(10), |e| matches!(e, Event::Notification { .. }))
-                .ok_or("no notification within 10 s")?;
+            let n = wait_event(&events, Duration::from_secs(10), |e| {
+                matches!(e, Event::Notification { .. })
+            })
+            .ok_or("no notification within 10 s")?;
             if let Event::Notification { response, .. } = n {
-                print!("   notification {i} after {:>5} ms, observe={:?}:", start.elapsed().as_millis(), response.observe);
+                print!(
+                    "   notification {i} after {:>5} ms, observe={:?}:",
+                    start.elapsed().as_millis(),
+                    response.observe
+                );
                 match response.values() {
-                    Ok(v) => println!(" {}", v.first().map(|r| r.value.to_json().to_string()).unwrap_or_default()),
+                    Ok(v) => println!(
+                        " {}",
+                        v.first()
+                            .map(|r| r.value.to_json().to_string())
+                            .unwrap_or_default()
+                    ),
                     Err(e) => println!(" {e}"),
                 }
             }
         }
-        let c = server.cancel_observe(ENDPOINT, &path).map_err(|e| e.to_string())?;
+        let c = server
+            .cancel_observe(ENDPOINT, &path)
+            .map_err(|e| e.to_string())?;
         println!("   cancel: {}", status(&c));
         Ok(())
     })();
 
     step("6. stop: the client de-registers, the server shuts down");
     client.stop();
-    if wait_event(&events, Duration::from_secs(5), |e| matches!(e, Event::Deregistered { .. })).is_some() {
+    if wait_event(&events, Duration::from_secs(5), |e| {
+        matches!(e, Event::Deregistered { .. })
+    })
+    .is_some()
+    {
         println!("   de-registered");
     } else {
         println!("   (no de-registration seen)");
@@ -180,14 +209,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn bench() -> Result<(), String> {
     let (server, events, client) = start()?;
     let result = (|| -> Result<(), String> {
-        wait_event(&events, Duration::from_secs(10), |e| matches!(e, Event::Registered { .. }))
-            .ok_or("no registration")?;
+        wait_event(&events, Duration::from_secs(10), |e| {
+            matches!(e, Event::Registered { .. })
+        })
+        .ok_or("no registration")?;
         let n = 300;
         let path = Path::resource(3303, 0, 5700);
         let mut rtt = Vec::with_capacity(n);
         for _ in 0..n {
             let t = Instant::now();
-            server.read(ENDPOINT, &path, Some(cf::TEXT)).map_err(|e| e.to_string())?;
+            server
+                .read(ENDPOINT, &path, Some(cf::TEXT))
+                .map_err(|e| e.to_string())?;
             rtt.push(t.elapsed().as_secs_f64() * 1e3);
         }
         rtt.sort_by(f64::total_cmp);
@@ -197,9 +230,15 @@ fn bench() -> Result<(), String> {
             percentile(&rtt, 0.95),
             percentile(&rtt, 1.0)
         );
-        let r = server.read(ENDPOINT, &Path::instance(3, 0), Some(cf::SENML_CBOR)).map_err(|e| e.to_string())?;
-        let t = server.read(ENDPOINT, &Path::instance(3, 0), Some(cf::LWM2M_TLV)).map_err(|e| e.to_string())?;
-        let c = server.read(ENDPOINT, &Path::instance(3, 0), Some(cf::LWM2M_CBOR)).map_err(|e| e.to_string())?;
+        let r = server
+            .read(ENDPOINT, &Path::instance(3, 0), Some(cf::SENML_CBOR))
+            .map_err(|e| e.to_string())?;
+        let t = server
+            .read(ENDPOINT, &Path::instance(3, 0), Some(cf::LWM2M_TLV))
+            .map_err(|e| e.to_string())?;
+        let c = server
+            .read(ENDPOINT, &Path::instance(3, 0), Some(cf::LWM2M_CBOR))
+            .map_err(|e| e.to_string())?;
         println!(
             "bench device_payload_bytes senml_cbor={} tlv={} lwm2m_cbor={}",
             r.payload.len(),
@@ -209,9 +248,16 @@ fn bench() -> Result<(), String> {
 
         // Notification delay: value set on the client -> notification event at the server.
         let light = Path::resource(3311, 0, 5851);
-        let attrs = lwm2m_server::ops::Attributes { pmin: Some(0), ..Default::default() };
-        server.write_attributes(ENDPOINT, &light, &attrs).map_err(|e| e.to_string())?;
-        server.observe(ENDPOINT, &light, Some(cf::TEXT)).map_err(|e| e.to_string())?;
+        let attrs = lwm2m_server::ops::Attributes {
+            pmin: Some(0),
+            ..Default::default()
+        };
+        server
+            .write_attributes(ENDPOINT, &light, &attrs)
+            .map_err(|e| e.to_string())?;
+        server
+            .observe(ENDPOINT, &light, Some(cf::TEXT))
+            .map_err(|e| e.to_string())?;
         let mut delays = Vec::new();
         for i in 0..100 {
             while events.try_recv().is_ok() {}
@@ -219,7 +265,11 @@ fn bench() -> Result<(), String> {
             client
                 .set_value(light, ClientValue::Integer(i % 100))
                 .map_err(|e| e.to_string())?;
-            if wait_event(&events, Duration::from_secs(5), |e| matches!(e, Event::Notification { .. })).is_some() {
+            if wait_event(&events, Duration::from_secs(5), |e| {
+                matches!(e, Event::Notification { .. })
+            })
+            .is_some()
+            {
                 delays.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
