@@ -15,6 +15,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod c2c;
 pub mod coap;
 pub mod codec;
 pub mod config;
