@@ -37,6 +37,8 @@ pub const BUF_LEN: usize = 1280;
 const TICK: Duration = Duration::from_millis(50);
 /// Most remote addresses that get their own peer handle.
 const MAX_PEERS: usize = 4096;
+/// Most remembered observation paths (labels of the notification events).
+const MAX_OBSERVED_LABELS: usize = 256;
 /// The handle shared by addresses beyond [`MAX_PEERS`]; it maps to no address.
 const OVERFLOW_HANDLE: u32 = u32::MAX;
 
@@ -657,6 +659,13 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             let key = (handle, msg.token.to_vec());
             match msg.option_uint(option::OBSERVE) {
                 Some(Ok(0)) if observe_resp.is_some() => {
+                    // The engine keeps one observation per peer and path; so do the labels.
+                    self.observed
+                        .retain(|(h, _), p| !(*h == handle && *p == path));
+                    if self.observed.len() >= MAX_OBSERVED_LABELS {
+                        // Only log labels are lost; the engine's observations are unaffected.
+                        self.observed.clear();
+                    }
                     self.observed.insert(key, path.clone());
                 }
                 Some(Ok(1)) => {
