@@ -152,7 +152,7 @@ fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
 
 fn seconds(name: &str, v: &str) -> Result<Duration, String> {
     match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!("{name}: {v:?} is not a number of seconds")),
     }
 }
