@@ -611,3 +611,32 @@ impl DtlsEndpoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<DtlsEndpoint>();
+        struct NoKeys;
+        impl PskStore for NoKeys {}
+        let ep = DtlsEndpoint::new(Role::Server, NoKeys, Config::default()).expect("endpoint");
+        let ep = std::thread::spawn(move || ep).join().expect("thread");
+        assert_eq!(ep.role(), Role::Server);
+    }
+
+    #[test]
+    fn key_lengths_and_hex() {
+        assert_eq!(Key::new(&[]).err(), Some(Error::KeyLength(0)));
+        assert_eq!(Key::new(&[0; 17]).err(), Some(Error::KeyLength(17)));
+        assert_eq!(Key::new(&[7; 16]).map(|k| k.len()), Ok(16));
+        let k = Key::from_hex("00fF10").expect("hex");
+        assert_eq!(k.expose(), &[0x00, 0xff, 0x10]);
+        assert_eq!(Key::from_hex("0").err(), Some(Error::KeyEncoding));
+        assert_eq!(Key::from_hex("0g").err(), Some(Error::KeyEncoding));
+        assert_eq!(Key::from_hex("").err(), Some(Error::KeyLength(0)));
+        assert_eq!(format!("{k:?}"), "Key(<3 bytes redacted>)");
+    }
+}
