@@ -673,6 +673,11 @@ fn protect_request_inner(
             .map_err(|_| Error::BufferTooSmall)?;
     inner?;
     let mut len = 4 + h.tkl + msg.finish();
+    // RFC 8613 section 4.2: an Observe registration goes as FETCH (liboscore always writes
+    // POST); the outer code is not authenticated, so it may be changed after encryption.
+    if m.option(option::OBSERVE).is_some() {
+        out[1] = code::FETCH;
+    }
     if ctx.send_kid_context {
         if let Some(c) = ctx.id_context() {
             let mut cb = [0; MAX_ID_CONTEXT_LEN];
@@ -862,11 +867,13 @@ pub fn protect_response(
         if !code::is_response(m.code) {
             return Err(Error::Malformed);
         }
+        let observe = m.option(option::OBSERVE).is_some();
         protect_response_msg(
             ctx,
             store,
             id,
             &Header::of(&m),
+            observe,
             |pm| write_inner(pm, &m, None),
             out,
         )
@@ -879,6 +886,7 @@ fn protect_response_msg(
     store: &mut dyn SeqnoStore,
     id: &mut RequestId,
     h: &Header,
+    observe: bool,
     writer: impl FnOnce(&mut liboscore::ProtectedMessage) -> Result<(), Error>,
     out: &mut [u8],
 ) -> Result<usize, Error> {
@@ -889,7 +897,13 @@ fn protect_response_msg(
     let inner = liboscore::protect_response(&mut msg, &mut ctx.ctx, &mut raw_id, writer);
     id.first_use = raw_id.is_first_use;
     inner.map_err(|_| Error::BufferTooSmall)??;
-    Ok(4 + h.tkl + msg.finish())
+    let len = 4 + h.tkl + msg.finish();
+    // RFC 8613 section 4.2: 2.04 Changed, or 2.05 Content for notifications (liboscore always
+    // writes 2.05). The outer code is not authenticated.
+    if !observe {
+        out[1] = code::CHANGED;
+    }
+    Ok(len)
 }
 
 /// Builds the protected 4.01 Unauthorized with an Echo option (RFC 8613 B.1.2) that answers a
@@ -928,6 +942,7 @@ pub fn echo_response(
             store,
             id,
             &h,
+            false,
             |pm| {
                 pm.set_code(code::UNAUTHORIZED);
                 pm.add_option(option::ECHO, &echo[..n])
