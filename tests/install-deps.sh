@@ -23,7 +23,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "install-deps: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import aiocoap, cbor2, pytest' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest' >/dev/null 2>&1; then
   echo "install-deps: installing aiocoap, cbor2, pytest (pip)"
   "$VENV/bin/pip" install -q -r tests/requirements.txt
 fi
