@@ -250,7 +250,9 @@ fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
         Ok(resp) => (200, resp.to_json()),
         Err(e) => {
             let status = match e {
-                ServerError::UnknownEndpoint(_) | ServerError::NotObserved => 404,
+                ServerError::UnknownEndpoint(_)
+                | ServerError::NotObserved
+                | ServerError::UnknownId(_) => 404,
                 ServerError::InvalidArgument(_) | ServerError::Codec(_) => 400,
                 ServerError::Reset | ServerError::TooLarge => 502,
                 ServerError::Timeout => 504,

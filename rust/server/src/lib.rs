@@ -19,6 +19,7 @@
 
 pub mod ac;
 pub mod bootstrap;
+pub mod c2c;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -27,16 +28,19 @@ pub mod http;
 pub mod layer;
 pub mod msg;
 pub mod ops;
+pub mod policy;
 pub mod registration;
+pub mod relay;
 pub mod server;
 pub mod transport;
 pub mod types;
 pub mod values;
 
-pub use config::Config;
+pub use config::{C2cConfig, Config};
 pub use error::ServerError;
 pub use event::Event;
 pub use ops::{Attributes, Response};
+pub use policy::Policy;
 pub use registration::Registration;
 pub use server::{Server, ServerHandle};
 pub use values::{OwnedRecord, OwnedValue};
