@@ -147,7 +147,9 @@ pub(crate) fn check(
         match &r {
             Checked::Reply(reply) => {
                 *c = reply.code;
-                *reason = String::from_utf8_lossy(&reply.payload).into_owned();
+                if !reply.payload.is_empty() {
+                    *reason = String::from_utf8_lossy(&reply.payload).into_owned();
+                }
                 if reply.code == code::UNAUTHORIZED {
                     *decision = "unauthenticated".into();
                 } else if reply.code == code::FORBIDDEN {

@@ -375,3 +375,53 @@ pub fn c2c_setup(
 pub fn drain(rx: &Receiver<Event>) -> Vec<Event> {
     rx.try_iter().collect()
 }
+
+/// Drives one access request through a composite install: both clients accept. Returns the
+/// records the host and the requester received (the requester's are empty without a message).
+pub fn authorize(
+    host: &mut FakeClient,
+    req: &mut FakeClient,
+    host_ep: &str,
+    grants: &[(Path, u8)],
+    credentials: bool,
+) -> (Vec<OwnedRecord>, Vec<OwnedRecord>, Msg) {
+    let q = format!("ep={host_ep}");
+    let mut query = vec![q.as_str()];
+    if credentials {
+        query.push("c");
+    }
+    let (mid, token) = req.send_ac(&ac_options(&query, Some(60)), &rights_map(grants));
+    let hp = host.recv_request();
+    assert_eq!(hp.code, code::IPATCH);
+    host.respond(&hp, code::CHANGED, &[], &[]);
+    let rp = req.recv_request();
+    assert_eq!(rp.code, code::IPATCH);
+    req.respond(&rp, code::CHANGED, &[], &[]);
+    let answer = req.ac_answer(mid, &token);
+    assert_eq!(answer.code, code::CREATED);
+    (request_records(&hp), request_records(&rp), answer)
+}
+
+/// A blocking HTTP/1.1 request; returns status and raw body.
+pub fn http_raw(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status: u16 = resp.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = resp.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+/// [`http_raw`] with a JSON body.
+pub fn http_json(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
+    let (s, b) = http_raw(addr, method, target, body);
+    (s, serde_json::from_str(&b).unwrap())
+}
