@@ -187,9 +187,7 @@ fn check_inner(
     let mut at_addr = registry.list().into_iter().filter(|r| r.addr == req.peer);
     let requester = match (at_addr.next(), at_addr.next()) {
         (Some(r), None) => r,
-        (None, _) => {
-            return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered"))
-        }
+        (None, _) => return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered")),
         (Some(_), Some(_)) => {
             return Checked::Reply(diag(code::UNAUTHORIZED, "requester not identified"))
         }
@@ -209,7 +207,10 @@ fn check_inner(
         Err(_) => return Checked::Reply(diag(code::BAD_REQUEST, "bad rights map")),
     };
     *ev_grants = grants.iter().map(|g| (g.path, g.rights)).collect();
-    let Some(host) = registry.get(&q.host).filter(|h| h.endpoint != requester.endpoint) else {
+    let Some(host) = registry
+        .get(&q.host)
+        .filter(|h| h.endpoint != requester.endpoint)
+    else {
         return Checked::Reply(diag(code::BAD_REQUEST, "unknown host endpoint"));
     };
     for g in &grants {
@@ -248,7 +249,12 @@ fn check_inner(
 }
 
 fn registered(host: &Registration, path: &Path) -> bool {
-    let Some(o) = host.links.objects.iter().find(|o| Some(o.object) == path.object_id()) else {
+    let Some(o) = host
+        .links
+        .objects
+        .iter()
+        .find(|o| Some(o.object) == path.object_id())
+    else {
         return false;
     };
     path.instance_id().is_none_or(|i| o.instances.contains(&i))
@@ -503,7 +509,13 @@ impl Worker {
             let req_uri = c2c::peer_uri(req_reg.addr, pair.security);
             for (ops, acc, peer_ep, peer_uri, host_side) in [
                 (&mut host_ops, &pair.at_host, &job.requester, &req_uri, true),
-                (&mut requester_ops, &pair.at_requester, &job.host, &host_uri, false),
+                (
+                    &mut requester_ops,
+                    &pair.at_requester,
+                    &job.host,
+                    &host_uri,
+                    false,
+                ),
             ] {
                 let mut recs = c2c::client_records(acc, pair.lifetime, peer_ep);
                 recs.extend(c2c::security_records(
@@ -651,8 +663,9 @@ impl Worker {
     fn separate(op: &InstOp) -> Result<(Path, &'static str, OutRequest), String> {
         let o = op.instance.object_id().unwrap_or(0);
         if op.create {
-            let (target, req) = ops::create(o, op.instance.instance_id(), &op.records, cf::LWM2M_TLV)
-                .map_err(|e| e.to_string())?;
+            let (target, req) =
+                ops::create(o, op.instance.instance_id(), &op.records, cf::LWM2M_TLV)
+                    .map_err(|e| e.to_string())?;
             Ok((target, "create", req))
         } else {
             let req = ops::write(&op.instance, &op.records, cf::LWM2M_TLV, false)
@@ -776,9 +789,7 @@ impl Worker {
                 st.acls.insert((job.host.clone(), *path), acl.clone());
             }
             for (path, r) in &plan.rights {
-                let existing = st
-                    .grant_for(&job.requester, &job.host, path)
-                    .map(|g| g.id);
+                let existing = st.grant_for(&job.requester, &job.host, path).map(|g| g.id);
                 let id = match existing {
                     Some(id) => id,
                     None => st.next_grant_id(),
@@ -788,7 +799,10 @@ impl Worker {
                     .iter()
                     .find(|(p, _)| p == path)
                     .map_or(0, |(_, a)| a.instance);
-                let created = st.grants.get(&id).map_or_else(SystemTime::now, |g| g.created);
+                let created = st
+                    .grants
+                    .get(&id)
+                    .map_or_else(SystemTime::now, |g| g.created);
                 st.grants.insert(
                     id,
                     GrantInfo {
@@ -827,8 +841,15 @@ impl Worker {
     fn revoke(&mut self, id: u64) -> Result<Json, ServerError> {
         let (grant, pair, acl, others) = {
             let st = lock(&self.shared.c2c);
-            let g = st.grants.get(&id).cloned().ok_or(ServerError::UnknownId(id))?;
-            let pair = st.pairs.get(&(g.requester.clone(), g.host.clone())).cloned();
+            let g = st
+                .grants
+                .get(&id)
+                .cloned()
+                .ok_or(ServerError::UnknownId(id))?;
+            let pair = st
+                .pairs
+                .get(&(g.requester.clone(), g.host.clone()))
+                .cloned();
             let acl = st.acls.get(&(g.host.clone(), g.path)).cloned();
             let others = st
                 .grants
@@ -871,8 +892,7 @@ impl Worker {
                 );
             } else {
                 let res = Path::resource(CLIENT_ACCESS_CONTROL, acl.instance, 2);
-                let recs =
-                    c2c::acl_records(acl.instance, &grant.path, &rest.entries, 0, false);
+                let recs = c2c::acl_records(acl.instance, &grant.path, &rest.entries, 0, false);
                 let format = match self.cfg.install {
                     InstallMode::Separate => cf::LWM2M_TLV,
                     InstallMode::Composite => cf::SENML_CBOR,
@@ -895,7 +915,12 @@ impl Worker {
                     paths.push(Path::instance(OSCORE, o));
                 }
                 for path in paths {
-                    all &= step(ep, "delete", path, self.caller.call(ep, path, ops::delete()));
+                    all &= step(
+                        ep,
+                        "delete",
+                        path,
+                        self.caller.call(ep, path, ops::delete()),
+                    );
                 }
                 if all {
                     freed.push((ep.clone(), acc.clone()));

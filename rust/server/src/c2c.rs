@@ -561,8 +561,16 @@ mod tests {
         let none = BTreeSet::new();
         let a = Secrets::generate(SecurityMode::Psk, &none, &none).unwrap();
         let b = Secrets::generate(SecurityMode::Psk, &none, &none).unwrap();
-        let (Material::Psk { identity: ia, key: ka }, Material::Psk { identity: ib, key: kb }) =
-            (&a.material, &b.material)
+        let (
+            Material::Psk {
+                identity: ia,
+                key: ka,
+            },
+            Material::Psk {
+                identity: ib,
+                key: kb,
+            },
+        ) = (&a.material, &b.material)
         else {
             panic!("psk material");
         };
@@ -623,7 +631,13 @@ mod tests {
             find(&host, Path::resource(11000, 2, 17)).value,
             OwnedValue::ObjLnk(21, 3)
         );
-        let acl = acl_records(4, &Path::object(3311), &BTreeMap::from([(7, 0x10)]), 1, true);
+        let acl = acl_records(
+            4,
+            &Path::object(3311),
+            &BTreeMap::from([(7, 0x10)]),
+            1,
+            true,
+        );
         assert_eq!(acl[1].value, OwnedValue::Integer(65535));
         assert_eq!(acl[3].path, Path::resource_instance(11002, 4, 2, 7));
         assert_eq!(

@@ -340,9 +340,10 @@ pub(crate) fn route(h: &ServerHandle, req: &HttpRequest) -> (u16, Json) {
             Json::Array(h.relay_list().iter().map(|r| r.to_json()).collect()),
         ),
         ("POST", ["api", "relays"]) => match relay_body(req) {
-            Ok((host, path, requester, target)) => {
-                op_json(h.relay(&host, &path, &requester, &target).map(|id| json!({"id": id})))
-            }
+            Ok((host, path, requester, target)) => op_json(
+                h.relay(&host, &path, &requester, &target)
+                    .map(|id| json!({"id": id})),
+            ),
             Err(e) => bad(e),
         },
         ("DELETE", ["api", "relays", id]) => match id.parse::<u64>() {

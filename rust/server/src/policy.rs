@@ -188,8 +188,9 @@ impl Policy {
                     }
                     "lifetime" if allow => {
                         let l = v.parse::<u32>().ok().filter(|l| *l > 0);
-                        rule.max_lifetime =
-                            Some(l.ok_or_else(|| err(format!("bad lifetime {v:?} (seconds > 0)")))?);
+                        rule.max_lifetime = Some(
+                            l.ok_or_else(|| err(format!("bad lifetime {v:?} (seconds > 0)")))?,
+                        );
                     }
                     "lifetime" => return Err(err("lifetime only makes sense on allow".into())),
                     _ => return Err(err(format!("unknown field {k:?}"))),
@@ -214,8 +215,7 @@ impl Policy {
         let mut cap: Option<u32> = None;
         for g in grants {
             let what = format!("{} {} on {host}", rights_text(g.rights), g.path);
-            if g
-                .path
+            if g.path
                 .object_id()
                 .is_some_and(|o| PROTECTED_OBJECTS.contains(&o))
             {
@@ -399,7 +399,11 @@ mod tests {
         ));
         // Read only: rule 4, with its lifetime.
         assert_eq!(
-            p.decide("other", "lamp-1", &[g(Path::instance(3311, 1), rights::READ)]),
+            p.decide(
+                "other",
+                "lamp-1",
+                &[g(Path::instance(3311, 1), rights::READ)]
+            ),
             Decision::Allow {
                 max_lifetime: Some(60)
             }
@@ -451,8 +455,8 @@ mod tests {
 
     #[test]
     fn rule_lines_round_trip() {
-        let p = Policy::parse("allow requester=a* host=b path=/3/0 rights=read lifetime=9")
-            .unwrap();
+        let p =
+            Policy::parse("allow requester=a* host=b path=/3/0 rights=read lifetime=9").unwrap();
         let again = Policy::parse(&p.rules[0].to_line()).unwrap();
         assert_eq!(again.rules[0].to_line(), p.rules[0].to_line());
         assert_eq!(

@@ -63,7 +63,11 @@ pub(crate) struct Relays {
 }
 
 /// Moves the records from below `from` to below `to`.
-pub fn reroot(records: &[OwnedRecord], from: &Path, to: &Path) -> Result<Vec<OwnedRecord>, ServerError> {
+pub fn reroot(
+    records: &[OwnedRecord],
+    from: &Path,
+    to: &Path,
+) -> Result<Vec<OwnedRecord>, ServerError> {
     records
         .iter()
         .map(|r| {
@@ -71,7 +75,9 @@ pub fn reroot(records: &[OwnedRecord], from: &Path, to: &Path) -> Result<Vec<Own
             let path = suffix
                 .iter()
                 .try_fold(*to, |p, id| p.child(*id))
-                .map_err(|_| ServerError::InvalidArgument(format!("{} does not fit below {to}", r.path)))?;
+                .map_err(|_| {
+                    ServerError::InvalidArgument(format!("{} does not fit below {to}", r.path))
+                })?;
             Ok(OwnedRecord {
                 path,
                 value: r.value.clone(),
@@ -227,7 +233,10 @@ mod tests {
         .unwrap();
         assert_eq!(r[0].path, Path::resource(3311, 0, 5851));
         let r = reroot(
-            &[v(Path::resource(3303, 0, 5700)), v(Path::resource(3303, 0, 5701))],
+            &[
+                v(Path::resource(3303, 0, 5700)),
+                v(Path::resource(3303, 0, 5701)),
+            ],
             &Path::instance(3303, 0),
             &Path::instance(9, 2),
         )

@@ -63,20 +63,56 @@ fn malformed_requests_are_bad_requests_and_install_nothing() {
     let good = rights_map(&[(Path::instance(3311, 0), rights::READ)]);
     let unregistered = rights_map(&[(Path::instance(3311, 7), rights::READ)]);
     let no_object = rights_map(&[(Path::object(5), rights::CREATE)]);
-    let cases: Vec<(&str, Vec<&str>, Option<u32>, Vec<u8>)> = vec![
+    type Case<'a> = (&'a str, Vec<&'a str>, Option<u32>, Vec<u8>);
+    let cases: Vec<Case> = vec![
         ("missing ep", vec!["c"], Some(60), good.clone()),
         ("empty ep", vec!["ep=", "c"], Some(60), good.clone()),
         ("two ep", vec!["ep=lamp", "ep=lamp"], Some(60), good.clone()),
-        ("unknown query", vec!["ep=lamp", "x=1"], Some(60), good.clone()),
-        ("unknown host", vec!["ep=nobody", "c"], Some(60), good.clone()),
-        ("host is requester", vec!["ep=switch", "c"], Some(60), good.clone()),
+        (
+            "unknown query",
+            vec!["ep=lamp", "x=1"],
+            Some(60),
+            good.clone(),
+        ),
+        (
+            "unknown host",
+            vec!["ep=nobody", "c"],
+            Some(60),
+            good.clone(),
+        ),
+        (
+            "host is requester",
+            vec!["ep=switch", "c"],
+            Some(60),
+            good.clone(),
+        ),
         ("empty map", vec!["ep=lamp", "c"], Some(60), vec![0xa0]),
         ("bad CBOR", vec!["ep=lamp", "c"], Some(60), vec![0xff, 0x00]),
         ("no payload", vec!["ep=lamp", "c"], Some(60), vec![]),
-        ("unregistered instance", vec!["ep=lamp", "c"], Some(60), unregistered),
-        ("unregistered object", vec!["ep=lamp", "c"], Some(60), no_object),
-        ("no content format", vec!["ep=lamp", "c"], None, good.clone()),
-        ("text content format", vec!["ep=lamp", "c"], Some(0), good.clone()),
+        (
+            "unregistered instance",
+            vec!["ep=lamp", "c"],
+            Some(60),
+            unregistered,
+        ),
+        (
+            "unregistered object",
+            vec!["ep=lamp", "c"],
+            Some(60),
+            no_object,
+        ),
+        (
+            "no content format",
+            vec!["ep=lamp", "c"],
+            None,
+            good.clone(),
+        ),
+        (
+            "text content format",
+            vec!["ep=lamp", "c"],
+            Some(0),
+            good.clone(),
+        ),
         // Without `c` the pair needs accounts from this server already.
         ("no account", vec!["ep=lamp"], Some(60), good.clone()),
     ];

@@ -47,8 +47,14 @@ fn full_flow_with_credentials() {
     assert!((1..=65534).contains(&sid_at_host));
     let sid = sid_at_host as u16;
     assert_eq!(int(val(&h, Path::resource(11001, 1, 1))), 600);
-    assert_eq!(val(&h, Path::resource(11001, 1, 6)), OwnedValue::Boolean(false));
-    assert_eq!(val(&h, Path::resource(11001, 1, 7)), OwnedValue::String("U".into()));
+    assert_eq!(
+        val(&h, Path::resource(11001, 1, 6)),
+        OwnedValue::Boolean(false)
+    );
+    assert_eq!(
+        val(&h, Path::resource(11001, 1, 7)),
+        OwnedValue::String("U".into())
+    );
     assert_eq!(
         val(&h, Path::resource(11001, 1, 9)),
         OwnedValue::String("switch".into())
@@ -122,7 +128,10 @@ fn full_flow_with_credentials() {
         assert_eq!(m["payload_bytes"].as_u64().unwrap(), s.min(l));
         println!("composite install message: {m}");
     }
-    assert_eq!(messages[0]["payload_bytes"].as_u64().unwrap() as usize, hp.payload.len());
+    assert_eq!(
+        messages[0]["payload_bytes"].as_u64().unwrap() as usize,
+        hp.payload.len()
+    );
 
     let grants = server.grants();
     assert_eq!(grants.as_array().unwrap().len(), 1);
@@ -179,7 +188,10 @@ fn separate_creates_in_the_artifact_order() {
         let m = c.recv_request();
         assert_eq!(m.code, code::POST, "{who} {path}");
         assert_eq!(m.uri_path(), vec![path.to_string()]);
-        assert_eq!(m.uint(option::CONTENT_FORMAT), Some(u32::from(cf::LWM2M_TLV)));
+        assert_eq!(
+            m.uint(option::CONTENT_FORMAT),
+            Some(u32::from(cf::LWM2M_TLV))
+        );
         seen.extend(request_records(&m));
         c.respond(&m, code::CREATED, &[], &[]);
     }
@@ -207,7 +219,10 @@ fn oscore_contexts_are_mirrored() {
     let map = rights_map(&[(Path::instance(3311, 0), rights::READ)]);
     let (mid, token) = req.send_ac(&ac_options(&["ep=lamp", "c"], Some(60)), &map);
     let hp = host.recv_request();
-    assert_eq!(hp.uint(option::CONTENT_FORMAT), Some(u32::from(cf::SENML_CBOR)));
+    assert_eq!(
+        hp.uint(option::CONTENT_FORMAT),
+        Some(u32::from(cf::SENML_CBOR))
+    );
     let h = request_records(&hp);
     host.respond(&hp, code::CHANGED, &[], &[]);
     let rp = req.recv_request();
@@ -215,8 +230,14 @@ fn oscore_contexts_are_mirrored() {
     req.respond(&rp, code::CHANGED, &[], &[]);
     assert_eq!(req.ac_answer(mid, &token).code, code::CREATED);
     let (hi, ri) = (instances(&h, 21)[0], instances(&r, 21)[0]);
-    assert_eq!(val(&h, Path::resource(11000, 1, 17)), OwnedValue::ObjLnk(21, hi));
-    assert_eq!(val(&r, Path::resource(11000, 0, 17)), OwnedValue::ObjLnk(21, ri));
+    assert_eq!(
+        val(&h, Path::resource(11000, 1, 17)),
+        OwnedValue::ObjLnk(21, hi)
+    );
+    assert_eq!(
+        val(&r, Path::resource(11000, 0, 17)),
+        OwnedValue::ObjLnk(21, ri)
+    );
     assert_eq!(int(val(&h, Path::resource(11000, 1, 2))), 3);
     let uri = val(&r, Path::resource(11000, 0, 0));
     assert!(matches!(uri, OwnedValue::String(u) if u.starts_with("coap://")));

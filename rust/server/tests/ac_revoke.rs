@@ -85,9 +85,8 @@ fn revoking_one_of_two_grants_keeps_the_accounts() {
         .unwrap()["id"]
         .as_u64()
         .unwrap();
-    let t = std::thread::spawn(move || {
-        http_json(api, "DELETE", &format!("/api/grants/{second}"), "")
-    });
+    let t =
+        std::thread::spawn(move || http_json(api, "DELETE", &format!("/api/grants/{second}"), ""));
     assert_eq!(answer_deletes(&mut host, 1), vec!["11002/1"]);
     let (status, report) = t.join().unwrap();
     assert_eq!(status, 200);
@@ -140,9 +139,10 @@ fn policy_reload_by_api_and_flag_keeps_old_policy_on_errors() {
     std::fs::write(&file, "deny\ndeny\n").unwrap();
     flag.store(true, Ordering::Relaxed);
     // (The API reload above reported 1 rule.)
-    let ev = wait_event(&events, |e| {
-        matches!(e, Event::PolicyReloaded { rules } if *rules != 1)
-    });
+    let ev = wait_event(
+        &events,
+        |e| matches!(e, Event::PolicyReloaded { rules } if *rules != 1),
+    );
     assert_eq!(ev, Event::PolicyReloaded { rules: 2 });
     assert!(!flag.load(Ordering::Relaxed));
     let (_, p) = http_json(api, "GET", "/api/policy", "");

@@ -36,7 +36,10 @@ fn forms(key: &[u8]) -> Vec<String> {
     vec![
         hex.clone(),
         hex.to_uppercase(),
-        key.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"),
+        key.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
         base64(key, STD, true),
         base64(key, STD, false),
         base64(key, URL, false),
@@ -70,7 +73,12 @@ fn credentials_are_fresh_and_never_leak() {
         int(val(&h2, Path::resource_instance(11002, 0, 2, sid2 as u16))),
         1
     );
-    assert_eq!(h2.iter().filter(|r| r.path.object_id() == Some(11002)).count(), 1);
+    assert_eq!(
+        h2.iter()
+            .filter(|r| r.path.object_id() == Some(11002))
+            .count(),
+        1
+    );
 
     let key1 = opaque(val(&h1, Path::resource(11000, 1, 5)));
     let key2 = opaque(val(&h2, Path::resource(11000, 2, 5)));

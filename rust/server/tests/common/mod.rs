@@ -242,7 +242,8 @@ use lwm2m::Path;
 use lwm2m_server::values::{self, OwnedRecord, OwnedValue};
 
 /// The registration payload of a hosting client with a light, and C2C objects announced.
-pub const HOST_LINKS: &str = "</1/0>,</3/0>,</3311/0>,</3311/1>,</3303/0>,</11000/0>,</11001/0>,</11002>";
+pub const HOST_LINKS: &str =
+    "</1/0>,</3/0>,</3311/0>,</3311/1>,</3303/0>,</11000/0>,</11001/0>,</11002>";
 /// A requesting client's registration payload.
 pub const REQUESTER_LINKS: &str = "</1/0>,</3/0>,</11000>,</11001>";
 
@@ -267,7 +268,11 @@ pub fn ac_options(query: &[&str], cf: Option<u32>) -> Vec<(u16, Vec<u8>)> {
     if let Some(f) = cf {
         o.push((option::CONTENT_FORMAT, uint(f)));
     }
-    o.extend(query.iter().map(|q| (option::URI_QUERY, q.as_bytes().to_vec())));
+    o.extend(
+        query
+            .iter()
+            .map(|q| (option::URI_QUERY, q.as_bytes().to_vec())),
+    );
     o
 }
 
@@ -276,7 +281,14 @@ impl FakeClient {
     pub fn send_ac(&mut self, options: &[(u16, Vec<u8>)], payload: &[u8]) -> (u16, Vec<u8>) {
         let mid = self.mid();
         let token = vec![0xac, (mid >> 8) as u8, mid as u8];
-        self.send(&encode(MessageType::Con, code::POST, mid, &token, options, payload));
+        self.send(&encode(
+            MessageType::Con,
+            code::POST,
+            mid,
+            &token,
+            options,
+            payload,
+        ));
         (mid, token)
     }
 
@@ -421,7 +433,12 @@ pub fn http_raw(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u1
 }
 
 /// [`http_raw`] with a JSON body.
-pub fn http_json(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, serde_json::Value) {
+pub fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
     let (s, b) = http_raw(addr, method, target, body);
     (s, serde_json::from_str(&b).unwrap())
 }
