@@ -29,6 +29,13 @@ commands (paths like /3/0/1; formats: senml-cbor tlv cbor text opaque or a numbe
   attr <ep> <path> pmin=N pmax=N gt=X lt=X st=X epmin=N epmax=N   Write-Attributes
   cread <ep> <path>...                   Read-Composite
   cwrite <ep> <path>=<value>...          Write-Composite
+  grants                                 client-to-client grants
+  revoke <id>                            revoke a grant (and the accounts with the pair's last one)
+  policy                                 the access policy in force
+  reload                                 reload the policy file
+  relay <host> <path> <requester> <target>   server-centric baseline: observe and forward
+  relays                                 running relays
+  unrelay <id>                           stop a relay
   help                                   this text
   quit                                   stop the server";
 
@@ -67,6 +74,20 @@ pub enum Command {
     CompositeRead(String, Vec<Path>),
     /// `cwrite <ep> <path>=<value>...`.
     CompositeWrite(String, Vec<OwnedRecord>),
+    /// `grants`.
+    Grants,
+    /// `revoke <id>`.
+    Revoke(u64),
+    /// `policy`.
+    Policy,
+    /// `reload`.
+    Reload,
+    /// `relay <host> <path> <requester> <target>`.
+    Relay(String, Path, String, Path),
+    /// `relays`.
+    Relays,
+    /// `unrelay <id>`.
+    Unrelay(u64),
 }
 
 /// Splits a line into words; double quotes group words (`"a b"`).
@@ -191,6 +212,25 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
             Command::CompositeRead(ep()?, paths)
         }
         Some("cwrite") => Command::CompositeWrite(ep()?, assignments(&Path::ROOT, rest(2))?),
+        Some("grants") => Command::Grants,
+        Some("policy") => Command::Policy,
+        Some("reload") => Command::Reload,
+        Some("relays") => Command::Relays,
+        Some(c @ ("revoke" | "unrelay")) => {
+            let id = t
+                .get(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or("missing or bad ID")?;
+            if c == "revoke" {
+                Command::Revoke(id)
+            } else {
+                Command::Unrelay(id)
+            }
+        }
+        Some("relay") => {
+            let requester = t.get(3).cloned().ok_or("missing requester")?;
+            Command::Relay(ep()?, p(2)?, requester, p(4)?)
+        }
         Some(other) => return Err(format!("unknown command {other:?} (try help)")),
     })
 }
@@ -223,6 +263,24 @@ pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
         Command::Attr(ep, p, a) => show(h.write_attributes(ep, p, a)),
         Command::CompositeRead(ep, paths) => show(h.read_composite(ep, paths, None)),
         Command::CompositeWrite(ep, recs) => show(h.write_composite(ep, recs)),
+        Command::Grants => h.grants(),
+        Command::Revoke(id) => h
+            .revoke(*id)
+            .unwrap_or_else(|e| json!({"error": e.to_string()})),
+        Command::Policy => h.policy().to_json(),
+        Command::Reload => match h.reload_policy() {
+            Ok(n) => json!({"rules": n}),
+            Err(e) => json!({"error": e.to_string()}),
+        },
+        Command::Relay(host, p, req, target) => match h.relay(host, p, req, target) {
+            Ok(id) => json!({"relay": id}),
+            Err(e) => json!({"error": e.to_string()}),
+        },
+        Command::Relays => Json::Array(h.relay_list().iter().map(|r| r.to_json()).collect()),
+        Command::Unrelay(id) => match h.stop_relay(*id) {
+            Ok(()) => json!({"stopped": id}),
+            Err(e) => json!({"error": e.to_string()}),
+        },
     };
     j.to_string()
 }
@@ -317,6 +375,18 @@ mod tests {
         assert!(parse_command("read n").is_err());
         assert!(parse_command("write n /3/0/9 abc").is_err());
         assert!(parse_command("bogus").is_err());
+        assert_eq!(parse_command("revoke 3"), Ok(Command::Revoke(3)));
+        assert!(parse_command("revoke x").is_err());
+        assert_eq!(
+            parse_command("relay h /3303/0/5700 r /3311/0/5851"),
+            Ok(Command::Relay(
+                "h".into(),
+                Path::resource(3303, 0, 5700),
+                "r".into(),
+                Path::resource(3311, 0, 5851)
+            ))
+        );
+        assert_eq!(parse_command("unrelay 2"), Ok(Command::Unrelay(2)));
         assert!(parse_command("create n /3/0/1 x=1").is_err());
     }
 }

@@ -1,10 +1,57 @@
 //! Server configuration.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bootstrap::BootstrapConfig;
+use crate::c2c::{InstallMode, SecurityMode};
 use crate::layer::TransmissionParams;
+use crate::policy::Policy;
+
+/// Default account lifetime (s) written to 11001 res 1 when the policy sets no lower cap.
+pub const DEFAULT_C2C_LIFETIME: u32 = 3600;
+
+/// Client-to-client authorization (`POST /ac`) settings.
+#[derive(Clone, Debug)]
+pub struct C2cConfig {
+    /// The policy in force at start.
+    pub policy: Policy,
+    /// The file the policy is (re)loaded from (`--policy`); `None`: reload is refused.
+    pub policy_file: Option<PathBuf>,
+    /// Security mode of the accounts installed (`--c2c-security`).
+    pub security: SecurityMode,
+    /// How accounts are installed (`--c2c-install`).
+    pub install: InstallMode,
+    /// Content-Format of the Write-Composite installs: `None` picks the smaller of SenML CBOR
+    /// and LwM2M CBOR for each message (`--c2c-format`).
+    pub format: Option<u16>,
+    /// Account lifetime (s, 0 = forever) when no policy rule caps it (`--c2c-lifetime`).
+    pub default_lifetime: u32,
+    /// This server's Short Server ID at the hosting clients, written as owner (11002 res 3),
+    /// unless a bootstrap configuration of the host's endpoint names another (`--c2c-ssid`).
+    pub short_server_id: u16,
+    /// Set by a signal handler (SIGHUP in the binary); the event loop reloads the policy file
+    /// when it finds it set.
+    pub reload_flag: Option<Arc<AtomicBool>>,
+}
+
+impl Default for C2cConfig {
+    fn default() -> Self {
+        C2cConfig {
+            policy: Policy::default(),
+            policy_file: None,
+            security: SecurityMode::Psk,
+            install: InstallMode::Composite,
+            format: None,
+            default_lifetime: DEFAULT_C2C_LIFETIME,
+            short_server_id: 1,
+            reload_flag: None,
+        }
+    }
+}
 
 /// Everything [`crate::Server::start`] needs.
 #[derive(Clone, Debug)]
@@ -26,6 +73,8 @@ pub struct Config {
     /// Bootstrap configurations by endpoint name (`*` matches any endpoint). Empty: the
     /// bootstrap interface answers 4.00 to everyone.
     pub bootstrap: BTreeMap<String, BootstrapConfig>,
+    /// Client-to-client authorization.
+    pub c2c: C2cConfig,
 }
 
 impl Default for Config {
@@ -39,6 +88,7 @@ impl Default for Config {
             dedup_capacity: 4096,
             max_body: 1 << 20,
             bootstrap: BTreeMap::new(),
+            c2c: C2cConfig::default(),
         }
     }
 }

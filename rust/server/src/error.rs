@@ -21,6 +21,8 @@ pub enum ServerError {
     TooLarge,
     /// The server is shutting down.
     Shutdown,
+    /// No grant or relay with this ID.
+    UnknownId(u64),
 }
 
 impl fmt::Display for ServerError {
@@ -34,6 +36,7 @@ impl fmt::Display for ServerError {
             ServerError::Codec(e) => write!(f, "codec error: {e}"),
             ServerError::TooLarge => f.write_str("response too large"),
             ServerError::Shutdown => f.write_str("server shutting down"),
+            ServerError::UnknownId(id) => write!(f, "no grant or relay with ID {id}"),
         }
     }
 }

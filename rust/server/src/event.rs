@@ -78,6 +78,90 @@ pub enum Event {
         /// Error code or transport failure.
         reason: String,
     },
+    /// A `POST /ac` was checked.
+    AccessRequest {
+        /// The requester's endpoint name, or its address when it is not identified.
+        requester: String,
+        /// The hosting client's endpoint (`ep=`), if given.
+        host: Option<String>,
+        /// `c` was given (credentials wanted).
+        credentials: bool,
+        /// The requested paths and rights.
+        grants: Vec<(Path, u8)>,
+        /// `allowed`, `denied`, `malformed` or `unauthenticated`.
+        decision: String,
+        /// The answer (for `allowed`: the 2.01 comes after the installs).
+        code: u8,
+        /// Why (the policy rule, the malformed part).
+        reason: String,
+    },
+    /// An authorization was installed on both clients.
+    C2cInstalled {
+        /// Requesting client.
+        requester: String,
+        /// Hosting client.
+        host: String,
+        /// The grant IDs created or extended.
+        grants: Vec<u64>,
+        /// New credentials were installed.
+        credentials: bool,
+        /// Security mode.
+        security: String,
+        /// Account lifetime written (s).
+        lifetime: u32,
+        /// `composite` or `separate`.
+        mode: String,
+        /// Every message sent: `{to, op, path, content_format, payload_bytes,
+        /// message_bytes, code}` (composite messages also list the size in each format).
+        messages: Vec<Json>,
+    },
+    /// An install failed (nothing granted; what was created is deleted again).
+    C2cInstallFailed {
+        /// Requesting client.
+        requester: String,
+        /// Hosting client.
+        host: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A grant was revoked by the operator.
+    GrantRevoked {
+        /// Grant ID.
+        grant: u64,
+        /// Requesting client.
+        requester: String,
+        /// Hosting client.
+        host: String,
+        /// The target.
+        path: Path,
+        /// No grant was left for the pair, so both accounts were deleted.
+        accounts_removed: bool,
+        /// Steps that failed (the IDs involved are then never reused).
+        failures: Vec<String>,
+    },
+    /// The policy file was reloaded.
+    PolicyReloaded {
+        /// Number of rules now in force.
+        rules: usize,
+    },
+    /// Reloading the policy failed; the old policy stays in force.
+    PolicyReloadFailed {
+        /// The error (with its line number).
+        error: String,
+    },
+    /// A relay (server-centric baseline) forwarded a value, or failed to.
+    Relayed {
+        /// Relay ID.
+        relay: u64,
+        /// Hosting client.
+        host: String,
+        /// Requesting client written to.
+        requester: String,
+        /// Path written at the requester.
+        target: Path,
+        /// The write's result (`2.04`, or the error).
+        result: String,
+    },
 }
 
 impl Event {
@@ -93,6 +177,13 @@ impl Event {
             Event::Bootstrap { .. } => "bootstrap",
             Event::BootstrapFinished { .. } => "bootstrap-finished",
             Event::BootstrapFailed { .. } => "bootstrap-failed",
+            Event::AccessRequest { .. } => "access-request",
+            Event::C2cInstalled { .. } => "c2c-installed",
+            Event::C2cInstallFailed { .. } => "c2c-install-failed",
+            Event::GrantRevoked { .. } => "grant-revoked",
+            Event::PolicyReloaded { .. } => "policy-reloaded",
+            Event::PolicyReloadFailed { .. } => "policy-reload-failed",
+            Event::Relayed { .. } => "relayed",
         }
     }
 
@@ -108,6 +199,12 @@ impl Event {
             | Event::Bootstrap { endpoint, .. }
             | Event::BootstrapFinished { endpoint }
             | Event::BootstrapFailed { endpoint, .. } => endpoint,
+            Event::AccessRequest { requester, .. }
+            | Event::C2cInstalled { requester, .. }
+            | Event::C2cInstallFailed { requester, .. }
+            | Event::GrantRevoked { requester, .. } => requester,
+            Event::Relayed { host, .. } => host,
+            Event::PolicyReloaded { .. } | Event::PolicyReloadFailed { .. } => "",
         }
     }
 
@@ -151,6 +248,77 @@ impl Event {
             Event::BootstrapFailed { step, reason, .. } => {
                 j["step"] = json!(step);
                 j["reason"] = json!(reason);
+            }
+            Event::AccessRequest {
+                host,
+                credentials,
+                grants,
+                decision,
+                code,
+                reason,
+                ..
+            } => {
+                j["host"] = json!(host);
+                j["credentials"] = json!(credentials);
+                j["grants"] = Json::Array(
+                    grants
+                        .iter()
+                        .map(|(p, r)| json!({"path": p.to_string(), "rights": r}))
+                        .collect(),
+                );
+                j["decision"] = json!(decision);
+                j["code"] = json!(crate::msg::code_string(*code));
+                j["reason"] = json!(reason);
+            }
+            Event::C2cInstalled {
+                host,
+                grants,
+                credentials,
+                security,
+                lifetime,
+                mode,
+                messages,
+                ..
+            } => {
+                j["host"] = json!(host);
+                j["grants"] = json!(grants);
+                j["credentials"] = json!(credentials);
+                j["security"] = json!(security);
+                j["lifetime"] = json!(lifetime);
+                j["mode"] = json!(mode);
+                j["messages"] = json!(messages);
+            }
+            Event::C2cInstallFailed { host, reason, .. } => {
+                j["host"] = json!(host);
+                j["reason"] = json!(reason);
+            }
+            Event::GrantRevoked {
+                grant,
+                host,
+                path,
+                accounts_removed,
+                failures,
+                ..
+            } => {
+                j["grant"] = json!(grant);
+                j["host"] = json!(host);
+                j["path"] = json!(path.to_string());
+                j["accounts_removed"] = json!(accounts_removed);
+                j["failures"] = json!(failures);
+            }
+            Event::PolicyReloaded { rules } => j["rules"] = json!(rules),
+            Event::PolicyReloadFailed { error } => j["error"] = json!(error),
+            Event::Relayed {
+                relay,
+                requester,
+                target,
+                result,
+                ..
+            } => {
+                j["relay"] = json!(relay);
+                j["requester"] = json!(requester);
+                j["target"] = json!(target.to_string());
+                j["result"] = json!(result);
             }
         }
         j

@@ -18,6 +18,13 @@
 //! | GET | `/api/clients/<ep>/composite?paths=/3/0/0,/3/0/1[&format=..]` | Read-Composite |
 //! | PUT | `/api/clients/<ep>/composite` (JSON array of `{path,value[,type]}`) | Write-Composite |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
+//! | GET | `/api/grants` | client-to-client grants (no secrets) |
+//! | DELETE | `/api/grants/<id>` | revoke a grant (report of every step) |
+//! | GET | `/api/policy` | the access policy in force |
+//! | POST | `/api/policy/reload` | reload the policy file (`400` with the line on a parse error; the old policy stays) |
+//! | GET | `/api/relays` | server-centric relays |
+//! | POST | `/api/relays` (`{"host":..,"path":..,"requester":..,"target":..}`) | start a relay |
+//! | DELETE | `/api/relays/<id>` | stop a relay |
 //!
 //! JSON write bodies are those of [`crate::values::records_from_json`]. Operation results are
 //! `200` with the CoAP response as JSON ([`crate::ops::Response::to_json`]); failures without a
@@ -250,7 +257,9 @@ fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
         Ok(resp) => (200, resp.to_json()),
         Err(e) => {
             let status = match e {
-                ServerError::UnknownEndpoint(_) | ServerError::NotObserved => 404,
+                ServerError::UnknownEndpoint(_)
+                | ServerError::NotObserved
+                | ServerError::UnknownId(_) => 404,
                 ServerError::InvalidArgument(_) | ServerError::Codec(_) => 400,
                 ServerError::Reset | ServerError::TooLarge => 502,
                 ServerError::Timeout => 504,
@@ -259,6 +268,25 @@ fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
             (status, json!({"error": e.to_string()}))
         }
     }
+}
+
+fn op_json(r: Result<Json, ServerError>) -> (u16, Json) {
+    match r {
+        Ok(j) => (200, j),
+        Err(e) => op_result(Err(e)),
+    }
+}
+
+fn relay_body(req: &HttpRequest) -> Result<(String, Path, String, Path), String> {
+    let j = json_body(req)?;
+    let s = |k: &str| {
+        j.get(k)
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("missing string {k:?}"))
+    };
+    let p = |k: &str| Path::parse_str(&s(k)?).map_err(|_| format!("bad path in {k:?}"));
+    Ok((s("host")?, p("path")?, s("requester")?, p("target")?))
 }
 
 fn bad(msg: impl Into<String>) -> (u16, Json) {
@@ -296,6 +324,31 @@ pub(crate) fn route(h: &ServerHandle, req: &HttpRequest) -> (u16, Json) {
                 404,
                 json!({"error": format!("no client registered as {ep:?}")}),
             ),
+        },
+        ("GET", ["api", "grants"]) => (200, h.grants()),
+        ("DELETE", ["api", "grants", id]) => match id.parse::<u64>() {
+            Ok(id) => op_json(h.revoke(id)),
+            Err(_) => bad("bad grant ID"),
+        },
+        ("GET", ["api", "policy"]) => (200, h.policy().to_json()),
+        ("POST", ["api", "policy", "reload"]) => match h.reload_policy() {
+            Ok(n) => (200, json!({"rules": n})),
+            Err(e) => bad(e.to_string()),
+        },
+        ("GET", ["api", "relays"]) => (
+            200,
+            Json::Array(h.relay_list().iter().map(|r| r.to_json()).collect()),
+        ),
+        ("POST", ["api", "relays"]) => match relay_body(req) {
+            Ok((host, path, requester, target)) => op_json(
+                h.relay(&host, &path, &requester, &target)
+                    .map(|id| json!({"id": id})),
+            ),
+            Err(e) => bad(e),
+        },
+        ("DELETE", ["api", "relays", id]) => match id.parse::<u64>() {
+            Ok(id) => op_json(h.stop_relay(id).map(|()| json!({"stopped": id}))),
+            Err(_) => bad("bad relay ID"),
         },
         (_, ["api", "clients", ep, ..]) => {
             let rest = req.segments.get(3..).unwrap_or(&[]);

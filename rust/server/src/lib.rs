@@ -6,6 +6,23 @@
 //! The wire formats come from the engine crate `lwm2m` (`coap` message codec, content-format
 //! codecs); this crate adds what a server needs on top: sockets, threads, timers and state.
 //!
+//! # Client-to-client authorization
+//!
+//! The server is the trusted third party of the C2C extension (`docs/c2c-protocol.md`):
+//! - [`ac`]: `POST /ac?ep=<host>[&c]`, its checks in order and its answers (2.01 as a separate
+//!   response once both clients acknowledged, 4.00 / 4.01 / 4.03 at once, 5.03 when a client
+//!   cannot be reached);
+//! - [`policy`]: the policy file format (allow/deny rules by requester, host, path prefix and
+//!   rights, first match wins, default deny, optional lifetime cap), reloadable on SIGHUP
+//!   ([`C2cConfig::reload_flag`]), [`ServerHandle::reload_policy`] or `POST /api/policy/reload`;
+//! - [`c2c`]: Short Client IDs, instance IDs, fresh credentials from the OS RNG (never stored,
+//!   logged or shown), and the records installed: one Write-Composite per client by default,
+//!   or the artifact's sequence of Creates ([`c2c::InstallMode::Separate`]);
+//! - grants are listed with [`ServerHandle::grants`] and revoked with [`ServerHandle::revoke`]
+//!   (also `GET /api/grants`, `DELETE /api/grants/<id>`, console `grants`, `revoke <id>`);
+//! - [`relay`]: the server-centric baseline of the paper, for comparison
+//!   ([`ServerHandle::relay`]).
+//!
 //! ```no_run
 //! use lwm2m_server::{Config, Server};
 //! let server = Server::start(Config { coap_addr: "[::]:5683".into(), ..Default::default() })?;
@@ -19,6 +36,7 @@
 
 pub mod ac;
 pub mod bootstrap;
+pub mod c2c;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -27,16 +45,19 @@ pub mod http;
 pub mod layer;
 pub mod msg;
 pub mod ops;
+pub mod policy;
 pub mod registration;
+pub mod relay;
 pub mod server;
 pub mod transport;
 pub mod types;
 pub mod values;
 
-pub use config::Config;
+pub use config::{C2cConfig, Config};
 pub use error::ServerError;
 pub use event::Event;
 pub use ops::{Attributes, Response};
+pub use policy::Policy;
 pub use registration::Registration;
 pub use server::{Server, ServerHandle};
 pub use values::{OwnedRecord, OwnedValue};

@@ -2,9 +2,12 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
-use lwm2m_server::{bootstrap, cli, Config, Server};
+use lwm2m_server::c2c::{InstallMode, SecurityMode};
+use lwm2m_server::{bootstrap, cli, values, Config, Policy, Server};
 
 const USAGE: &str = "\
 lwm2m-server: LwM2M 1.1 server (registration, bootstrap, device management, observe)
@@ -24,10 +27,32 @@ options:
   -h, --help           this text
   -V, --version        print the version
 
+client-to-client authorization (POST /ac?ep=<host>[&c]):
+  --policy <file>      access policy (default: deny everything); reloaded on SIGHUP,
+                       `reload` on the console or POST /api/policy/reload
+  --c2c-security <m>   psk (default), oscore, or nosec (tests only)
+  --c2c-install <m>    composite (default: one Write-Composite per client creating the
+                       C2C instances) or separate (one Create per instance, as the artifact)
+  --c2c-format <f>     auto (default: the smaller), senml-cbor or lwm2m-cbor
+  --c2c-lifetime <s>   account lifetime when no rule caps it (default 3600, 0 = forever)
+  --c2c-ssid <n>       this server's Short Server ID at the hosts, written as 11002 owner
+                       (default 1; a --bootstrap spec of the host's endpoint takes precedence)
+
+policy file: one rule per line, `#` comments; first rule that applies wins; default deny.
+  allow|deny [requester=PATTERN] [host=PATTERN] [path=/O[/I]] [rights=R] [lifetime=S]
+  PATTERN: endpoint name, `*` matches anything (default *); path: prefix (default /);
+  R: all (default), a number, or names joined by , or +: read write execute delete create
+  discover; an allow rule applies when all requested rights are in R, a deny rule when any
+  is; lifetime (allow only): longest account lifetime in s. Objects 0 1 2 21 11000-11002
+  are never granted.
+  example:  allow requester=switch-* host=lamp-* path=/3311 rights=read,write lifetime=600
+
 console commands (stdin): type `help`.
 HTTP routes: GET /api/clients, GET /api/clients/<ep>, GET|PUT|POST|DELETE
 /api/clients/<ep>/<path>, GET .../discover, POST|DELETE .../observe, PUT .../attributes,
-GET|PUT /api/clients/<ep>/composite, GET /api/events (newline-delimited JSON).";
+GET|PUT /api/clients/<ep>/composite, GET /api/events (newline-delimited JSON),
+GET /api/grants, DELETE /api/grants/<id>, GET /api/policy, POST /api/policy/reload,
+GET|POST /api/relays, DELETE /api/relays/<id>.";
 
 struct Options {
     config: Config,
@@ -70,6 +95,39 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 let (ep, cfg) = bootstrap::parse_spec(&val("--bootstrap")?)?;
                 o.config.bootstrap.insert(ep, cfg);
             }
+            "--policy" => {
+                let f = std::path::PathBuf::from(val("--policy")?);
+                o.config.c2c.policy =
+                    Policy::load(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                o.config.c2c.policy_file = Some(f);
+            }
+            "--c2c-security" => {
+                o.config.c2c.security = SecurityMode::parse(&val("--c2c-security")?)
+                    .ok_or("--c2c-security takes psk, oscore or nosec")?;
+            }
+            "--c2c-install" => {
+                o.config.c2c.install = InstallMode::parse(&val("--c2c-install")?)
+                    .ok_or("--c2c-install takes composite or separate")?;
+            }
+            "--c2c-format" => {
+                o.config.c2c.format = match val("--c2c-format")?.as_str() {
+                    "auto" => None,
+                    f @ ("senml-cbor" | "lwm2m-cbor") => values::parse_format(f),
+                    _ => return Err("--c2c-format takes auto, senml-cbor or lwm2m-cbor".into()),
+                };
+            }
+            "--c2c-lifetime" => {
+                o.config.c2c.default_lifetime = val("--c2c-lifetime")?
+                    .parse()
+                    .map_err(|_| "--c2c-lifetime needs seconds")?;
+            }
+            "--c2c-ssid" => {
+                o.config.c2c.short_server_id = val("--c2c-ssid")?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..65535).contains(n))
+                    .ok_or("--c2c-ssid needs 1..65534")?;
+            }
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
@@ -77,7 +135,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args(std::env::args().skip(1)) {
+    let mut opts = match parse_args(std::env::args().skip(1)) {
         Ok(Some(o)) => o,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
@@ -85,6 +143,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // SIGHUP only sets a flag; the server's event loop sees it and reloads the policy file.
+    let reload = Arc::new(AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
+        eprintln!("lwm2m-server: no SIGHUP reload: {e}");
+    }
+    opts.config.c2c.reload_flag = Some(reload);
     let server = match Server::start(opts.config) {
         Ok(s) => s,
         Err(e) => {

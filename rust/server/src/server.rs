@@ -15,14 +15,16 @@ use std::time::{Duration, Instant};
 use lwm2m::coap::{code, content_format as cf, option, Block, Message, MessageType};
 use lwm2m::Path;
 
-use crate::ac::{AccessRequest, AccessRequestHandler, NotImplementedAc};
+use crate::ac::{self, Checked, Job};
 use crate::bootstrap::{self, BootstrapConfig, Step};
+use crate::c2c::C2cState;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::event::Event;
 use crate::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
 use crate::msg::{self, IncomingRequest, OutRequest, Reply};
 use crate::ops::{self, Attributes, Response};
+use crate::policy::{Policy, PolicyError};
 use crate::registration::{self, Outcome, Registration, Registry};
 use crate::transport::{Transport, UdpTransport};
 use crate::values::OwnedRecord;
@@ -30,33 +32,37 @@ use crate::values::OwnedRecord;
 /// Largest datagram the server accepts.
 const MAX_DATAGRAM: usize = 65_535;
 
-/// State shared by the loop, the handles and the HTTP threads.
-struct Shared {
-    registry: Mutex<Registry>,
+/// State shared by the loop, the handles, the C2C worker and the HTTP threads.
+pub(crate) struct Shared {
+    pub(crate) registry: Mutex<Registry>,
     subscribers: Mutex<Vec<Sender<Event>>>,
-    stop: AtomicBool,
+    pub(crate) stop: AtomicBool,
+    /// The access policy in force.
+    pub(crate) policy: Mutex<Policy>,
+    /// C2C accounts and grants.
+    pub(crate) c2c: Mutex<C2cState>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking holder cannot leave the registry half-updated in a way that matters more
     // than losing the server, so poisoning is ignored.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
-    fn emit(&self, ev: Event) {
+    pub(crate) fn emit(&self, ev: Event) {
         lock(&self.subscribers).retain(|s| s.send(ev.clone()).is_ok());
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CallKind {
+pub(crate) enum CallKind {
     Plain,
     Observe,
     CancelObserve,
 }
 
-struct Call {
+pub(crate) struct Call {
     endpoint: String,
     target: Path,
     req: OutRequest,
@@ -65,10 +71,80 @@ struct Call {
     reply: Sender<Result<Response, ServerError>>,
 }
 
-enum Input {
+pub(crate) enum Input {
     Datagram(SocketAddr, Vec<u8>),
     Call(Call),
+    /// The C2C worker finished an access request: send the separate response.
+    AcDone {
+        peer: SocketAddr,
+        token: Vec<u8>,
+        con: bool,
+        reply: Reply,
+    },
     Shutdown,
+}
+
+/// Sends requests to clients through the event loop and waits for the answers.
+#[derive(Clone)]
+pub(crate) struct Caller {
+    tx: Sender<Input>,
+    timeout: Duration,
+}
+
+impl Caller {
+    /// Queues a plain request; the answer arrives on the returned channel.
+    pub(crate) fn start(
+        &self,
+        endpoint: &str,
+        target: Path,
+        req: OutRequest,
+    ) -> Receiver<Result<Response, ServerError>> {
+        self.start_kind(endpoint, target, req, CallKind::Plain)
+    }
+
+    fn start_kind(
+        &self,
+        endpoint: &str,
+        target: Path,
+        req: OutRequest,
+        kind: CallKind,
+    ) -> Receiver<Result<Response, ServerError>> {
+        let (tx, rx) = mpsc::channel();
+        let call = Call {
+            endpoint: endpoint.to_owned(),
+            target,
+            req,
+            kind,
+            deadline: Instant::now() + self.timeout,
+            reply: tx,
+        };
+        // If the loop is gone, the call (and its reply sender) is dropped: the wait ends.
+        let _ = self.tx.send(Input::Call(call));
+        rx
+    }
+
+    /// Waits for an answer queued with [`Caller::start`].
+    pub(crate) fn wait(
+        &self,
+        rx: Receiver<Result<Response, ServerError>>,
+    ) -> Result<Response, ServerError> {
+        // The loop answers Timeout itself at the deadline; the margin covers its tick.
+        match rx.recv_timeout(self.timeout + Duration::from_secs(2)) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Err(ServerError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(ServerError::Shutdown),
+        }
+    }
+
+    /// Sends a plain request and waits for the answer.
+    pub(crate) fn call(
+        &self,
+        endpoint: &str,
+        target: Path,
+        req: OutRequest,
+    ) -> Result<Response, ServerError> {
+        self.wait(self.start(endpoint, target, req))
+    }
 }
 
 /// Entry point: `Server::start(config)` returns a [`ServerHandle`].
@@ -79,23 +155,38 @@ impl Server {
     /// Binds the UDP socket (and the HTTP API if configured) and starts the server threads.
     pub fn start(config: Config) -> io::Result<ServerHandle> {
         let transport = UdpTransport::bind(config.coap_addr.as_str(), Duration::from_millis(100))?;
-        Self::start_with(config, Arc::new(transport), Box::new(NotImplementedAc))
+        Self::start_with(config, Arc::new(transport))
     }
 
-    /// Starts the server over any [`Transport`], with an access-request handler.
-    pub fn start_with(
-        config: Config,
-        transport: Arc<dyn Transport>,
-        ac: Box<dyn AccessRequestHandler>,
-    ) -> io::Result<ServerHandle> {
+    /// Starts the server over any [`Transport`].
+    pub fn start_with(config: Config, transport: Arc<dyn Transport>) -> io::Result<ServerHandle> {
         let coap_addr = transport.local_addr()?;
         let shared = Arc::new(Shared {
             registry: Mutex::new(Registry::new()),
             subscribers: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            policy: Mutex::new(config.c2c.policy.clone()),
+            c2c: Mutex::new(C2cState::default()),
         });
         let (tx, rx) = mpsc::channel();
+        let (jobs_tx, jobs_rx) = mpsc::channel();
         let mut threads = Vec::new();
+        let worker = ac::Worker {
+            shared: shared.clone(),
+            caller: Caller {
+                tx: tx.clone(),
+                timeout: config.request_timeout,
+            },
+            jobs: jobs_rx,
+            loop_tx: tx.clone(),
+            cfg: config.c2c.clone(),
+            bootstrap: config.bootstrap.clone(),
+        };
+        threads.push(
+            thread::Builder::new()
+                .name("lwm2m-c2c".into())
+                .spawn(move || worker.run())?,
+        );
 
         let (rt, rsh, rtx) = (transport.clone(), shared.clone(), tx.clone());
         threads.push(
@@ -116,7 +207,8 @@ impl Server {
             observations: HashMap::new(),
             bootstraps: HashMap::new(),
             next_expiry_check: Instant::now(),
-            ac,
+            jobs: jobs_tx.clone(),
+            separate: Vec::new(),
             config: config.clone(),
         };
         threads.push(
@@ -129,6 +221,9 @@ impl Server {
             inner: Arc::new(HandleInner {
                 shared,
                 tx: Mutex::new(tx),
+                jobs: Mutex::new(jobs_tx),
+                config: config.clone(),
+                relays: Mutex::new(crate::relay::Relays::default()),
                 coap_addr,
                 http_addr: Mutex::new(None),
                 timeout: config.request_timeout,
@@ -162,6 +257,9 @@ fn receive_loop(t: &dyn Transport, shared: &Shared, tx: &Sender<Input>) {
 struct HandleInner {
     shared: Arc<Shared>,
     tx: Mutex<Sender<Input>>,
+    jobs: Mutex<Sender<Job>>,
+    config: Config,
+    relays: Mutex<crate::relay::Relays>,
     coap_addr: SocketAddr,
     http_addr: Mutex<Option<SocketAddr>>,
     timeout: Duration,
@@ -273,6 +371,13 @@ impl ServerHandle {
         }
     }
 
+    pub(crate) fn caller(&self) -> Caller {
+        Caller {
+            tx: lock(&self.inner.tx).clone(),
+            timeout: self.inner.timeout,
+        }
+    }
+
     fn call(
         &self,
         endpoint: &str,
@@ -280,24 +385,60 @@ impl ServerHandle {
         req: OutRequest,
         kind: CallKind,
     ) -> Result<Response, ServerError> {
+        if self.is_stopped() {
+            return Err(ServerError::Shutdown);
+        }
+        let c = self.caller();
+        c.wait(c.start_kind(endpoint, target, req, kind))
+    }
+
+    /// The grants of client-to-client authorizations (JSON list, no secrets).
+    pub fn grants(&self) -> serde_json::Value {
+        lock(&self.inner.shared.c2c).grants_json(Instant::now())
+    }
+
+    /// Revokes a grant: deletes it from the host's 11002 instance (the instance itself when
+    /// no other requester is in its ACL) and, when it was the pair's last grant, the accounts
+    /// on both clients. Returns a report of every step.
+    pub fn revoke(&self, grant: u64) -> Result<serde_json::Value, ServerError> {
         let (tx, rx) = mpsc::channel();
-        let call = Call {
-            endpoint: endpoint.to_owned(),
-            target,
-            req,
-            kind,
-            deadline: Instant::now() + self.inner.timeout,
-            reply: tx,
-        };
-        lock(&self.inner.tx)
-            .send(Input::Call(call))
+        lock(&self.inner.jobs)
+            .send(Job::Revoke(grant, tx))
             .map_err(|_| ServerError::Shutdown)?;
-        // The loop answers Timeout itself at the deadline; the margin covers its tick.
-        match rx.recv_timeout(self.inner.timeout + Duration::from_secs(2)) {
+        // A revocation is up to 7 requests, each bounded by the request timeout.
+        match rx.recv_timeout(self.inner.timeout * 8 + Duration::from_secs(2)) {
             Ok(r) => r,
             Err(RecvTimeoutError::Timeout) => Err(ServerError::Timeout),
             Err(RecvTimeoutError::Disconnected) => Err(ServerError::Shutdown),
         }
+    }
+
+    /// Reloads the policy file (`--policy`); on error the old policy stays in force. Returns
+    /// the number of rules.
+    pub fn reload_policy(&self) -> Result<usize, PolicyError> {
+        ac::reload_policy(&self.inner.shared, &self.inner.config.c2c)
+    }
+
+    /// Replaces the policy in force (not the file).
+    pub fn set_policy(&self, policy: Policy) {
+        *lock(&self.inner.shared.policy) = policy;
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Policy {
+        lock(&self.inner.shared.policy).clone()
+    }
+
+    pub(crate) fn relays(&self) -> MutexGuard<'_, crate::relay::Relays> {
+        lock(&self.inner.relays)
+    }
+
+    pub(crate) fn emit(&self, ev: Event) {
+        self.inner.shared.emit(ev);
+    }
+
+    pub(crate) fn push_thread(&self, t: JoinHandle<()>) {
+        lock(&self.inner.threads).push(t);
     }
 
     /// Read (GET). `format` defaults to SenML CBOR (TLV for 1.0 clients).
@@ -472,7 +613,25 @@ struct EventLoop {
     observations: HashMap<Vec<u8>, Observation>,
     bootstraps: HashMap<String, BootstrapSession>,
     next_expiry_check: Instant,
-    ac: Box<dyn AccessRequestHandler>,
+    jobs: Sender<Job>,
+    /// Separate CON responses to access requests, until ACKed.
+    separate: Vec<SeparateResponse>,
+}
+
+struct SeparateResponse {
+    peer: SocketAddr,
+    mid: u16,
+    bytes: Vec<u8>,
+    retrans: Retransmission,
+}
+
+/// What the dispatcher decided for a request.
+enum Dispatched {
+    Reply(Reply),
+    /// Reply, then start a bootstrap session.
+    Bootstrap(Reply, String, BootstrapConfig),
+    /// An empty ACK now, a separate response when the C2C worker is done.
+    Deferred(ac::AcJob),
 }
 
 /// Options the server understands in requests it receives.
@@ -503,6 +662,12 @@ impl EventLoop {
             match self.rx.recv_timeout(wait) {
                 Ok(Input::Datagram(peer, data)) => self.on_datagram(peer, &data, Instant::now()),
                 Ok(Input::Call(c)) => self.on_call(c, Instant::now()),
+                Ok(Input::AcDone {
+                    peer,
+                    token,
+                    con,
+                    reply,
+                }) => self.send_separate(peer, &token, con, &reply, Instant::now()),
                 Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -513,8 +678,40 @@ impl EventLoop {
         }
     }
 
+    fn send_separate(
+        &mut self,
+        peer: SocketAddr,
+        token: &[u8],
+        con: bool,
+        reply: &Reply,
+        now: Instant,
+    ) {
+        let mid = self.ids.mid();
+        let mtype = if con {
+            MessageType::Con
+        } else {
+            MessageType::Non
+        };
+        let Some(bytes) = reply.encode(mtype, mid, token) else {
+            return;
+        };
+        self.send(peer, &bytes);
+        if con {
+            let retrans = Retransmission::new(&self.config.transmission, now, self.rng.next_f64());
+            self.separate.push(SeparateResponse {
+                peer,
+                mid,
+                bytes,
+                retrans,
+            });
+        }
+    }
+
     fn next_wakeup(&self, now: Instant) -> Instant {
         let mut at = self.next_expiry_check.max(now);
+        for s in &self.separate {
+            at = at.min(s.retrans.next_at);
+        }
         for ex in self.exchanges.values() {
             at = at.min(ex.deadline);
             if let Some(r) = &ex.retrans {
@@ -546,8 +743,26 @@ impl EventLoop {
                 }
             }
         }
+        let params = self.config.transmission;
+        self.separate.retain_mut(|s| {
+            if s.retrans.next_at > now {
+                return true;
+            }
+            match s.retrans.on_timeout(&params, now) {
+                RetransmitAction::Resend => {
+                    resend.push((s.peer, s.bytes.clone()));
+                    true
+                }
+                RetransmitAction::GiveUp => false,
+            }
+        });
         for (peer, bytes) in resend {
             self.send(peer, &bytes);
+        }
+        if let Some(flag) = &self.config.c2c.reload_flag {
+            if flag.swap(false, Ordering::Relaxed) {
+                let _ = ac::reload_policy(&self.shared, &self.config.c2c);
+            }
         }
         for t in expired {
             self.complete(&t, Err(ServerError::Timeout), now);
@@ -609,11 +824,28 @@ impl EventLoop {
             Reply::code(code::BAD_OPTION)
         } else {
             match IncomingRequest::from_message(peer, m) {
-                Some(req) => {
-                    let (r, p) = self.dispatch(&req, now);
-                    post = p;
-                    r
-                }
+                Some(req) => match self.dispatch(&req, now) {
+                    Dispatched::Reply(r) => r,
+                    Dispatched::Bootstrap(r, ep, cfg) => {
+                        post = Some((ep, cfg));
+                        r
+                    }
+                    Dispatched::Deferred(mut job) => {
+                        job.token = m.token.to_vec();
+                        job.con = con;
+                        if con {
+                            if let Some(b) = msg::empty(MessageType::Ack, m.message_id) {
+                                self.send(peer, &b);
+                                self.dedup.set_response(peer, m.message_id, b);
+                            }
+                        }
+                        if self.jobs.send(Job::Install(job)).is_err() {
+                            let r = Reply::code(code::SERVICE_UNAVAILABLE);
+                            self.send_separate(peer, m.token, con, &r, now);
+                        }
+                        return;
+                    }
+                },
                 None => Reply::code(code::BAD_REQUEST),
             }
         };
@@ -633,11 +865,7 @@ impl EventLoop {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        req: &IncomingRequest,
-        now: Instant,
-    ) -> (Reply, Option<(String, BootstrapConfig)>) {
+    fn dispatch(&mut self, req: &IncomingRequest, now: Instant) -> Dispatched {
         match req.path.first().map(String::as_str) {
             Some("rd") => {
                 let (reply, outcome) = {
@@ -645,32 +873,37 @@ impl EventLoop {
                     registration::handle(&mut reg, req, now, &mut self.rng)
                 };
                 self.on_outcome(outcome);
-                (reply, None)
+                Dispatched::Reply(reply)
             }
             Some("bs") if req.path.len() == 1 => {
                 if req.code != code::POST {
-                    return (Reply::code(code::METHOD_NOT_ALLOWED), None);
+                    return Dispatched::Reply(Reply::code(code::METHOD_NOT_ALLOWED));
                 }
                 let Some(ep) = bootstrap::parse_bs_query(&req.query) else {
-                    return (Reply::code(code::BAD_REQUEST), None);
+                    return Dispatched::Reply(Reply::code(code::BAD_REQUEST));
                 };
                 match bootstrap::lookup(&self.config.bootstrap, &ep) {
-                    Some(cfg) => (Reply::code(code::CHANGED), Some((ep, cfg.clone()))),
-                    None => (Reply::code(code::BAD_REQUEST), None),
+                    Some(cfg) => Dispatched::Bootstrap(Reply::code(code::CHANGED), ep, cfg.clone()),
+                    None => Dispatched::Reply(Reply::code(code::BAD_REQUEST)),
                 }
             }
             Some("ac") if req.path.len() == 1 => {
                 if req.code != code::POST {
-                    return (Reply::code(code::METHOD_NOT_ALLOWED), None);
+                    return Dispatched::Reply(Reply::code(code::METHOD_NOT_ALLOWED));
                 }
-                let reg = lock(&self.shared.registry).find_by_addr(req.peer).cloned();
-                let reply = self.ac.handle(AccessRequest {
-                    request: req,
-                    registration: reg.as_ref(),
-                });
-                (reply, None)
+                let (checked, event) = {
+                    let registry = lock(&self.shared.registry);
+                    let policy = lock(&self.shared.policy);
+                    let state = lock(&self.shared.c2c);
+                    ac::check(req, &registry, &policy, &state, &self.config.c2c)
+                };
+                self.shared.emit(event);
+                match checked {
+                    Checked::Reply(r) => Dispatched::Reply(r),
+                    Checked::Install(job) => Dispatched::Deferred(job),
+                }
             }
-            _ => (Reply::code(code::NOT_FOUND), None),
+            _ => Dispatched::Reply(Reply::code(code::NOT_FOUND)),
         }
     }
 
@@ -768,6 +1001,8 @@ impl EventLoop {
     }
 
     fn on_ack(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        self.separate
+            .retain(|s| !(s.mid == m.message_id && s.peer == peer));
         let Some(token) = self
             .exchanges
             .iter()
@@ -786,6 +1021,8 @@ impl EventLoop {
     }
 
     fn on_rst(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+        self.separate
+            .retain(|s| !(s.mid == m.message_id && s.peer == peer));
         let token = self
             .exchanges
             .iter()

@@ -1,5 +1,5 @@
 //! Resource types the server knows without object definition files: Security (0), Server (1),
-//! Access Control (2), Device (3), Temperature (3303) and Light Control (3311). Formats that do
+//! Access Control (2), Device (3), OSCORE (21), the C2C objects (11000-11002), Temperature (3303) and Light Control (3311). Formats that do
 //! not carry types (TLV, text) need them to decode; unknown resources decode as opaque (TLV) or
 //! string (text).
 
@@ -13,6 +13,9 @@ const SERVER: &[DataType] = &[
     I, I, I, I, X, I, B, S, X, X, O, U, T, U, U, B, B, U, U, U, U, B, S, B,
 ];
 const ACCESS_CONTROL: &[DataType] = &[I, I, I, I];
+/// Client (11001): like Server up to res 8, res 9 the peer's endpoint name.
+const C2C_CLIENT: &[DataType] = &[I, I, I, I, X, I, B, S, X, S];
+const OSCORE: &[DataType] = &[Op, Op, Op, I, I, Op, Op];
 const DEVICE: &[DataType] = &[
     S, S, S, S, X, X, I, I, I, I, I, I, X, T, S, S, S, S, S, S, I, I, O,
 ];
@@ -44,7 +47,11 @@ pub fn resource_type(obj: u16, res: u16) -> Option<DataType> {
     match obj {
         0 => dense(SECURITY),
         1 => dense(SERVER),
-        2 => dense(ACCESS_CONTROL),
+        2 | 11002 => dense(ACCESS_CONTROL),
+        // Client Security is built like Security (res 17: the OSCORE link).
+        11000 => dense(SECURITY),
+        11001 => dense(C2C_CLIENT),
+        21 => dense(OSCORE),
         3 => dense(DEVICE),
         3303 => sparse(TEMPERATURE),
         3311 => sparse(LIGHT_CONTROL),

@@ -101,11 +101,11 @@ fn register_rejects_missing_endpoint_and_bad_lifetime() {
         assert_eq!(c.request(code::POST, &opts, b"").code, code::BAD_REQUEST);
     }
     assert!(server.clients().is_empty());
-    // Unknown resources and the /ac placeholder.
+    // Unknown resources, and /ac from an address of no registration.
     let r = c.request(code::GET, &[(option::URI_PATH, b"nothing".to_vec())], b"");
     assert_eq!(r.code, code::NOT_FOUND);
     let r = c.request(code::POST, &[(option::URI_PATH, b"ac".to_vec())], b"x");
-    assert_eq!(r.code, code::NOT_IMPLEMENTED);
+    assert_eq!(r.code, code::UNAUTHORIZED);
     server.shutdown();
 }
 

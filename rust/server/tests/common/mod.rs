@@ -233,3 +233,212 @@ impl FakeClient {
         loc[1].clone()
     }
 }
+
+// ---- client-to-client helpers ----
+
+use lwm2m::c2c::access_request::{self, Grant};
+use lwm2m::codec::Writer;
+use lwm2m::Path;
+use lwm2m_server::values::{self, OwnedRecord, OwnedValue};
+
+/// The registration payload of a hosting client with a light, and C2C objects announced.
+pub const HOST_LINKS: &str =
+    "</1/0>,</3/0>,</3311/0>,</3311/1>,</3303/0>,</11000/0>,</11001/0>,</11002>";
+/// A requesting client's registration payload.
+pub const REQUESTER_LINKS: &str = "</1/0>,</3/0>,</11000>,</11001>";
+
+/// The CBOR rights map of an access request.
+pub fn rights_map(grants: &[(Path, u8)]) -> Vec<u8> {
+    let g: Vec<Grant> = grants
+        .iter()
+        .map(|(path, rights)| Grant {
+            path: *path,
+            rights: *rights,
+        })
+        .collect();
+    let mut buf = [0u8; 128];
+    let mut w = Writer::new(&mut buf);
+    access_request::encode(&g, &mut w).unwrap();
+    w.window_data().to_vec()
+}
+
+/// Options of `POST /ac` with the given query items and Content-Format.
+pub fn ac_options(query: &[&str], cf: Option<u32>) -> Vec<(u16, Vec<u8>)> {
+    let mut o = vec![(option::URI_PATH, b"ac".to_vec())];
+    if let Some(f) = cf {
+        o.push((option::CONTENT_FORMAT, uint(f)));
+    }
+    o.extend(
+        query
+            .iter()
+            .map(|q| (option::URI_QUERY, q.as_bytes().to_vec())),
+    );
+    o
+}
+
+impl FakeClient {
+    /// Sends `POST /ac` (CON); returns (message ID, token).
+    pub fn send_ac(&mut self, options: &[(u16, Vec<u8>)], payload: &[u8]) -> (u16, Vec<u8>) {
+        let mid = self.mid();
+        let token = vec![0xac, (mid >> 8) as u8, mid as u8];
+        self.send(&encode(
+            MessageType::Con,
+            code::POST,
+            mid,
+            &token,
+            options,
+            payload,
+        ));
+        (mid, token)
+    }
+
+    /// The answer to an access request: the piggy-backed one, or (after an empty ACK) the
+    /// separate response, which is ACKed.
+    pub fn ac_answer(&mut self, mid: u16, token: &[u8]) -> Msg {
+        let ack = self.recv_where(|m| m.mtype == MessageType::Ack && m.mid == mid);
+        if ack.code != code::EMPTY {
+            return ack;
+        }
+        self.separate_answer(token)
+    }
+
+    /// The separate response with `token`, ACKed.
+    pub fn separate_answer(&mut self, token: &[u8]) -> Msg {
+        let t = token.to_vec();
+        let r = self.recv_where(move |m| {
+            code::is_response(m.code) && m.token == t && m.mtype != MessageType::Ack
+        });
+        if r.mtype == MessageType::Con {
+            self.send(&encode(MessageType::Ack, code::EMPTY, r.mid, &[], &[], &[]));
+        }
+        r
+    }
+
+    /// The whole access request with piggy-backed error answer expected.
+    pub fn ac_error(&mut self, options: &[(u16, Vec<u8>)], payload: &[u8]) -> Msg {
+        let (mid, token) = self.send_ac(options, payload);
+        self.ac_answer(mid, &token)
+    }
+}
+
+/// Decodes a request payload by its Content-Format, relative to its Uri-Path.
+pub fn request_records(m: &Msg) -> Vec<OwnedRecord> {
+    let f = m.uint(option::CONTENT_FORMAT).expect("content format") as u16;
+    let segs: Vec<u16> = m.uri_path().iter().map(|s| s.parse().unwrap()).collect();
+    let base = Path::from_ids(&segs).unwrap();
+    values::decode(f, &base, &m.payload).expect("payload decodes")
+}
+
+/// The value at `path` in `recs`.
+pub fn val(recs: &[OwnedRecord], path: Path) -> OwnedValue {
+    recs.iter()
+        .find(|r| r.path == path)
+        .unwrap_or_else(|| panic!("no {path} in {recs:?}"))
+        .value
+        .clone()
+}
+
+/// The instance IDs of `object` among the records.
+pub fn instances(recs: &[OwnedRecord], object: u16) -> Vec<u16> {
+    let mut v: Vec<u16> = recs
+        .iter()
+        .filter(|r| r.path.object_id() == Some(object))
+        .filter_map(|r| r.path.instance_id())
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Opaque bytes of a value.
+pub fn opaque(v: OwnedValue) -> Vec<u8> {
+    match v {
+        OwnedValue::Opaque(b) => b,
+        other => panic!("expected opaque, got {other:?}"),
+    }
+}
+
+/// Integer of a value.
+pub fn int(v: OwnedValue) -> i64 {
+    match v {
+        OwnedValue::Integer(i) => i,
+        OwnedValue::Unsigned(u) => u as i64,
+        other => panic!("expected integer, got {other:?}"),
+    }
+}
+
+/// A server with C2C settings, a host `lamp` and a requester `switch` registered.
+pub fn c2c_setup(
+    policy: &str,
+    modify: impl FnOnce(&mut Config),
+) -> (ServerHandle, Receiver<Event>, FakeClient, FakeClient) {
+    let server = start(|cfg| {
+        cfg.c2c.policy = lwm2m_server::Policy::parse(policy).unwrap();
+        modify(cfg);
+    });
+    let events = server.subscribe();
+    let mut host = FakeClient::new(server.coap_addr());
+    host.register("lamp", 300, HOST_LINKS);
+    let mut req = FakeClient::new(server.coap_addr());
+    req.register("switch", 300, REQUESTER_LINKS);
+    (server, events, host, req)
+}
+
+/// Every event received so far (without waiting).
+pub fn drain(rx: &Receiver<Event>) -> Vec<Event> {
+    rx.try_iter().collect()
+}
+
+/// Drives one access request through a composite install: both clients accept. Returns the
+/// records the host and the requester received (the requester's are empty without a message).
+pub fn authorize(
+    host: &mut FakeClient,
+    req: &mut FakeClient,
+    host_ep: &str,
+    grants: &[(Path, u8)],
+    credentials: bool,
+) -> (Vec<OwnedRecord>, Vec<OwnedRecord>, Msg) {
+    let q = format!("ep={host_ep}");
+    let mut query = vec![q.as_str()];
+    if credentials {
+        query.push("c");
+    }
+    let (mid, token) = req.send_ac(&ac_options(&query, Some(60)), &rights_map(grants));
+    let hp = host.recv_request();
+    assert_eq!(hp.code, code::IPATCH);
+    host.respond(&hp, code::CHANGED, &[], &[]);
+    let rp = req.recv_request();
+    assert_eq!(rp.code, code::IPATCH);
+    req.respond(&rp, code::CHANGED, &[], &[]);
+    let answer = req.ac_answer(mid, &token);
+    assert_eq!(answer.code, code::CREATED);
+    (request_records(&hp), request_records(&rp), answer)
+}
+
+/// A blocking HTTP/1.1 request; returns status and raw body.
+pub fn http_raw(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status: u16 = resp.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = resp.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+/// [`http_raw`] with a JSON body.
+pub fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let (s, b) = http_raw(addr, method, target, body);
+    (s, serde_json::from_str(&b).unwrap())
+}
