@@ -125,7 +125,13 @@ fn demo() -> Result<(), String> {
             value: OwnedValue::Boolean(true),
         };
         let w = server
-            .write(ENDPOINT, &rec.path, &[rec.clone()], Some(cf::TEXT), true)
+            .write(
+                ENDPOINT,
+                &rec.path,
+                std::slice::from_ref(&rec),
+                Some(cf::TEXT),
+                true,
+            )
             .map_err(|e| e.to_string())?;
         println!("   write: {}", status(&w));
         let r = server

@@ -992,6 +992,9 @@ pub struct ClientHandle {
     stopper: Stopper,
     thread: Option<JoinHandle<()>>,
     local_addr: SocketAddr,
+    /// Sends an empty datagram to the loop's socket after each command, so the loop runs it
+    /// now instead of at its next tick (an empty datagram is no CoAP message and is dropped).
+    waker: Option<std::net::UdpSocket>,
 }
 
 /// How long a command waits for the loop thread.
@@ -1025,6 +1028,7 @@ impl ClientHandle {
         self.tx
             .send(Command::Run(run))
             .map_err(|_| ClientError::Stopped)?;
+        self.wake();
         rx.recv_timeout(COMMAND_TIMEOUT)
             .map_err(|_| ClientError::Stopped)
     }
@@ -1046,10 +1050,17 @@ impl ClientHandle {
             .map_err(ClientError::Engine)
     }
 
+    fn wake(&self) {
+        if let Some(w) = &self.waker {
+            let _ = w.send_to(&[], wake_target(self.local_addr));
+        }
+    }
+
     /// De-registers, stops the loop and waits for the thread.
     pub fn stop(mut self) {
         let _ = self.tx.send(Command::Stop);
         self.stopper.stop();
+        self.wake();
         self.join_thread();
     }
 
@@ -1100,12 +1111,32 @@ pub fn spawn(
             return Err(ClientError::Stopped);
         }
     };
+    let target = wake_target(local_addr);
+    let waker_bind: SocketAddr = if target.is_ipv4() {
+        (std::net::Ipv4Addr::LOCALHOST, 0).into()
+    } else {
+        (std::net::Ipv6Addr::LOCALHOST, 0).into()
+    };
     Ok(ClientHandle {
         tx,
         stopper,
         thread: Some(thread),
         local_addr,
+        waker: std::net::UdpSocket::bind(waker_bind).ok(),
     })
+}
+
+/// Where a waker datagram for a socket bound to `a` goes (loopback for a wildcard bind).
+fn wake_target(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V4(v4) if v4.ip().is_unspecified() => {
+            (std::net::Ipv4Addr::LOCALHOST, v4.port()).into()
+        }
+        SocketAddr::V6(v6) if v6.ip().is_unspecified() => {
+            (std::net::Ipv6Addr::LOCALHOST, v6.port()).into()
+        }
+        other => other,
+    }
 }
 
 /// Like [`spawn`], with the events delivered on a channel.

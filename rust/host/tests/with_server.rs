@@ -78,6 +78,15 @@ fn setup_on(ep: &str, bind: &str, modify: impl FnOnce(&mut ClientConfig)) -> Set
         "registered",
         |e| matches!(e, Event::Registered { registration, .. } if registration.endpoint == ep),
     );
+    // The server reports the registration when it answers; the client knows once the answer
+    // arrived.
+    assert!(
+        wait_for_event(&s.client_events, Duration::from_secs(10), |e| {
+            matches!(e, client::Event::Registered { .. })
+        })
+        .is_some(),
+        "client saw no 2.01"
+    );
     s
 }
 
