@@ -44,9 +44,14 @@ test-riot:
 	@bash tests/riot/run.sh
 
 ## size: text / data / bss of the engine linked into a bare-metal thumbv7m program.
+## One line per configuration: baseline (no features), c2c (hosting side), c2c-auth (both sides).
 size:
 	@cd $(PROBE) && $(CARGO) build --release -q
 	@$(PYTHON) $(PROBE)/elf_size.py --label baseline $(PROBE_ELF) LWM2M_ENGINE_STATE_SIZE
+	@for c in c2c c2c-auth; do \
+	  (cd $(PROBE) && $(CARGO) build --release -q --features $$c --target-dir target/size-$$c) || exit 1; \
+	  $(PYTHON) $(PROBE)/elf_size.py --label $$c $(PROBE)/target/size-$$c/$(THUMB)/release/lwm2m-size-probe LWM2M_ENGINE_STATE_SIZE || exit 1; \
+	done
 
 ## bench: benchmarks (reported, never asserted).
 bench:

@@ -34,6 +34,16 @@ const KNOBS: &[(&str, usize, &str)] = &[
         8,
         "Paths with Write-Attributes settings.",
     ),
+    (
+        "LWM2M_MAX_CLIENTS",
+        4,
+        "C2C client accounts (instances of objects 11000 / 11001 / 21; feature `c2c`).",
+    ),
+    (
+        "LWM2M_MAX_CLIENT_ACL_INSTANCES",
+        8,
+        "Client Access Control (object 11002) instances (feature `c2c`).",
+    ),
     ("LWM2M_URI_LEN", 64, "Bytes of a server URI."),
     (
         "LWM2M_KEY_LEN",

@@ -34,10 +34,13 @@ fn register_request() {
     assert_eq!(r.path_of(option::URI_PATH), "/rd");
     assert_eq!(r.queries(), ["ep=node-1", "lt=300", "lwm2m=1.1", "b=U"]);
     assert_eq!(r.uint(option::CONTENT_FORMAT), Some(cf::LINK_FORMAT.into()));
-    assert_eq!(
-        r.text(),
+    // With C2C, the account objects are listed without their instances (21 never is).
+    let expected = if cfg!(feature = "c2c") {
+        "</1>;ver=1.1,</1/0>,</2>,</3/0>,</3303/0>,</3303/1>,</3311>,</11000>,</11001>,</11002>"
+    } else {
         "</1>;ver=1.1,</1/0>,</2>,</3/0>,</3303/0>,</3303/1>,</3311>"
-    );
+    };
+    assert_eq!(r.text(), expected);
     assert_eq!(r.token.len(), 4);
     assert!(poll(&mut e, 0).is_none(), "one Register at a time");
     answer(&mut e, &r, code::CREATED, &["rd", "5a3f"], 100);

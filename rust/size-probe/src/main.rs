@@ -1,7 +1,10 @@
 //! A bare-metal program that uses the engine as firmware would (requests in, responses and
 //! registration out), so that the linker keeps exactly the engine code a device carries.
 //! `make size` reads the sections of the resulting ELF. Inputs come through `black_box`, so
-//! nothing is optimised away on the assumption of known data.
+//! nothing is optimised away on the assumption of known data. With the `c2c` / `c2c-auth`
+//! features the probe also uses the entry points of the client-to-client extension the way a
+//! driver does (peer identities from the transport's account lookups, closed accounts,
+//! owner server hints and access requests).
 #![no_std]
 #![no_main]
 
@@ -15,6 +18,23 @@ use lwm2m::objects::device::Device;
 #[no_mangle]
 #[used]
 pub static LWM2M_ENGINE_STATE_SIZE: usize = core::mem::size_of::<Engine<'static>>();
+
+/// The identity the transport established for a request: a server, or with `c2c` a
+/// requesting client found by its PSK identity or OSCORE Recipient ID.
+fn identity(engine: &Engine<'_>, rx: &[u8]) -> Identity {
+    #[cfg(feature = "c2c")]
+    {
+        let psk = black_box(rx.get(..4).unwrap_or(&[]));
+        if let Some(cid) = engine
+            .client_by_psk_identity(psk)
+            .or_else(|| engine.client_by_oscore_recipient(black_box(&psk[..1.min(psk.len())])))
+        {
+            return Identity::Client(cid);
+        }
+    }
+    let _ = (engine, rx);
+    black_box(Identity::Server(1))
+}
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -47,7 +67,7 @@ pub extern "C" fn reset() -> ! {
         let len = black_box(rx.len());
         if let Ok(req) = Message::parse(&rx[..len]) {
             let peer = Peer {
-                identity: black_box(Identity::Server(1)),
+                identity: identity(&engine, &rx[..len]),
                 endpoint: 0,
             };
             if lwm2m::coap::code::is_request(req.code) {
@@ -57,6 +77,28 @@ pub extern "C" fn reset() -> ! {
                 }
             } else {
                 engine.handle_response(&req, now);
+                #[cfg(feature = "c2c-auth")]
+                if req.code == lwm2m::coap::code::UNAUTHORIZED {
+                    // An owner server hint: ask the server it names (if trusted) for access.
+                    if let Ok(ssid) = engine.hint_server(req.payload) {
+                        let g = lwm2m::c2c::access_request::Grant {
+                            path: black_box(lwm2m::Path::instance(3311, 0)),
+                            rights: black_box(1),
+                        };
+                        let _ = engine.request_access(ssid, black_box("host"), &[g], true, now);
+                    }
+                }
+            }
+        }
+        #[cfg(feature = "c2c")]
+        while let Some(c) = engine.take_closed_client() {
+            black_box(c);
+        }
+        #[cfg(feature = "c2c-auth")]
+        while let Some(r) = engine.take_access_result() {
+            black_box(&r);
+            if let Some(a) = engine.client_account(&r.host) {
+                black_box(a.security.map(|s| s.secret_key.len()));
             }
         }
         while let Some(out) = engine.poll(now, &mut tx) {

@@ -4,6 +4,10 @@
 //!
 //! - [`hint`]: owner server hints, the CBOR payload of a 4.01 answer to an unauthorized request.
 //! - [`access_request`]: the CBOR rights map of `POST /ac?ep=<host>[&c]`.
+//!
+//! The engine's side of the extension is in `engine::c2c` (hosting client, feature `c2c`)
+//! and `engine::c2c_auth` (requesting client, feature `c2c-auth`); the objects are in
+//! [`crate::objects`].
 
 pub mod access_request;
 pub mod hint;
@@ -16,6 +20,14 @@ pub const CLIENT: u16 = 11001;
 pub const CLIENT_ACCESS_CONTROL: u16 = 11002;
 /// Object ID of OSCORE.
 pub const OSCORE: u16 = 21;
+
+/// True for the objects of the extension (11000, 11001, 11002) and OSCORE (21).
+pub const fn is_c2c_object(oid: u16) -> bool {
+    matches!(
+        oid,
+        CLIENT_SECURITY | CLIENT | CLIENT_ACCESS_CONTROL | OSCORE
+    )
+}
 
 /// Access rights a requesting client may hold (ACL bits of object 2, plus Discover).
 pub mod rights {

@@ -11,6 +11,8 @@
 //! - otherwise the ACL instance of the target instance decides: the server's own ACL entry,
 //!   else all rights but Create for the Access Control Owner, else the default entry (ID 0).
 //!   No ACL instance means no access.
+//! - with `c2c`: requesting clients are checked against Client Access Control (11002), and
+//!   servers' access to the C2C objects follows the rules in `engine::c2c`.
 
 use super::Engine;
 use crate::dm::Caller;
@@ -31,12 +33,24 @@ pub(crate) enum Action {
     Delete,
     /// Create (object level).
     Create,
+    /// Discover: Read rights for servers, the Discover flag for clients.
+    #[cfg(feature = "c2c")]
+    Discover,
 }
 
+/// The action Discover is checked as.
+#[cfg(feature = "c2c")]
+pub(crate) const DISCOVER: Action = Action::Discover;
+/// The action Discover is checked as.
+#[cfg(not(feature = "c2c"))]
+pub(crate) const DISCOVER: Action = Action::Read;
+
 impl Action {
-    fn bit(self) -> u16 {
+    pub(crate) fn bit(self) -> u16 {
         match self {
             Action::Read => rights::READ,
+            #[cfg(feature = "c2c")]
+            Action::Discover => rights::READ,
             Action::Write => rights::WRITE,
             Action::Execute => rights::EXECUTE,
             Action::Delete => rights::DELETE,
@@ -57,14 +71,23 @@ impl Engine<'_> {
     ) -> Result<()> {
         let ssid = match caller {
             Caller::Local | Caller::Bootstrap => return Ok(()),
+            #[cfg(feature = "c2c")]
+            Caller::Client(cid) => return self.client_allowed(cid, action, obj, inst),
+            #[cfg(not(feature = "c2c"))]
             Caller::Client(_) => return Err(Error::Unauthorized),
             Caller::Server(ssid) => ssid,
         };
+        #[cfg(feature = "c2c")]
+        if let Some(r) = self.c2c_server_access(ssid, action, obj, inst) {
+            return r;
+        }
         match obj {
             0 | 21 => return Err(Error::Unauthorized),
             2 => {
                 return match (action, inst) {
                     (Action::Read, _) => Ok(()),
+                    #[cfg(feature = "c2c")]
+                    (Action::Discover, _) => Ok(()),
                     (Action::Write, Some(i)) | (Action::Delete, Some(i)) => {
                         match self.acl.instances.get(i) {
                             Some(a) if a.owner == ssid => Ok(()),
@@ -113,8 +136,13 @@ impl Engine<'_> {
         obj: u16,
         inst: u16,
     ) -> Result<()> {
-        let o = self.object(obj).ok_or(Error::NotFound)?;
         let allowed = self.allowed(caller, action, obj, Some(inst));
+        // A requesting client learns nothing about what it may not reach (T0).
+        #[cfg(feature = "c2c")]
+        if matches!(caller, Caller::Client(_)) {
+            allowed?;
+        }
+        let o = self.object(obj).ok_or(Error::NotFound)?;
         if o.has_instance(inst) {
             return allowed;
         }

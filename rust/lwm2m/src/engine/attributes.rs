@@ -5,6 +5,7 @@
 use super::{Engine, Request};
 use crate::coap::{code, Message, MessageBuilder};
 use crate::config::MAX_ATTRIBUTES;
+use crate::dm::Caller;
 use crate::error::{Error, Result};
 use crate::path::Path;
 
@@ -75,9 +76,28 @@ impl Attributes {
     }
 }
 
+/// Whose attributes: a Short Server ID, or with `c2c` also a requesting client (values above
+/// 0xffff, so the two ID namespaces never meet).
+#[cfg(not(feature = "c2c"))]
+pub(crate) type Owner = u16;
+/// Whose attributes: a Short Server ID, or with `c2c` also a requesting client (values above
+/// 0xffff, so the two ID namespaces never meet).
+#[cfg(feature = "c2c")]
+pub(crate) type Owner = u32;
+
+/// The attribute owner of a caller.
+pub(crate) fn owner_of(caller: Caller) -> Owner {
+    match caller {
+        Caller::Server(s) => Owner::from(s),
+        #[cfg(feature = "c2c")]
+        Caller::Client(c) => 0x1_0000 | u32::from(c),
+        _ => 0,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    ssid: u16,
+    ssid: Owner,
     path: Path,
     attrs: Attributes,
 }
@@ -90,7 +110,7 @@ pub(crate) struct AttributeStore {
 
 impl AttributeStore {
     /// Attributes set exactly at `path` for `ssid`.
-    pub fn get(&self, ssid: u16, path: &Path) -> Attributes {
+    pub fn get(&self, ssid: Owner, path: &Path) -> Attributes {
         self.entries
             .iter()
             .find(|e| e.ssid == ssid && e.path == *path)
@@ -102,7 +122,7 @@ impl AttributeStore {
     /// defaults for pmin / pmax.
     pub fn effective(
         &self,
-        ssid: u16,
+        ssid: Owner,
         path: &Path,
         default_pmin: u32,
         default_pmax: u32,
@@ -125,7 +145,7 @@ impl AttributeStore {
         a
     }
 
-    fn set(&mut self, ssid: u16, path: &Path, attrs: Attributes) -> Result<()> {
+    fn set(&mut self, ssid: Owner, path: &Path, attrs: Attributes) -> Result<()> {
         self.entries
             .retain(|e| !(e.ssid == ssid && e.path == *path));
         if attrs.is_empty() {
@@ -141,7 +161,7 @@ impl AttributeStore {
     }
 
     /// Forgets everything set by a server.
-    pub fn remove_server(&mut self, ssid: u16) {
+    pub fn remove_server(&mut self, ssid: Owner) {
         self.entries.retain(|e| e.ssid != ssid);
     }
 
@@ -228,7 +248,7 @@ impl Engine<'_> {
     /// Write-Attributes: PUT with Uri-Query only. A name without a value removes the attribute.
     pub(crate) fn write_attributes(
         &mut self,
-        ssid: u16,
+        caller: Caller,
         op: &Request<'_>,
         req: &Message<'_>,
         resp: &mut MessageBuilder<'_>,
@@ -237,7 +257,8 @@ impl Engine<'_> {
         if path.is_root() {
             return Err(Error::MethodNotAllowed);
         }
-        self.check_read_target(crate::dm::Caller::Server(ssid), &path)?;
+        self.check_read_target(caller, &path)?;
+        let ssid = owner_of(caller);
         let mut a = self.attributes.get(ssid, &path);
         for q in req.uri_query() {
             let (name, value) = match q.iter().position(|&c| c == b'=') {
@@ -288,18 +309,25 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Effective attributes of an observation by a server.
-    pub(crate) fn effective_attributes(&self, ssid: u16, path: &Path) -> Attributes {
-        let (pmin, pmax) = self
-            .server
-            .by_ssid(ssid)
-            .map_or((0, 0), |s| (s.pmin, s.pmax));
-        self.attributes.effective(ssid, path, pmin, pmax)
+    /// Effective attributes of an observation by a server (or a requesting client, whose
+    /// account holds its default periods).
+    pub(crate) fn effective_attributes(&self, caller: Caller, path: &Path) -> Attributes {
+        let (pmin, pmax) = match caller {
+            Caller::Server(ssid) => self
+                .server
+                .by_ssid(ssid)
+                .map_or((0, 0), |s| (s.pmin, s.pmax)),
+            #[cfg(feature = "c2c")]
+            Caller::Client(cid) => self.c2c_client(cid).map_or((0, 0), |c| (c.pmin, c.pmax)),
+            _ => (0, 0),
+        };
+        self.attributes
+            .effective(owner_of(caller), path, pmin, pmax)
     }
 
-    /// Attributes set exactly at `path` by `ssid` (for Discover).
-    pub(crate) fn attributes_at(&self, ssid: u16, path: &Path) -> Attributes {
-        self.attributes.get(ssid, path)
+    /// Attributes set exactly at `path` by `caller` (for Discover).
+    pub(crate) fn attributes_at(&self, caller: Caller, path: &Path) -> Attributes {
+        self.attributes.get(owner_of(caller), path)
     }
 }
 

@@ -36,8 +36,9 @@ impl Engine<'_> {
         resp: &mut MessageBuilder<'_>,
     ) -> Result<()> {
         let oid = op.path.ids()[0];
-        let obj = self.object(oid).ok_or(Error::NotFound)?;
+        // Rights before existence: a requesting client learns nothing more (T0).
         self.allowed(caller, Action::Create, oid, None)?;
+        let obj = self.object(oid).ok_or(Error::NotFound)?;
         if matches!(oid, 0..=2) && !matches!(caller, Caller::Bootstrap | Caller::Local) {
             return Err(Error::MethodNotAllowed);
         }
@@ -89,6 +90,10 @@ impl Engine<'_> {
         };
         let acl = match (written, caller) {
             (Err(e), _) => Err(e),
+            // Paper Figure 2: rights for the new instance, owned by the authorizing server.
+            #[cfg(feature = "c2c")]
+            (Ok(_), Caller::Client(cid)) => self.client_created(cid, oid, inst),
+            (Ok(_), Caller::Server(_)) if !super::registers_instances(oid) => Ok(()),
             (Ok(_), Caller::Server(ssid)) if self.server.instances.len() > 1 => {
                 self.acl.add(oid, inst, ssid, 0).map(|_| ())
             }
@@ -100,7 +105,11 @@ impl Engine<'_> {
             }
             return Err(e);
         }
-        self.registration.request_update_all(true, now);
+        if super::registers_instances(oid) {
+            self.registration.request_update_all(true, now);
+        }
+        #[cfg(feature = "c2c")]
+        self.c2c_after_write(&Path::instance(oid, inst), now);
         self.observations.mark_changed(&Path::object(oid), now);
         resp.set_code(code::CREATED);
         let mut num = [0u8; 5];

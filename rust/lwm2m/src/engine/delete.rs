@@ -17,11 +17,20 @@ impl Engine<'_> {
             return Err(Error::MethodNotAllowed);
         }
         self.check_instance(caller, Action::Delete, oid, inst)?;
+        #[cfg(feature = "c2c")]
+        let account = self.account_of(oid, inst);
         self.object_mut(oid)
             .ok_or(Error::NotFound)?
             .delete(caller, inst)?;
         self.forget_instance(oid, inst);
-        self.registration.request_update_all(true, now);
+        // A server deleting an account revokes it at once (T2).
+        #[cfg(feature = "c2c")]
+        if let Some(cid) = account {
+            self.close_client(cid);
+        }
+        if super::registers_instances(oid) {
+            self.registration.request_update_all(true, now);
+        }
         self.observations.mark_changed(&Path::object(oid), now);
         Ok(())
     }
@@ -31,6 +40,12 @@ impl Engine<'_> {
     pub(crate) fn forget_instance(&mut self, oid: u16, inst: u16) {
         if oid != crate::objects::access_control::ID {
             self.acl.remove_for(oid, inst);
+        }
+        #[cfg(feature = "c2c")]
+        if oid == crate::c2c::CLIENT_ACCESS_CONTROL {
+            self.observations.recheck(None);
+        } else {
+            self.c2c.acl.remove_for(oid, inst);
         }
         let p = Path::instance(oid, inst);
         self.observations.recheck(Some(&p));

@@ -2,6 +2,7 @@
 //! resources (with `dim` for multiple resources), each with the attributes the asking server
 //! set at that level.
 
+use super::access::DISCOVER;
 use super::attributes::Attributes;
 use super::Engine;
 use crate::coap::{code, content_format as cf, option, MessageBuilder};
@@ -23,17 +24,13 @@ impl Engine<'_> {
             return Err(Error::MethodNotAllowed);
         }
         self.check_read_target_discover(caller, path)?;
-        let ssid = match caller {
-            Caller::Server(s) => s,
-            _ => 0,
-        };
         let obj = self.object(path.ids()[0]).ok_or(Error::NotFound)?;
         resp.set_code(code::CONTENT);
         resp.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into())
             .map_err(|_| Error::InternalServerError)?;
         let payload = resp.payload_mut();
         let mut w = Writer::new(payload);
-        self.discover_links(&mut w, caller, ssid, obj, path)
+        self.discover_links(&mut w, caller, obj, path)
             .map_err(super::own_overflow)?;
         let n = w.total();
         resp.set_payload_len(n)
@@ -44,7 +41,7 @@ impl Engine<'_> {
         // Discover reveals structure, not values: unreadable resources are still listed,
         // but the instance must be accessible.
         let res = path.resource_id().map(|_| path.truncated(2));
-        self.check_read_target(caller, &res.unwrap_or(*path))?;
+        self.check_target(caller, DISCOVER, &res.unwrap_or(*path))?;
         if let Some(rid) = path.resource_id() {
             let obj = self.object(path.ids()[0]).ok_or(Error::NotFound)?;
             if obj.def().resource(rid).is_none() || !obj.has_resource(path.ids()[1], rid) {
@@ -58,7 +55,6 @@ impl Engine<'_> {
         &self,
         w: &mut Writer<'_>,
         caller: Caller,
-        ssid: u16,
         obj: &dyn Object,
         path: &Path,
     ) -> Result<()> {
@@ -80,17 +76,19 @@ impl Engine<'_> {
         };
         if path.len() == 1 {
             let ver = obj.def().version.map(|v| LinkAttr::Token("ver", v));
-            link(w, path, ver, self.attributes_at(ssid, path))?;
+            link(w, path, ver, self.attributes_at(caller, path))?;
         }
         let mut cur = None;
         while let Some(inst) = obj.next_instance(cur) {
             cur = Some(inst);
-            if path.instance_id().is_some_and(|i| i != inst) || !self.can_read(caller, oid, inst) {
+            if path.instance_id().is_some_and(|i| i != inst)
+                || self.allowed(caller, DISCOVER, oid, Some(inst)).is_err()
+            {
                 continue;
             }
             let ip = Path::instance(oid, inst);
             if path.len() <= 2 {
-                link(w, &ip, None, self.attributes_at(ssid, &ip))?;
+                link(w, &ip, None, self.attributes_at(caller, &ip))?;
             }
             for r in obj.def().resources {
                 if path.resource_id().is_some_and(|x| x != r.id) || !obj.has_resource(inst, r.id) {
@@ -108,13 +106,13 @@ impl Engine<'_> {
                 } else {
                     None
                 };
-                link(w, &rp, dim, self.attributes_at(ssid, &rp))?;
+                link(w, &rp, dim, self.attributes_at(caller, &rp))?;
                 if r.multiple && path.len() == 3 {
                     let mut c = None;
                     while let Some(ri) = obj.next_resource_instance(inst, r.id, c) {
                         c = Some(ri);
                         let rip = Path::resource_instance(oid, inst, r.id, ri);
-                        link(w, &rip, None, self.attributes_at(ssid, &rip))?;
+                        link(w, &rip, None, self.attributes_at(caller, &rip))?;
                     }
                 }
             }

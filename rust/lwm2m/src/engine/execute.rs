@@ -49,6 +49,8 @@ impl Engine<'_> {
         self.object_mut(oid)
             .ok_or(Error::NotFound)?
             .execute(caller, inst, rid, args)?;
+        #[cfg(feature = "c2c")]
+        self.c2c_executed(oid, inst, rid, now);
         if oid == server::ID {
             let ssid = self
                 .server

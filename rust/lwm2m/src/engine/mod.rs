@@ -13,6 +13,10 @@ mod access;
 mod attributes;
 mod block;
 mod bootstrap;
+#[cfg(feature = "c2c")]
+mod c2c;
+#[cfg(feature = "c2c-auth")]
+mod c2c_auth;
 mod create;
 mod delete;
 mod discover;
@@ -24,6 +28,10 @@ mod tree;
 mod write;
 
 pub use attributes::Attributes;
+#[cfg(feature = "c2c")]
+pub use c2c::{ClientAccount, HINT_BURST, HINT_REFILL_MS};
+#[cfg(feature = "c2c-auth")]
+pub use c2c_auth::{AccessOutcome, AccessResult, REFRESH_PERMILLE};
 pub use register::{RegistrationState, RetryPolicy};
 
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
@@ -119,21 +127,23 @@ pub struct Engine<'a> {
     block1: block::Block1,
     block1_buf: Option<&'a mut [u8]>,
     rng: u64,
+    #[cfg(feature = "c2c")]
+    c2c: c2c::State,
 }
 
 impl<'a> Engine<'a> {
     /// An engine with endpoint name `endpoint`, application `objects` (the Device object among
-    /// them; IDs must be unique and not 0, 1 or 2) and a seed for token and jitter generation
+    /// them; IDs must be unique and not 0, 1 or 2, nor 11000, 11001, 11002 or 21 with `c2c`) and a seed for token and jitter generation
     /// (take it from a hardware RNG).
     pub fn new(endpoint: &str, objects: &'a mut [&'a mut dyn Object], seed: u64) -> Result<Self> {
         let mut ep = heapless::String::new();
         ep.push_str(endpoint).map_err(|_| Error::BadRequest)?;
-        if endpoint.is_empty() || objects.len() + 3 > MAX_OBJECTS {
+        if endpoint.is_empty() || objects.len() + BUILT_IN.len() > MAX_OBJECTS {
             return Err(Error::BadRequest);
         }
         for (i, o) in objects.iter().enumerate() {
             let id = o.def().id;
-            if id <= 2 || objects[..i].iter().any(|p| p.def().id == id) {
+            if BUILT_IN.contains(&id) || objects[..i].iter().any(|p| p.def().id == id) {
                 return Err(Error::BadRequest);
             }
         }
@@ -150,6 +160,8 @@ impl<'a> Engine<'a> {
             block1: block::Block1::default(),
             block1_buf: None,
             rng: seed | 1,
+            #[cfg(feature = "c2c")]
+            c2c: c2c::State::default(),
         })
     }
 
@@ -282,6 +294,11 @@ impl<'a> Engine<'a> {
             0 => Some(&mut self.security),
             1 => Some(&mut self.server),
             2 => Some(&mut self.acl),
+            #[cfg(feature = "c2c")]
+            crate::c2c::CLIENT_SECURITY
+            | crate::c2c::CLIENT
+            | crate::c2c::CLIENT_ACCESS_CONTROL
+            | crate::c2c::OSCORE => self.c2c_object_mut(id),
             _ => self
                 .objects
                 .iter_mut()
@@ -296,6 +313,11 @@ impl<'a> Engine<'a> {
             0 => Some(&self.security),
             1 => Some(&self.server),
             2 => Some(&self.acl),
+            #[cfg(feature = "c2c")]
+            crate::c2c::CLIENT_SECURITY
+            | crate::c2c::CLIENT
+            | crate::c2c::CLIENT_ACCESS_CONTROL
+            | crate::c2c::OSCORE => self.c2c_object(id),
             _ => self
                 .objects
                 .iter()
@@ -307,7 +329,7 @@ impl<'a> Engine<'a> {
     /// Object IDs in ascending order.
     fn object_ids(&self) -> heapless::Vec<u16, MAX_OBJECTS> {
         let mut ids: heapless::Vec<u16, MAX_OBJECTS> = heapless::Vec::new();
-        for id in [0, 1, 2] {
+        for id in BUILT_IN {
             let _ = ids.push(id);
         }
         for o in self.objects.iter() {
@@ -364,9 +386,20 @@ impl<'a> Engine<'a> {
         resp: &mut MessageBuilder<'_>,
     ) {
         resp.reset_options();
+        #[cfg(feature = "c2c")]
+        self.c2c_tick(now);
         if let Err(e) = self.dispatch(peer, req, now, resp) {
             resp.reset_options();
             resp.set_code(e.code());
+            #[cfg(feature = "c2c")]
+            if e == Error::Unauthorized
+                && matches!(
+                    peer.identity,
+                    Identity::Unauthenticated | Identity::Client(_)
+                )
+            {
+                self.write_hint(req, now, resp);
+            }
         }
     }
 
@@ -382,6 +415,11 @@ impl<'a> Engine<'a> {
         }
         if req.unknown_critical_option(known_option).is_some() {
             return Err(Error::BadOption);
+        }
+        // Peers nobody authenticated learn nothing but the owner server hint (T0).
+        #[cfg(feature = "c2c")]
+        if peer.identity == Identity::Unauthenticated {
+            return Err(Error::Unauthorized);
         }
         // Bootstrap-Finish is the only request on a non-numeric path.
         if let Some(first) = req.uri_path().next() {
@@ -403,27 +441,32 @@ impl<'a> Engine<'a> {
         }
         let op = Request::new(req, path)?;
         match peer.identity {
-            Identity::Unauthenticated | Identity::Client(_) => Err(Error::Unauthorized),
+            #[cfg(feature = "c2c")]
+            Identity::Client(cid) => self.handle_client(peer, cid, &op, req, now, resp),
+            #[cfg(not(feature = "c2c"))]
+            Identity::Client(_) => Err(Error::Unauthorized),
+            Identity::Unauthenticated => Err(Error::Unauthorized),
             Identity::Bootstrap => self.handle_bootstrap(peer, &op, req, now, resp),
             Identity::Server(ssid) => {
                 if self.server.by_ssid(ssid).is_none() {
                     return Err(Error::Unauthorized);
                 }
-                self.handle_dm(peer, ssid, &op, req, now, resp)
+                self.handle_dm(peer, Caller::Server(ssid), &op, req, now, resp)
             }
         }
     }
 
+    /// The DM and information reporting operations of a server (or, with `c2c`, of a
+    /// requesting client whose rights on the target were checked).
     fn handle_dm(
         &mut self,
         peer: &Peer,
-        ssid: u16,
+        caller: Caller,
         op: &Request<'_>,
         req: &Message<'_>,
         now: Millis,
         resp: &mut MessageBuilder<'_>,
     ) -> Result<()> {
-        let caller = Caller::Server(ssid);
         match req.code {
             code::GET if op.accept == Some(cf::LINK_FORMAT) => {
                 self.discover(caller, &op.path, resp)
@@ -437,7 +480,9 @@ impl<'a> Engine<'a> {
                 _ => self.read(caller, op, resp),
             },
             code::FETCH => self.read_composite(caller, op, resp),
-            code::PUT if op.is_write_attributes(req) => self.write_attributes(ssid, op, req, resp),
+            code::PUT if op.is_write_attributes(req) => {
+                self.write_attributes(caller, op, req, resp)
+            }
             code::PUT | code::POST | code::IPATCH => {
                 let method = req.code;
                 self.with_payload(peer, op, req, resp, &mut |e, payload, resp| {
@@ -468,6 +513,10 @@ impl<'a> Engine<'a> {
         } else if self.bootstrap.owns_token(resp.token) {
             self.bootstrap_response(resp, now);
         }
+        #[cfg(feature = "c2c-auth")]
+        if self.c2c.auth.owns_token(resp.token) {
+            self.access_response(resp);
+        }
     }
 
     /// Tells the engine that a request or CON notification with `token` sent to `dest` got no
@@ -477,6 +526,9 @@ impl<'a> Engine<'a> {
             self.registration_failed(token, now);
         } else if self.bootstrap.owns_token(token) {
             self.bootstrap_failed(now);
+        } else if self.access_owns(token) {
+            #[cfg(feature = "c2c-auth")]
+            self.access_failed(token);
         } else if let Destination::Endpoint(ep) = dest {
             // RFC 7641 4.5: an unacknowledged or reset notification ends the observation.
             self.observations.cancel(ep, token);
@@ -501,6 +553,12 @@ impl<'a> Engine<'a> {
         if let Some(o) = self.poll_registration(now, buf) {
             return Some(o);
         }
+        #[cfg(feature = "c2c")]
+        self.c2c_tick(now);
+        #[cfg(feature = "c2c-auth")]
+        if let Some(o) = self.poll_access(now, buf) {
+            return Some(o);
+        }
         self.poll_notifications(now, buf)
     }
 
@@ -513,6 +571,10 @@ impl<'a> Engine<'a> {
                 .then(|| self.registration.next_wakeup())
                 .flatten(),
             self.notifications_wakeup(),
+            #[cfg(feature = "c2c")]
+            self.c2c_wakeup(),
+            #[cfg(feature = "c2c-auth")]
+            self.access_wakeup(),
         ]
         .into_iter()
         .flatten()
@@ -527,7 +589,47 @@ impl<'a> Engine<'a> {
     /// Removes what belongs to a server that went away (observations, attributes).
     fn forget_server(&mut self, ssid: u16) {
         self.observations.remove_identity(Identity::Server(ssid));
-        self.attributes.remove_server(ssid);
+        self.attributes
+            .remove_server(attributes::owner_of(Caller::Server(ssid)));
+    }
+
+    /// True if `token` is that of an access request in flight.
+    fn access_owns(&self, token: &[u8]) -> bool {
+        #[cfg(feature = "c2c-auth")]
+        return self.c2c.auth.owns_token(token);
+        #[cfg(not(feature = "c2c-auth"))]
+        {
+            let _ = token;
+            false
+        }
+    }
+}
+
+/// Objects the engine holds itself.
+#[cfg(not(feature = "c2c"))]
+const BUILT_IN: [u16; 3] = [0, 1, 2];
+/// Objects the engine holds itself.
+#[cfg(feature = "c2c")]
+const BUILT_IN: [u16; 7] = [
+    0,
+    1,
+    2,
+    crate::c2c::OSCORE,
+    crate::c2c::CLIENT_SECURITY,
+    crate::c2c::CLIENT,
+    crate::c2c::CLIENT_ACCESS_CONTROL,
+];
+
+/// True for objects whose instances are listed in registrations and whose creation or
+/// deletion causes a registration Update: not the C2C accounts (an authorization must not
+/// cost a registration Update, nor tell the servers how many peers a node has).
+pub(crate) fn registers_instances(oid: u16) -> bool {
+    #[cfg(feature = "c2c")]
+    return !crate::c2c::is_c2c_object(oid);
+    #[cfg(not(feature = "c2c"))]
+    {
+        let _ = oid;
+        true
     }
 }
 

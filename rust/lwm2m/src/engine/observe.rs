@@ -124,16 +124,9 @@ impl Engine<'_> {
         r
     }
 
-    fn ssid_of(id: Identity) -> Option<u16> {
-        match id {
-            Identity::Server(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// When observation `i` is next due, or `None` if it waits for a change.
     fn due_at(&self, o: &Observation) -> Option<Millis> {
-        let a = self.effective_attributes(Self::ssid_of(o.peer.identity).unwrap_or(0), &o.path);
+        let a = self.effective_attributes(caller_of(o.peer.identity), &o.path);
         let s = |x: Option<u32>| x.map(|v| u64::from(v) * 1000);
         let pmin = s(a.pmin).unwrap_or(0);
         let epmin = s(a.epmin).unwrap_or(0);
@@ -186,8 +179,7 @@ impl Engine<'_> {
                     continue;
                 }
             }
-            let ssid = Self::ssid_of(o.peer.identity).unwrap_or(0);
-            let a = self.effective_attributes(ssid, &o.path);
+            let a = self.effective_attributes(caller_of(o.peer.identity), &o.path);
             let pmax_due = a
                 .pmax
                 .map(|p| u64::from(p) * 1000)

@@ -19,6 +19,11 @@ const OPTION_RESERVE: usize = 16;
 impl Engine<'_> {
     /// Checks that `path` exists and may be read by `caller`.
     pub(crate) fn check_read_target(&self, caller: Caller, path: &Path) -> Result<()> {
+        self.check_target(caller, Action::Read, path)
+    }
+
+    /// Checks that `path` exists and `caller` may perform `action` (Read or Discover) on it.
+    pub(crate) fn check_target(&self, caller: Caller, action: Action, path: &Path) -> Result<()> {
         let Some(oid) = path.object_id() else {
             // Not even for the bootstrap server: `/` holds the Security object's keys.
             return match caller {
@@ -32,9 +37,9 @@ impl Engine<'_> {
         }
         let obj = self.object(oid).ok_or(Error::NotFound)?;
         let Some(inst) = path.instance_id() else {
-            return self.allowed(caller, Action::Read, oid, None);
+            return self.allowed(caller, action, oid, None);
         };
-        self.check_instance(caller, Action::Read, oid, inst)?;
+        self.check_instance(caller, action, oid, inst)?;
         let Some(rid) = path.resource_id() else {
             return Ok(());
         };

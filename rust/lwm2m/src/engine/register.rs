@@ -331,14 +331,15 @@ impl Engine<'_> {
             }
             let Some(obj) = self.object(id) else { continue };
             let ver = obj.def().version;
-            let has_instances = obj.next_instance(None).is_some();
+            let listed = super::registers_instances(id);
+            let has_instances = listed && obj.next_instance(None).is_some();
             if ver.is_some() || !has_instances {
                 let attrs = ver.map(|v| LinkAttr::Token("ver", v));
                 write_link(w, first, &Path::object(id), attrs.as_slice())?;
                 first = false;
             }
             let mut cur = None;
-            while let Some(i) = obj.next_instance(cur) {
+            while let Some(i) = obj.next_instance(cur).filter(|_| listed) {
                 cur = Some(i);
                 write_link(w, first, &Path::instance(id, i), &[])?;
                 first = false;

@@ -170,7 +170,21 @@ impl Engine<'_> {
         payload: &[u8],
         now: u64,
     ) -> Result<()> {
-        self.write_payload(caller, op.content_format, &Path::ROOT, payload, false, None)?;
+        // The C2C extension: a server's Write-Composite may create C2C object instances.
+        #[cfg(feature = "c2c")]
+        let created = self.create_c2c_instances(caller, op.content_format, payload)?;
+        let written =
+            self.write_payload(caller, op.content_format, &Path::ROOT, payload, false, None);
+        #[cfg(feature = "c2c")]
+        {
+            if written.is_err() {
+                self.remove_created(&created);
+            }
+            for &(o, i) in written.as_ref().map_or(&[][..], |_| &created[..]) {
+                self.c2c_after_write(&Path::instance(o, i), now);
+            }
+        }
+        written?;
         let format = op.content_format.unwrap_or_default();
         let defs = self.defs();
         let type_of = |p: &Path| defs.type_of(p);
@@ -188,6 +202,8 @@ impl Engine<'_> {
     /// server's lifetime or binding changed.
     pub(crate) fn after_write(&mut self, path: &Path, now: u64) {
         self.observations.mark_changed(path, now);
+        #[cfg(feature = "c2c")]
+        self.c2c_after_write(path, now);
         if path.object_id() == Some(crate::objects::access_control::ID) {
             // Rights may have been revoked.
             self.observations.recheck(None);

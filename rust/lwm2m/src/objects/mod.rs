@@ -1,10 +1,20 @@
 //! Objects: the engine-owned Security (0), Server (1) and Access Control (2) objects, and
 //! ready-made application objects (Device 3, IPSO Temperature 3303, IPSO Light Control 3311)
-//! that firmware instantiates and hands to the engine.
+//! that firmware instantiates and hands to the engine. With the `c2c` feature the engine also
+//! owns the client-to-client objects: Client Security (11000), Client (11001), Client Access
+//! Control (11002) and OSCORE (21).
 
 pub mod access_control;
+#[cfg(feature = "c2c")]
+pub mod client;
+#[cfg(feature = "c2c")]
+pub mod client_access_control;
+#[cfg(feature = "c2c")]
+pub mod client_security;
 pub mod device;
 pub mod light_control;
+#[cfg(feature = "c2c")]
+pub mod oscore;
 pub mod security;
 pub mod server;
 pub mod temperature;
