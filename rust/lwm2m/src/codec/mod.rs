@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::value::{DataType, Value};
 
+mod cbor;
 pub mod link;
 pub mod lwm2m_cbor;
 pub mod opaque;
