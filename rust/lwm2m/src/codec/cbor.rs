@@ -325,9 +325,130 @@ impl Text {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    //! Also the fixtures and generators of the two CBOR formats' tests.
     use super::*;
+    use crate::codec::Record;
+    use crate::path::Path;
+    use proptest::prelude::*;
     use std::vec::Vec;
+
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let s: std::string::String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    pub(crate) fn rec(path: &str, value: Value<'static>) -> Record<'static> {
+        Record {
+            path: Path::parse_str(path).unwrap(),
+            value,
+        }
+    }
+
+    /// Types of the Device object (3) and the test objects of the spec examples.
+    pub(crate) fn spec_types(p: &Path) -> Option<DataType> {
+        use DataType::*;
+        Some(match (p.object_id()?, p.resource_id()?) {
+            (3, 0..=3 | 14..=16) => String,
+            (3, 6..=11) => Integer,
+            (3, 13) => Time,
+            (0, 3) => Opaque,
+            (3442, 130) | (72, 2) | (12, _) => Float,
+            (65 | 34, 0) | (66, 2) => ObjLnk,
+            (65 | 34, 1) | (66 | 67 | 31, 0 | 1) => String,
+            (65 | 34, 2) => Integer,
+            (1, 1) => Unsigned,
+            (5, 1) => String,
+            _ => return Option::None,
+        })
+    }
+
+    #[derive(Clone, Debug)]
+    pub(crate) enum Gen {
+        Int(i64),
+        Uns(u64),
+        Float(f64),
+        Bool(bool),
+        Str(std::string::String),
+        Bytes(Vec<u8>),
+        Time(i64),
+        ObjLnk(u16, u16),
+        CoreLnk(std::string::String),
+    }
+
+    impl Gen {
+        pub(crate) fn value(&self) -> Value<'_> {
+            match self {
+                Gen::Int(v) => Value::Integer(*v),
+                Gen::Uns(v) => Value::Unsigned(*v),
+                Gen::Float(v) => Value::Float(*v),
+                Gen::Bool(v) => Value::Boolean(*v),
+                Gen::Str(s) => Value::String(s),
+                Gen::Bytes(b) => Value::Opaque(b),
+                Gen::Time(v) => Value::Time(*v),
+                Gen::ObjLnk(o, i) => Value::ObjLnk(*o, *i),
+                Gen::CoreLnk(s) => Value::CoreLnk(s),
+            }
+        }
+    }
+
+    pub(crate) fn gen_value() -> impl Strategy<Value = Gen> {
+        prop_oneof![
+            any::<i64>().prop_map(Gen::Int),
+            any::<u64>().prop_map(Gen::Uns),
+            any::<f64>().prop_map(Gen::Float),
+            any::<f32>().prop_map(|f| Gen::Float(f64::from(f))),
+            any::<bool>().prop_map(Gen::Bool),
+            ".{0,30}".prop_map(Gen::Str),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Gen::Bytes),
+            any::<i64>().prop_map(Gen::Time),
+            (any::<u16>(), any::<u16>()).prop_map(|(o, i)| Gen::ObjLnk(o, i)),
+            "</[0-9]{1,3}>".prop_map(Gen::CoreLnk),
+        ]
+    }
+
+    /// A record set without duplicate or nested paths, sorted, and a base above its first path.
+    pub(crate) fn gen_records() -> impl Strategy<Value = (Path, Vec<(Path, Gen)>)> {
+        let entry = (
+            0u16..4,
+            0u16..3,
+            0u16..6,
+            proptest::option::of(0u16..3),
+            gen_value(),
+        );
+        (proptest::collection::vec(entry, 1..25), 0usize..5).prop_map(|(entries, level)| {
+            let mut multi = std::collections::BTreeMap::new();
+            let mut out = std::collections::BTreeMap::new();
+            for (o, i, r, ri, v) in entries {
+                if *multi.entry((o, i, r)).or_insert(ri.is_some()) != ri.is_some() {
+                    continue;
+                }
+                let p = match ri {
+                    Some(ri) => Path::resource_instance(o, i, r, ri),
+                    None => Path::resource(o, i, r),
+                };
+                out.entry(p).or_insert(v);
+            }
+            let recs: Vec<(Path, Gen)> = out.into_iter().collect();
+            let base = recs[0].0.truncated(level);
+            let recs = recs
+                .into_iter()
+                .filter(|(p, _)| p.starts_with(&base))
+                .collect();
+            (base, recs)
+        })
+    }
+
+    /// Equality with floats compared by bits (NaN payloads included).
+    pub(crate) fn same(a: &Value<'_>, b: &Value<'_>) -> bool {
+        match (a, b) {
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+            _ => a == b,
+        }
+    }
 
     fn out(f: impl FnOnce(&mut Writer<'_>) -> Result<()>) -> Vec<u8> {
         let mut buf = [0u8; 64];

@@ -225,7 +225,7 @@ impl<'a> Iterator for Decoder<'a, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::senml_cbor::tests::{gen_records, hex, rec, same, spec_types};
+    use super::super::cbor::tests::{gen_records, hex, rec, same, spec_types};
     use super::*;
     use crate::value::DataType;
     use proptest::prelude::*;
