@@ -230,55 +230,54 @@ pub(crate) fn write_f64(w: &mut Writer<'_>, f: f64) -> Result<()> {
     if f == 0.0 {
         return w.byte(b'0');
     }
-    let (mut m, mut e) = (1..=16)
+    let (m, e) = (1..=16)
         .map(|p| round_digits(f, p))
         .find(|&(m, e)| reads_back(m, e, f))
         .unwrap_or_else(|| round_digits(f, 17));
-    while m != 0 && m.is_multiple_of(10) {
-        m /= 10;
-        e += 1;
-    }
+    // Significant digits, trailing zeros dropped (m < 10^17).
     let mut digits = [0u8; 20];
-    let mut n = 0;
-    let mut start = digits.len();
-    while m > 0 {
-        start -= 1;
-        digits[start] = b'0' + (m % 10) as u8;
-        m /= 10;
-        n += 1;
+    let mut v = m;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
-    let digits = &digits[start..];
-    // Exponent of the leading digit; plain notation in the range JavaScript uses too.
-    let lead = e + n - 1;
-    if !(-6..21).contains(&lead) {
-        let (first, rest) = digits.split_at(1);
-        w.write(first)?;
-        if !rest.is_empty() {
-            w.byte(b'.')?;
-            w.write(rest)?;
-        }
-        w.byte(b'e')?;
-        return write_i64(w, lead.into());
-    }
-    if lead < 0 {
-        w.write(b"0.")?;
-        for _ in 0..(-lead - 1) {
-            w.byte(b'0')?;
-        }
-        return w.write(digits);
-    }
-    let int_digits = (lead + 1) as usize;
-    if int_digits >= digits.len() {
-        w.write(digits)?;
-        for _ in digits.len()..int_digits {
-            w.byte(b'0')?;
-        }
-        Ok(())
+    let first = digits.iter().position(|&d| d != b'0').unwrap_or(0);
+    let last = digits.iter().rposition(|&d| d != b'0').unwrap_or(0);
+    let digits = digits.get(first..=last).unwrap_or(&[]);
+    let n = digits.len() as i32;
+    // Exponent of the leading digit; plain notation in the range JavaScript uses too, else one
+    // digit before the point and an exponent.
+    let lead = e + 19 - first as i32;
+    let (point, exp) = if (-6..21).contains(&lead) {
+        (lead, None)
     } else {
-        let (int, frac) = digits.split_at(int_digits);
-        w.write(int)?;
-        w.byte(b'.')?;
-        w.write(frac)
+        (0, Some(lead))
+    };
+    // Render the places 10^hi down to 10^lo; places outside the digits are zeros.
+    let mut out = [0u8; 32];
+    let mut len = 0;
+    let (lo, hi) = ((point - n + 1).min(0), point.max(0));
+    for x in (lo..=hi).rev() {
+        let d = usize::try_from(point - x)
+            .ok()
+            .and_then(|i| digits.get(i))
+            .copied()
+            .unwrap_or(b'0');
+        let dot = x == 0 && lo < 0;
+        for c in [Some(d), dot.then_some(b'.')].into_iter().flatten() {
+            if let Some(slot) = out.get_mut(len) {
+                *slot = c;
+                len += 1;
+            }
+        }
+    }
+    w.write(out.get(..len).unwrap_or(&[]))?;
+    match exp {
+        Some(x) => {
+            w.byte(b'e')?;
+            write_i64(w, x.into())
+        }
+        None => Ok(()),
     }
 }
 
