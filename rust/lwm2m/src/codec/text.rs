@@ -297,28 +297,28 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
 
 /// Parses an optionally signed decimal integer.
 fn parse_i64(s: &[u8]) -> Option<i64> {
-    match s.split_first()? {
-        (b'-', rest) => {
-            let m = parse_u64(rest)?;
-            if m == 1 << 63 {
-                Some(i64::MIN)
-            } else {
-                i64::try_from(m).ok().map(|v| -v)
-            }
-        }
-        (b'+', rest) => i64::try_from(parse_u64(rest)?).ok(),
-        _ => i64::try_from(parse_u64(s)?).ok(),
+    let (neg, s) = split_sign(s)?;
+    let m = parse_u64(s)?;
+    if neg {
+        0i64.checked_sub_unsigned(m)
+    } else {
+        i64::try_from(m).ok()
     }
+}
+
+/// A leading `-` or `+` off: (negative, rest).
+fn split_sign(s: &[u8]) -> Option<(bool, &[u8])> {
+    Some(match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, s),
+    })
 }
 
 /// Parses a decimal float (`-12.5`, `1e-3`, `.5`, `NaN`, `Infinity`, `inf`); see the module
 /// documentation for its precision.
 pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
-    let (neg, s) = match s.split_first()? {
-        (b'-', rest) => (true, rest),
-        (b'+', rest) => (false, rest),
-        _ => (false, s),
-    };
+    let (neg, s) = split_sign(s)?;
     let v = if s.eq_ignore_ascii_case(b"infinity") || s.eq_ignore_ascii_case(b"inf") {
         f64::INFINITY
     } else if s.eq_ignore_ascii_case(b"nan") {
@@ -361,11 +361,7 @@ pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
             if *e != b'e' && *e != b'E' {
                 return None;
             }
-            let (eneg, digits) = match digits.split_first()? {
-                (b'-', d) => (true, d),
-                (b'+', d) => (false, d),
-                _ => (false, digits),
-            };
+            let (eneg, digits) = split_sign(digits)?;
             // Exponents past ±9999 saturate: the result is 0 or infinite either way.
             let e = parse_u64(digits)?.min(9999) as i32;
             exp = exp.saturating_add(if eneg { -e } else { e });
