@@ -5,6 +5,7 @@
 //! Hand-written rather than minicbor: the two formats need a few dozen lines of it, and
 //! minicbor's generic encoder and decoder cost about 3 KiB more flash on thumbv7m.
 
+use super::text::parse_objlnk;
 use super::Writer;
 use crate::error::{Error, Result};
 use crate::value::{DataType, Value};
@@ -237,25 +238,11 @@ pub(super) fn f16_to_f64(h: u16) -> f64 {
 pub(super) fn convert<'a>(v: Value<'a>, to: Option<DataType>) -> Result<Value<'a>> {
     match (to, v) {
         (None, v) => Ok(v),
-        (Some(DataType::ObjLnk), Value::String(s)) => parse_objlnk(s).ok_or(Error::BadRequest),
+        (Some(DataType::ObjLnk), Value::String(s)) => {
+            parse_objlnk(s.as_bytes()).ok_or(Error::BadRequest)
+        }
         (Some(t), v) => v.coerce(t).ok_or(Error::BadRequest),
     }
-}
-
-/// Parses `"objID:instID"` (decimal, each at most 65535).
-pub(super) fn parse_objlnk(s: &str) -> Option<Value<'static>> {
-    let (o, i) = s.split_once(':')?;
-    Some(Value::ObjLnk(parse_u16(o)?, parse_u16(i)?))
-}
-
-fn parse_u16(s: &str) -> Option<u16> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u16, |acc, c| {
-        let digit = c.checked_sub(b'0').filter(|d| *d <= 9)?;
-        acc.checked_mul(10)?.checked_add(u16::from(digit))
-    })
 }
 
 /// `"objID:instID"` for an object link.

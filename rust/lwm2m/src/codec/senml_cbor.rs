@@ -8,6 +8,7 @@
 //! when the request names the single value), and later records carry only `n` and the value.
 
 use super::cbor::{self, convert, Reader, Text, ARRAY, MAP, TEXT};
+use super::text::parse_objlnk;
 use super::{Record, RecordSource, TypeOf, Writer};
 use crate::error::{Error, Result};
 use crate::path::Path;
@@ -247,7 +248,7 @@ impl<'a> Records<'a> {
                 Some(VS) => Value::String(d.str()?),
                 Some(VB) => Value::Boolean(d.bool()?),
                 Some(VD) => Value::Opaque(d.bytes()?),
-                None => cbor::parse_objlnk(d.str()?).ok_or(Error::BadRequest)?,
+                None => parse_objlnk(d.str()?.as_bytes()).ok_or(Error::BadRequest)?,
                 Some(BV | BS | S) => return Err(Error::BadRequest),
                 // bver, bt, bu, t, u, ut and labels we do not know carry nothing we use.
                 Some(_) => {
@@ -298,8 +299,8 @@ fn skip_scalar(d: &mut Reader<'_>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cbor::f16_to_f64;
     use super::super::cbor::tests::{gen_records, hex, rec, same, spec_types};
-    use super::super::cbor::{f16_to_f64, parse_objlnk};
     use super::*;
     use crate::value::DataType;
     use proptest::prelude::*;
@@ -637,9 +638,9 @@ mod tests {
         let bytes = hex("81a621662f332f302f36200a01615607183c617801036331 3a32");
         let got = dec(&Path::ROOT, &bytes, &|_| Some(DataType::ObjLnk)).unwrap();
         assert_eq!(got, [rec("/3/0/6", Value::ObjLnk(1, 2))]);
-        assert_eq!(parse_objlnk("65535:0"), Some(Value::ObjLnk(65535, 0)));
+        assert_eq!(parse_objlnk(b"65535:0"), Some(Value::ObjLnk(65535, 0)));
         for bad in ["65536:0", ":1", "1:", "1", "+1:2", "1:2:3"] {
-            assert_eq!(parse_objlnk(bad), None, "{bad}");
+            assert_eq!(parse_objlnk(bad.as_bytes()), None, "{bad}");
         }
     }
 

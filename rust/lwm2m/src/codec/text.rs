@@ -371,6 +371,16 @@ pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// Parses `"objID:instID"` (decimal, each at most 65535); also used by the CBOR formats.
+pub(super) fn parse_objlnk(b: &[u8]) -> Option<Value<'static>> {
+    let colon = b.iter().position(|&c| c == b':')?;
+    let id = |s| parse_u64(s).and_then(|v| u16::try_from(v).ok());
+    Some(Value::ObjLnk(
+        id(b.get(..colon)?)?,
+        id(b.get(colon + 1..)?)?,
+    ))
+}
+
 /// Parses the text of a value of type `ty`.
 fn parse_value(b: &[u8], ty: Option<DataType>) -> Result<Value<'_>> {
     let bad = Error::BadRequest;
@@ -387,12 +397,7 @@ fn parse_value(b: &[u8], ty: Option<DataType>) -> Result<Value<'_>> {
         },
         Some(DataType::String) => Value::String(text()?),
         Some(DataType::CoreLnk) => Value::CoreLnk(text()?),
-        Some(DataType::ObjLnk) => {
-            let colon = b.iter().position(|&c| c == b':').ok_or(bad)?;
-            let (o, i) = (&b[..colon], &b[colon + 1..]);
-            let id = |s| parse_u64(s).and_then(|v| u16::try_from(v).ok()).ok_or(bad);
-            Value::ObjLnk(id(o)?, id(i)?)
-        }
+        Some(DataType::ObjLnk) => parse_objlnk(b).ok_or(bad)?,
         // Opaque data travels as application/octet-stream.
         Some(DataType::Opaque) => return Err(Error::UnsupportedContentFormat),
         // Executable or unknown: the engine answers 4.05 / 4.04.
