@@ -60,7 +60,9 @@ const MAX_MAPS: usize = 5;
 /// the path its keys extend.
 #[derive(Clone, Copy)]
 struct Frame {
-    left: Option<u64>,
+    // A map can hold no more entries than the payload has bytes: u32 is plenty (and the
+    // decoder state, which the engine's dispatch enum copies around, stays small).
+    left: Option<u32>,
     level: u8,
 }
 
@@ -105,7 +107,10 @@ impl<'a, 't> Decoder<'a, 't> {
     }
 
     fn open_map(&mut self, level: usize) -> Result<()> {
-        let left = self.d.container(MAP)?;
+        let left = match self.d.container(MAP)? {
+            Some(n) => Some(u32::try_from(n).map_err(|_| Error::BadRequest)?),
+            None => None,
+        };
         let slot = self.stack.get_mut(self.depth).ok_or(Error::BadRequest)?;
         *slot = Frame {
             left,
