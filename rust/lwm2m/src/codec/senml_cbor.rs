@@ -177,7 +177,7 @@ impl Iterator for PathDecoder<'_> {
 struct Records<'a> {
     d: Reader<'a>,
     /// Records left in the array; `None` until the array header is read.
-    left: Option<u64>,
+    left: Option<u32>,
     /// The base name in force (RFC 8428: it carries over to later records).
     bn: &'a str,
     done: bool,
@@ -206,7 +206,11 @@ impl<'a> Records<'a> {
         let d = &mut self.d;
         let left = match self.left {
             Some(n) => n,
-            None => d.container(ARRAY)?.ok_or(Error::BadRequest)?,
+            // No more records than payload bytes: u32 keeps the decoder state small.
+            None => d
+                .container(ARRAY)?
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(Error::BadRequest)?,
         };
         if left == 0 {
             return if d.at_end() {
