@@ -10,17 +10,14 @@
 //! layout Anjay Lite writes. Its maps are indefinite-length so that the encoding is one pass over
 //! the records: every pass re-reads the data model, and each Block2 block is rendered anew.
 
-use minicbor::data::{Tag, Type};
-
-use super::senml_cbor::{bad, convert, enc_err, objlnk_text, put_float, put_text, read_number};
-use super::senml_cbor::{Enc, Sink};
+use super::cbor::{self, convert, Reader, ARRAY, BREAK, EPOCH, MAP, TAG, UINT};
 use super::{Record, RecordSource, TypeOf, Writer};
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::value::Value;
 
-/// CBOR tag 1: epoch-based date/time (RFC 8949 section 3.4.2), used for LwM2M Time values.
-const EPOCH: u64 = 1;
+/// Start of an indefinite-length map.
+const MAP_INDEF: u8 = 0xbf;
 
 /// Encodes the records below `base`, keyed from the object ID.
 ///
@@ -28,8 +25,7 @@ const EPOCH: u64 = 1;
 /// with the same path, or one at a path above another, cannot be represented and give
 /// [`Error::InternalServerError`].
 pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result<()> {
-    let mut e = minicbor::Encoder::new(Sink(w));
-    e.begin_map().map_err(enc_err)?;
+    w.byte(MAP_INDEF)?;
     let mut last = Path::ROOT;
     src.visit(base, &mut |r| {
         let ids = r.path.ids();
@@ -40,35 +36,21 @@ pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result
         }
         // Close the maps of the previous record below the level they share.
         for _ in span + 1..prev.len() {
-            e.end().map_err(enc_err)?;
+            w.byte(BREAK)?;
         }
         for (level, id) in ids.iter().enumerate().skip(span) {
             if level > span {
-                e.begin_map().map_err(enc_err)?;
+                w.byte(MAP_INDEF)?;
             }
-            e.u16(*id).map_err(enc_err)?;
+            cbor::head(w, UINT, u64::from(*id))?;
         }
         last = r.path;
-        put_value(&mut e, &r.value)
+        cbor::value(w, &r.value)
     })?;
     for _ in 0..last.len().max(1) {
-        e.end().map_err(enc_err)?;
+        w.byte(BREAK)?;
     }
     Ok(())
-}
-
-fn put_value(e: &mut Enc<'_, '_>, v: &Value<'_>) -> Result<()> {
-    match *v {
-        Value::Integer(x) => e.i64(x).map(drop),
-        Value::Unsigned(x) => e.u64(x).map(drop),
-        Value::Time(x) => e.tag(Tag::new(EPOCH)).and_then(|e| e.i64(x)).map(drop),
-        Value::Float(x) => return put_float(e, x),
-        Value::Boolean(b) => e.bool(b).map(drop),
-        Value::String(s) | Value::CoreLnk(s) => e.str(s).map(drop),
-        Value::Opaque(b) => e.bytes(b).map(drop),
-        Value::ObjLnk(o, i) => return put_text(e, objlnk_text(o, i).as_bytes()),
-    }
-    .map_err(enc_err)
 }
 
 /// The root map and one map per path level.
@@ -78,7 +60,9 @@ const MAX_MAPS: usize = 5;
 /// the path its keys extend.
 #[derive(Clone, Copy)]
 struct Frame {
-    left: Option<u64>,
+    // A map can hold no more entries than the payload has bytes: u32 is plenty (and the
+    // decoder state, which the engine's dispatch enum copies around, stays small).
+    left: Option<u32>,
     level: u8,
 }
 
@@ -95,7 +79,7 @@ struct Frame {
 pub struct Decoder<'a, 't> {
     base: Path,
     type_of: TypeOf<'t>,
-    d: minicbor::Decoder<'a>,
+    d: Reader<'a>,
     stack: [Frame; MAX_MAPS],
     depth: usize,
     /// The path of the last key read; an open map's keys extend its first `level` IDs.
@@ -110,7 +94,7 @@ impl<'a, 't> Decoder<'a, 't> {
         Decoder {
             base: *base,
             type_of,
-            d: minicbor::Decoder::new(payload),
+            d: Reader::new(payload),
             stack: [Frame {
                 left: None,
                 level: 0,
@@ -123,7 +107,10 @@ impl<'a, 't> Decoder<'a, 't> {
     }
 
     fn open_map(&mut self, level: usize) -> Result<()> {
-        let left = self.d.map().map_err(bad)?;
+        let left = match self.d.container(MAP)? {
+            Some(n) => Some(u32::try_from(n).map_err(|_| Error::BadRequest)?),
+            None => None,
+        };
         let slot = self.stack.get_mut(self.depth).ok_or(Error::BadRequest)?;
         *slot = Frame {
             left,
@@ -133,32 +120,21 @@ impl<'a, 't> Decoder<'a, 't> {
         Ok(())
     }
 
-    /// Consumes a break byte if one is next.
-    fn at_break(&mut self) -> Result<bool> {
-        if self.d.datatype().map_err(bad)? == Type::Break {
-            self.d.set_position(self.d.position() + 1);
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
     fn key(&mut self, mut path: Path) -> Result<Path> {
         let d = &mut self.d;
-        match d.datatype().map_err(bad)? {
-            Type::U8 | Type::U16 | Type::U32 | Type::U64 => return child(path, d.u64()),
-            Type::Array | Type::ArrayIndef => {}
-            _ => return Err(Error::BadRequest),
+        if d.peek_major()? != ARRAY {
+            return child(path, d.uint()?);
         }
-        let len = d.array().map_err(bad)?;
+        let len = d.container(ARRAY)?;
         let mut n: u64 = 0;
         loop {
             match len {
                 Some(len) if n == len => break,
-                None if self.at_break()? => break,
+                None if d.at_break() => break,
                 _ => {}
             }
             // More than four IDs fail in `child`, so this loop is short whatever the header says.
-            path = child(path, self.d.u64())?;
+            path = child(path, d.uint()?)?;
             n += 1;
         }
         if n == 0 {
@@ -178,7 +154,7 @@ impl<'a, 't> Decoder<'a, 't> {
                 .checked_sub(1)
                 .and_then(|i| self.stack.get_mut(i))
             else {
-                return if self.d.position() == self.d.input().len() {
+                return if self.d.at_end() {
                     Ok(None)
                 } else {
                     Err(Error::BadRequest)
@@ -192,7 +168,7 @@ impl<'a, 't> Decoder<'a, 't> {
                 }
                 Some(n) => top.left = Some(n - 1),
                 None => {
-                    if self.at_break()? {
+                    if self.d.at_break() {
                         self.depth -= 1;
                         continue;
                     }
@@ -200,7 +176,7 @@ impl<'a, 't> Decoder<'a, 't> {
             }
             let path = self.key(self.path.truncated(level))?;
             self.path = path;
-            if matches!(self.d.datatype().map_err(bad)?, Type::Map | Type::MapIndef) {
+            if self.d.peek_major()? == MAP {
                 self.open_map(path.len())?;
                 continue;
             }
@@ -215,27 +191,29 @@ impl<'a, 't> Decoder<'a, 't> {
 
     fn leaf(&mut self) -> Result<Value<'a>> {
         let d = &mut self.d;
-        Ok(match d.datatype().map_err(bad)? {
-            Type::Bool => Value::Boolean(d.bool().map_err(bad)?),
-            Type::String => Value::String(d.str().map_err(bad)?),
-            Type::Bytes => Value::Opaque(d.bytes().map_err(bad)?),
-            Type::Tag => {
-                if d.tag().map_err(bad)?.as_u64() != EPOCH {
+        Ok(match d.peek_major()? {
+            cbor::TEXT => Value::String(d.str()?),
+            cbor::BYTES => Value::Opaque(d.bytes()?),
+            TAG => {
+                if !matches!(d.head()?, (_, _, EPOCH)) {
                     return Err(Error::BadRequest);
                 }
-                match read_number(d)? {
+                match d.number()? {
                     Value::Integer(t) => Value::Time(t),
                     _ => return Err(Error::BadRequest),
                 }
             }
-            _ => read_number(d)?,
+            _ => match d.head()? {
+                (cbor::SIMPLE, info @ (20 | 21), _) => Value::Boolean(info == 21),
+                h => cbor::number(h)?,
+            },
         })
     }
 }
 
-fn child(path: Path, id: core::result::Result<u64, minicbor::decode::Error>) -> Result<Path> {
-    let id = u16::try_from(id.map_err(bad)?).map_err(bad)?;
-    path.child(id).map_err(bad)
+fn child(path: Path, id: u64) -> Result<Path> {
+    let id = u16::try_from(id).map_err(|_| Error::BadRequest)?;
+    path.child(id).map_err(|_| Error::BadRequest)
 }
 
 impl<'a> Iterator for Decoder<'a, '_> {
@@ -252,7 +230,7 @@ impl<'a> Iterator for Decoder<'a, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::senml_cbor::tests::{gen_records, hex, rec, same, spec_types};
+    use super::super::cbor::tests::{gen_records, hex, rec, same, spec_types};
     use super::*;
     use crate::value::DataType;
     use proptest::prelude::*;

@@ -12,12 +12,35 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::value::{DataType, Value};
 
+#[cfg(any(feature = "format-senml-cbor", feature = "format-lwm2m-cbor"))]
+#[cfg_attr(
+    not(all(feature = "format-senml-cbor", feature = "format-lwm2m-cbor")),
+    allow(dead_code)
+)]
+mod cbor;
 pub mod link;
+#[cfg(feature = "format-lwm2m-cbor")]
 pub mod lwm2m_cbor;
 pub mod opaque;
+#[cfg(feature = "format-senml-cbor")]
 pub mod senml_cbor;
 pub mod text;
+#[cfg(feature = "format-tlv")]
 pub mod tlv;
+
+/// Stand-in for the SenML CBOR module when the `format-senml-cbor` feature is off, so that the
+/// engine's composite operations still build (and answer 4.15).
+#[cfg(not(feature = "format-senml-cbor"))]
+pub mod senml_cbor {
+    use crate::error::{Error, Result};
+    use crate::path::Path;
+
+    /// Without SenML CBOR no composite request can be read: one
+    /// [`Error::UnsupportedContentFormat`].
+    pub fn decode_paths(_payload: &[u8]) -> impl Iterator<Item = Result<Path>> {
+        core::iter::once(Err(Error::UnsupportedContentFormat))
+    }
+}
 
 /// One value at one path: the unit every format encodes and decodes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -138,7 +161,12 @@ pub type TypeOf<'t> = &'t dyn Fn(&Path) -> Option<DataType>;
 /// single resource or resource instance).
 pub fn can_encode(format: u16, path: &Path) -> bool {
     match format {
-        cf::LWM2M_TLV | cf::SENML_CBOR | cf::LWM2M_CBOR => true,
+        #[cfg(feature = "format-tlv")]
+        cf::LWM2M_TLV => true,
+        #[cfg(feature = "format-senml-cbor")]
+        cf::SENML_CBOR => true,
+        #[cfg(feature = "format-lwm2m-cbor")]
+        cf::LWM2M_CBOR => true,
         cf::TEXT | cf::OPAQUE => path.len() >= 3,
         _ => false,
     }
@@ -150,8 +178,11 @@ pub fn can_encode(format: u16, path: &Path) -> bool {
 /// for more than one value, or opaque for a non-opaque value), errors of `src` or `w`.
 pub fn encode(format: u16, base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result<()> {
     match format {
+        #[cfg(feature = "format-tlv")]
         cf::LWM2M_TLV => tlv::encode(base, src, w),
+        #[cfg(feature = "format-senml-cbor")]
         cf::SENML_CBOR => senml_cbor::encode(base, src, w),
+        #[cfg(feature = "format-lwm2m-cbor")]
         cf::LWM2M_CBOR => lwm2m_cbor::encode(base, src, w),
         cf::TEXT => text::encode(base, src, w),
         cf::OPAQUE => opaque::encode(base, src, w),
@@ -162,10 +193,13 @@ pub fn encode(format: u16, base: &Path, src: &dyn RecordSource, w: &mut Writer<'
 /// A decoder for one payload: an iterator of records (or the first error, after which it ends).
 pub enum Decoder<'a, 't> {
     /// TLV.
+    #[cfg(feature = "format-tlv")]
     Tlv(tlv::Decoder<'a, 't>),
     /// SenML CBOR.
+    #[cfg(feature = "format-senml-cbor")]
     SenmlCbor(senml_cbor::Decoder<'a, 't>),
     /// LwM2M CBOR.
+    #[cfg(feature = "format-lwm2m-cbor")]
     Lwm2mCbor(lwm2m_cbor::Decoder<'a, 't>),
     /// text/plain (one value at `base`).
     Text(text::Decoder<'a, 't>),
@@ -178,8 +212,11 @@ impl<'a, 't> Decoder<'a, 't> {
     /// [`Error::UnsupportedContentFormat`] for formats this engine does not accept.
     pub fn new(format: u16, base: &Path, payload: &'a [u8], type_of: TypeOf<'t>) -> Result<Self> {
         Ok(match format {
+            #[cfg(feature = "format-tlv")]
             cf::LWM2M_TLV => Decoder::Tlv(tlv::Decoder::new(base, payload, type_of)),
+            #[cfg(feature = "format-senml-cbor")]
             cf::SENML_CBOR => Decoder::SenmlCbor(senml_cbor::Decoder::new(base, payload, type_of)),
+            #[cfg(feature = "format-lwm2m-cbor")]
             cf::LWM2M_CBOR => Decoder::Lwm2mCbor(lwm2m_cbor::Decoder::new(base, payload, type_of)),
             cf::TEXT => Decoder::Text(text::Decoder::new(base, payload, type_of)),
             cf::OPAQUE => Decoder::Opaque(opaque::Decoder::new(base, payload)),
@@ -192,8 +229,11 @@ impl<'a> Iterator for Decoder<'a, '_> {
     type Item = Result<Record<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
+            #[cfg(feature = "format-tlv")]
             Decoder::Tlv(d) => d.next(),
+            #[cfg(feature = "format-senml-cbor")]
             Decoder::SenmlCbor(d) => d.next(),
+            #[cfg(feature = "format-lwm2m-cbor")]
             Decoder::Lwm2mCbor(d) => d.next(),
             Decoder::Text(d) => d.next(),
             Decoder::Opaque(d) => d.next(),
@@ -213,6 +253,30 @@ mod tests {
         w.write(b"cdefgh").unwrap();
         assert_eq!(w.total(), 8);
         assert_eq!(w.window_data(), b"defg");
+    }
+
+    #[test]
+    fn dispatch_follows_the_format_features() {
+        let base = Path::resource(3, 0, 9);
+        let recs = [Record {
+            path: base,
+            value: Value::Integer(1),
+        }];
+        for (format, on) in [
+            (cf::LWM2M_TLV, cfg!(feature = "format-tlv")),
+            (cf::SENML_CBOR, cfg!(feature = "format-senml-cbor")),
+            (cf::LWM2M_CBOR, cfg!(feature = "format-lwm2m-cbor")),
+            (cf::TEXT, true),
+            (cf::LINK_FORMAT, false),
+        ] {
+            assert_eq!(can_encode(format, &base), on, "{format}");
+            let mut buf = [0u8; 32];
+            let got = encode(format, &base, &&recs[..], &mut Writer::new(&mut buf));
+            assert_eq!(got.err(), (!on).then_some(Error::NotAcceptable), "{format}");
+            let got = Decoder::new(format, &base, b"", &|_| None).err();
+            let want = (!on).then_some(Error::UnsupportedContentFormat);
+            assert_eq!(got, want, "{format}");
+        }
     }
 
     #[test]

@@ -6,15 +6,13 @@
 //! also what Leshan and Wakaama write: the first record carries the request path as base name
 //! (`"/3/0/"`, with names relative to it such as `"0"` or `"7/1"`; the bare path `"/3/0/0"`
 //! when the request names the single value), and later records carry only `n` and the value.
-//!
-//! This module also holds the CBOR helpers shared with [`super::lwm2m_cbor`].
 
-use minicbor::data::Type;
-
+use super::cbor::{self, convert, Reader, Text, ARRAY, MAP, TEXT};
+use super::text::parse_objlnk;
 use super::{Record, RecordSource, TypeOf, Writer};
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::value::{DataType, Value};
+use crate::value::Value;
 
 // RFC 8428 section 6 labels.
 const BN: i64 = -2;
@@ -40,8 +38,7 @@ pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result
         count += 1;
         Ok(())
     })?;
-    let mut e = minicbor::Encoder::new(Sink(w));
-    e.array(count).map_err(enc_err)?;
+    cbor::head(w, ARRAY, count)?;
     let mut done: u64 = 0;
     src.visit(base, &mut |r| {
         // The second visit must see what the first counted, or the array header lies.
@@ -49,6 +46,7 @@ pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result
             return Err(Error::InternalServerError);
         }
         let rel = r.path.ids().get(base.len()..).unwrap_or(&[]);
+        let entries = if rel.is_empty() { 1 } else { 2 };
         if done == 0 {
             let mut bn = Text::new();
             bn.push(b'/');
@@ -56,23 +54,23 @@ pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result
             if !rel.is_empty() && !base.is_root() {
                 bn.push(b'/');
             }
-            e.map(if rel.is_empty() { 2 } else { 3 }).map_err(enc_err)?;
-            e.i64(BN).map_err(enc_err)?;
-            put_text(&mut e, bn.as_bytes())?;
+            cbor::head(w, MAP, entries + 1)?;
+            cbor::int(w, BN)?;
+            cbor::string(w, TEXT, bn.as_bytes())?;
         } else if rel.is_empty() {
             // A second value at the base path itself has no name to tell it apart.
             return Err(Error::InternalServerError);
         } else {
-            e.map(2).map_err(enc_err)?;
+            cbor::head(w, MAP, entries)?;
         }
         if !rel.is_empty() {
             let mut n = Text::new();
             n.push_ids(rel);
-            e.i64(N).map_err(enc_err)?;
-            put_text(&mut e, n.as_bytes())?;
+            cbor::int(w, N)?;
+            cbor::string(w, TEXT, n.as_bytes())?;
         }
         done += 1;
-        put_value(&mut e, &r.value)
+        put_value(w, &r.value)
     })?;
     if done == count {
         Ok(())
@@ -81,23 +79,23 @@ pub fn encode(base: &Path, src: &dyn RecordSource, w: &mut Writer<'_>) -> Result
     }
 }
 
-fn put_value(e: &mut Enc<'_, '_>, v: &Value<'_>) -> Result<()> {
+fn put_value(w: &mut Writer<'_>, v: &Value<'_>) -> Result<()> {
+    let label = match *v {
+        Value::Integer(_) | Value::Unsigned(_) | Value::Float(_) | Value::Time(_) => V,
+        Value::Boolean(_) => VB,
+        Value::String(_) | Value::CoreLnk(_) => VS,
+        Value::Opaque(_) => VD,
+        Value::ObjLnk(..) => {
+            cbor::string(w, TEXT, VLO.as_bytes())?;
+            return cbor::value(w, v);
+        }
+    };
+    cbor::int(w, label)?;
     match *v {
-        Value::Integer(x) | Value::Time(x) => e.i64(V).and_then(|e| e.i64(x)).map(drop),
-        Value::Unsigned(x) => e.i64(V).and_then(|e| e.u64(x)).map(drop),
-        Value::Float(x) => {
-            e.i64(V).map_err(enc_err)?;
-            return put_float(e, x);
-        }
-        Value::Boolean(b) => e.i64(VB).and_then(|e| e.bool(b)).map(drop),
-        Value::String(s) | Value::CoreLnk(s) => e.i64(VS).and_then(|e| e.str(s)).map(drop),
-        Value::Opaque(b) => e.i64(VD).and_then(|e| e.bytes(b)).map(drop),
-        Value::ObjLnk(o, i) => {
-            e.str(VLO).map_err(enc_err)?;
-            return put_text(e, objlnk_text(o, i).as_bytes());
-        }
+        // SenML has no time type: a plain number.
+        Value::Time(t) => cbor::int(w, t),
+        _ => cbor::value(w, v),
     }
-    .map_err(enc_err)
 }
 
 /// Decodes a SenML pack into records (Write, Write-Composite, Send payloads).
@@ -177,24 +175,18 @@ impl Iterator for PathDecoder<'_> {
 
 /// The record-level parser under [`Decoder`] and [`PathDecoder`]: resolved name and value.
 struct Records<'a> {
-    d: minicbor::Decoder<'a>,
+    d: Reader<'a>,
     /// Records left in the array; `None` until the array header is read.
-    left: Option<u64>,
+    left: Option<u32>,
     /// The base name in force (RFC 8428: it carries over to later records).
     bn: &'a str,
     done: bool,
 }
 
-enum Label {
-    Int(i64),
-    Vlo,
-    Other,
-}
-
 impl<'a> Records<'a> {
     fn new(payload: &'a [u8]) -> Self {
         Records {
-            d: minicbor::Decoder::new(payload),
+            d: Reader::new(payload),
             left: None,
             bn: "",
             done: false,
@@ -214,48 +206,56 @@ impl<'a> Records<'a> {
         let d = &mut self.d;
         let left = match self.left {
             Some(n) => n,
-            None => d.array().map_err(bad)?.ok_or(Error::BadRequest)?,
+            // No more records than payload bytes: u32 keeps the decoder state small.
+            None => d
+                .container(ARRAY)?
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(Error::BadRequest)?,
         };
         if left == 0 {
-            return if d.position() == d.input().len() {
+            return if d.at_end() {
                 Ok(None)
             } else {
                 Err(Error::BadRequest)
             };
         }
         self.left = Some(left - 1);
-        let entries = d.map().map_err(bad)?.ok_or(Error::BadRequest)?;
+        let entries = d.container(MAP)?.ok_or(Error::BadRequest)?;
         let mut name: Option<&'a str> = None;
         let mut value: Option<Value<'a>> = None;
         for _ in 0..entries {
-            let label = if d.datatype().map_err(bad)? == Type::String {
-                match d.str().map_err(bad)? {
-                    VLO => Label::Vlo,
+            // Text labels: "vlo", or unknown ones (ignored unless they must be understood).
+            let label = if d.peek_major()? == TEXT {
+                match d.str()? {
+                    VLO => None,
                     k if k.ends_with('_') => return Err(Error::BadRequest),
-                    _ => Label::Other,
+                    _ => Some(i64::MAX),
                 }
             } else {
-                Label::Int(d.i64().map_err(bad)?)
+                match d.number()? {
+                    Value::Integer(l) => Some(l),
+                    _ => return Err(Error::BadRequest),
+                }
             };
             let v = match label {
-                Label::Int(BN) => {
-                    self.bn = d.str().map_err(bad)?;
+                Some(BN) => {
+                    self.bn = d.str()?;
                     continue;
                 }
-                Label::Int(N) => {
-                    if name.replace(d.str().map_err(bad)?).is_some() {
+                Some(N) => {
+                    if name.replace(d.str()?).is_some() {
                         return Err(Error::BadRequest);
                     }
                     continue;
                 }
-                Label::Int(V) => read_number(d)?,
-                Label::Int(VS) => Value::String(d.str().map_err(bad)?),
-                Label::Int(VB) => Value::Boolean(d.bool().map_err(bad)?),
-                Label::Int(VD) => Value::Opaque(d.bytes().map_err(bad)?),
-                Label::Vlo => parse_objlnk(d.str().map_err(bad)?).ok_or(Error::BadRequest)?,
-                Label::Int(BV | BS | S) => return Err(Error::BadRequest),
+                Some(V) => d.number()?,
+                Some(VS) => Value::String(d.str()?),
+                Some(VB) => Value::Boolean(d.bool()?),
+                Some(VD) => Value::Opaque(d.bytes()?),
+                None => parse_objlnk(d.str()?.as_bytes()).ok_or(Error::BadRequest)?,
+                Some(BV | BS | S) => return Err(Error::BadRequest),
                 // bver, bt, bu, t, u, ut and labels we do not know carry nothing we use.
-                Label::Int(_) | Label::Other => {
+                Some(_) => {
                     skip_scalar(d)?;
                     continue;
                 }
@@ -282,222 +282,34 @@ fn resolve(bn: &str, n: &str) -> Result<Path> {
     for b in bn.bytes().chain(n.bytes()) {
         t.push(b);
     }
-    let s = core::str::from_utf8(t.as_bytes()).map_err(bad)?;
-    Path::parse_str(s).map_err(bad)
+    let s = core::str::from_utf8(t.as_bytes()).map_err(|_| Error::BadRequest)?;
+    Path::parse_str(s).map_err(|_| Error::BadRequest)
 }
 
 /// Skips a label's value when it is a scalar; containers, tags and indefinite items are
 /// rejected.
-fn skip_scalar(d: &mut minicbor::Decoder<'_>) -> Result<()> {
-    match d.datatype().map_err(bad)? {
-        Type::String => d.str().map(drop),
-        Type::Bytes => d.bytes().map(drop),
-        Type::Bool => d.bool().map(drop),
-        Type::Null => d.null(),
-        Type::Undefined => d.undefined(),
-        Type::Simple => d.simple().map(drop),
-        _ => return read_number(d).map(drop),
-    }
-    .map_err(bad)
-}
-
-// ---- CBOR helpers shared with `lwm2m_cbor` ----
-
-/// Adapts the codec [`Writer`] to minicbor's output trait (writes stay sequential, so a Block2
-/// window writer works).
-pub(super) struct Sink<'w, 'b>(pub(super) &'w mut Writer<'b>);
-
-impl minicbor::encode::Write for Sink<'_, '_> {
-    type Error = Error;
-    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
-        self.0.write(buf)
-    }
-}
-
-/// The encoder over a codec [`Writer`].
-pub(super) type Enc<'w, 'b> = minicbor::Encoder<Sink<'w, 'b>>;
-
-/// Passes writer errors on; minicbor's own encode errors do not occur for the items we write.
-pub(super) fn enc_err(e: minicbor::encode::Error<Error>) -> Error {
-    e.into_write().unwrap_or(Error::InternalServerError)
-}
-
-/// Any decoding failure is a malformed payload.
-pub(super) fn bad<E>(_: E) -> Error {
-    Error::BadRequest
-}
-
-/// Writes a text string from bytes known to be ASCII.
-pub(super) fn put_text(e: &mut Enc<'_, '_>, t: &[u8]) -> Result<()> {
-    e.str_len(t.len() as u64).map_err(enc_err)?;
-    e.writer_mut().0.write(t)
-}
-
-/// Single precision when it holds the exact bits, else double: short and lossless.
-pub(super) fn put_float(e: &mut Enc<'_, '_>, x: f64) -> Result<()> {
-    let narrow = x as f32;
-    if f64::from(narrow).to_bits() == x.to_bits() {
-        e.f32(narrow).map_err(enc_err)?;
-    } else {
-        e.f64(x).map_err(enc_err)?;
-    }
-    Ok(())
-}
-
-/// Reads a CBOR integer or float. Non-negative integers that fit are `Integer`, larger ones
-/// `Unsigned`; [`convert`] turns them into the declared type.
-pub(super) fn read_number<'a>(d: &mut minicbor::Decoder<'a>) -> Result<Value<'a>> {
-    Ok(match d.datatype().map_err(bad)? {
-        Type::U8 | Type::U16 | Type::U32 | Type::U64 => {
-            let v = d.u64().map_err(bad)?;
-            i64::try_from(v).map_or(Value::Unsigned(v), Value::Integer)
-        }
-        Type::I8 | Type::I16 | Type::I32 | Type::I64 => Value::Integer(d.i64().map_err(bad)?),
-        // minicbor decodes half floats only with its `half` feature, which we leave off.
-        Type::F16 => {
-            let p = d.position();
-            let h = d
-                .input()
-                .get(p + 1..p + 3)
-                .and_then(|b| <[u8; 2]>::try_from(b).ok())
-                .ok_or(Error::BadRequest)?;
-            d.set_position(p + 3);
-            Value::Float(f16_to_f64(u16::from_be_bytes(h)))
-        }
-        Type::F32 | Type::F64 => Value::Float(d.f64().map_err(bad)?),
-        _ => return Err(Error::BadRequest),
-    })
-}
-
-/// IEEE 754 binary16 to binary64 (exact: every half value is a double).
-pub(super) fn f16_to_f64(h: u16) -> f64 {
-    let neg = h & 0x8000 != 0;
-    let exp = u64::from((h >> 10) & 0x1f);
-    let man = u64::from(h & 0x3ff);
-    let bits = match exp {
-        0 => {
-            // Subnormal (or zero): man * 2^-24, exact in a double.
-            let v = man as f64 / 16_777_216.0;
-            return if neg { -v } else { v };
-        }
-        31 => (0x7ff << 52) | (man << 42),
-        e => ((e + 1023 - 15) << 52) | (man << 42),
-    };
-    f64::from_bits(bits | (u64::from(neg) << 63))
-}
-
-/// Converts a decoded value to the declared type; `None` (unknown path) keeps it as decoded.
-/// Object links also come as `"3:0"` text (LwM2M CBOR, and SenML `vs` from older peers).
-pub(super) fn convert<'a>(v: Value<'a>, to: Option<DataType>) -> Result<Value<'a>> {
-    match (to, v) {
-        (None, v) => Ok(v),
-        (Some(DataType::ObjLnk), Value::String(s)) => parse_objlnk(s).ok_or(Error::BadRequest),
-        (Some(t), v) => v.coerce(t).ok_or(Error::BadRequest),
-    }
-}
-
-/// Parses `"objID:instID"` (decimal, each at most 65535).
-pub(super) fn parse_objlnk(s: &str) -> Option<Value<'static>> {
-    let (o, i) = s.split_once(':')?;
-    Some(Value::ObjLnk(parse_u16(o)?, parse_u16(i)?))
-}
-
-fn parse_u16(s: &str) -> Option<u16> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u16, |acc, c| {
-        let digit = c.checked_sub(b'0').filter(|d| *d <= 9)?;
-        acc.checked_mul(10)?.checked_add(u16::from(digit))
-    })
-}
-
-/// `"objID:instID"` for an object link.
-pub(super) fn objlnk_text(o: u16, i: u16) -> Text {
-    let mut t = Text::new();
-    t.push_u16(o);
-    t.push(b':');
-    t.push_u16(i);
-    t
-}
-
-/// A small ASCII buffer for path names and object links, formatted without `core::fmt`.
-pub(super) struct Text {
-    // "/65534/65534/65534/65534/" is 25 bytes.
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl Text {
-    pub(super) fn new() -> Self {
-        Text {
-            buf: [0; 32],
-            len: 0,
-        }
-    }
-
-    /// Appends a byte; callers stay within the capacity by construction, extra bytes drop.
-    pub(super) fn push(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
-    pub(super) fn push_u16(&mut self, mut v: u16) {
-        let mut digits = [0u8; 5];
-        let mut n = 0;
-        loop {
-            if let Some(slot) = digits.get_mut(n) {
-                *slot = b'0' + (v % 10) as u8;
-            }
-            n += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for d in digits.iter().take(n).rev() {
-            self.push(*d);
-        }
-    }
-
-    /// IDs joined by `/`.
-    pub(super) fn push_ids(&mut self, ids: &[u16]) {
-        for (k, id) in ids.iter().enumerate() {
-            if k > 0 {
-                self.push(b'/');
-            }
-            self.push_u16(*id);
-        }
-    }
-
-    pub(super) fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
+fn skip_scalar(d: &mut Reader<'_>) -> Result<()> {
+    match d.peek_major()? {
+        cbor::TEXT => d.str().map(drop),
+        cbor::BYTES => d.bytes().map(drop),
+        cbor::SIMPLE => match d.head()? {
+            // Booleans, null, undefined, simple values and floats; not a break.
+            (_, info, _) if info < 28 => Ok(()),
+            _ => Err(Error::BadRequest),
+        },
+        _ => d.number().map(drop),
     }
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
+    use super::super::cbor::f16_to_f64;
+    use super::super::cbor::tests::{gen_records, hex, rec, same, spec_types};
     use super::*;
+    use crate::value::DataType;
     use proptest::prelude::*;
     use std::vec;
     use std::vec::Vec;
-
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let s: std::string::String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    pub(crate) fn rec(path: &str, value: Value<'static>) -> Record<'static> {
-        Record {
-            path: Path::parse_str(path).unwrap(),
-            value,
-        }
-    }
 
     fn enc(base: &Path, recs: &[Record<'_>]) -> Result<Vec<u8>> {
         let mut buf = [0u8; 1024];
@@ -508,24 +320,6 @@ pub(super) mod tests {
 
     fn dec<'a>(base: &Path, payload: &'a [u8], t: TypeOf<'_>) -> Result<Vec<Record<'a>>> {
         Decoder::new(base, payload, t).collect()
-    }
-
-    /// Types of the Device object (3) and the test objects of the spec examples.
-    pub(crate) fn spec_types(p: &Path) -> Option<DataType> {
-        use DataType::*;
-        Some(match (p.object_id()?, p.resource_id()?) {
-            (3, 0..=3 | 14..=16) => String,
-            (3, 6..=11) => Integer,
-            (3, 13) => Time,
-            (0, 3) => Opaque,
-            (3442, 130) | (72, 2) | (12, _) => Float,
-            (65 | 34, 0) | (66, 2) => ObjLnk,
-            (65 | 34, 1) | (66 | 67 | 31, 0 | 1) => String,
-            (65 | 34, 2) => Integer,
-            (1, 1) => Unsigned,
-            (5, 1) => String,
-            _ => return Option::None,
-        })
     }
 
     fn device_records() -> Vec<Record<'static>> {
@@ -848,9 +642,9 @@ pub(super) mod tests {
         let bytes = hex("81a621662f332f302f36200a01615607183c617801036331 3a32");
         let got = dec(&Path::ROOT, &bytes, &|_| Some(DataType::ObjLnk)).unwrap();
         assert_eq!(got, [rec("/3/0/6", Value::ObjLnk(1, 2))]);
-        assert_eq!(parse_objlnk("65535:0"), Some(Value::ObjLnk(65535, 0)));
+        assert_eq!(parse_objlnk(b"65535:0"), Some(Value::ObjLnk(65535, 0)));
         for bad in ["65536:0", ":1", "1:", "1", "+1:2", "1:2:3"] {
-            assert_eq!(parse_objlnk(bad), None, "{bad}");
+            assert_eq!(parse_objlnk(bad.as_bytes()), None, "{bad}");
         }
     }
 
@@ -867,92 +661,6 @@ pub(super) mod tests {
         let r = encode(&base, &&two[..1], &mut w);
         assert_eq!(r, Err(Error::RequestEntityTooLarge));
         assert_eq!(enc(&Path::object(9), &two).unwrap(), [0x80]);
-    }
-
-    // ---- property tests ----
-
-    #[derive(Clone, Debug)]
-    pub(crate) enum Gen {
-        Int(i64),
-        Uns(u64),
-        Float(f64),
-        Bool(bool),
-        Str(std::string::String),
-        Bytes(Vec<u8>),
-        Time(i64),
-        ObjLnk(u16, u16),
-        CoreLnk(std::string::String),
-    }
-
-    impl Gen {
-        pub(crate) fn value(&self) -> Value<'_> {
-            match self {
-                Gen::Int(v) => Value::Integer(*v),
-                Gen::Uns(v) => Value::Unsigned(*v),
-                Gen::Float(v) => Value::Float(*v),
-                Gen::Bool(v) => Value::Boolean(*v),
-                Gen::Str(s) => Value::String(s),
-                Gen::Bytes(b) => Value::Opaque(b),
-                Gen::Time(v) => Value::Time(*v),
-                Gen::ObjLnk(o, i) => Value::ObjLnk(*o, *i),
-                Gen::CoreLnk(s) => Value::CoreLnk(s),
-            }
-        }
-    }
-
-    pub(crate) fn gen_value() -> impl Strategy<Value = Gen> {
-        prop_oneof![
-            any::<i64>().prop_map(Gen::Int),
-            any::<u64>().prop_map(Gen::Uns),
-            any::<f64>().prop_map(Gen::Float),
-            any::<f32>().prop_map(|f| Gen::Float(f64::from(f))),
-            any::<bool>().prop_map(Gen::Bool),
-            ".{0,30}".prop_map(Gen::Str),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Gen::Bytes),
-            any::<i64>().prop_map(Gen::Time),
-            (any::<u16>(), any::<u16>()).prop_map(|(o, i)| Gen::ObjLnk(o, i)),
-            "</[0-9]{1,3}>".prop_map(Gen::CoreLnk),
-        ]
-    }
-
-    /// A record set without duplicate or nested paths, sorted, and a base above its first path.
-    pub(crate) fn gen_records() -> impl Strategy<Value = (Path, Vec<(Path, Gen)>)> {
-        let entry = (
-            0u16..4,
-            0u16..3,
-            0u16..6,
-            proptest::option::of(0u16..3),
-            gen_value(),
-        );
-        (proptest::collection::vec(entry, 1..25), 0usize..5).prop_map(|(entries, level)| {
-            let mut multi = std::collections::BTreeMap::new();
-            let mut out = std::collections::BTreeMap::new();
-            for (o, i, r, ri, v) in entries {
-                if *multi.entry((o, i, r)).or_insert(ri.is_some()) != ri.is_some() {
-                    continue;
-                }
-                let p = match ri {
-                    Some(ri) => Path::resource_instance(o, i, r, ri),
-                    None => Path::resource(o, i, r),
-                };
-                out.entry(p).or_insert(v);
-            }
-            let recs: Vec<(Path, Gen)> = out.into_iter().collect();
-            let base = recs[0].0.truncated(level);
-            let recs = recs
-                .into_iter()
-                .filter(|(p, _)| p.starts_with(&base))
-                .collect();
-            (base, recs)
-        })
-    }
-
-    /// Equality with floats compared by bits (NaN payloads included).
-    pub(crate) fn same(a: &Value<'_>, b: &Value<'_>) -> bool {
-        match (a, b) {
-            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
-            _ => a == b,
-        }
     }
 
     proptest! {
