@@ -33,6 +33,9 @@ test-rust:
 ## The engine must build for the device target, without std and without a heap.
 test-thumb:
 	$(CARGO) build -p lwm2m --target $(THUMB) --release
+	$(CARGO) build -p lwm2m --target $(THUMB) --release --features c2c-auth
+	$(CARGO) build -p lwm2m --target $(THUMB) --release --no-default-features
+	$(CARGO) build -p lwm2m-oscore --target $(THUMB) --release
 	cd $(PROBE) && $(CARGO) build --release
 
 test-interop:
@@ -44,8 +47,11 @@ test-riot:
 	@bash tests/riot/run.sh
 
 ## size: text / data / bss of the engine linked into a bare-metal thumbv7m program.
-## One line per configuration: baseline (no features), c2c (hosting side), c2c-auth (both sides).
+## One line per configuration: minimal (text, opaque, link formats only), baseline (all
+## content formats), c2c (hosting side of client-to-client), c2c-auth (both sides).
 size:
+	@cd $(PROBE) && $(CARGO) build --release -q --no-default-features --features minimal --target-dir target/size-minimal
+	@$(PYTHON) $(PROBE)/elf_size.py --label minimal $(PROBE)/target/size-minimal/$(THUMB)/release/lwm2m-size-probe LWM2M_ENGINE_STATE_SIZE
 	@cd $(PROBE) && $(CARGO) build --release -q
 	@$(PYTHON) $(PROBE)/elf_size.py --label baseline $(PROBE_ELF) LWM2M_ENGINE_STATE_SIZE
 	@for c in c2c c2c-auth; do \
