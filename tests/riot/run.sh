@@ -58,6 +58,14 @@ check() { # name, command...
     fi
 }
 
+# The committed C API header must match what cbindgen makes of rust/riot now.
+if command -v "${CBINDGEN:-cbindgen}" >/dev/null; then
+    check "lwm2m_c2c_api.h matches rust/riot (cbindgen)" \
+        make -s --no-print-directory -C "$ROOT/c_glue/lwm2m_c2c" check-header
+else
+    echo "SKIP: cbindgen not installed (cargo install cbindgen --locked): header not checked"
+fi
+
 # native64 numbers its first (tap) interface 6.
 URI='coap://[fe80::1%6]:5683'
 echo "== build lwm2m-client for native64"
