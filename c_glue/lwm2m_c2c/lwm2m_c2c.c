@@ -285,12 +285,15 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
     buf[3] = mid & 0xff;
 
     uintptr_t ctx = ((uintptr_t)kind << 24) | (id & 0xffffff);
-    unsigned type = (buf[0] >> 4) & 0x3;
     bool is_request = buf[1] >= 0x01 && buf[1] < 0x20;
-    /* Requests get a response handler; notifications (responses sent as requests would be)
-     * only need one when confirmable, to learn about RST / timeouts. */
-    gcoap_resp_handler_t handler =
-        (is_request || type == COAP_TYPE_CON) ? _resp_handler : NULL;
+    /* Notifications (2.05 responses with the observer's token, NON or CON) go out through the
+     * same client path, from gcoap's socket (so from port 5683, as the observer expects), but
+     * without a response handler: for a CON message gcoap takes an empty ACK as "separate
+     * response follows", keeps the memo and its resend buffer for the whole retransmission
+     * window and then reports a timeout, which would end the observation. Without a handler
+     * it frees both on the ACK. The price: gcoap reports neither RST nor a missing ACK for
+     * notifications, so the engine cannot end an observation on them (RFC 7641 4.5). */
+    gcoap_resp_handler_t handler = is_request ? _resp_handler : NULL;
     return gcoap_req_send(buf, len, &ep, NULL, handler, (void *)ctx,
                           GCOAP_SOCKET_TYPE_UDP);
 }
