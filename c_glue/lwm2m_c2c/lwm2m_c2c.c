@@ -30,6 +30,9 @@
 #if IS_USED(MODULE_PERIPH_CPUID)
 #include "periph/cpuid.h"
 #endif
+#if IS_USED(MODULE_PUF_SRAM)
+#include "puf_sram.h"
+#endif
 
 #include "lwm2m_c2c.h"
 
@@ -370,6 +373,12 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
     if (server_uri == NULL) {
         server_uri = CONFIG_LWM2M_SERVER_URI;
     }
+#if IS_USED(MODULE_PUF_SRAM)
+    /* Whether the PRNG seed (tokens, message IDs) came from a fresh SRAM power-up pattern
+     * (0) or was derived after a soft reset (1); see boards/iotlab-m3.mk. */
+    printf("EVT ts=%" PRIu32 " kind=seed puf_sram_state=%" PRIu32 " softresets=%" PRIu32 "\n",
+           ztimer_now(ZTIMER_USEC), puf_sram_state, puf_sram_softreset_cnt);
+#endif
     _init.endpoint = endpoint;
     _init.server_uri = server_uri;
     _next_mid = random_uint32();
