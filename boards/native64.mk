@@ -13,8 +13,10 @@
 #   apps/sensor-c/bin/native64/sensor-c.elf -z [::1]:17754 --eui64=00:5a:45:50:0a:00:00:01
 #
 # (`make ... USE_ZEP=1 term` passes -z itself; ZEP_IP, ZEP_PORT_BASE and ZEP_MAC set the
-# dispatcher address and the EUI-64.) The ZEP interface takes the tap's place and number (6),
-# so link-local peers are coap://[fe80::...%6]:5683. Nodes on the simulated radio reach each
+# dispatcher address and the EUI-64.) The ZEP interface replaces the tap and is numbered 7
+# (checked with `ifconfig` on RIOT 2026.07: "Iface 7 ... Long HWaddr: 00:5A:45:50:0A:00:00:01",
+# 6LoWPAN, L2-PDU 102), so link-local peers are coap://[fe80::...%7]:5683; the apps' default
+# server URI follows. Nodes on the simulated radio reach each
 # other directly (client-to-client); a server on the host needs a border router between the
 # ZEP medium and a tap (e.g. RIOT's examples/networking/gnrc/border_router with USE_ZEP=1), and a
 # global LWM2M_SERVER_URI. dist/tools/zep_dispatch/topogen makes lossy multi-hop topologies
@@ -23,4 +25,5 @@
 USE_ZEP ?= 0
 ifeq (1,$(USE_ZEP))
   USEMODULE += socket_zep
+  LWM2M_SERVER_URI ?= coap://[fe80::1%7]:5683
 endif
