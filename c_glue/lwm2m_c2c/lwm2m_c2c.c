@@ -30,22 +30,11 @@
 #if IS_USED(MODULE_PERIPH_CPUID)
 #include "periph/cpuid.h"
 #endif
+#if IS_USED(MODULE_PUF_SRAM)
+#include "puf_sram.h"
+#endif
 
 #include "lwm2m_c2c.h"
-
-/* Rust side (rust/riot/src/lib.rs) */
-int lwm2m_riot_init(const char *endpoint, const char *server_uri, uint16_t ssid,
-                    uint32_t lifetime);
-int lwm2m_riot_start(uint64_t now);
-uint64_t lwm2m_riot_poll(uint64_t now);
-ssize_t lwm2m_riot_handle_request(uint8_t id_kind, uint16_t id, uint32_t endpoint,
-                                  const uint8_t *req, size_t req_len,
-                                  uint8_t *resp, size_t cap, uint64_t now);
-void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, uint64_t now);
-void lwm2m_riot_request_failed(uint8_t kind, uint32_t id, const uint8_t *token,
-                               size_t token_len, uint64_t now);
-int lwm2m_riot_set(const char *path, const char *value, uint64_t now);
-int lwm2m_riot_state(uint16_t ssid);
 
 /* The poll thread is woken with this message type whenever the engine may have work. */
 #define WAKE_MSG_TYPE   (0x4c32)
@@ -122,7 +111,7 @@ void lwm2m_c2c_glue_event(const char *kind, uint16_t ssid)
     lwm2m_c2c_on_event(kind, ssid);
 }
 
-static void _wake(void)
+void lwm2m_c2c_glue_wake(void)
 {
     if (_pid != KERNEL_PID_UNDEF) {
         msg_t m = { .type = WAKE_MSG_TYPE };
@@ -217,7 +206,7 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
                ztimer_now(ZTIMER_USEC), id_kind == LWM2M_C2C_ID_SERVER ? "server" : "unauth",
                (unsigned)ssid, method, path, buf[1] >> 5, buf[1] & 0x1f);
     }
-    _wake();
+    lwm2m_c2c_glue_wake();
     return res;
 }
 
@@ -238,7 +227,7 @@ static void _resp_handler(const gcoap_request_memo_t *memo, coap_pkt_t *pdu,
         size_t tkl = req[0] & 0x0f;
         lwm2m_riot_request_failed(kind, id, req + 4, tkl > 8 ? 0 : tkl, lwm2m_c2c_now_ms());
     }
-    _wake();
+    lwm2m_c2c_glue_wake();
 }
 
 static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep)
@@ -263,7 +252,7 @@ static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep)
 }
 
 /* Called by the Rust side for every message the engine wants sent. */
-ssize_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, size_t uri_len,
+ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, size_t uri_len,
                             uint8_t *buf, size_t len, bool confirmable)
 {
     sock_udp_ep_t ep;
@@ -299,12 +288,15 @@ ssize_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, size_
     buf[3] = mid & 0xff;
 
     uintptr_t ctx = ((uintptr_t)kind << 24) | (id & 0xffffff);
-    unsigned type = (buf[0] >> 4) & 0x3;
     bool is_request = buf[1] >= 0x01 && buf[1] < 0x20;
-    /* Requests get a response handler; notifications (responses sent as requests would be)
-     * only need one when confirmable, to learn about RST / timeouts. */
-    gcoap_resp_handler_t handler =
-        (is_request || type == COAP_TYPE_CON) ? _resp_handler : NULL;
+    /* Notifications (2.05 responses with the observer's token, NON or CON) go out through the
+     * same client path, from gcoap's socket (so from port 5683, as the observer expects), but
+     * without a response handler: for a CON message gcoap takes an empty ACK as "separate
+     * response follows", keeps the memo and its resend buffer for the whole retransmission
+     * window and then reports a timeout, which would end the observation. Without a handler
+     * it frees both on the ACK. The price: gcoap reports neither RST nor a missing ACK for
+     * notifications, so the engine cannot end an observation on them (RFC 7641 4.5). */
+    gcoap_resp_handler_t handler = is_request ? _resp_handler : NULL;
     return gcoap_req_send(buf, len, &ep, NULL, handler, (void *)ctx,
                           GCOAP_SOCKET_TYPE_UDP);
 }
@@ -381,6 +373,12 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
     if (server_uri == NULL) {
         server_uri = CONFIG_LWM2M_SERVER_URI;
     }
+#if IS_USED(MODULE_PUF_SRAM)
+    /* Whether the PRNG seed (tokens, message IDs) came from a fresh SRAM power-up pattern
+     * (0) or was derived after a soft reset (1); see boards/iotlab-m3.mk. */
+    printf("EVT ts=%" PRIu32 " kind=seed puf_sram_state=%" PRIu32 " softresets=%" PRIu32 "\n",
+           ztimer_now(ZTIMER_USEC), puf_sram_state, puf_sram_softreset_cnt);
+#endif
     _init.endpoint = endpoint;
     _init.server_uri = server_uri;
     _next_mid = random_uint32();
@@ -396,23 +394,4 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
     _pid = pid;
     gcoap_register_listener(&_listener);
     return 0;
-}
-
-int lwm2m_c2c_start(void)
-{
-    int res = lwm2m_riot_start(lwm2m_c2c_now_ms());
-    _wake();
-    return res;
-}
-
-int lwm2m_c2c_set(const char *path, const char *value)
-{
-    int res = lwm2m_riot_set(path, value, lwm2m_c2c_now_ms());
-    _wake();
-    return res;
-}
-
-int lwm2m_c2c_state(uint16_t ssid)
-{
-    return lwm2m_riot_state(ssid);
 }

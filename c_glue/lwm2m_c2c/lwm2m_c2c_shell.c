@@ -19,8 +19,6 @@
 #include "shell.h"
 #include "lwm2m_c2c.h"
 
-int lwm2m_riot_endpoint(char *buf, size_t cap);
-
 static const char *_state_name(int s)
 {
     static const char *names[] = {
@@ -43,12 +41,12 @@ static int _cmd(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "status") == 0) {
         char ep[40];
-        if (lwm2m_riot_endpoint(ep, sizeof(ep)) < 0) {
+        if (lwm2m_c2c_endpoint(ep, sizeof(ep)) < 0) {
             strcpy(ep, "-");
         }
         int s = lwm2m_c2c_state(CONFIG_LWM2M_SERVER_SHORT_ID);
-        printf("STATUS ep=%s ssid=%u state=%s\n", ep, (unsigned)CONFIG_LWM2M_SERVER_SHORT_ID,
-               _state_name(s));
+        printf("STATUS ep=%s ssid=%u state=%s observations=%d\n", ep,
+               (unsigned)CONFIG_LWM2M_SERVER_SHORT_ID, _state_name(s), lwm2m_c2c_observations());
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "set") == 0) {

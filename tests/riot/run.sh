@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# RIOT scenario: build apps/lwm2m-client for native64, run it on a tap interface inside a
-# private network namespace together with the project's LwM2M server, and check that the
-# client registers, answers a Read, and that a value set on the node's shell reads back.
+# RIOT scenario: build apps/lwm2m-client and apps/sensor-c for native64, run them (one after
+# the other) on a tap interface inside a private network namespace together with the project's
+# LwM2M server, and check that each registers, answers Reads, that a value set on the node's
+# shell reads back, and that observations are notified end to end through gcoap (a shell
+# `lwm2m set` for lwm2m-client, the C firmware's periodic ztimer for sensor-c). Also checks
+# that the committed C API header is what cbindgen makes of rust/riot.
 #
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
@@ -22,7 +25,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-APP="$ROOT/apps/lwm2m-client"
 TIMEOUT=${TIMEOUT:-30}
 NS="lwm2m-riot-$$"
 HTTP_PORT=8080
@@ -32,19 +34,32 @@ FAIL=0
 NODE_PID=
 SRV_PID=
 HOLD_PID=
+EVT_PID=
 
 cleanup() {
     # Each was started with setsid: its process group holds it and the helpers native forks
     # (which survive SIGTERM of the main process).
-    local g
-    for g in $NODE_PID $SRV_PID; do kill -TERM -- "-$g" 2>/dev/null; done
+    stop_node
+    [ -n "$SRV_PID" ] && kill -TERM -- "-$SRV_PID" 2>/dev/null
     sleep 0.5
-    for g in $NODE_PID $SRV_PID; do kill -KILL -- "-$g" 2>/dev/null; done
-    [ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
+    [ -n "$SRV_PID" ] && kill -KILL -- "-$SRV_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+stop_node() {
+    local p
+    [ -n "$EVT_PID" ] && kill "$EVT_PID" 2>/dev/null
+    if [ -n "$NODE_PID" ]; then
+        kill -TERM -- "-$NODE_PID" 2>/dev/null
+        sleep 0.5
+        kill -KILL -- "-$NODE_PID" 2>/dev/null
+    fi
+    [ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
+    for p in $EVT_PID $NODE_PID $HOLD_PID; do wait "$p" 2>/dev/null; done
+    EVT_PID= NODE_PID= HOLD_PID=
+}
 
 check() { # name, command...
     local name=$1
@@ -58,15 +73,25 @@ check() { # name, command...
     fi
 }
 
+# The committed C API header must match what cbindgen makes of rust/riot now.
+if command -v "${CBINDGEN:-cbindgen}" >/dev/null; then
+    check "lwm2m_c2c_api.h matches rust/riot (cbindgen)" \
+        make -s --no-print-directory -C "$ROOT/c_glue/lwm2m_c2c" check-header
+else
+    echo "SKIP: cbindgen not installed (cargo install cbindgen --locked): header not checked"
+fi
+
 # native64 numbers its first (tap) interface 6.
 URI='coap://[fe80::1%6]:5683'
-echo "== build lwm2m-client for native64"
-if ! make -C "$APP" BOARD=native64 LWM2M_SERVER_URI="$URI" -j"$(nproc)" >"$WORK/build.log" 2>&1; then
-    tail -30 "$WORK/build.log"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-ELF="$APP/bin/native64/lwm2m-client.elf"
+for app in lwm2m-client sensor-c; do
+    echo "== build $app for native64"
+    if ! make -C "$ROOT/apps/$app" BOARD=native64 LWM2M_SERVER_URI="$URI" -j"$(nproc)" \
+            >"$WORK/build-$app.log" 2>&1; then
+        tail -30 "$WORK/build-$app.log"
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+done
 
 SERVER=${LWM2M_SERVER_BIN:-}
 if [ -z "$SERVER" ]; then
@@ -90,14 +115,9 @@ ip netns exec "$NS" setsid "$SERVER" --no-stdin --coap '[::]:5683' \
     --http "127.0.0.1:$HTTP_PORT" >"$WORK/server.log" 2>&1 &
 SRV_PID=$!
 
-mkfifo "$WORK/stdin"
-sleep 100000 >"$WORK/stdin" &
-HOLD_PID=$!
-ip netns exec "$NS" setsid "$ELF" tap0 <"$WORK/stdin" >"$WORK/node.log" 2>&1 &
-NODE_PID=$!
-
 shell() { echo "$*" >"$WORK/stdin"; }
 http_get() { ip netns exec "$NS" curl -s -m 40 "http://127.0.0.1:$HTTP_PORT$1"; }
+http_post() { ip netns exec "$NS" curl -s -m 40 -X POST "http://127.0.0.1:$HTTP_PORT$1"; }
 wait_for() { # pattern file seconds
     local i
     for i in $(seq "$(( $3 * 5 ))"); do
@@ -107,10 +127,51 @@ wait_for() { # pattern file seconds
     return 1
 }
 
-check "client registers (EVT kind=registered ssid=1)" \
-    wait_for "kind=registered ssid=1" "$WORK/node.log" "$TIMEOUT"
-EP=$(sed -n 's/^lwm2m-client: endpoint \([^,]*\),.*/\1/p' "$WORK/node.log")
-echo "endpoint: ${EP:-?}"
+# start_node <app>: runs the app's native64 ELF on tap0 with a FIFO as its shell input; sets
+# NODE_LOG and EP (the endpoint it registered with).
+start_node() {
+    local app=$1
+    NODE_LOG="$WORK/node-$app.log"
+    rm -f "$WORK/stdin"
+    mkfifo "$WORK/stdin"
+    sleep 100000 >"$WORK/stdin" &
+    HOLD_PID=$!
+    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/native64/$app.elf" tap0 \
+        <"$WORK/stdin" >"$NODE_LOG" 2>&1 &
+    NODE_PID=$!
+    check "$app registers (EVT kind=registered ssid=1)" \
+        wait_for "kind=registered ssid=1" "$NODE_LOG" "$TIMEOUT"
+    EP=$(sed -n "s/^$app: endpoint \([^,]*\),.*/\1/p" "$NODE_LOG")
+    echo "endpoint: ${EP:-?}"
+}
+
+# watch_events: the server's event stream for $EP, from now on, into $WORK/events-$EP.log.
+watch_events() {
+    EVENTS="$WORK/events-$1.log"
+    ip netns exec "$NS" curl -s -N -m 120 \
+        "http://127.0.0.1:$HTTP_PORT/api/events?endpoint=$EP" >"$EVENTS" 2>/dev/null &
+    EVT_PID=$!
+    sleep 0.5
+}
+
+# notified <value> <file>: an event line with a notification carrying <value>.
+notified() { grep '"event":"notification"' "$2" | grep -q -- "$1"; }
+
+node_summary() {
+    # Stack use of the threads that run engine code (for sizing CONFIG_LWM2M_THREAD_STACKSIZE
+    # and GCOAP_STACK_SIZE).
+    shell ps
+    sleep 1
+    echo "---- stacks (ps)"; grep -E "lwm2m|gcoap|main|sensor" "$NODE_LOG" | grep -E "\| *[0-9]+ *\|" || true
+    echo "---- node events"; grep -o 'EVT .*' "$NODE_LOG"
+    if [ "$FAIL" != 0 ]; then
+        echo "---- node log"; tail -40 "$NODE_LOG"
+        echo "---- server log"; tail -20 "$WORK/server.log"
+    fi
+}
+
+echo "== lwm2m-client (engine objects in Rust)"
+start_node lwm2m-client
 
 check "server lists the endpoint" bash -c "[ -n '$EP' ] && ip netns exec $NS curl -s -m 5 http://127.0.0.1:$HTTP_PORT/api/clients | grep -q '$EP'"
 
@@ -118,26 +179,56 @@ http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/read1.json"
 echo "read /3/0/0: $(cat "$WORK/read1.json")"
 check "Read /3/0/0 returns the manufacturer" grep -q 'RIOT' "$WORK/read1.json"
 check "node logged the Read from the server" \
-    wait_for "kind=request peer=server ssid=1 method=1 path=/3/0/0 code=2.05" "$WORK/node.log" 5
+    wait_for "kind=request peer=server ssid=1 method=1 path=/3/0/0 code=2.05" "$NODE_LOG" 5
 
 shell lwm2m set /3303/0/5700 25.5
-wait_for "lwm2m: set /3303/0/5700" "$WORK/node.log" 5
+wait_for "lwm2m: set /3303/0/5700" "$NODE_LOG" 5
 http_get "/api/clients/$EP/3303/0/5700?format=text" >"$WORK/read2.json"
 echo "read /3303/0/5700: $(cat "$WORK/read2.json")"
 check "value set on the node reads back" grep -q '25.5' "$WORK/read2.json"
 
-shell lwm2m status
-check "status shows registered" wait_for "STATUS ep=$EP ssid=1 state=registered" "$WORK/node.log" 5
+# Observe through gcoap: the engine answers the Observe GET and later sends the notification
+# (with the observer's token) through gcoap's client path to the server's endpoint.
+watch_events lwm2m-client
+http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/observe.json"
+echo "observe /3303/0/5700: $(cat "$WORK/observe.json")"
+check "Observe /3303/0/5700 accepted with the current value" grep -q '25.5' "$WORK/observe.json"
+shell lwm2m set /3303/0/5700 26.75
+check "notification of 26.75 reaches the server (GET /api/events)" \
+    bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 26.75 && exit 0; sleep 0.2; done; exit 1"
+grep '"event":"notification"' "$EVENTS" | head -2
 
-# Stack use of the threads that run engine code (for sizing CONFIG_LWM2M_THREAD_STACKSIZE and
-# GCOAP_STACK_SIZE).
-shell ps
-sleep 1
-echo "---- stacks (ps)"; grep -E "lwm2m|gcoap|main" "$WORK/node.log" | grep -E "\| *[0-9]+ *\|" || true
-echo "---- node events"; grep -o 'EVT .*' "$WORK/node.log"
-if [ "$FAIL" != 0 ]; then
-    echo "---- node log"; tail -40 "$WORK/node.log"
-    echo "---- server log"; tail -20 "$WORK/server.log"
-fi
+shell lwm2m status
+check "status shows registered with 1 observation" \
+    wait_for "STATUS ep=$EP ssid=1 state=registered observations=1" "$NODE_LOG" 5
+node_summary
+stop_node
+
+echo "== sensor-c (IPSO 3303 defined in C, periodic ztimer)"
+start_node sensor-c
+http_get "/api/clients/$EP/3303/0/5701?format=text" >"$WORK/read3.json"
+echo "read /3303/0/5701: $(cat "$WORK/read3.json")"
+check "Read of a C-object string resource (units) returns Cel" grep -q 'Cel' "$WORK/read3.json"
+shell lwm2m set /3303/0/5700 22.25
+wait_for "lwm2m: set /3303/0/5700" "$NODE_LOG" 5
+http_get "/api/clients/$EP/3303/0/5700?format=text" >"$WORK/read4.json"
+echo "read /3303/0/5700: $(cat "$WORK/read4.json")"
+check "local write through the C write callback reads back" grep -q '22.25' "$WORK/read4.json"
+watch_events sensor-c
+http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/observe2.json"
+echo "observe /3303/0/5700: $(cat "$WORK/observe2.json")"
+# The firmware's ztimer reads the (simulated) sensor every 5 s and reports the change.
+check "ztimer-driven value change is notified" \
+    bash -c "for i in \$(seq 75); do grep -q '\"event\":\"notification\"' '$EVENTS' && exit 0; sleep 0.2; done; exit 1"
+grep '"event":"notification"' "$EVENTS" | head -2
+ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' \
+    -d '"greenhouse"' \
+    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/3303/0/5750?format=text" >"$WORK/write.json"
+http_get "/api/clients/$EP/3303/0/5750?format=text" >"$WORK/read5.json"
+echo "write+read /3303/0/5750: $(cat "$WORK/write.json") $(cat "$WORK/read5.json")"
+check "server write of Application Type reaches the C object" grep -q 'greenhouse' "$WORK/read5.json"
+node_summary
+stop_node
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

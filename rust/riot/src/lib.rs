@@ -14,22 +14,33 @@
 //! `Handler` does not see the remote endpoint, and the engine needs the peer identity with
 //! every request.
 //!
-//! Every entry point takes the engine lock; none of them calls back into C code that could
-//! re-enter this crate (sending only queues the datagram in gcoap).
+//! Every entry point takes the engine lock. The only C code called with the lock held is the
+//! glue's send (which only queues the datagram in gcoap) and the callbacks of application
+//! objects, which must not call back into this crate: the public functions detect that and
+//! return `-EDEADLK` instead of deadlocking.
+//!
+//! The C header `c_glue/lwm2m_c2c/include/lwm2m_c2c_api.h` is generated from this crate by
+//! cbindgen (`make -C c_glue/lwm2m_c2c header`, configuration in `cbindgen.toml`): every
+//! `#[no_mangle] extern "C"` function, `#[repr(C)]` type and `pub const` here is C API.
 #![no_std]
 
 use core::ffi::{c_char, c_int, CStr};
+use core::sync::atomic::{AtomicI16, Ordering};
 
 use lwm2m::coap::{Message, MessageBuilder, MessageType};
 use lwm2m::codec::text::Decoder;
 use lwm2m::dm::Object;
+use lwm2m::dm::{ObjectDef, Operations, ResourceDef};
 use lwm2m::engine::{Destination, Engine, Identity, Peer, RegistrationState, ServerConfig};
 use lwm2m::objects::device::Device;
 use lwm2m::objects::security::mode;
 use lwm2m::objects::temperature::Temperature;
-use lwm2m::path::Path;
+use lwm2m::path::{Path, ID_NONE};
 use riot_wrappers::mutex::Mutex;
 use static_cell::StaticCell;
+
+mod app_object;
+pub use app_object::*;
 
 // Pulls in riot-wrappers' panic handler.
 extern crate riot_wrappers;
@@ -42,20 +53,36 @@ const EP_LEN: usize = 32;
 /// Server accounts whose registration state is reported as events.
 const TRACKED: usize = 2;
 
-/// Identity kinds as passed over the C ABI (`LWM2M_C2C_ID_*` in `lwm2m_c2c.h`); any other
-/// value, `LWM2M_C2C_ID_UNAUTHENTICATED` (0) among them, means unauthenticated.
-mod id_kind {
-    pub const SERVER: u8 = 1;
-    pub const BOOTSTRAP: u8 = 2;
-    pub const CLIENT: u8 = 3;
-}
+/// Peer identity kind: nobody the transport authenticated.
+pub const LWM2M_C2C_ID_UNAUTHENTICATED: u8 = 0;
+/// Peer identity kind: an LwM2M server, by Short Server ID.
+pub const LWM2M_C2C_ID_SERVER: u8 = 1;
+/// Peer identity kind: the bootstrap server.
+pub const LWM2M_C2C_ID_BOOTSTRAP: u8 = 2;
+/// Peer identity kind: a requesting client (C2C), by Short Client ID.
+pub const LWM2M_C2C_ID_CLIENT: u8 = 3;
 
-/// Destination kinds as passed over the C ABI (`LWM2M_C2C_DEST_*`).
-mod dest_kind {
-    pub const SERVER: u8 = 0;
-    pub const BOOTSTRAP: u8 = 1;
-    pub const ENDPOINT: u8 = 2;
-}
+/// Destination of an outgoing message: a DM server by Short Server ID.
+pub const LWM2M_C2C_DEST_SERVER: u8 = 0;
+/// Destination of an outgoing message: the bootstrap server.
+pub const LWM2M_C2C_DEST_BOOTSTRAP: u8 = 1;
+/// Destination of an outgoing message: the peer handle of an earlier request.
+pub const LWM2M_C2C_DEST_ENDPOINT: u8 = 2;
+
+/// Registration state: not started, or no such server.
+pub const LWM2M_C2C_NOT_REGISTERED: c_int = 0;
+/// Registration state: Register under way or waiting for a retry.
+pub const LWM2M_C2C_REGISTERING: c_int = 1;
+/// Registration state: registered.
+pub const LWM2M_C2C_REGISTERED: c_int = 2;
+/// Registration state: registered, Update under way.
+pub const LWM2M_C2C_UPDATING: c_int = 3;
+/// Registration state: de-registered or disabled.
+pub const LWM2M_C2C_DISABLED: c_int = 4;
+
+/// "No ID" for [`lwm2m_c2c_changed`]: the whole instance or object changed.
+pub const LWM2M_C2C_ID_NONE: u16 = 0xffff;
+const _: () = assert!(LWM2M_C2C_ID_NONE == ID_NONE);
 
 extern "C" {
     /// Sends a datagram built by the engine (C glue). `uri` is the server URI for server and
@@ -72,9 +99,14 @@ extern "C" {
     ) -> isize;
     /// Reports an event (C glue prints it as an `EVT` line).
     fn lwm2m_c2c_glue_event(kind: *const c_char, ssid: u16);
+    /// Wakes the poll thread (something may be due now).
+    fn lwm2m_c2c_glue_wake();
+    /// The engine's clock, milliseconds since boot.
+    fn lwm2m_c2c_now_ms() -> u64;
 }
 
-type Objects = [&'static mut dyn Object; 2];
+/// Device, Temperature (unless the application brings its own 3303) and application objects.
+type Objects = heapless::Vec<&'static mut dyn Object, { 2 + LWM2M_C2C_MAX_APP_OBJECTS }>;
 
 struct State {
     engine: Engine<'static>,
@@ -99,13 +131,34 @@ static DEVICE: StaticCell<Device> = StaticCell::new();
 static TEMPERATURE: StaticCell<Temperature<1>> = StaticCell::new();
 static OBJECTS: StaticCell<Objects> = StaticCell::new();
 
-/// Errors over the C ABI (negative return values).
+/// A C object registered before the engine exists.
+#[derive(Clone, Copy)]
+struct AppRef(&'static CObject);
+// SAFETY: the firmware hands the object over for the program's life (lwm2m_c2c_add_object);
+// it is only read, and its callbacks run under the engine lock.
+unsafe impl Send for AppRef {}
+
+static APP_OBJECTS: Mutex<heapless::Vec<AppRef, LWM2M_C2C_MAX_APP_OBJECTS>> =
+    Mutex::new(heapless::Vec::new());
+static APP_RESOURCES: StaticCell<[ResourceDef; LWM2M_C2C_MAX_APP_RESOURCES]> = StaticCell::new();
+static APP_DEFS: StaticCell<heapless::Vec<ObjectDef, LWM2M_C2C_MAX_APP_OBJECTS>> =
+    StaticCell::new();
+static APP_ADAPTERS: StaticCell<heapless::Vec<AppObject, LWM2M_C2C_MAX_APP_OBJECTS>> =
+    StaticCell::new();
+
+/// PID of the thread holding the engine lock (0: none), to refuse re-entry from callbacks.
+static OWNER: AtomicI16 = AtomicI16::new(0);
+
+/// Errors over the C ABI (negative errno values of the build's C library: newlib and glibc
+/// number several of them differently).
 mod err {
     use core::ffi::c_int;
-    pub const INVAL: c_int = -22;
-    pub const ALREADY: c_int = -114;
-    pub const NOTSUP: c_int = -95;
-    pub const NOENT: c_int = -2;
+    pub const INVAL: c_int = -(riot_sys::EINVAL as c_int);
+    pub const ALREADY: c_int = -(riot_sys::EALREADY as c_int);
+    pub const NOENT: c_int = -(riot_sys::ENOENT as c_int);
+    pub const DEADLK: c_int = -(riot_sys::EDEADLK as c_int);
+    pub const NOMEM: c_int = -(riot_sys::ENOMEM as c_int);
+    pub const EXIST: c_int = -(riot_sys::EEXIST as c_int);
 }
 
 fn seed() -> u64 {
@@ -153,16 +206,16 @@ impl State {
             };
             let (kind, id, uri) = match out.dest {
                 Destination::Server(ssid) => (
-                    dest_kind::SERVER,
+                    LWM2M_C2C_DEST_SERVER,
                     u32::from(ssid),
                     self.engine.security().by_ssid(ssid).map(|s| s.uri.as_str()),
                 ),
                 Destination::Bootstrap => (
-                    dest_kind::BOOTSTRAP,
+                    LWM2M_C2C_DEST_BOOTSTRAP,
                     0,
                     self.engine.security().bootstrap().map(|s| s.uri.as_str()),
                 ),
-                Destination::Endpoint(h) => (dest_kind::ENDPOINT, h, None),
+                Destination::Endpoint(h) => (LWM2M_C2C_DEST_ENDPOINT, h, None),
             };
             let (uri_ptr, uri_len) = uri.map_or((core::ptr::null(), 0), |u| (u.as_ptr(), u.len()));
             // SAFETY: pointers are valid for the given lengths for the duration of the call; the
@@ -200,12 +253,87 @@ impl State {
     }
 }
 
-fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
-    let mut guard = STATE.lock();
-    guard.as_mut().map(|s| f(&mut s.0))
+fn pid() -> i16 {
+    // SAFETY: plain read of the current thread's PID.
+    unsafe { riot_sys::thread_getpid() }
 }
 
-/// Creates the engine with the Device and Temperature objects and one DM server account.
+/// Runs `f` on the engine under its lock. `Err(-EDEADLK)` when called from inside the lock
+/// (an application callback calling the API), `Err(-ENOENT)` before initialization.
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Result<R, c_int> {
+    let me = pid();
+    if OWNER.load(Ordering::Relaxed) == me {
+        return Err(err::DEADLK);
+    }
+    let mut guard = STATE.lock();
+    OWNER.store(me, Ordering::Relaxed);
+    let res = guard.as_mut().map(|s| f(&mut s.0)).ok_or(err::NOENT);
+    OWNER.store(0, Ordering::Relaxed);
+    res
+}
+
+fn wake() {
+    // SAFETY: plain C call (msg_try_send to the poll thread).
+    unsafe { lwm2m_c2c_glue_wake() }
+}
+
+fn now() -> u64 {
+    // SAFETY: plain C call.
+    unsafe { lwm2m_c2c_now_ms() }
+}
+
+/// Builds the object list: Device, the application objects, and Temperature unless an
+/// application object took its ID.
+fn objects(device: &'static mut Device) -> Option<&'static mut [&'static mut dyn Object]> {
+    let apps = APP_OBJECTS.lock();
+    let mut pool: &'static mut [ResourceDef] = APP_RESOURCES.try_init(
+        [ResourceDef::single(0, "", Operations::NONE, false, lwm2m::DataType::None);
+            LWM2M_C2C_MAX_APP_RESOURCES],
+    )?;
+    let defs = APP_DEFS.try_init(heapless::Vec::new())?;
+    for a in apps.iter() {
+        // SAFETY: checked and promised valid in lwm2m_c2c_add_object.
+        let table = unsafe { app_object::table(a.0) }?;
+        let (mine, rest) = core::mem::take(&mut pool).split_at_mut(table.len());
+        pool = rest;
+        let mut last = None;
+        for (d, r) in mine.iter_mut().zip(table) {
+            *d = app_object::convert(r, last)?;
+            last = Some(r.id);
+        }
+        defs.push(ObjectDef {
+            id: a.0.id,
+            name: "",
+            version: None,
+            multiple: a.0.multiple,
+            mandatory: false,
+            resources: mine,
+        })
+        .ok()?;
+    }
+    let defs: &'static heapless::Vec<ObjectDef, LWM2M_C2C_MAX_APP_OBJECTS> = defs;
+    let adapters = APP_ADAPTERS.try_init(heapless::Vec::new())?;
+    for (a, d) in apps.iter().zip(defs.iter()) {
+        adapters.push(AppObject::new(a.0, d)).ok()?;
+    }
+    let objects = OBJECTS.try_init(heapless::Vec::new())?;
+    objects.push(device).ok()?;
+    if !apps
+        .iter()
+        .any(|a| a.0.id == lwm2m::objects::temperature::ID)
+    {
+        let t = TEMPERATURE.try_init(Temperature::new(21.5, (-40.0, 85.0)))?;
+        objects.push(t).ok()?;
+    }
+    for a in adapters.iter_mut() {
+        objects.push(a).ok()?;
+    }
+    Some(objects.as_mut_slice())
+}
+
+/// Creates the engine with the Device object, the application objects added so far (and the
+/// built-in Temperature object unless one of them is 3303) and one DM server account. Called
+/// by the glue's `lwm2m_c2c_init` on the engine's thread.
 ///
 /// # Safety
 /// `endpoint` and `server_uri` must be NUL-terminated strings (copied before returning).
@@ -228,6 +356,9 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     if guard.is_some() {
         return err::ALREADY;
     }
+    let Some(device) = DEVICE.try_uninit() else {
+        return err::ALREADY;
+    };
     let Some(ep_buf) = ENDPOINT.try_init([0; EP_LEN]) else {
         return err::ALREADY;
     };
@@ -239,10 +370,11 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         return err::INVAL;
     };
     let ep: &'static str = ep;
-    let device = DEVICE.init(Device::new("RIOT", "lwm2m-c2c", ep));
+    let device = device.write(Device::new("RIOT", "lwm2m-c2c", ep));
     device.device_type = "RIOT node";
-    let temperature = TEMPERATURE.init(Temperature::new(21.5, (-40.0, 85.0)));
-    let objects = OBJECTS.init([device, temperature]);
+    let Some(objects) = objects(device) else {
+        return err::NOMEM;
+    };
     let Ok(mut engine) = Engine::new(ep, objects, seed()) else {
         return err::INVAL;
     };
@@ -272,15 +404,18 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     0
 }
 
-/// Starts registration (or bootstrap).
+/// Starts registration with the configured server (after `lwm2m_c2c_init`).
+///
+/// Returns 0, `-ENOENT` before initialization.
 #[no_mangle]
-pub extern "C" fn lwm2m_riot_start(now: u64) -> c_int {
-    with_state(|s| {
-        s.engine.start(now);
+pub extern "C" fn lwm2m_c2c_start() -> c_int {
+    let res = with_state(|s| {
+        s.engine.start(now());
         s.report();
         0
-    })
-    .unwrap_or(err::NOENT)
+    });
+    wake();
+    res.unwrap_or_else(|e| e)
 }
 
 /// Sends what is due; returns milliseconds until the next call is needed (`u64::MAX`: none
@@ -314,9 +449,9 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
         return -1;
     }
     let identity = match id_kind {
-        id_kind::SERVER => Identity::Server(id),
-        id_kind::BOOTSTRAP => Identity::Bootstrap,
-        id_kind::CLIENT => Identity::Client(id),
+        LWM2M_C2C_ID_SERVER => Identity::Server(id),
+        LWM2M_C2C_ID_BOOTSTRAP => Identity::Bootstrap,
+        LWM2M_C2C_ID_CLIENT => Identity::Client(id),
         _ => Identity::Unauthenticated,
     };
     let peer = Peer { identity, endpoint };
@@ -358,7 +493,7 @@ pub unsafe extern "C" fn lwm2m_riot_handle_response(buf: *const u8, len: usize, 
     }
     // SAFETY: the caller promises `buf` is valid for `len` bytes.
     let bytes = unsafe { core::slice::from_raw_parts(buf, len) };
-    with_state(|s| {
+    let _ = with_state(|s| {
         if let Ok(msg) = Message::parse(bytes) {
             s.engine.handle_response(&msg, now);
             s.report();
@@ -385,28 +520,29 @@ pub unsafe extern "C" fn lwm2m_riot_request_failed(
         unsafe { core::slice::from_raw_parts(token, token_len) }
     };
     let dest = match kind {
-        dest_kind::SERVER => Destination::Server(u16::try_from(id).unwrap_or(0)),
-        dest_kind::BOOTSTRAP => Destination::Bootstrap,
+        LWM2M_C2C_DEST_SERVER => Destination::Server(u16::try_from(id).unwrap_or(0)),
+        LWM2M_C2C_DEST_BOOTSTRAP => Destination::Bootstrap,
         _ => Destination::Endpoint(id),
     };
-    with_state(|s| {
+    let _ = with_state(|s| {
         s.engine.request_failed(dest, token, now);
         s.report();
     });
 }
 
-/// Sets a resource (`/3303/0/5700` style path) from its text representation (LwM2M text
-/// content format: `25.5`, `1`/`0` for booleans, ...), as the firmware would after a sensor
-/// reading; schedules notifications. Returns 0, or a negative error / CoAP code.
+/// Sets a resource from its text representation, as the firmware does after a sensor reading:
+/// `path` like `/3303/0/5700`, `value` in the LwM2M text format of the resource's type (`25.5`,
+/// `1` / `0` for booleans, ...). The write reaches the object as a local write (built-in
+/// objects accept read-only resources this way; application objects get their write callback)
+/// and schedules notifications.
+///
+/// Returns 0, `-EINVAL`, `-ENOENT` before initialization, `-EDEADLK` from a callback, or the
+/// negated CoAP code of the engine's error (e.g. `-132` for 4.04).
 ///
 /// # Safety
 /// `path` and `value` must be NUL-terminated strings.
 #[no_mangle]
-pub unsafe extern "C" fn lwm2m_riot_set(
-    path: *const c_char,
-    value: *const c_char,
-    now: u64,
-) -> c_int {
+pub unsafe extern "C" fn lwm2m_c2c_set(path: *const c_char, value: *const c_char) -> c_int {
     if path.is_null() || value.is_null() {
         return err::INVAL;
     }
@@ -418,17 +554,14 @@ pub unsafe extern "C" fn lwm2m_riot_set(
     let Ok(path) = Path::parse_str(p) else {
         return err::INVAL;
     };
-    with_state(|s| {
+    let res = with_state(|s| {
         // Parsed as the text content format of the resource's declared type: the engine's text
         // codec avoids core's float parser (about 13 KiB of flash on thumbv7m).
         let dt = match (path.object_id(), path.resource_id()) {
-            (Some(o), Some(r)) => s.engine.object(o).and_then(|obj| {
-                obj.def()
-                    .resources
-                    .iter()
-                    .find(|d| d.id == r)
-                    .map(|d| d.data_type)
-            }),
+            (Some(o), Some(r)) => s
+                .engine
+                .object(o)
+                .and_then(|obj| obj.def().resource(r).map(|d| d.data_type)),
             _ => None,
         };
         let Some(dt) = dt else {
@@ -439,34 +572,113 @@ pub unsafe extern "C" fn lwm2m_riot_set(
             Some(Ok(rec)) => rec.value,
             _ => return err::INVAL,
         };
-        match s.engine.set_value(&path, value, now) {
+        match s.engine.set_value(&path, value, now()) {
             Ok(()) => 0,
             Err(e) => -c_int::from(e.code()),
         }
-    })
-    .unwrap_or(err::NOENT)
+    });
+    wake();
+    res.unwrap_or_else(|e| e)
 }
 
-/// Registration state toward `ssid`: 0 not registered, 1 registering, 2 registered,
-/// 3 updating, 4 disabled; negative when the engine is not initialized.
+/// Reports that the firmware changed a value an application object serves (its read callback
+/// returns the new value from now on), so that observations of it are notified. `inst` or
+/// `res` may be `LWM2M_C2C_ID_NONE` for a whole instance or object.
+///
+/// Call from thread context (not from an interrupt, not from an object callback).
+///
+/// Returns 0, `-EINVAL` for an invalid path, `-ENOENT` before initialization, `-EDEADLK` from a
+/// callback.
 #[no_mangle]
-pub extern "C" fn lwm2m_riot_state(ssid: u16) -> c_int {
-    with_state(|s| match s.engine.registration_state(ssid) {
-        RegistrationState::NotRegistered => 0,
-        RegistrationState::Registering => 1,
-        RegistrationState::Registered => 2,
-        RegistrationState::Updating => 3,
-        RegistrationState::Disabled => 4,
-    })
-    .unwrap_or(err::NOENT)
+pub extern "C" fn lwm2m_c2c_changed(obj: u16, inst: u16, res: u16) -> c_int {
+    let path = match (inst, res) {
+        (ID_NONE, ID_NONE) => Path::object(obj),
+        (i, ID_NONE) => Path::instance(obj, i),
+        (ID_NONE, _) => return err::INVAL,
+        (i, r) => Path::resource(obj, i, r),
+    };
+    if obj == ID_NONE {
+        return err::INVAL;
+    }
+    let res = with_state(|s| s.engine.value_changed(&path, now()));
+    wake();
+    res.map_or_else(|e| e, |()| 0)
 }
 
-/// Copies the endpoint name (NUL-terminated) into `buf`; returns its length.
+/// Adds an application object defined in C. Call before `lwm2m_c2c_init`, at most
+/// `LWM2M_C2C_MAX_APP_OBJECTS` times with at most `LWM2M_C2C_MAX_APP_RESOURCES` resources in
+/// all.
+///
+/// Returns 0; `-EINVAL` for an invalid table (object ID 0..3, resource IDs not ascending,
+/// unknown type or operations, an executable resource with a data type or a valued one
+/// without); `-EEXIST` for an object ID added before; `-ENOMEM` when the limits are reached;
+/// `-EALREADY` after initialization.
+///
+/// # Safety
+/// `obj` must point to an object (and resource table) that stays valid and unchanged for the
+/// rest of the program, e.g. `static const`, whose callbacks may run on gcoap's and the
+/// engine's threads.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_c2c_add_object(obj: *const CObject) -> c_int {
+    // SAFETY: the caller promises a valid object for the program's life.
+    let Some(obj) = (unsafe { obj.as_ref() }) else {
+        return err::INVAL;
+    };
+    // SAFETY: as above, for its table.
+    let Some(table) = (unsafe { app_object::table(obj) }) else {
+        return err::INVAL;
+    };
+    let mut last = None;
+    for r in table {
+        if app_object::convert(r, last).is_none() {
+            return err::INVAL;
+        }
+        last = Some(r.id);
+    }
+    // Same lock order as initialization: state, then the list.
+    let state = STATE.lock();
+    if state.is_some() {
+        return err::ALREADY;
+    }
+    let mut apps = APP_OBJECTS.lock();
+    if apps.iter().any(|a| a.0.id == obj.id) {
+        return err::EXIST;
+    }
+    let used: usize = apps.iter().map(|a| usize::from(a.0.resources_len)).sum();
+    if used + table.len() > LWM2M_C2C_MAX_APP_RESOURCES || apps.push(AppRef(obj)).is_err() {
+        return err::NOMEM;
+    }
+    0
+}
+
+/// Registration state toward the server `ssid`: one of `LWM2M_C2C_NOT_REGISTERED` ..
+/// `LWM2M_C2C_DISABLED`; negative (`-ENOENT`) before initialization.
+#[no_mangle]
+pub extern "C" fn lwm2m_c2c_state(ssid: u16) -> c_int {
+    with_state(|s| match s.engine.registration_state(ssid) {
+        RegistrationState::NotRegistered => LWM2M_C2C_NOT_REGISTERED,
+        RegistrationState::Registering => LWM2M_C2C_REGISTERING,
+        RegistrationState::Registered => LWM2M_C2C_REGISTERED,
+        RegistrationState::Updating => LWM2M_C2C_UPDATING,
+        RegistrationState::Disabled => LWM2M_C2C_DISABLED,
+    })
+    .unwrap_or_else(|e| e)
+}
+
+/// Number of active observations (all servers); negative before initialization.
+#[no_mangle]
+pub extern "C" fn lwm2m_c2c_observations() -> c_int {
+    with_state(|s| c_int::try_from(s.engine.observation_count()).unwrap_or(c_int::MAX))
+        .unwrap_or_else(|e| e)
+}
+
+/// Copies the endpoint name (NUL-terminated) into `buf`; returns its length, `-EINVAL` when
+/// `buf` is too small, `-ENOENT` before initialization.
 ///
 /// # Safety
 /// `buf` must be valid for writes of `cap` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lwm2m_riot_endpoint(buf: *mut c_char, cap: usize) -> c_int {
+pub unsafe extern "C" fn lwm2m_c2c_endpoint(buf: *mut c_char, cap: usize) -> c_int {
     with_state(|s| {
         let ep = s.engine.endpoint().as_bytes();
         if buf.is_null() || ep.len() >= cap {
@@ -479,5 +691,12 @@ pub unsafe extern "C" fn lwm2m_riot_endpoint(buf: *mut c_char, cap: usize) -> c_
         }
         c_int::try_from(ep.len()).unwrap_or(err::INVAL)
     })
-    .unwrap_or(err::NOTSUP)
+    .unwrap_or_else(|e| e)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Client-to-client (later): the requester side of the access request (POST /ac to the server,
+// then the operation on the hosting client) gets its C API here, e.g.
+// `lwm2m_c2c_request_access(peer_ep, path, rights, callback)` and
+// `lwm2m_c2c_peer_request(...)`, once rust/c2c and the security adapters are in.
+// ---------------------------------------------------------------------------------------------
