@@ -2,7 +2,7 @@
 //! sections 3-5): the C2C objects, access checks for requesting clients, owner server hints,
 //! account lifetimes and the lookups a driver needs to authenticate a requesting client.
 //!
-//! Decisions (see also `shared/docs/c2c-protocol.md`):
+//! Decisions (also in the README, section "Design decisions"):
 //! - A request from `Identity::Client(c)` needs an active account (an 11001 instance with
 //!   Short Client ID `c`, not disabled, lifetime not over) and the right in the 11002 instance
 //!   of the target (`/O/I`, or `/O/65535` for Create): the client's own ACL entry, else the
