@@ -95,11 +95,57 @@ pub(crate) fn owner_of(caller: Caller) -> Owner {
     }
 }
 
+/// One (owner, path) with its attributes, packed: a presence bit per attribute instead of
+/// seven `Option`s (56 bytes on the device instead of 96).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     ssid: Owner,
     path: Path,
-    attrs: Attributes,
+    /// Bit i set: attribute i is present (0..4 in `ints`, 4..7 in `nums`).
+    set: u8,
+    /// pmin, pmax, epmin, epmax.
+    ints: [u32; 4],
+    /// gt, lt, st.
+    nums: [f64; 3],
+}
+
+impl Entry {
+    fn new(ssid: Owner, path: Path, a: &Attributes) -> Self {
+        let mut e = Entry {
+            ssid,
+            path,
+            set: 0,
+            ints: [0; 4],
+            nums: [0.0; 3],
+        };
+        for (i, v) in [a.pmin, a.pmax, a.epmin, a.epmax].into_iter().enumerate() {
+            if let (Some(v), Some(slot)) = (v, e.ints.get_mut(i)) {
+                *slot = v;
+                e.set |= 1 << i;
+            }
+        }
+        for (i, v) in [a.gt, a.lt, a.st].into_iter().enumerate() {
+            if let (Some(v), Some(slot)) = (v, e.nums.get_mut(i)) {
+                *slot = v;
+                e.set |= 1 << (4 + i);
+            }
+        }
+        e
+    }
+
+    fn attributes(&self) -> Attributes {
+        let int = |i: usize| (self.set & (1 << i) != 0).then_some(self.ints[i]);
+        let num = |i: usize| (self.set & (1 << (4 + i)) != 0).then_some(self.nums[i]);
+        Attributes {
+            pmin: int(0),
+            pmax: int(1),
+            epmin: int(2),
+            epmax: int(3),
+            gt: num(0),
+            lt: num(1),
+            st: num(2),
+        }
+    }
 }
 
 /// Attributes per (server, path).
@@ -114,7 +160,7 @@ impl AttributeStore {
         self.entries
             .iter()
             .find(|e| e.ssid == ssid && e.path == *path)
-            .map(|e| e.attrs)
+            .map(Entry::attributes)
             .unwrap_or_default()
     }
 
@@ -152,11 +198,7 @@ impl AttributeStore {
             return Ok(());
         }
         self.entries
-            .push(Entry {
-                ssid,
-                path: *path,
-                attrs,
-            })
+            .push(Entry::new(ssid, *path, &attrs))
             .map_err(|_| Error::ServiceUnavailable)
     }
 
