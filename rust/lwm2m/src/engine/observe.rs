@@ -18,16 +18,30 @@ const CON_EVERY: u32 = 16;
 #[derive(Debug, Clone)]
 pub(crate) struct Observation {
     pub peer: Peer,
-    pub token: heapless::Vec<u8, 8>,
+    /// A one-byte length: the observer list is engine RAM.
+    pub token: heapless::Vec<u8, 8, u8>,
     pub path: Path,
     pub format: u16,
     pub seq: u32,
     pub last_sent: Millis,
     pub last_eval: Millis,
     pub changed: bool,
-    pub last_value: Option<f64>,
+    /// Last notified numeric value, valid if `has_last` (an `Option<f64>` would take 16 bytes).
+    pub last_value: f64,
+    pub has_last: bool,
     /// The target or the access rights may be gone: check before anything else.
     pub recheck: bool,
+}
+
+impl Observation {
+    fn last(&self) -> Option<f64> {
+        self.has_last.then_some(self.last_value)
+    }
+
+    fn set_last(&mut self, v: Option<f64>) {
+        self.has_last = v.is_some();
+        self.last_value = v.unwrap_or(0.0);
+    }
 }
 
 /// The observer list.
@@ -93,7 +107,7 @@ impl Engine<'_> {
         self.observations
             .list
             .retain(|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
-        let obs = Observation {
+        let mut obs = Observation {
             peer: *peer,
             token,
             path: op.path,
@@ -102,9 +116,11 @@ impl Engine<'_> {
             last_sent: now,
             last_eval: now,
             changed: false,
-            last_value: self.numeric_value(&op.path),
+            last_value: 0.0,
+            has_last: false,
             recheck: false,
         };
+        obs.set_last(self.numeric_value(&op.path));
         let registered = self.observations.list.push(obs).is_ok();
         let tree = Tree {
             engine: self,
@@ -187,12 +203,12 @@ impl Engine<'_> {
             let value = self.numeric_value(&o.path);
             let mut changed = o.changed;
             // epmax: re-evaluate values that may change without being reported.
-            if !changed && value.is_some() && value != o.last_value {
+            if !changed && value.is_some() && value != o.last() {
                 changed = true;
             }
             let trigger = changed
                 && match value {
-                    Some(v) => a.numeric_trigger(o.last_value, v),
+                    Some(v) => a.numeric_trigger(o.last(), v),
                     None => true,
                 };
             let slot = &mut self.observations.list[i];
@@ -245,7 +261,7 @@ impl Engine<'_> {
             let slot = &mut self.observations.list[i];
             slot.seq = seq;
             slot.last_sent = now;
-            slot.last_value = value;
+            slot.set_last(value);
         }
         Some(Outgoing {
             dest: super::Destination::Endpoint(o.peer.endpoint),
