@@ -213,68 +213,21 @@ impl AttributeStore {
     }
 }
 
-/// Parses a decimal number such as `-12`, `20.5` or `1e3` without pulling in core's float
-/// parser (a few KiB of flash). Precision is that of the decimal mantissa (up to 19 digits).
+/// Parses a threshold such as `-12`, `20.5` or `1e3`: the text format's decimal parser (one
+/// float parser in the firmware), restricted to finite values and exponents of at most three
+/// digits.
 pub(crate) fn parse_number(s: &[u8]) -> Option<f64> {
-    let (neg, mut rest) = match s {
-        [b'-', r @ ..] => (true, r),
-        [b'+', r @ ..] => (false, r),
-        r => (false, r),
-    };
-    let mut mant: u64 = 0;
-    let mut exp: i32 = 0;
-    let mut digits = 0;
-    let mut seen_point = false;
-    while let [c, r @ ..] = rest {
-        match c {
-            b'0'..=b'9' => {
-                if mant < 1_000_000_000_000_000_000 {
-                    mant = mant * 10 + u64::from(c - b'0');
-                    if seen_point {
-                        exp -= 1;
-                    }
-                } else if !seen_point {
-                    exp += 1;
-                }
-                digits += 1;
-            }
-            b'.' if !seen_point => seen_point = true,
-            b'e' | b'E' => break,
-            _ => return None,
-        }
-        rest = r;
-    }
-    if digits == 0 {
-        return None;
-    }
-    if let [b'e' | b'E', r @ ..] = rest {
-        let (eneg, r) = match r {
-            [b'-', r @ ..] => (true, r),
-            [b'+', r @ ..] => (false, r),
-            r => (false, r),
+    if let Some(i) = s.iter().position(|&c| c == b'e' || c == b'E') {
+        let e = s.get(i + 1..)?;
+        let digits = match e {
+            [b'-' | b'+', d @ ..] => d,
+            d => d,
         };
-        if r.is_empty() || r.len() > 3 || !r.iter().all(u8::is_ascii_digit) {
+        if digits.len() > 3 {
             return None;
         }
-        let e: i32 = r.iter().fold(0, |a, &c| a * 10 + i32::from(c - b'0'));
-        exp += if eneg { -e } else { e };
     }
-    let mut v = mant as f64;
-    let mut p = 10f64;
-    let mut e = exp.unsigned_abs();
-    let mut scale = 1f64;
-    while e > 0 {
-        if e & 1 == 1 {
-            scale *= p;
-        }
-        p *= p;
-        e >>= 1;
-    }
-    v = if exp < 0 { v / scale } else { v * scale };
-    if !v.is_finite() {
-        return None;
-    }
-    Some(if neg { -v } else { v })
+    crate::codec::text::parse_f64(s).filter(|v| v.is_finite())
 }
 
 fn parse_u32(s: &[u8]) -> Option<u32> {
@@ -383,7 +336,23 @@ mod tests {
         assert_eq!(parse_number(b"-3"), Some(-3.0));
         assert_eq!(parse_number(b"1e3"), Some(1000.0));
         assert_eq!(parse_number(b"2.5E-1"), Some(0.25));
-        for bad in [&b""[..], b"-", b"1.2.3", b"abc", b"1e", b"1e1234", b"."] {
+        assert_eq!(parse_number(b"+.5"), Some(0.5));
+        assert_eq!(parse_number(b"1e-3"), Some(0.001));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"1.2.3",
+            b"abc",
+            b"1e",
+            b"1e1234",
+            b"1e-1234",
+            b".",
+            b"inf",
+            b"-Infinity",
+            b"NaN",
+            b"1e999",
+            b"1x",
+        ] {
             assert_eq!(parse_number(bad), None, "{bad:?}");
         }
         assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
