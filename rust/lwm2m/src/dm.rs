@@ -263,7 +263,10 @@ mod tests {
             &DEF
         }
         fn next_instance(&self, after: Option<u16>) -> Option<u16> {
-            self.0.iter().copied().find(|&i| after.is_none_or(|a| i > a))
+            self.0
+                .iter()
+                .copied()
+                .find(|&i| after.is_none_or(|a| i > a))
         }
         fn read(&self, _: u16, _: u16, _: Option<u16>) -> Result<Value<'_>> {
             Err(Error::NotFound)

@@ -192,8 +192,7 @@ impl AttributeStore {
     }
 
     fn set(&mut self, ssid: Owner, path: &Path, attrs: Attributes) -> Result<()> {
-        self.entries
-            .retain(|e| !(e.ssid == ssid && e.path == *path));
+        self.retain(&|e| !(e.ssid == ssid && e.path == *path));
         if attrs.is_empty() {
             return Ok(());
         }
@@ -204,12 +203,17 @@ impl AttributeStore {
 
     /// Forgets everything set by a server.
     pub fn remove_server(&mut self, ssid: Owner) {
-        self.entries.retain(|e| e.ssid != ssid);
+        self.retain(&|e| e.ssid != ssid);
     }
 
     /// Forgets attributes at and below a path.
     pub fn remove_under(&mut self, path: &Path) {
-        self.entries.retain(|e| !e.path.starts_with(path));
+        self.retain(&|e| !e.path.starts_with(path));
+    }
+
+    /// One `retain` instantiation for every filter (each closure type would get its own).
+    fn retain(&mut self, keep: &dyn Fn(&Entry) -> bool) {
+        self.entries.retain(|e| keep(e));
     }
 }
 

@@ -51,6 +51,11 @@ pub(crate) struct Observations {
 }
 
 impl Observations {
+    /// One `retain` instantiation for every filter (each closure type would get its own).
+    fn retain(&mut self, keep: &dyn Fn(&Observation) -> bool) {
+        self.list.retain(|o| keep(o));
+    }
+
     pub fn len(&self) -> usize {
         self.list.len()
     }
@@ -66,8 +71,7 @@ impl Observations {
 
     /// Ends the observation with this endpoint and token.
     pub fn cancel(&mut self, endpoint: u32, token: &[u8]) {
-        self.list
-            .retain(|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
+        self.retain(&|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
     }
 
     /// Marks observations at or below `path` (every one for `None`) for a check of target and
@@ -82,7 +86,7 @@ impl Observations {
 
     /// Ends every observation of an identity.
     pub fn remove_identity(&mut self, id: Identity) {
-        self.list.retain(|o| o.peer.identity != id);
+        self.retain(&|o| o.peer.identity != id);
     }
 }
 
@@ -105,8 +109,7 @@ impl Engine<'_> {
         let format = self.response_format(op.accept, &op.path)?;
         let token = heapless::Vec::from_slice(req.token).map_err(|_| Error::BadRequest)?;
         self.observations
-            .list
-            .retain(|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
+            .retain(&|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
         let mut obs = Observation {
             peer: *peer,
             token,
