@@ -29,17 +29,6 @@ pub struct Attributes {
 }
 
 impl Attributes {
-    /// Fills unset attributes from a less specific level.
-    fn inherit(&mut self, from: &Attributes) {
-        self.pmin = self.pmin.or(from.pmin);
-        self.pmax = self.pmax.or(from.pmax);
-        self.gt = self.gt.or(from.gt);
-        self.lt = self.lt.or(from.lt);
-        self.st = self.st.or(from.st);
-        self.epmin = self.epmin.or(from.epmin);
-        self.epmax = self.epmax.or(from.epmax);
-    }
-
     /// True if any attribute is set.
     pub fn is_empty(&self) -> bool {
         *self == Attributes::default()
@@ -173,15 +162,30 @@ impl AttributeStore {
         default_pmin: u32,
         default_pmax: u32,
     ) -> Attributes {
-        let mut a = Attributes::default();
-        let mut p = *path;
-        loop {
-            a.inherit(&self.get(ssid, &p));
-            if p.len() <= 1 {
-                break;
+        let mut acc = Entry::new(ssid, *path, &Attributes::default());
+        // Most specific level first: an attribute set there hides the same one further up.
+        for len in (1..=path.len()).rev() {
+            let Some(e) = self
+                .entries
+                .iter()
+                .find(|e| e.ssid == ssid && e.path.len() == len && path.starts_with(&e.path))
+            else {
+                continue;
+            };
+            let new = e.set & !acc.set;
+            for i in 0..4 {
+                if new & (1 << i) != 0 {
+                    acc.ints[i] = e.ints[i];
+                }
             }
-            p = p.parent();
+            for i in 0..3 {
+                if new & (1 << (4 + i)) != 0 {
+                    acc.nums[i] = e.nums[i];
+                }
+            }
+            acc.set |= new;
         }
+        let mut a = acc.attributes();
         if a.pmin.is_none() {
             a.pmin = Some(default_pmin);
         }
@@ -439,5 +443,24 @@ mod tests {
         assert_eq!((e.pmin, e.pmax), (Some(1), Some(60)));
         let other = st.effective(2, &Path::resource(3303, 0, 5700), 7, 0);
         assert_eq!((other.pmin, other.pmax), (Some(7), None));
+        // A sibling's attributes do not leak; the instance level sits between the two.
+        for (path, gt) in [
+            (Path::instance(3303, 1), 9.0),
+            (Path::instance(3303, 0), 3.5),
+        ] {
+            let a = Attributes {
+                gt: Some(gt),
+                pmax: Some(30),
+                ..Default::default()
+            };
+            st.set(1, &path, a).unwrap();
+        }
+        let e = st.effective(1, &Path::resource(3303, 0, 5700), 0, 0);
+        assert_eq!(
+            (e.pmin, e.pmax, e.gt, e.lt),
+            (Some(1), Some(30), Some(3.5), None)
+        );
+        let e = st.effective(1, &Path::resource(3303, 2, 5700), 0, 0);
+        assert_eq!((e.pmin, e.pmax, e.gt), (Some(5), Some(60), None));
     }
 }
