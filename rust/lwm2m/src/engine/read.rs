@@ -129,6 +129,7 @@ impl Engine<'_> {
     }
 
     /// Read-Composite: FETCH on `/` with a SenML CBOR list of paths.
+    #[inline(never)] // measured: smaller outlined than inlined into its caller
     pub(crate) fn read_composite(
         &mut self,
         caller: Caller,
