@@ -227,6 +227,60 @@ pub trait Object {
 
     /// Lowest free instance ID, used when a Create does not name one.
     fn free_instance_id(&self) -> Option<u16> {
-        (0..crate::path::ID_NONE).find(|i| !self.has_instance(*i))
+        // Instances come in ascending order, so the first gap is the lowest free ID (one pass
+        // instead of a `has_instance` scan per candidate).
+        let mut free = 0u16;
+        let mut cur = None;
+        while let Some(i) = self.next_instance(cur) {
+            if i != free {
+                break;
+            }
+            free = free.checked_add(1)?;
+            cur = Some(i);
+        }
+        (free < crate::path::ID_NONE).then_some(free)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static DEF: ObjectDef = ObjectDef {
+        id: 9999,
+        name: "test",
+        version: None,
+        multiple: true,
+        mandatory: false,
+        resources: &[],
+    };
+
+    /// An object with the given instance IDs and only the required methods.
+    struct Ids(&'static [u16]);
+
+    impl Object for Ids {
+        fn def(&self) -> &'static ObjectDef {
+            &DEF
+        }
+        fn next_instance(&self, after: Option<u16>) -> Option<u16> {
+            self.0
+                .iter()
+                .copied()
+                .find(|&i| after.is_none_or(|a| i > a))
+        }
+        fn read(&self, _: u16, _: u16, _: Option<u16>) -> Result<Value<'_>> {
+            Err(Error::NotFound)
+        }
+    }
+
+    #[test]
+    fn default_free_instance_id_is_lowest_gap() {
+        assert_eq!(Ids(&[]).free_instance_id(), Some(0));
+        assert_eq!(Ids(&[0, 1, 2]).free_instance_id(), Some(3));
+        assert_eq!(Ids(&[0, 2, 3]).free_instance_id(), Some(1));
+        assert_eq!(Ids(&[1, 2]).free_instance_id(), Some(0));
+        assert_eq!(Ids(&[5]).free_instance_id(), Some(0));
+        assert!(Ids(&[0, 1, 7]).has_instance(7));
+        assert!(!Ids(&[0, 1, 7]).has_instance(2));
     }
 }

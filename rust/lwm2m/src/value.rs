@@ -79,9 +79,11 @@ impl<'a> Value<'a> {
         match *self {
             Value::Integer(v) | Value::Time(v) => Some(v),
             Value::Unsigned(v) => i64::try_from(v).ok(),
-            Value::Float(f) if (-9.2e18..=9.2e18).contains(&f) && (f as i64) as f64 == f => {
-                Some(f as i64)
-            }
+            Value::Float(f) => match exact_integer(f)? {
+                (false, m) if m <= I64_LIMIT => i64::try_from(m).ok(),
+                (true, m) if m <= I64_LIMIT => 0i64.checked_sub_unsigned(m),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -91,9 +93,10 @@ impl<'a> Value<'a> {
         match *self {
             Value::Unsigned(v) => Some(v),
             Value::Integer(v) | Value::Time(v) => u64::try_from(v).ok(),
-            Value::Float(f) if (0.0..=1.8e19).contains(&f) && (f as u64) as f64 == f => {
-                Some(f as u64)
-            }
+            Value::Float(f) => match exact_integer(f)? {
+                (neg, m) if (!neg || m == 0) && m <= U64_LIMIT => Some(m),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -136,9 +139,99 @@ impl<'a> Value<'a> {
     }
 }
 
+/// Largest magnitude of a float that converts to `i64` (9.2e18, exact in binary64).
+const I64_LIMIT: u64 = 9_200_000_000_000_000_000;
+/// Largest float that converts to `u64` (1.8e19, exact in binary64).
+const U64_LIMIT: u64 = 18_000_000_000_000_000_000;
+
+/// A float that is an integer of magnitude below 2^64, as (negative, magnitude); `None` for
+/// fractions, infinities and NaN. Works on the bits, so that no soft-float comparison or
+/// conversion routine is needed on FPU-less targets.
+fn exact_integer(f: f64) -> Option<(bool, u64)> {
+    let bits = f.to_bits();
+    let neg = bits >> 63 != 0;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1 << 52) - 1);
+    if exp == 0 {
+        // Zero, or a subnormal (never an integer).
+        return (frac == 0).then_some((neg, 0));
+    }
+    // The value is (frac | 2^52) * 2^(exp - 1075); exponent 0x7ff (inf / NaN) fails below.
+    let m = frac | 1 << 52;
+    let shift = exp - 1075;
+    let mag = if shift >= 0 {
+        // m < 2^53: a shift of up to 10 keeps it below 2^63 and 11 below 2^64.
+        if shift > 11 {
+            return None;
+        }
+        m << shift
+    } else {
+        let s = shift.unsigned_abs();
+        if s > 52 || m & ((1 << s) - 1) != 0 {
+            return None;
+        }
+        m >> s
+    };
+    Some((neg, mag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The float conversions as they were written with float comparisons and casts.
+    fn reference(f: f64) -> (Option<i64>, Option<u64>) {
+        let i = ((-9.2e18..=9.2e18).contains(&f) && (f as i64) as f64 == f).then_some(f as i64);
+        let u = ((0.0..=1.8e19).contains(&f) && (f as u64) as f64 == f).then_some(f as u64);
+        (i, u)
+    }
+
+    fn converted(f: f64) -> (Option<i64>, Option<u64>) {
+        (Value::Float(f).as_i64(), Value::Float(f).as_u64())
+    }
+
+    #[test]
+    fn float_to_integer_edges() {
+        for f in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.0f64.powi(52),
+            2.0f64.powi(53),
+            2.0f64.powi(63),
+            -(2.0f64.powi(63)),
+            2.0f64.powi(64),
+            9.2e18,
+            -9.2e18,
+            9.2e18 + 2048.0,
+            1.8e19,
+            1.8e19 + 4096.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MAX,
+        ] {
+            assert_eq!(converted(f), reference(f), "{f:e}");
+        }
+        assert_eq!(converted(-0.0), (Some(0), Some(0)));
+        assert_eq!(converted(1.8e19), (None, Some(18_000_000_000_000_000_000)));
+    }
+
+    proptest! {
+        #[test]
+        fn float_to_integer_matches_casts(bits in any::<u64>(), i in any::<i64>(), u in any::<u64>()) {
+            for f in [f64::from_bits(bits), i as f64, u as f64, (i >> 11) as f64 + 0.5] {
+                prop_assert_eq!(converted(f), reference(f), "{:e}", f);
+            }
+        }
+    }
 
     #[test]
     fn coercions() {

@@ -29,17 +29,6 @@ pub struct Attributes {
 }
 
 impl Attributes {
-    /// Fills unset attributes from a less specific level.
-    fn inherit(&mut self, from: &Attributes) {
-        self.pmin = self.pmin.or(from.pmin);
-        self.pmax = self.pmax.or(from.pmax);
-        self.gt = self.gt.or(from.gt);
-        self.lt = self.lt.or(from.lt);
-        self.st = self.st.or(from.st);
-        self.epmin = self.epmin.or(from.epmin);
-        self.epmax = self.epmax.or(from.epmax);
-    }
-
     /// True if any attribute is set.
     pub fn is_empty(&self) -> bool {
         *self == Attributes::default()
@@ -95,11 +84,57 @@ pub(crate) fn owner_of(caller: Caller) -> Owner {
     }
 }
 
+/// One (owner, path) with its attributes, packed: a presence bit per attribute instead of
+/// seven `Option`s (56 bytes on the device instead of 96).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     ssid: Owner,
     path: Path,
-    attrs: Attributes,
+    /// Bit i set: attribute i is present (0..4 in `ints`, 4..7 in `nums`).
+    set: u8,
+    /// pmin, pmax, epmin, epmax.
+    ints: [u32; 4],
+    /// gt, lt, st.
+    nums: [f64; 3],
+}
+
+impl Entry {
+    fn new(ssid: Owner, path: Path, a: &Attributes) -> Self {
+        let mut e = Entry {
+            ssid,
+            path,
+            set: 0,
+            ints: [0; 4],
+            nums: [0.0; 3],
+        };
+        for (i, v) in [a.pmin, a.pmax, a.epmin, a.epmax].into_iter().enumerate() {
+            if let (Some(v), Some(slot)) = (v, e.ints.get_mut(i)) {
+                *slot = v;
+                e.set |= 1 << i;
+            }
+        }
+        for (i, v) in [a.gt, a.lt, a.st].into_iter().enumerate() {
+            if let (Some(v), Some(slot)) = (v, e.nums.get_mut(i)) {
+                *slot = v;
+                e.set |= 1 << (4 + i);
+            }
+        }
+        e
+    }
+
+    fn attributes(&self) -> Attributes {
+        let int = |i: usize| (self.set & (1 << i) != 0).then_some(self.ints[i]);
+        let num = |i: usize| (self.set & (1 << (4 + i)) != 0).then_some(self.nums[i]);
+        Attributes {
+            pmin: int(0),
+            pmax: int(1),
+            epmin: int(2),
+            epmax: int(3),
+            gt: num(0),
+            lt: num(1),
+            st: num(2),
+        }
+    }
 }
 
 /// Attributes per (server, path).
@@ -114,7 +149,7 @@ impl AttributeStore {
         self.entries
             .iter()
             .find(|e| e.ssid == ssid && e.path == *path)
-            .map(|e| e.attrs)
+            .map(Entry::attributes)
             .unwrap_or_default()
     }
 
@@ -127,15 +162,30 @@ impl AttributeStore {
         default_pmin: u32,
         default_pmax: u32,
     ) -> Attributes {
-        let mut a = Attributes::default();
-        let mut p = *path;
-        loop {
-            a.inherit(&self.get(ssid, &p));
-            if p.len() <= 1 {
-                break;
+        let mut acc = Entry::new(ssid, *path, &Attributes::default());
+        // Most specific level first: an attribute set there hides the same one further up.
+        for len in (1..=path.len()).rev() {
+            let Some(e) = self
+                .entries
+                .iter()
+                .find(|e| e.ssid == ssid && e.path.len() == len && path.starts_with(&e.path))
+            else {
+                continue;
+            };
+            let new = e.set & !acc.set;
+            for i in 0..4 {
+                if new & (1 << i) != 0 {
+                    acc.ints[i] = e.ints[i];
+                }
             }
-            p = p.parent();
+            for i in 0..3 {
+                if new & (1 << (4 + i)) != 0 {
+                    acc.nums[i] = e.nums[i];
+                }
+            }
+            acc.set |= new;
         }
+        let mut a = acc.attributes();
         if a.pmin.is_none() {
             a.pmin = Some(default_pmin);
         }
@@ -146,93 +196,46 @@ impl AttributeStore {
     }
 
     fn set(&mut self, ssid: Owner, path: &Path, attrs: Attributes) -> Result<()> {
-        self.entries
-            .retain(|e| !(e.ssid == ssid && e.path == *path));
+        self.retain(&|e| !(e.ssid == ssid && e.path == *path));
         if attrs.is_empty() {
             return Ok(());
         }
         self.entries
-            .push(Entry {
-                ssid,
-                path: *path,
-                attrs,
-            })
+            .push(Entry::new(ssid, *path, &attrs))
             .map_err(|_| Error::ServiceUnavailable)
     }
 
     /// Forgets everything set by a server.
     pub fn remove_server(&mut self, ssid: Owner) {
-        self.entries.retain(|e| e.ssid != ssid);
+        self.retain(&|e| e.ssid != ssid);
     }
 
     /// Forgets attributes at and below a path.
     pub fn remove_under(&mut self, path: &Path) {
-        self.entries.retain(|e| !e.path.starts_with(path));
+        self.retain(&|e| !e.path.starts_with(path));
+    }
+
+    /// One `retain` instantiation for every filter (each closure type would get its own).
+    fn retain(&mut self, keep: &dyn Fn(&Entry) -> bool) {
+        self.entries.retain(|e| keep(e));
     }
 }
 
-/// Parses a decimal number such as `-12`, `20.5` or `1e3` without pulling in core's float
-/// parser (a few KiB of flash). Precision is that of the decimal mantissa (up to 19 digits).
+/// Parses a threshold such as `-12`, `20.5` or `1e3`: the text format's decimal parser (one
+/// float parser in the firmware), restricted to finite values and exponents of at most three
+/// digits.
 pub(crate) fn parse_number(s: &[u8]) -> Option<f64> {
-    let (neg, mut rest) = match s {
-        [b'-', r @ ..] => (true, r),
-        [b'+', r @ ..] => (false, r),
-        r => (false, r),
-    };
-    let mut mant: u64 = 0;
-    let mut exp: i32 = 0;
-    let mut digits = 0;
-    let mut seen_point = false;
-    while let [c, r @ ..] = rest {
-        match c {
-            b'0'..=b'9' => {
-                if mant < 1_000_000_000_000_000_000 {
-                    mant = mant * 10 + u64::from(c - b'0');
-                    if seen_point {
-                        exp -= 1;
-                    }
-                } else if !seen_point {
-                    exp += 1;
-                }
-                digits += 1;
-            }
-            b'.' if !seen_point => seen_point = true,
-            b'e' | b'E' => break,
-            _ => return None,
-        }
-        rest = r;
-    }
-    if digits == 0 {
-        return None;
-    }
-    if let [b'e' | b'E', r @ ..] = rest {
-        let (eneg, r) = match r {
-            [b'-', r @ ..] => (true, r),
-            [b'+', r @ ..] => (false, r),
-            r => (false, r),
+    if let Some(i) = s.iter().position(|&c| c == b'e' || c == b'E') {
+        let e = s.get(i + 1..)?;
+        let digits = match e {
+            [b'-' | b'+', d @ ..] => d,
+            d => d,
         };
-        if r.is_empty() || r.len() > 3 || !r.iter().all(u8::is_ascii_digit) {
+        if digits.len() > 3 {
             return None;
         }
-        let e: i32 = r.iter().fold(0, |a, &c| a * 10 + i32::from(c - b'0'));
-        exp += if eneg { -e } else { e };
     }
-    let mut v = mant as f64;
-    let mut p = 10f64;
-    let mut e = exp.unsigned_abs();
-    let mut scale = 1f64;
-    while e > 0 {
-        if e & 1 == 1 {
-            scale *= p;
-        }
-        p *= p;
-        e >>= 1;
-    }
-    v = if exp < 0 { v / scale } else { v * scale };
-    if !v.is_finite() {
-        return None;
-    }
-    Some(if neg { -v } else { v })
+    crate::codec::text::parse_f64(s).filter(|v| v.is_finite())
 }
 
 fn parse_u32(s: &[u8]) -> Option<u32> {
@@ -341,7 +344,23 @@ mod tests {
         assert_eq!(parse_number(b"-3"), Some(-3.0));
         assert_eq!(parse_number(b"1e3"), Some(1000.0));
         assert_eq!(parse_number(b"2.5E-1"), Some(0.25));
-        for bad in [&b""[..], b"-", b"1.2.3", b"abc", b"1e", b"1e1234", b"."] {
+        assert_eq!(parse_number(b"+.5"), Some(0.5));
+        assert_eq!(parse_number(b"1e-3"), Some(0.001));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"1.2.3",
+            b"abc",
+            b"1e",
+            b"1e1234",
+            b"1e-1234",
+            b".",
+            b"inf",
+            b"-Infinity",
+            b"NaN",
+            b"1e999",
+            b"1x",
+        ] {
             assert_eq!(parse_number(bad), None, "{bad:?}");
         }
         assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
@@ -424,5 +443,24 @@ mod tests {
         assert_eq!((e.pmin, e.pmax), (Some(1), Some(60)));
         let other = st.effective(2, &Path::resource(3303, 0, 5700), 7, 0);
         assert_eq!((other.pmin, other.pmax), (Some(7), None));
+        // A sibling's attributes do not leak; the instance level sits between the two.
+        for (path, gt) in [
+            (Path::instance(3303, 1), 9.0),
+            (Path::instance(3303, 0), 3.5),
+        ] {
+            let a = Attributes {
+                gt: Some(gt),
+                pmax: Some(30),
+                ..Default::default()
+            };
+            st.set(1, &path, a).unwrap();
+        }
+        let e = st.effective(1, &Path::resource(3303, 0, 5700), 0, 0);
+        assert_eq!(
+            (e.pmin, e.pmax, e.gt, e.lt),
+            (Some(1), Some(30), Some(3.5), None)
+        );
+        let e = st.effective(1, &Path::resource(3303, 2, 5700), 0, 0);
+        assert_eq!((e.pmin, e.pmax, e.gt), (Some(5), Some(60), None));
     }
 }

@@ -14,6 +14,7 @@ use crate::path::Path;
 
 impl Engine<'_> {
     /// Discover.
+    #[inline(never)] // measured: smaller outlined than inlined into its caller
     pub(crate) fn discover(
         &mut self,
         caller: Caller,

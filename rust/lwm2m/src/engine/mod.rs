@@ -335,7 +335,14 @@ impl<'a> Engine<'a> {
         for o in self.objects.iter() {
             let _ = ids.push(o.def().id);
         }
-        ids.sort_unstable();
+        // Insertion sort: a handful of IDs, and `sort_unstable` costs 2 KB of flash.
+        for i in 1..ids.len() {
+            let mut j = i;
+            while j > 0 && ids[j - 1] > ids[j] {
+                ids.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         ids
     }
 
@@ -564,21 +571,22 @@ impl<'a> Engine<'a> {
 
     /// The earliest time at which [`Engine::poll`] has something to do.
     pub fn next_wakeup(&self) -> Option<Millis> {
-        [
-            self.bootstrap.next_wakeup(),
-            // Registrations wait while bootstrapping (see `poll_registration`).
-            (!self.bootstrapping())
-                .then(|| self.registration.next_wakeup())
-                .flatten(),
-            self.notifications_wakeup(),
-            #[cfg(feature = "c2c")]
-            self.c2c_wakeup(),
-            #[cfg(feature = "c2c-auth")]
-            self.access_wakeup(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let mut t = self.bootstrap.next_wakeup();
+        let mut consider = |x: Option<Millis>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        // Registrations wait while bootstrapping (see `poll_registration`).
+        if !self.bootstrapping() {
+            consider(self.registration.next_wakeup());
+        }
+        consider(self.notifications_wakeup());
+        #[cfg(feature = "c2c")]
+        consider(self.c2c_wakeup());
+        #[cfg(feature = "c2c-auth")]
+        consider(self.access_wakeup());
+        t
     }
 
     /// A fresh token for an outgoing request.

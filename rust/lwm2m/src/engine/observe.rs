@@ -18,16 +18,30 @@ const CON_EVERY: u32 = 16;
 #[derive(Debug, Clone)]
 pub(crate) struct Observation {
     pub peer: Peer,
-    pub token: heapless::Vec<u8, 8>,
+    /// A one-byte length: the observer list is engine RAM.
+    pub token: heapless::Vec<u8, 8, u8>,
     pub path: Path,
     pub format: u16,
     pub seq: u32,
     pub last_sent: Millis,
     pub last_eval: Millis,
     pub changed: bool,
-    pub last_value: Option<f64>,
+    /// Last notified numeric value, valid if `has_last` (an `Option<f64>` would take 16 bytes).
+    pub last_value: f64,
+    pub has_last: bool,
     /// The target or the access rights may be gone: check before anything else.
     pub recheck: bool,
+}
+
+impl Observation {
+    fn last(&self) -> Option<f64> {
+        self.has_last.then_some(self.last_value)
+    }
+
+    fn set_last(&mut self, v: Option<f64>) {
+        self.has_last = v.is_some();
+        self.last_value = v.unwrap_or(0.0);
+    }
 }
 
 /// The observer list.
@@ -37,6 +51,11 @@ pub(crate) struct Observations {
 }
 
 impl Observations {
+    /// One `retain` instantiation for every filter (each closure type would get its own).
+    fn retain(&mut self, keep: &dyn Fn(&Observation) -> bool) {
+        self.list.retain(|o| keep(o));
+    }
+
     pub fn len(&self) -> usize {
         self.list.len()
     }
@@ -52,8 +71,7 @@ impl Observations {
 
     /// Ends the observation with this endpoint and token.
     pub fn cancel(&mut self, endpoint: u32, token: &[u8]) {
-        self.list
-            .retain(|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
+        self.retain(&|o| !(o.peer.endpoint == endpoint && o.token.as_slice() == token));
     }
 
     /// Marks observations at or below `path` (every one for `None`) for a check of target and
@@ -68,7 +86,7 @@ impl Observations {
 
     /// Ends every observation of an identity.
     pub fn remove_identity(&mut self, id: Identity) {
-        self.list.retain(|o| o.peer.identity != id);
+        self.retain(&|o| o.peer.identity != id);
     }
 }
 
@@ -91,9 +109,8 @@ impl Engine<'_> {
         let format = self.response_format(op.accept, &op.path)?;
         let token = heapless::Vec::from_slice(req.token).map_err(|_| Error::BadRequest)?;
         self.observations
-            .list
-            .retain(|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
-        let obs = Observation {
+            .retain(&|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
+        let mut obs = Observation {
             peer: *peer,
             token,
             path: op.path,
@@ -102,9 +119,11 @@ impl Engine<'_> {
             last_sent: now,
             last_eval: now,
             changed: false,
-            last_value: self.numeric_value(&op.path),
+            last_value: 0.0,
+            has_last: false,
             recheck: false,
         };
+        obs.set_last(self.numeric_value(&op.path));
         let registered = self.observations.list.push(obs).is_ok();
         let tree = Tree {
             engine: self,
@@ -187,12 +206,12 @@ impl Engine<'_> {
             let value = self.numeric_value(&o.path);
             let mut changed = o.changed;
             // epmax: re-evaluate values that may change without being reported.
-            if !changed && value.is_some() && value != o.last_value {
+            if !changed && value.is_some() && value != o.last() {
                 changed = true;
             }
             let trigger = changed
                 && match value {
-                    Some(v) => a.numeric_trigger(o.last_value, v),
+                    Some(v) => a.numeric_trigger(o.last(), v),
                     None => true,
                 };
             let slot = &mut self.observations.list[i];
@@ -245,7 +264,7 @@ impl Engine<'_> {
             let slot = &mut self.observations.list[i];
             slot.seq = seq;
             slot.last_sent = now;
-            slot.last_value = value;
+            slot.set_last(value);
         }
         Some(Outgoing {
             dest: super::Destination::Endpoint(o.peer.endpoint),

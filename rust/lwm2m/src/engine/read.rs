@@ -13,6 +13,26 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::value::Value;
 
+/// The default format of a multi-value Read or Observe: TLV (what LwM2M 1.0 servers expect)
+/// when it is built in, else SenML CBOR, else LwM2M CBOR.
+#[cfg(feature = "format-tlv")]
+const MULTI_VALUE_FORMAT: u16 = cf::LWM2M_TLV;
+#[cfg(all(not(feature = "format-tlv"), feature = "format-senml-cbor"))]
+const MULTI_VALUE_FORMAT: u16 = cf::SENML_CBOR;
+#[cfg(all(
+    not(feature = "format-tlv"),
+    not(feature = "format-senml-cbor"),
+    feature = "format-lwm2m-cbor"
+))]
+const MULTI_VALUE_FORMAT: u16 = cf::LWM2M_CBOR;
+/// Without any multi-value format the encoder answers 4.06.
+#[cfg(not(any(
+    feature = "format-tlv",
+    feature = "format-senml-cbor",
+    feature = "format-lwm2m-cbor"
+)))]
+const MULTI_VALUE_FORMAT: u16 = cf::LWM2M_TLV;
+
 /// Bytes kept free for options when sizing a block.
 const OPTION_RESERVE: usize = 16;
 
@@ -67,7 +87,8 @@ impl Engine<'_> {
     }
 
     /// The format of a response: the Accept option if the engine can produce it (else 4.06),
-    /// otherwise text / opaque for a single resource and TLV for anything larger.
+    /// otherwise text / opaque for a single resource and, for anything larger, the first
+    /// enabled of TLV, SenML CBOR and LwM2M CBOR.
     pub(crate) fn response_format(&self, accept: Option<u16>, path: &Path) -> Result<u16> {
         if let Some(a) = accept {
             return if codec::can_encode(a, path) {
@@ -80,7 +101,7 @@ impl Engine<'_> {
             let opaque = matches!(self.type_of(path), Some(crate::value::DataType::Opaque));
             return Ok(if opaque { cf::OPAQUE } else { cf::TEXT });
         }
-        Ok(cf::LWM2M_TLV)
+        Ok(MULTI_VALUE_FORMAT)
     }
 
     fn is_multiple(&self, path: &Path) -> bool {
@@ -108,6 +129,7 @@ impl Engine<'_> {
     }
 
     /// Read-Composite: FETCH on `/` with a SenML CBOR list of paths.
+    #[inline(never)] // measured: smaller outlined than inlined into its caller
     pub(crate) fn read_composite(
         &mut self,
         caller: Caller,
@@ -234,4 +256,95 @@ pub(crate) fn respond_records(
     let len = w.window_len();
     resp.set_payload_len(len)
         .map_err(|_| Error::InternalServerError)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::coap::{code, content_format as cf, option, Message, MessageBuilder, MessageType};
+    use crate::dm::Object;
+    use crate::engine::{Engine, Identity, Peer, ServerConfig};
+    use crate::objects::device::Device;
+
+    /// GET `path` without Accept from server 1; returns (code, Content-Format).
+    fn read(path: &[&str]) -> (u8, Option<u32>) {
+        let mut device = Device::new("ACME", "M1", "1.0");
+        let mut objects: [&mut dyn Object; 1] = [&mut device];
+        let mut e = Engine::new("ep", &mut objects, 7).unwrap();
+        e.add_server(&ServerConfig {
+            ssid: 1,
+            uri: "coap://[::1]:5683",
+            lifetime: 300,
+            mode: 3,
+            identity: &[],
+            secret_key: &[],
+        })
+        .unwrap();
+        let mut rb = [0u8; 64];
+        let mut b = MessageBuilder::new(&mut rb, MessageType::Con, code::GET, 1, &[1]).unwrap();
+        for seg in path {
+            b.option(option::URI_PATH, seg.as_bytes()).unwrap();
+        }
+        let n = b.finish();
+        let req = Message::parse(&rb[..n]).unwrap();
+        let mut tb = [0u8; 512];
+        let mut resp = MessageBuilder::new(&mut tb, MessageType::Ack, 0, 1, &[1]).unwrap();
+        let peer = Peer {
+            identity: Identity::Server(1),
+            endpoint: 0,
+        };
+        e.handle_request(&peer, &req, 0, &mut resp);
+        let n = resp.finish();
+        let m = Message::parse(&tb[..n]).unwrap();
+        let format = m.option_uint(option::CONTENT_FORMAT).map(|r| r.unwrap());
+        (m.code, format)
+    }
+
+    #[cfg(any(
+        feature = "format-tlv",
+        feature = "format-senml-cbor",
+        feature = "format-lwm2m-cbor"
+    ))]
+    #[test]
+    fn multi_value_read_uses_first_enabled_format() {
+        let (c, f) = read(&["3", "0"]);
+        assert_eq!(c, code::CONTENT);
+        assert_eq!(f, Some(super::MULTI_VALUE_FORMAT.into()));
+        // Single values stay text whatever formats are built in.
+        assert_eq!(
+            read(&["3", "0", "0"]),
+            (code::CONTENT, Some(cf::TEXT.into()))
+        );
+    }
+
+    #[cfg(all(not(feature = "format-tlv"), feature = "format-senml-cbor"))]
+    #[test]
+    fn without_tlv_multi_value_read_is_senml_cbor() {
+        assert_eq!(
+            read(&["3", "0"]),
+            (code::CONTENT, Some(cf::SENML_CBOR.into()))
+        );
+    }
+
+    #[cfg(not(any(
+        feature = "format-tlv",
+        feature = "format-senml-cbor",
+        feature = "format-lwm2m-cbor"
+    )))]
+    #[test]
+    fn without_multi_value_formats_read_is_not_acceptable() {
+        assert_eq!(read(&["3", "0"]), (code::NOT_ACCEPTABLE, None));
+        assert_eq!(
+            read(&["3", "0", "0"]),
+            (code::CONTENT, Some(cf::TEXT.into()))
+        );
+    }
+
+    #[cfg(feature = "format-tlv")]
+    #[test]
+    fn with_tlv_multi_value_read_is_tlv() {
+        assert_eq!(
+            read(&["3", "0"]),
+            (code::CONTENT, Some(cf::LWM2M_TLV.into()))
+        );
+    }
 }
