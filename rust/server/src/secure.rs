@@ -394,12 +394,11 @@ impl Inner {
         {
             let mut d = lock(&self.dtls);
             while let Some(t) = d.poll_transmit() {
-                let established = d.session_identity(t.peer).is_some();
-                out.push((t, established));
+                out.push(t);
             }
         }
-        for (t, established) in out {
-            if !established {
+        for t in out {
+            if !is_application_data(&t.bytes) {
                 self.handshake_datagram(t.peer, true, t.bytes.len());
             }
             let _ = sock.send_to(&t.bytes, t.peer);
@@ -566,6 +565,11 @@ fn protect(
     }
 }
 
+/// Application data (content type 23) rather than handshake, CCS or alert records.
+fn is_application_data(datagram: &[u8]) -> bool {
+    datagram.first() == Some(&23)
+}
+
 fn plain_loop(inner: &Inner) {
     let Some(sock) = &inner.plain else { return };
     let mut buf = vec![0u8; 2048];
@@ -592,13 +596,10 @@ fn dtls_loop(inner: &Inner) {
         let events = match sock.recv_from(&mut buf) {
             Ok((n, peer)) => {
                 let data = buf.get(..n).unwrap_or_default();
-                let mut d = lock(&inner.dtls);
-                let established = d.session_identity(peer).is_some();
-                let ev = d.handle_datagram(peer, data);
-                drop(d);
-                if !established {
+                if !is_application_data(data) {
                     inner.handshake_datagram(peer, false, n);
                 }
+                let ev = lock(&inner.dtls).handle_datagram(peer, data);
                 ev.into_iter().map(|e| (e, n)).collect()
             }
             Err(e)
