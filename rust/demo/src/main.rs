@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 use lwm2m::coap::content_format as cf;
 use lwm2m::Path;
 use lwm2m_host::client::OwnedValue as ClientValue;
+use lwm2m_host::oscore::OscoreParams;
 use lwm2m_host::{ClientConfig, ClientHandle};
+use lwm2m_server::secure::{Credentials, PskEntry, SecureTransport, WireRecord};
 use lwm2m_server::values::{OwnedRecord, OwnedValue};
 use lwm2m_server::{Config, Event, Server, ServerHandle};
+use std::sync::Arc;
 
 const ENDPOINT: &str = "demo-client-1";
 
@@ -293,9 +296,241 @@ fn bench() -> Result<(), String> {
     result
 }
 
+/// Transport security of one secure run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    NoSec,
+    Dtls,
+    Oscore,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::NoSec => "nosec",
+            Mode::Dtls => "dtls-psk",
+            Mode::Oscore => "oscore",
+        }
+    }
+}
+
+/// Demo credentials, generated for this run only (never printed).
+struct DemoKeys {
+    psk: Vec<u8>,
+    oscore_secret: String,
+}
+
+fn demo_keys() -> DemoKeys {
+    // Not secret beyond this loopback run; the mix of time and process ID keeps runs apart.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ u64::from(std::process::id()) << 32;
+    let mut x = seed | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let psk: Vec<u8> = (0..16).map(|_| next() as u8).collect();
+    let oscore_secret = (0..16).map(|_| format!("{:02x}", next() as u8)).collect();
+    DemoKeys { psk, oscore_secret }
+}
+
+/// Wire and plain length of the first record matching `f`.
+fn find_record(
+    log: &[WireRecord],
+    f: impl Fn(&WireRecord, &lwm2m::coap::Message<'_>) -> bool,
+) -> Option<(usize, usize, Vec<u8>)> {
+    log.iter().find_map(|r| {
+        let m = lwm2m::coap::Message::parse(&r.plain).ok()?;
+        f(r, &m).then(|| (r.wire_len, r.plain.len(), m.token.to_vec()))
+    })
+}
+
+/// One run of register, read, write, observe over `mode`; prints the sizes on the wire of the
+/// Read request, its response and one notification (as the server's socket saw them), and
+/// for DTLS the handshake. With `bench`, also times reads.
+fn secure_run(mode: Mode, keys: &DemoKeys, bench: bool) -> Result<(), String> {
+    let ep = format!("demo-{}", mode.name());
+    let oscore_client = format!("{ep},{},,01,02", keys.oscore_secret);
+    let mut credentials = Credentials::default();
+    match mode {
+        Mode::NoSec => {}
+        Mode::Dtls => credentials.psk.push(PskEntry {
+            endpoint: ep.clone(),
+            identity: ep.as_bytes().to_vec(),
+            key: zeroize::Zeroizing::new(keys.psk.clone()),
+        }),
+        Mode::Oscore => credentials
+            .oscore
+            .push(Credentials::parse_oscore_client(&oscore_client)?),
+    }
+    let transport = Arc::new(
+        SecureTransport::bind(
+            Some("127.0.0.1:0"),
+            Some("127.0.0.1:0"),
+            &credentials,
+            Duration::from_millis(100),
+        )
+        .map_err(|e| format!("server transport: {e}"))?,
+    );
+    let config = Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(10),
+        credentials,
+        ..Config::default()
+    };
+    let server = Server::start_with(config, transport.clone()).map_err(|e| e.to_string())?;
+    let events = server.subscribe();
+    let coap = transport.coap_addr().ok_or("no coap socket")?;
+    let coaps = transport.coaps_addr().ok_or("no coaps socket")?;
+    let mut cfg = match mode {
+        Mode::NoSec => ClientConfig::new(&ep).server(&format!("coap://{coap}")),
+        Mode::Dtls => ClientConfig::new(&ep).dtls_server(
+            &format!("coaps://{coaps}"),
+            ep.as_bytes(),
+            &keys.psk,
+        ),
+        Mode::Oscore => {
+            let p = OscoreParams::parse(&format!("{},,01,02", keys.oscore_secret))?;
+            ClientConfig::new(&ep).oscore_server(&format!("coap://{coap}"), p)
+        }
+    };
+    cfg.bind = Some("127.0.0.1:0".parse().map_err(|e| format!("{e}"))?);
+    cfg.temperatures = 1;
+    cfg.lights = 1;
+    cfg.lifetime = 60;
+    let client = lwm2m_host::spawn(cfg, |_| {}).map_err(|e| format!("client: {e}"))?;
+    let result = (|| -> Result<(), String> {
+        wait_event(&events, Duration::from_secs(10), |e| {
+            matches!(e, Event::Registered { .. })
+        })
+        .ok_or("no registration within 10 s")?;
+        let temp = Path::resource(3303, 0, 5700);
+        let r = server
+            .read(&ep, &temp, Some(cf::TEXT))
+            .map_err(|e| e.to_string())?;
+        if r.code != lwm2m::coap::code::CONTENT {
+            return Err(format!("read: {}", status(&r)));
+        }
+        let rec = OwnedRecord {
+            path: Path::resource(3311, 0, 5850),
+            value: OwnedValue::Boolean(true),
+        };
+        server
+            .write(
+                &ep,
+                &rec.path,
+                std::slice::from_ref(&rec),
+                Some(cf::TEXT),
+                true,
+            )
+            .map_err(|e| e.to_string())?;
+        let light = Path::resource(3311, 0, 5851);
+        server
+            .observe(&ep, &light, Some(cf::TEXT))
+            .map_err(|e| e.to_string())?;
+        client
+            .set_value(light, ClientValue::Integer(42))
+            .map_err(|e| e.to_string())?;
+        wait_event(&events, Duration::from_secs(10), |e| {
+            matches!(e, Event::Notification { .. })
+        })
+        .ok_or("no notification within 10 s")?;
+        let log = transport.wire_log();
+        use lwm2m::coap::{code, option};
+        let (req_wire, req_plain, token) = find_record(&log, |r, m| {
+            r.outgoing && m.code == code::GET && m.option(option::OBSERVE).is_none()
+        })
+        .ok_or("read request not on the wire")?;
+        let (resp_wire, resp_plain, _) = find_record(&log, |r, m| {
+            !r.outgoing && m.token == token && code::is_response(m.code)
+        })
+        .ok_or("read response not on the wire")?;
+        let (_, _, obs_token) = find_record(&log, |r, m| {
+            r.outgoing && m.code == code::GET && m.option(option::OBSERVE).is_some()
+        })
+        .ok_or("observe request not on the wire")?;
+        let notifications: Vec<(usize, usize)> = log
+            .iter()
+            .filter(|r| !r.outgoing)
+            .filter_map(|r| {
+                let m = lwm2m::coap::Message::parse(&r.plain).ok()?;
+                (m.token == obs_token && code::is_response(m.code))
+                    .then_some((r.wire_len, r.plain.len()))
+            })
+            .collect();
+        let (n_wire, n_plain) = *notifications.get(1).ok_or("no notification on the wire")?;
+        println!(
+            "   {:<9} read request {:>3} B on the wire ({:>2} B CoAP, +{:>2}) | content {:>3} B ({:>2} B, +{:>2}) | notification {:>3} B ({:>2} B, +{:>2})",
+            mode.name(),
+            req_wire,
+            req_plain,
+            req_wire - req_plain,
+            resp_wire,
+            resp_plain,
+            resp_wire - resp_plain,
+            n_wire,
+            n_plain,
+            n_wire - n_plain
+        );
+        if mode == Mode::Dtls {
+            let h = transport.handshake_stats();
+            println!(
+                "   {:<9} handshake: {} B from the client in {} datagrams, {} B from the server in {} datagrams, {} flights = {} round trips (incl. cookie exchange)",
+                "",
+                h.received.1,
+                h.received.0,
+                h.sent.1,
+                h.sent.0,
+                h.flights,
+                h.flights.div_ceil(2)
+            );
+        }
+        if bench {
+            let n = 200;
+            let mut rtt = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = Instant::now();
+                server
+                    .read(&ep, &temp, Some(cf::TEXT))
+                    .map_err(|e| e.to_string())?;
+                rtt.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            rtt.sort_by(f64::total_cmp);
+            println!(
+                "bench secure_read_rtt_ms mode={} n={n} median={:.3} p95={:.3}",
+                mode.name(),
+                percentile(&rtt, 0.5),
+                percentile(&rtt, 0.95)
+            );
+        }
+        Ok(())
+    })();
+    client.stop();
+    server.shutdown();
+    result.map_err(|e| format!("{}: {e}", mode.name()))
+}
+
+fn secure_runs(bench: bool) -> Result<(), String> {
+    step("secure runs: the same scenario over NoSec, DTLS-PSK and OSCORE (sizes seen by the server's socket)");
+    let keys = demo_keys();
+    for mode in [Mode::NoSec, Mode::Dtls, Mode::Oscore] {
+        secure_run(mode, &keys, bench)?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let r = if bench_mode { bench() } else { demo() };
+    let r = if bench_mode {
+        bench().and_then(|()| secure_runs(true))
+    } else {
+        demo().and_then(|()| secure_runs(false))
+    };
     match r {
         Ok(()) => {
             if !bench_mode {

@@ -27,8 +27,11 @@ use lwm2m::{Path, Value};
 use crate::clock::{Clock, MonotonicClock, Rng};
 use crate::message::{MessageLayer, Received, Timeout, TxParams};
 use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS, MAX_SENSORS};
-use crate::transport::{Transport, UdpTransport};
+use crate::oscore::{FileSeqnoStore, OscoreParams, OscorePeer, VolatileStore};
+use crate::secure::SecureTransport;
+use crate::transport::{PeerSecurity, Transport};
 use crate::uri::{Scheme, ServerUri, UriError};
+use zeroize::Zeroizing;
 
 /// Size of the buffers for built and received messages (the IPv6 minimum MTU; larger
 /// responses go out block-wise).
@@ -267,6 +270,10 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     peers: PeerTable,
     resolved: HashMap<String, Vec<SocketAddr>>,
     accept_any_peer_as: Option<u16>,
+    /// Servers protected with OSCORE: Short Server ID -> the kid their requests carry.
+    oscore_servers: HashMap<u16, Vec<u8>>,
+    /// How the datagram being handled was authenticated.
+    rx_security: PeerSecurity,
     /// Observed path by (peer handle, token), for the event lines.
     observed: HashMap<(u32, Vec<u8>), String>,
     sink: Box<dyn FnMut(&Event) + 'a>,
@@ -293,6 +300,8 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             peers: PeerTable::default(),
             resolved: HashMap::new(),
             accept_any_peer_as: options.accept_any_peer_as,
+            oscore_servers: HashMap::new(),
+            rx_security: PeerSecurity::NoSec,
             observed: HashMap::new(),
             sink,
             buf: vec![0; BUF_LEN],
@@ -313,6 +322,17 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     /// The transport.
     pub fn transport(&self) -> &T {
         &self.transport
+    }
+
+    /// The transport, mutably (to add credentials).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Server `ssid` talks OSCORE: requests verified under the context whose Recipient ID is
+    /// `kid` are from it, and plain requests from its address are not.
+    pub fn bind_oscore(&mut self, ssid: u16, kid: Vec<u8>) {
+        self.oscore_servers.insert(ssid, kid);
     }
 
     /// Current time on the driver's clock.
@@ -497,9 +517,6 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             return Ok(a.clone());
         }
         let u = ServerUri::parse(uri)?;
-        if u.scheme == Scheme::Coaps {
-            return Err(UriError::DtlsNotSupported);
-        }
         let addrs = u.resolve()?;
         self.resolved.insert(uri.to_owned(), addrs.clone());
         Ok(addrs)
@@ -507,48 +524,92 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// The address to send to for a destination.
     fn resolve_dest(&mut self, dest: Destination) -> Result<SocketAddr, String> {
-        let uri = match dest {
+        let sec = match dest {
             Destination::Endpoint(h) => {
                 return self
                     .peers
                     .addr(h)
                     .ok_or_else(|| format!("unknown peer handle {h}"))
             }
-            Destination::Server(ssid) => self
-                .engine
-                .security()
-                .by_ssid(ssid)
-                .map(|s| s.uri.as_str().to_owned()),
-            Destination::Bootstrap => self
-                .engine
-                .security()
-                .bootstrap()
-                .map(|s| s.uri.as_str().to_owned()),
+            Destination::Server(ssid) => self.engine.security().by_ssid(ssid),
+            Destination::Bootstrap => self.engine.security().bootstrap(),
         }
         .ok_or_else(|| "no Security instance".to_string())?;
+        let uri = sec.uri.as_str().to_owned();
+        let mode = sec.mode;
+        let identity = sec.identity.to_vec();
+        // Copied only to hand it to the transport; zeroized when dropped.
+        let key = Zeroizing::new(sec.secret_key.to_vec());
+        let scheme = ServerUri::parse(&uri).map_err(|e| e.to_string())?.scheme;
+        match (mode, scheme) {
+            (mode::NOSEC, Scheme::Coap) | (mode::PSK, Scheme::Coaps) => {}
+            (mode::NOSEC, Scheme::Coaps) => {
+                return Err(format!("{uri}: coaps:// needs security mode 0 (PSK)"))
+            }
+            (mode::PSK, Scheme::Coap) => {
+                return Err(format!("{uri}: security mode 0 (PSK) needs a coaps:// URI"))
+            }
+            (m, _) => return Err(unsupported_mode(m)),
+        }
         let addrs = self.resolve_uri(&uri).map_err(|e| e.to_string())?;
         let v6_socket = self.transport.local_addr().is_ok_and(|a| a.is_ipv6());
-        addrs
+        let addr = addrs
             .iter()
             .find(|a| v6_socket || a.is_ipv4())
             .copied()
-            .ok_or_else(|| format!("{uri} has no IPv4 address (the socket is IPv4)"))
+            .ok_or_else(|| format!("{uri} has no IPv4 address (the socket is IPv4)"))?;
+        if mode == mode::PSK {
+            if identity.is_empty() || key.is_empty() {
+                return Err(format!("{uri}: PSK mode without identity or key"));
+            }
+            self.transport
+                .add_dtls_peer(addr, &identity, &key)
+                .map_err(|e| format!("{uri}: {e}"))?;
+        }
+        Ok(addr)
     }
 
-    /// Who a request from `addr` comes from: a configured server or the bootstrap server by
-    /// address (NoSec), else unauthenticated (or the `accept_any_peer_as` server).
+    /// Who a plain (NoSec) request from `addr` comes from; see [`HostClient::identity_for`].
     pub fn identity_of(&mut self, addr: SocketAddr) -> Identity {
-        let accounts: Vec<(bool, u16, String)> = self
+        self.identity_for(addr, &PeerSecurity::NoSec)
+    }
+
+    /// Who a request from `addr`, authenticated as `sec`, comes from:
+    /// - NoSec: the NoSec account (mode 3, no OSCORE) whose URI resolves to `addr`;
+    /// - DTLS: the PSK account (mode 0) whose identity the session proved, whatever the address;
+    /// - OSCORE: the account whose context verified the request;
+    ///
+    /// else unauthenticated (or the test-only `accept_any_peer_as` server).
+    pub fn identity_for(&mut self, addr: SocketAddr, sec: &PeerSecurity) -> Identity {
+        let accounts: Vec<(bool, u16, String, u8, Vec<u8>)> = self
             .engine
             .security()
             .instances
             .iter()
-            .map(|s| (s.bootstrap, s.ssid, s.uri.as_str().to_owned()))
+            .map(|s| {
+                (
+                    s.bootstrap,
+                    s.ssid,
+                    s.uri.as_str().to_owned(),
+                    s.mode,
+                    s.identity.to_vec(),
+                )
+            })
             .collect();
         let mut server = None;
         let mut bootstrap = false;
-        for (is_bs, ssid, uri) in accounts {
-            if !self.resolve_uri(&uri).is_ok_and(|a| a.contains(&addr)) {
+        for (is_bs, ssid, uri, mode, identity) in accounts {
+            let oscore = (!is_bs).then(|| self.oscore_servers.get(&ssid)).flatten();
+            let matches = match sec {
+                PeerSecurity::NoSec => {
+                    mode == mode::NOSEC
+                        && oscore.is_none()
+                        && self.resolve_uri(&uri).is_ok_and(|a| a.contains(&addr))
+                }
+                PeerSecurity::Dtls { identity: id } => mode == mode::PSK && identity == *id,
+                PeerSecurity::Oscore { kid } => oscore == Some(kid),
+            };
+            if !matches {
                 continue;
             }
             if is_bs {
@@ -580,7 +641,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
         let r = self.transport.recv(&mut rx, wait);
         if let Ok(Some((n, from))) = r {
             if let Some(data) = rx.get(..n) {
+                self.rx_security = self.transport.received_security();
                 self.handle_datagram(from, data);
+                self.rx_security = PeerSecurity::NoSec;
             }
         }
         self.rx = rx;
@@ -622,7 +685,8 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     fn serve(&mut self, from: SocketAddr, msg: &Message<'_>, now: Millis) {
         let handle = self.peers.handle(from);
-        let identity = self.identity_of(from);
+        let sec = self.rx_security.clone();
+        let identity = self.identity_for(from, &sec);
         let peer = Peer {
             identity,
             endpoint: handle,
@@ -703,6 +767,16 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     }
 }
 
+/// The error text for a Security Mode the host runtime does not implement.
+pub fn unsupported_mode(m: u8) -> String {
+    match m {
+        mode::RPK => "security mode 1 (raw public key) is not supported".into(),
+        mode::CERTIFICATE => "security mode 2 (certificate) is not supported".into(),
+        mode::EST => "security mode 4 (certificate with EST) is not supported".into(),
+        m => format!("unknown security mode {m}"),
+    }
+}
+
 fn dest_text(d: Destination) -> String {
     match d {
         Destination::Server(s) => format!("server {s}"),
@@ -763,13 +837,71 @@ impl OwnedValue {
     }
 }
 
+/// A DTLS pre-shared key: identity and key. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Psk {
+    /// PSK identity.
+    pub identity: Vec<u8>,
+    /// The key (1 to 16 bytes).
+    pub key: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for Psk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Psk")
+            .field("identity", &String::from_utf8_lossy(&self.identity))
+            .field("key", &format_args!("<{} bytes redacted>", self.key.len()))
+            .finish()
+    }
+}
+
+impl Psk {
+    /// Parses `IDENTITY,KEY_HEX` (the identity as text). Errors never echo the key.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (id, key) = s.rsplit_once(',').ok_or("PSK is IDENTITY,KEY_HEX")?;
+        let key = Zeroizing::new(crate::oscore::unhex(key).ok_or("PSK key: bad hex")?);
+        if id.is_empty() || id.len() > lwm2m_dtls::MAX_IDENTITY_LEN {
+            return Err(format!(
+                "PSK identity must have 1..={} bytes",
+                lwm2m_dtls::MAX_IDENTITY_LEN
+            ));
+        }
+        if key.is_empty() || key.len() > lwm2m_dtls::MAX_KEY_LEN {
+            return Err(format!(
+                "PSK key must have 1..={} bytes",
+                lwm2m_dtls::MAX_KEY_LEN
+            ));
+        }
+        Ok(Psk {
+            identity: id.as_bytes().to_vec(),
+            key,
+        })
+    }
+}
+
 /// A DM server account of a [`ClientConfig`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerSpec {
     /// Short Server ID.
     pub ssid: u16,
-    /// `coap://host:port`.
+    /// `coap://host:port` or `coaps://host:port`.
     pub uri: String,
+    /// PSK identity and key (Security mode 0); required for `coaps://`.
+    pub psk: Option<Psk>,
+    /// OSCORE context parameters (the OSCORE object instance Security res 17 would link).
+    pub oscore: Option<OscoreParams>,
+}
+
+impl ServerSpec {
+    /// A NoSec account.
+    pub fn new(ssid: u16, uri: &str) -> Self {
+        ServerSpec {
+            ssid,
+            uri: uri.into(),
+            psk: None,
+            oscore: None,
+        }
+    }
 }
 
 /// Configuration of a client started with [`spawn`].
@@ -791,8 +923,16 @@ pub struct ClientConfig {
     pub period: Option<Duration>,
     /// Pre-created Light Control (3311) instances.
     pub lights: usize,
-    /// INSECURE (NoSec tests only): serve every unauthenticated peer as this server.
+    /// INSECURE (tests only): serve every peer no account matches (unauthenticated, or a
+    /// DTLS / OSCORE peer with credentials of no server) as this server.
     pub accept_any_peer_as: Option<u16>,
+    /// Identities and keys this client accepts DTLS handshakes with (it acts as DTLS server
+    /// for them on its socket). A session whose identity is a server account's PSK identity
+    /// is that server.
+    pub listen_psks: Vec<Psk>,
+    /// Where OSCORE sequence numbers are persisted (`None`: not persisted, the material must
+    /// be fresh each run).
+    pub oscore_seqno_file: Option<std::path::PathBuf>,
     /// Stop (after de-registering) this long after the start.
     pub duration: Option<Duration>,
     /// How long the shutdown waits for the De-register answers.
@@ -816,6 +956,8 @@ impl ClientConfig {
             period: None,
             lights: 0,
             accept_any_peer_as: None,
+            listen_psks: Vec::new(),
+            oscore_seqno_file: None,
             duration: None,
             deregister_timeout: Duration::from_secs(3),
             tx: TxParams::default(),
@@ -826,14 +968,34 @@ impl ClientConfig {
     /// Adds a DM server with the next free Short Server ID (1, 2, ...).
     pub fn server(mut self, uri: &str) -> Self {
         let ssid = (1..).find(|s| self.servers.iter().all(|x| x.ssid != *s));
-        self.servers.push(ServerSpec {
-            ssid: ssid.unwrap_or(1),
-            uri: uri.into(),
-        });
+        self.servers.push(ServerSpec::new(ssid.unwrap_or(1), uri));
         self
     }
 
-    /// Checks names, counts and URIs (`coaps://` is refused until DTLS exists).
+    /// Adds a `coaps://` DM server with a PSK identity and key (Security mode 0).
+    pub fn dtls_server(mut self, uri: &str, identity: &[u8], key: &[u8]) -> Self {
+        self = self.server(uri);
+        if let Some(s) = self.servers.last_mut() {
+            s.psk = Some(Psk {
+                identity: identity.to_vec(),
+                key: Zeroizing::new(key.to_vec()),
+            });
+        }
+        self
+    }
+
+    /// Adds a `coap://` DM server protected with OSCORE.
+    pub fn oscore_server(mut self, uri: &str, params: OscoreParams) -> Self {
+        self = self.server(uri);
+        if let Some(s) = self.servers.last_mut() {
+            s.oscore = Some(params);
+        }
+        self
+    }
+
+    /// Checks names, counts, URIs and credentials (`coaps://` needs a PSK, a PSK needs
+    /// `coaps://`; at most one OSCORE server, since one sequence-number file serves one
+    /// context).
     pub fn validate(&self) -> Result<(), ClientError> {
         let bad = |s: String| Err(ClientError::Config(s));
         if self.endpoint.is_empty() || self.endpoint.len() > lwm2m::config::ENDPOINT_LEN {
@@ -864,10 +1026,31 @@ impl ClientConfig {
                     lwm2m::config::URI_LEN
                 ));
             }
-            let parsed = ServerUri::parse(u).map_err(|e| ClientError::Uri(u.clone(), e))?;
-            if parsed.scheme == Scheme::Coaps {
-                return Err(ClientError::Uri(u.clone(), UriError::DtlsNotSupported));
+            ServerUri::parse(u).map_err(|e| ClientError::Uri(u.clone(), e))?;
+        }
+        for s in &self.servers {
+            let scheme = ServerUri::parse(&s.uri)
+                .map_err(|e| ClientError::Uri(s.uri.clone(), e))?
+                .scheme;
+            match (scheme, &s.psk) {
+                (Scheme::Coaps, None) => {
+                    return bad(format!("{}: coaps:// needs a PSK (--psk ID,KEY)", s.uri))
+                }
+                (Scheme::Coap, Some(_)) => {
+                    return bad(format!("{}: a PSK needs a coaps:// URI", s.uri))
+                }
+                _ => {}
             }
+        }
+        if let Some(b) = &self.bootstrap {
+            if ServerUri::parse(b).is_ok_and(|u| u.scheme == Scheme::Coaps) {
+                return bad(format!(
+                    "{b}: a coaps:// bootstrap server is not supported (no bootstrap PSK option)"
+                ));
+            }
+        }
+        if self.servers.iter().filter(|s| s.oscore.is_some()).count() > 1 {
+            return bad("at most one OSCORE server".into());
         }
         if self.lifetime == 0 {
             return bad("lifetime must be at least 1 s".into());
@@ -1160,14 +1343,18 @@ fn build_engine<'a>(
     let mut engine = Engine::new(&config.endpoint, objects, seed).map_err(ClientError::Engine)?;
     engine.set_block1_buffer(block1);
     for s in &config.servers {
+        let (mode, identity, key): (u8, &[u8], &[u8]) = match &s.psk {
+            Some(p) => (mode::PSK, &p.identity, &p.key),
+            None => (mode::NOSEC, &[], &[]),
+        };
         engine
             .add_server(&ServerConfig {
                 ssid: s.ssid,
                 uri: &s.uri,
                 lifetime: config.lifetime,
-                mode: mode::NOSEC,
-                identity: &[],
-                secret_key: &[],
+                mode,
+                identity,
+                secret_key: key,
             })
             .map_err(ClientError::Engine)?;
     }
@@ -1177,6 +1364,42 @@ fn build_engine<'a>(
             .map_err(ClientError::Engine)?;
     }
     Ok(engine)
+}
+
+/// The socket with the configured DTLS listener keys and OSCORE contexts.
+fn secure_transport(config: &ClientConfig) -> Result<SecureTransport, ClientError> {
+    let mut t = SecureTransport::bind(config.bind_addr()?).map_err(ClientError::Io)?;
+    for p in &config.listen_psks {
+        t.add_listener_psk(&p.identity, &p.key)
+            .map_err(|e| ClientError::Config(format!("listener PSK: {e}")))?;
+    }
+    let v6 = t.local_addr().is_ok_and(|a| a.is_ipv6());
+    for s in &config.servers {
+        let Some(params) = &s.oscore else { continue };
+        let addr = ServerUri::parse(&s.uri)
+            .and_then(|u| u.resolve())
+            .map_err(|e| ClientError::Uri(s.uri.clone(), e))?
+            .into_iter()
+            .find(|a| v6 || a.is_ipv4());
+        let mut ctx = params
+            .context()
+            .map_err(|e| ClientError::Config(format!("OSCORE: {e:?}")))?;
+        let store: Box<dyn lwm2m_oscore::SeqnoStore + Send> = match &config.oscore_seqno_file {
+            Some(path) => {
+                let (store, limit) = FileSeqnoStore::open(path)
+                    .map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))?;
+                if let Some(l) = limit {
+                    // A restart: continue above every number used before; the replay window
+                    // is rebuilt with an Echo exchange.
+                    ctx.resume(l);
+                }
+                Box::new(store)
+            }
+            None => Box::new(VolatileStore),
+        };
+        t.add_oscore(addr, OscorePeer::new(ctx, store));
+    }
+    Ok(t)
 }
 
 /// The client thread: builds the objects and the engine on its stack, then loops.
@@ -1204,7 +1427,7 @@ fn run(
     }
     objects.push(&mut lights);
     let setup = build_engine(&config, &mut objects, &mut block1, rng.next_u64()).and_then(|e| {
-        let transport = UdpTransport::bind(config.bind_addr()?).map_err(ClientError::Io)?;
+        let transport = secure_transport(&config)?;
         let local = transport.local_addr().map_err(ClientError::Io)?;
         Ok((e, transport, local))
     });
@@ -1225,6 +1448,11 @@ fn run(
     let clock = MonotonicClock::new();
     let client_rng = Rng::seeded(rng.next_u64());
     let mut client = HostClient::new(engine, transport, clock, options, client_rng, sink);
+    for s in &config.servers {
+        if let Some(p) = &s.oscore {
+            client.bind_oscore(s.ssid, p.recipient_id.clone());
+        }
+    }
     let mut sim = Simulation::new(Rng::seeded(rng.next_u64()));
     let period = config.period.map(|p| p.as_millis().max(1) as Millis);
     let mut next_tick = period;
@@ -1419,9 +1647,9 @@ mod tests {
                 ssid: 1,
                 uri,
                 lifetime: 60,
-                mode: mode::NOSEC,
-                identity: &[],
-                secret_key: &[],
+                mode: TEST_MODE.with(Cell::get),
+                identity: b"id",
+                secret_key: b"k",
             })
             .unwrap();
         let wire: Wire = Rc::default();
@@ -1641,6 +1869,46 @@ mod tests {
         );
     }
 
+    thread_local! {
+        /// Security mode of the server account `with_responder` configures.
+        static TEST_MODE: Cell<u8> = const { Cell::new(mode::NOSEC) };
+    }
+
+    /// Each unusable (mode, URI) pair is reported with its reason and nothing is sent: no
+    /// fallback to NoSec.
+    #[test]
+    fn unsupported_security_is_reported_not_sent() {
+        for (m, uri, want) in [
+            (
+                mode::RPK,
+                "coaps://127.0.0.1:5684",
+                "mode 1 (raw public key)",
+            ),
+            (
+                mode::CERTIFICATE,
+                "coaps://127.0.0.1:5684",
+                "mode 2 (certificate)",
+            ),
+            (mode::EST, "coaps://127.0.0.1:5684", "mode 4"),
+            (mode::RPK, "coap://127.0.0.1:5683", "mode 1"),
+            (mode::PSK, "coap://127.0.0.1:5683", "needs a coaps:// URI"),
+            // The fake transport has no DTLS: refused, not sent in clear.
+            (mode::PSK, "coaps://127.0.0.1:5684", "no DTLS"),
+        ] {
+            TEST_MODE.with(|c| c.set(m));
+            with_client(uri, None, |_, w, _, events| {
+                assert!(take_sent(w).is_empty(), "mode {m} {uri}");
+                let ev = events.borrow();
+                assert!(
+                    matches!(&ev[0], Event::SendFailed { reason, .. } if reason.contains(want)),
+                    "mode {m} {uri}: {ev:?}"
+                );
+                assert!(!format!("{ev:?}").contains("\"k\""));
+            });
+        }
+        TEST_MODE.with(|c| c.set(mode::NOSEC));
+    }
+
     #[test]
     fn coaps_server_is_reported_not_sent() {
         with_client("coaps://127.0.0.1:5684", None, |c, w, _, events| {
@@ -1648,7 +1916,7 @@ mod tests {
             let ev = events.borrow();
             assert!(matches!(
                 &ev[0],
-                Event::SendFailed { reason, .. } if reason.contains("DTLS not supported yet")
+                Event::SendFailed { reason, .. } if reason.contains("needs security mode 0")
             ));
             assert!(matches!(&ev[1], Event::RegistrationFailed { ssid: 1, .. }));
             drop(ev);

@@ -27,6 +27,8 @@ pub mod client;
 pub mod clock;
 pub mod message;
 pub mod objects;
+pub mod oscore;
+pub mod secure;
 pub mod transport;
 pub mod uri;
 

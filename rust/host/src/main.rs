@@ -4,10 +4,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use lwm2m_host::client::{spawn, ClientConfig, Event, ServerSpec};
+use lwm2m_host::client::{spawn, ClientConfig, Event, Psk, ServerSpec};
+use lwm2m_host::oscore::OscoreParams;
 
 const HELP: &str = "\
-lwm2m-client: a simulated LwM2M 1.1 client (CoAP over UDP, NoSec) on this host.
+lwm2m-client: a simulated LwM2M 1.1 client (CoAP over UDP: NoSec, DTLS-PSK or OSCORE).
 
 USAGE:
     lwm2m-client --endpoint NAME --server URI [OPTIONS]
@@ -19,9 +20,26 @@ then exits.
 
 OPTIONS:
     --endpoint NAME          Endpoint client name (also the Device serial number). Required.
-    --server [SSID=]URI      DM server, coap://host[:port] (default port 5683; IPv6 literals
-                             in brackets: coap://[::1]:5683). Repeatable; Short Server IDs are
-                             1, 2, ... in order unless given as 101=coap://...
+    --server [SSID=]URI      DM server, coap://host[:port] (default port 5683) or
+                             coaps://host[:port] (DTLS-PSK, default port 5684; needs --psk).
+                             IPv6 literals in brackets: coap://[::1]:5683. Repeatable; Short
+                             Server IDs are 1, 2, ... in order unless given as 101=coap://...
+    --psk IDENTITY,KEY_HEX   PSK of the preceding coaps:// --server (Security mode 0): the
+                             identity as text, the key (1..16 bytes) in hex.
+    --oscore SECRET,SALT,SID,RID
+                             OSCORE context of the preceding coap:// --server (what an OSCORE
+                             object instance linked from Security res 17 holds): master
+                             secret, master salt, sender ID, recipient ID, all hex (salt and
+                             IDs may be empty). Every request, response and notification to
+                             and from that server is protected; plain ones are refused.
+    --oscore-seqno-file PATH Persist OSCORE sequence numbers here (RFC 8613 B.1.1); on a
+                             restart they continue above the stored limit and the replay
+                             window is recovered with Echo (B.1.2). Without it the context
+                             must be fresh material each run.
+    --dtls-listen-psk IDENTITY,KEY_HEX
+                             Also act as DTLS server on the client's socket for peers with
+                             this PSK (repeatable). A peer whose identity is a server's --psk
+                             identity is that server; others are unauthenticated.
     --bootstrap URI          Bootstrap server (used when no --server is given, or when
                              registration keeps failing).
     --lifetime S             Registration lifetime in seconds [default: 300].
@@ -34,13 +52,15 @@ OPTIONS:
     --lights N               Pre-created IPSO Light Control instances, object 3311 (0..=16)
                              [default: 0]; servers may create more.
     --accept-any-peer-as SSID
-                             INSECURE, for NoSec test setups only: serve requests from any
-                             address as server SSID (lets generic CoAP tools act as server).
+                             INSECURE, for tests only: serve requests no account matches
+                             (plain from any address, or DTLS with a --dtls-listen-psk of no
+                             server) as server SSID, so generic CoAP tools can act as server.
     --duration S             De-register and exit after S seconds.
     --quiet                  Print only errors.
     -h, --help               This text.
 
-coaps:// URIs are refused for now: DTLS is not supported yet.";
+Key material never appears in the output or in error messages. Security modes 1 (RPK),
+2 and 4 (certificates) are not supported and reported as such.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -116,20 +136,36 @@ fn parse_args(args: &[String]) -> Result<Option<(ClientConfig, bool)>, String> {
             "--server" => {
                 let v = value()?;
                 let spec = match v.split_once('=') {
-                    Some((ssid, uri)) if !ssid.contains(':') => ServerSpec {
-                        ssid: number(name, ssid)?,
-                        uri: uri.to_owned(),
-                    },
+                    Some((ssid, uri)) if !ssid.contains(':') => {
+                        ServerSpec::new(number(name, ssid)?, uri)
+                    }
                     _ => {
                         let ssid = (1..=65534u16)
                             .find(|s| c.servers.iter().all(|x| x.ssid != *s))
                             .unwrap_or(1);
-                        ServerSpec { ssid, uri: v }
+                        ServerSpec::new(ssid, &v)
                     }
                 };
                 c.servers.push(spec);
             }
             "--bootstrap" => c.bootstrap = Some(value()?),
+            "--psk" => {
+                let p = Psk::parse(&value()?).map_err(|e| format!("--psk: {e}"))?;
+                let s = c.servers.last_mut().ok_or("--psk must follow a --server")?;
+                s.psk = Some(p);
+            }
+            "--oscore" => {
+                let p = OscoreParams::parse(&value()?).map_err(|e| format!("--oscore: {e}"))?;
+                let s = c
+                    .servers
+                    .last_mut()
+                    .ok_or("--oscore must follow a --server")?;
+                s.oscore = Some(p);
+            }
+            "--oscore-seqno-file" => c.oscore_seqno_file = Some(value()?.into()),
+            "--dtls-listen-psk" => c
+                .listen_psks
+                .push(Psk::parse(&value()?).map_err(|e| format!("--dtls-listen-psk: {e}"))?),
             "--lifetime" => c.lifetime = number(name, &value()?)?,
             "--bind" => c.bind = Some(bind_addr(&value()?)?),
             "--temperature" | "--temperatures" => c.temperatures = number(name, &value()?)?,
@@ -191,14 +227,8 @@ mod tests {
         assert_eq!(
             c.servers,
             [
-                ServerSpec {
-                    ssid: 1,
-                    uri: "coap://127.0.0.1:5683".into()
-                },
-                ServerSpec {
-                    ssid: 101,
-                    uri: "coap://[::1]:5700".into()
-                }
+                ServerSpec::new(1, "coap://127.0.0.1:5683"),
+                ServerSpec::new(101, "coap://[::1]:5700")
             ]
         );
         assert_eq!(c.lifetime, 60);
@@ -210,6 +240,24 @@ mod tests {
     }
 
     #[test]
+    fn secure_options() {
+        let (c, _) = parse(
+            "--endpoint e --server coaps://127.0.0.1:5684 --psk dev-1,000102030405060708090a0b0c0d0e0f \
+             --server coap://127.0.0.1:5683 --oscore 0102,,01,02 --oscore-seqno-file /tmp/x \
+             --dtls-listen-psk peer,aabb",
+        )
+        .unwrap()
+        .unwrap();
+        let p = c.servers[0].psk.as_ref().unwrap();
+        assert_eq!(p.identity, b"dev-1");
+        assert_eq!(p.key.len(), 16);
+        assert!(!format!("{c:?}").contains("0a0b0c"), "Debug shows no key");
+        assert_eq!(c.servers[1].oscore.as_ref().unwrap().recipient_id, [2]);
+        assert_eq!(c.listen_psks[0].identity, b"peer");
+        assert!(c.oscore_seqno_file.is_some());
+    }
+
+    #[test]
     fn help_and_errors() {
         assert!(parse("--help").unwrap().is_none());
         assert!(parse("--server coap://h")
@@ -218,7 +266,15 @@ mod tests {
         assert!(parse("--endpoint e").unwrap_err().contains("--server"));
         assert!(parse("--endpoint e --server coaps://h")
             .unwrap_err()
-            .contains("DTLS not supported yet"));
+            .contains("needs a PSK"));
+        assert!(parse("--endpoint e --server coap://h --psk id,0011")
+            .unwrap_err()
+            .contains("coaps://"));
+        let e = parse("--endpoint e --server coaps://h --psk id,00zz112233").unwrap_err();
+        assert!(e.contains("bad hex") && !e.contains("00zz"), "{e}");
+        assert!(parse("--psk id,00 --endpoint e")
+            .unwrap_err()
+            .contains("follow"));
         assert!(parse("--endpoint e --server coap://h --lifetime x")
             .unwrap_err()
             .contains("--lifetime"));

@@ -1,16 +1,34 @@
 //! Datagram transports under the CoAP message layer.
 //!
-//! [`UdpTransport`] is plain CoAP (`coap://`). A DTLS transport (`coaps://`) will implement
-//! the same trait: it keeps one session per peer address, hands decrypted records up through
-//! [`Transport::recv`] and encrypts in [`Transport::send`]; the driver above stays unchanged,
-//! except that peer identities then come from the session's PSK identity instead of the
-//! source address.
+//! [`UdpTransport`] is plain CoAP (`coap://`). [`crate::secure::SecureTransport`] adds
+//! DTLS-PSK (`coaps://`) and OSCORE behind the same trait: it keeps one session per peer
+//! address, hands decrypted records up through [`Transport::recv`] and encrypts in
+//! [`Transport::send`]; the driver learns how each datagram was authenticated from
+//! [`Transport::received_security`] and identifies peers by that, not by address.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use crate::uri::canonical;
+
+/// How a received datagram was authenticated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PeerSecurity {
+    /// Not at all (plain CoAP): only the source address is known.
+    #[default]
+    NoSec,
+    /// Over a DTLS-PSK session; `identity` is the session's PSK identity.
+    Dtls {
+        /// The PSK identity whose key the session proved.
+        identity: Vec<u8>,
+    },
+    /// OSCORE-protected and verified; `kid` is the context's Recipient ID.
+    Oscore {
+        /// The verified key ID.
+        kid: Vec<u8>,
+    },
+}
 
 /// A datagram transport.
 pub trait Transport {
@@ -27,6 +45,22 @@ pub trait Transport {
 
     /// The local address.
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// How the datagram last returned by [`Transport::recv`] was authenticated.
+    fn received_security(&self) -> PeerSecurity {
+        PeerSecurity::NoSec
+    }
+
+    /// Makes `addr` a `coaps://` peer: datagrams to it go over a DTLS-PSK session (started on
+    /// the first send) with this identity and key, and nothing it sends in clear is accepted.
+    /// Transports without DTLS refuse.
+    fn add_dtls_peer(&mut self, addr: SocketAddr, identity: &[u8], key: &[u8]) -> io::Result<()> {
+        let _ = (addr, identity, key);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport has no DTLS (coaps://)",
+        ))
+    }
 }
 
 /// CoAP over plain UDP.

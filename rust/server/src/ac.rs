@@ -6,7 +6,7 @@
 //! | # | Check | Answer when it fails |
 //! |---|---|---|
 //! | 1 | method is POST | 4.05 |
-//! | 2 | the requester is identified: the request's source address is the address of exactly one registration | 4.01 |
+//! | 2 | the requester is identified: over DTLS or OSCORE, the one registration made on the same identity (PSK identity / kid); in clear, the one NoSec registration at the request's source address | 4.01 |
 //! | 3 | Uri-Query is `ep=<non-empty>` plus an optional valueless `c`, nothing else, nothing twice | 4.00 |
 //! | 4 | Content-Format 60 and a valid rights map (`lwm2m::c2c::access_request::decode`) | 4.00 |
 //! | 5 | the host endpoint is registered and is not the requester | 4.00 |
@@ -20,9 +20,11 @@
 //! install, or **5.03** (with a short diagnostic text) when a client did not answer or
 //! rejected the install; whatever was created before the failure is deleted again.
 //!
-//! The requester identification of check 2 is only as strong as NoSec: anyone who can send
-//! from a registered client's address can ask in its name. DTLS sessions (the PSK identity of
-//! the secure client-server channel) will replace it.
+//! For NoSec registrations the requester identification of check 2 is only as strong as NoSec:
+//! anyone who can send from a registered client's address can ask in its name. Registrations
+//! made over DTLS or OSCORE are bound to the channel's identity ([`Registration::security`]):
+//! only a request authenticated with that identity speaks for them, whatever its address, and
+//! a request in clear never does.
 //!
 //! Installs and revocations run one at a time on a worker thread, so the allocation of Short
 //! Client IDs and instance IDs never races.
@@ -51,6 +53,7 @@ use crate::ops::{self, Response};
 use crate::policy::{Decision, Policy, PolicyError};
 use crate::registration::{Registration, Registry};
 use crate::server::{lock, Caller, Input, Shared};
+use crate::transport::PeerSecurity;
 use crate::values::{self, OwnedRecord};
 
 /// An access request that passed every check: what the worker installs.
@@ -184,7 +187,10 @@ fn check_inner(
     else {
         return Checked::Reply(Reply::code(code::INTERNAL_SERVER_ERROR));
     };
-    let mut at_addr = registry.list().into_iter().filter(|r| r.addr == req.peer);
+    let mut at_addr = registry.list().into_iter().filter(|r| match &req.security {
+        PeerSecurity::NoSec => r.security == PeerSecurity::NoSec && r.addr == req.peer,
+        sec => r.security == *sec,
+    });
     let requester = match (at_addr.next(), at_addr.next()) {
         (Some(r), None) => r,
         (None, _) => return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered")),

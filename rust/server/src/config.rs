@@ -10,6 +10,7 @@ use crate::bootstrap::BootstrapConfig;
 use crate::c2c::{InstallMode, SecurityMode};
 use crate::layer::TransmissionParams;
 use crate::policy::Policy;
+use crate::secure::Credentials;
 
 /// Default account lifetime (s) written to 11001 res 1 when the policy sets no lower cap.
 pub const DEFAULT_C2C_LIFETIME: u32 = 3600;
@@ -75,6 +76,11 @@ pub struct Config {
     pub bootstrap: BTreeMap<String, BootstrapConfig>,
     /// Client-to-client authorization.
     pub c2c: C2cConfig,
+    /// DTLS-PSK listener bind address (`--coaps`); `None`: no DTLS.
+    pub coaps_addr: Option<String>,
+    /// PSK table and OSCORE clients. An endpoint listed here may only register (and be
+    /// served) over its secure channel; NoSec registrations of it are refused.
+    pub credentials: Credentials,
 }
 
 impl Default for Config {
@@ -89,6 +95,8 @@ impl Default for Config {
             max_body: 1 << 20,
             bootstrap: BTreeMap::new(),
             c2c: C2cConfig::default(),
+            coaps_addr: None,
+            credentials: Credentials::default(),
         }
     }
 }

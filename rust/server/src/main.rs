@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lwm2m_server::c2c::{InstallMode, SecurityMode};
+use lwm2m_server::secure::Credentials;
 use lwm2m_server::{bootstrap, cli, values, Config, Policy, Server};
 
 const USAGE: &str = "\
@@ -16,6 +17,14 @@ usage: lwm2m-server [options]
 
 options:
   --coap <addr>        CoAP/UDP bind address (default [::]:5683; [::] also takes IPv4)
+  --coaps <addr>       DTLS-PSK (coaps://) listener bind address (default: none)
+  --psk-file <file>    PSK table, one `endpoint identity key-hex` per line (identity as
+                       text; `#` comments). An endpoint listed may only register over DTLS
+                       with its identity; its registration is bound to that identity.
+  --oscore-client <s>  OSCORE client EP,secret,salt,sid,rid (hex; the client's view, as
+                       given to its --oscore; repeatable). Its registration is bound to the
+                       verified kid. Server sequence numbers are not persisted: give fresh
+                       material after a server restart.
   --http <addr>        HTTP/JSON API bind address (default 127.0.0.1:8080)
   --no-http            disable the HTTP API
   --no-stdin           no console on stdin; run until killed
@@ -81,6 +90,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 return Ok(None);
             }
             "--coap" => o.config.coap_addr = val("--coap")?,
+            "--coaps" => o.config.coaps_addr = Some(val("--coaps")?),
+            "--psk-file" => {
+                let f = val("--psk-file")?;
+                let text = std::fs::read_to_string(&f).map_err(|e| format!("{f}: {e}"))?;
+                let t = Credentials::parse_psk_file(&text).map_err(|e| format!("{f}: {e}"))?;
+                o.config.credentials.psk.extend(t);
+            }
+            "--oscore-client" => {
+                let c = Credentials::parse_oscore_client(&val("--oscore-client")?)
+                    .map_err(|e| format!("--oscore-client: {e}"))?;
+                o.config.credentials.oscore.push(c);
+            }
             "--http" => o.config.http_addr = Some(val("--http")?),
             "--no-http" => o.config.http_addr = None,
             "--no-stdin" => o.stdin = false,
@@ -157,6 +178,9 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("lwm2m-server: CoAP on {}", server.coap_addr());
+    if let Some(a) = server.coaps_addr() {
+        eprintln!("lwm2m-server: CoAP over DTLS on {a}");
+    }
     if let Some(a) = server.http_addr() {
         eprintln!("lwm2m-server: HTTP API on http://{a}/api/clients");
     }

@@ -1,6 +1,7 @@
 //! Owned forms of the CoAP messages the server sends and receives, built and parsed with the
 //! engine's zero-copy codec (`lwm2m::coap`).
 
+use crate::transport::PeerSecurity;
 use lwm2m::coap::{code, option, Block, Message, MessageBuilder, MessageType};
 use std::net::SocketAddr;
 
@@ -153,6 +154,8 @@ pub struct IncomingRequest {
     pub content_format: Option<u16>,
     /// Payload.
     pub payload: Vec<u8>,
+    /// How the request was authenticated.
+    pub security: PeerSecurity,
 }
 
 impl IncomingRequest {
@@ -174,6 +177,7 @@ impl IncomingRequest {
             query,
             content_format,
             payload: m.payload.to_vec(),
+            security: PeerSecurity::NoSec,
         })
     }
 }

@@ -11,6 +11,8 @@ use lwm2m::codec::link;
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
+use crate::transport::PeerSecurity;
+
 use crate::layer::Rng;
 use crate::msg::{IncomingRequest, Reply};
 
@@ -92,6 +94,10 @@ pub struct Registration {
     pub registered_at: SystemTime,
     /// Monotonic time of the last Register or Update; expiry counts from here.
     pub last_update: Instant,
+    /// The channel the registration was made on. For DTLS and OSCORE the registration is
+    /// bound to it: Updates, De-registers and access requests must come over the same
+    /// identity; NoSec registrations keep the address rule.
+    pub security: PeerSecurity,
 }
 
 impl Registration {
@@ -130,6 +136,7 @@ impl Registration {
             "endpoint": self.endpoint,
             "id": self.id,
             "address": self.addr.to_string(),
+            "security": self.security.label(),
             "lifetime": self.lifetime,
             "version": self.version,
             "binding": self.binding,
@@ -356,6 +363,11 @@ impl Registry {
         Some(reg.clone())
     }
 
+    /// The registration with this ID.
+    pub fn by_id(&self, id: &str) -> Option<&Registration> {
+        self.by_ep.get(self.ep_of_id.get(id)?)
+    }
+
     /// Removes a registration by ID.
     pub fn remove_id(&mut self, id: &str) -> Option<Registration> {
         let ep = self.ep_of_id.remove(id)?;
@@ -426,6 +438,15 @@ pub fn handle(
         }
         parse_object_links(&req.payload).map(Some)
     };
+    if let [_rd, id] = req.path.as_slice() {
+        // A registration made over DTLS or OSCORE only answers to that identity.
+        if registry
+            .by_id(id)
+            .is_some_and(|r| r.security != req.security)
+        {
+            return fail(code::FORBIDDEN);
+        }
+    }
     match (req.code, req.path.as_slice()) {
         (code::POST, [_rd]) => {
             let Ok(params) = parse_register_query(&req.query) else {
@@ -453,6 +474,7 @@ pub fn handle(
                 }),
                 registered_at: SystemTime::now(),
                 last_update: now,
+                security: req.security.clone(),
             };
             let replaced = registry.insert(reg.clone());
             let reply = Reply {
@@ -505,7 +527,38 @@ mod tests {
             query: q(query),
             content_format: (!payload.is_empty()).then_some(cf::LINK_FORMAT),
             payload: payload.to_vec(),
+            security: PeerSecurity::NoSec,
         }
+    }
+
+    /// A registration made over DTLS answers only to that PSK identity: Updates and
+    /// De-registers in clear or from another identity get 4.03 and change nothing.
+    #[test]
+    fn secure_registration_is_bound_to_its_identity() {
+        let mut reg = Registry::new();
+        let mut rng = Rng::from_seed(3);
+        let now = Instant::now();
+        let dtls = |id: &[u8]| PeerSecurity::Dtls {
+            identity: id.to_vec(),
+        };
+        let mut r = req(code::POST, &["rd"], &["ep=a", "lt=60"], b"</3/0>");
+        r.security = dtls(b"id-a");
+        let (reply, _) = handle(&mut reg, &r, now, &mut rng);
+        assert_eq!(reply.code, code::CREATED);
+        let id = reply.location[1].clone();
+        assert_eq!(reg.by_id(&id).unwrap().security, dtls(b"id-a"));
+        for sec in [PeerSecurity::NoSec, dtls(b"id-b")] {
+            for (c, q) in [(code::POST, vec!["lt=5"]), (code::DELETE, vec![])] {
+                let mut u = req(c, &["rd", &id], &q, b"");
+                u.security = sec.clone();
+                let (reply, outcome) = handle(&mut reg, &u, now, &mut rng);
+                assert_eq!((reply.code, outcome), (code::FORBIDDEN, Outcome::Nothing));
+            }
+        }
+        assert_eq!(reg.by_id(&id).unwrap().lifetime, 60);
+        let mut u = req(code::DELETE, &["rd", &id], &[], b"");
+        u.security = dtls(b"id-a");
+        assert_eq!(handle(&mut reg, &u, now, &mut rng).0.code, code::DELETED);
     }
 
     #[test]
@@ -619,6 +672,7 @@ mod tests {
             links: l,
             registered_at: SystemTime::now(),
             last_update: Instant::now(),
+            security: PeerSecurity::NoSec,
         }
         .uri_path(&Path::resource(3, 0, 1));
         assert_eq!(reg_path, vec!["lwm2m", "3", "0", "1"]);

@@ -26,7 +26,8 @@ use crate::msg::{self, IncomingRequest, OutRequest, Reply};
 use crate::ops::{self, Attributes, Response};
 use crate::policy::{Policy, PolicyError};
 use crate::registration::{self, Outcome, Registration, Registry};
-use crate::transport::{Transport, UdpTransport};
+use crate::secure::SecureTransport;
+use crate::transport::{PeerSecurity, Transport, UdpTransport};
 use crate::values::OwnedRecord;
 
 /// Largest datagram the server accepts.
@@ -72,7 +73,7 @@ pub(crate) struct Call {
 }
 
 pub(crate) enum Input {
-    Datagram(SocketAddr, Vec<u8>),
+    Datagram(SocketAddr, Vec<u8>, PeerSecurity),
     Call(Call),
     /// The C2C worker finished an access request: send the separate response.
     AcDone {
@@ -153,8 +154,23 @@ pub struct Server;
 
 impl Server {
     /// Binds the UDP socket (and the HTTP API if configured) and starts the server threads.
+    /// With [`Config::coaps_addr`] or OSCORE clients the transport is a
+    /// [`SecureTransport`] (plain CoAP and OSCORE on `coap_addr`, DTLS-PSK on `coaps_addr`).
     pub fn start(config: Config) -> io::Result<ServerHandle> {
-        let transport = UdpTransport::bind(config.coap_addr.as_str(), Duration::from_millis(100))?;
+        let poll = Duration::from_millis(100);
+        if config.coaps_addr.is_some() || !config.credentials.oscore.is_empty() {
+            let t = SecureTransport::bind(
+                Some(config.coap_addr.as_str()),
+                config.coaps_addr.as_deref(),
+                &config.credentials,
+                poll,
+            )?;
+            let coaps = t.coaps_addr();
+            let h = Self::start_with(config, Arc::new(t))?;
+            *lock(&h.inner.coaps_addr) = coaps;
+            return Ok(h);
+        }
+        let transport = UdpTransport::bind(config.coap_addr.as_str(), poll)?;
         Self::start_with(config, Arc::new(transport))
     }
 
@@ -225,6 +241,7 @@ impl Server {
                 config: config.clone(),
                 relays: Mutex::new(crate::relay::Relays::default()),
                 coap_addr,
+                coaps_addr: Mutex::new(None),
                 http_addr: Mutex::new(None),
                 timeout: config.request_timeout,
                 threads: Mutex::new(threads),
@@ -240,10 +257,10 @@ impl Server {
 fn receive_loop(t: &dyn Transport, shared: &Shared, tx: &Sender<Input>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     while !shared.stop.load(Ordering::Relaxed) {
-        match t.recv_from(&mut buf) {
-            Ok(Some((n, peer))) => {
+        match t.recv_secure(&mut buf) {
+            Ok(Some((n, peer, sec))) => {
                 let data = buf.get(..n).unwrap_or(&[]).to_vec();
-                if tx.send(Input::Datagram(peer, data)).is_err() {
+                if tx.send(Input::Datagram(peer, data, sec)).is_err() {
                     return;
                 }
             }
@@ -261,6 +278,7 @@ struct HandleInner {
     config: Config,
     relays: Mutex<crate::relay::Relays>,
     coap_addr: SocketAddr,
+    coaps_addr: Mutex<Option<SocketAddr>>,
     http_addr: Mutex<Option<SocketAddr>>,
     timeout: Duration,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -309,6 +327,11 @@ impl ServerHandle {
     /// The bound CoAP address.
     pub fn coap_addr(&self) -> SocketAddr {
         self.inner.coap_addr
+    }
+
+    /// The DTLS listener address, if [`Config::coaps_addr`] was set.
+    pub fn coaps_addr(&self) -> Option<SocketAddr> {
+        *lock(&self.inner.coaps_addr)
     }
 
     /// The bound HTTP address, if the HTTP API runs.
@@ -660,7 +683,9 @@ impl EventLoop {
                 .saturating_duration_since(Instant::now())
                 .clamp(Duration::from_millis(1), Duration::from_millis(500));
             match self.rx.recv_timeout(wait) {
-                Ok(Input::Datagram(peer, data)) => self.on_datagram(peer, &data, Instant::now()),
+                Ok(Input::Datagram(peer, data, sec)) => {
+                    self.on_datagram(peer, &data, sec, Instant::now())
+                }
                 Ok(Input::Call(c)) => self.on_call(c, Instant::now()),
                 Ok(Input::AcDone {
                     peer,
@@ -778,7 +803,7 @@ impl EventLoop {
         }
     }
 
-    fn on_datagram(&mut self, peer: SocketAddr, data: &[u8], now: Instant) {
+    fn on_datagram(&mut self, peer: SocketAddr, data: &[u8], sec: PeerSecurity, now: Instant) {
         let m = match Message::parse(data) {
             Ok(m) => m,
             Err(_) => {
@@ -793,7 +818,7 @@ impl EventLoop {
         };
         match m.mtype {
             MessageType::Con | MessageType::Non if code::is_request(m.code) => {
-                self.on_request(peer, &m, now)
+                self.on_request(peer, &m, sec, now)
             }
             MessageType::Con | MessageType::Non if code::is_response(m.code) => {
                 self.on_response(peer, &m, now)
@@ -812,7 +837,7 @@ impl EventLoop {
         }
     }
 
-    fn on_request(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
+    fn on_request(&mut self, peer: SocketAddr, m: &Message<'_>, sec: PeerSecurity, now: Instant) {
         let con = m.mtype == MessageType::Con;
         match self.dedup.check(peer, m.message_id, now) {
             Dedup::New => {}
@@ -823,7 +848,11 @@ impl EventLoop {
         let reply = if m.unknown_critical_option(known_option).is_some() {
             Reply::code(code::BAD_OPTION)
         } else {
-            match IncomingRequest::from_message(peer, m) {
+            let req = IncomingRequest::from_message(peer, m).map(|mut r| {
+                r.security = sec;
+                r
+            });
+            match req {
                 Some(req) => match self.dispatch(&req, now) {
                     Dispatched::Reply(r) => r,
                     Dispatched::Bootstrap(r, ep, cfg) => {
@@ -868,6 +897,9 @@ impl EventLoop {
     fn dispatch(&mut self, req: &IncomingRequest, now: Instant) -> Dispatched {
         match req.path.first().map(String::as_str) {
             Some("rd") => {
+                if let Some(c) = self.register_check(req) {
+                    return Dispatched::Reply(Reply::code(c));
+                }
                 let (reply, outcome) = {
                     let mut reg = lock(&self.shared.registry);
                     registration::handle(&mut reg, req, now, &mut self.rng)
@@ -905,6 +937,23 @@ impl EventLoop {
             }
             _ => Dispatched::Reply(Reply::code(code::NOT_FOUND)),
         }
+    }
+
+    /// A Register of an endpoint with credentials must come over its secure channel, and a
+    /// secure channel may only register the endpoint its identity is bound to.
+    fn register_check(&self, req: &IncomingRequest) -> Option<u8> {
+        if req.code != code::POST || req.path.len() != 1 {
+            return None;
+        }
+        let ep = req.query.iter().find_map(|q| q.strip_prefix("ep="))?;
+        let creds = &self.config.credentials;
+        let ok = match creds.expected(ep) {
+            Some(exp) => exp == req.security,
+            None => {
+                req.security == PeerSecurity::NoSec || creds.endpoint_of(&req.security) == Some(ep)
+            }
+        };
+        (!ok).then_some(code::FORBIDDEN)
     }
 
     fn on_outcome(&mut self, outcome: Outcome) {

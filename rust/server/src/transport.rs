@@ -1,13 +1,45 @@
 //! The datagram transport under the CoAP message layer.
 //!
-//! The server talks to the network only through [`Transport`], so a secured transport (DTLS or
-//! an OSCORE-protecting wrapper, a later issue) can replace [`UdpTransport`] without touching
-//! the message layer. A secured transport will also have to report the authenticated peer
-//! identity with each datagram; the access-request handler ([`crate::ac`]) is where it matters.
+//! The server talks to the network only through [`Transport`], so the secured transport
+//! ([`crate::secure::SecureTransport`]: DTLS-PSK and OSCORE) replaces [`UdpTransport`] without
+//! touching the message layer. It reports how each datagram was authenticated
+//! ([`Transport::recv_secure`]); registrations and the access-request handler ([`crate::ac`])
+//! identify clients by that.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
+
+/// How a received datagram was authenticated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PeerSecurity {
+    /// Not at all (plain CoAP): only the source address is known.
+    #[default]
+    NoSec,
+    /// Over a DTLS-PSK session; `identity` is the session's PSK identity.
+    Dtls {
+        /// The PSK identity whose key the session proved.
+        identity: Vec<u8>,
+    },
+    /// OSCORE-protected and verified; `kid` is the client's Sender ID.
+    Oscore {
+        /// The verified key ID.
+        kid: Vec<u8>,
+    },
+}
+
+impl PeerSecurity {
+    /// `nosec`, `dtls:<identity>` or `oscore:<kid hex>` (for events and the HTTP API).
+    pub fn label(&self) -> String {
+        match self {
+            PeerSecurity::NoSec => "nosec".into(),
+            PeerSecurity::Dtls { identity } => {
+                format!("dtls:{}", String::from_utf8_lossy(identity))
+            }
+            PeerSecurity::Oscore { kid } => format!("oscore:{}", crate::oscore::hex(kid)),
+        }
+    }
+}
 
 /// Sends and receives whole datagrams. Implementations are shared between the receiving
 /// thread and the event loop, hence `Send + Sync`.
@@ -21,6 +53,13 @@ pub trait Transport: Send + Sync + 'static {
 
     /// The local address the transport is bound to.
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// [`Transport::recv_from`] with how the datagram was authenticated.
+    fn recv_secure(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr, PeerSecurity)>> {
+        Ok(self
+            .recv_from(buf)?
+            .map(|(n, a)| (n, a, PeerSecurity::NoSec)))
+    }
 }
 
 /// Plain CoAP over UDP (`coap://`). Binding `[::]` accepts IPv4 peers too (as IPv4-mapped

@@ -1,0 +1,405 @@
+//! [`SecureTransport`]: one UDP socket carrying plain CoAP, CoAP over DTLS-PSK (as DTLS client
+//! toward `coaps://` servers and, optionally, as DTLS server for peers that contact this
+//! client) and OSCORE-protected CoAP, under the unchanged message layer.
+//!
+//! Demultiplexing on the one socket: a datagram whose first byte is a DTLS content type (20 to
+//! 25) is DTLS; CoAP's first byte is 0x40 to 0x7f (version 1). DTLS records from an address
+//! we connected to as client go to the client endpoint, others to the server endpoint (when
+//! enabled). Plain datagrams from a `coaps://` server address are dropped: once a server is
+//! configured for DTLS nothing it sends in clear is believed.
+//!
+//! OSCORE sits above the carrier ([`crate::oscore::OscorePeer`]): requests to a peer address
+//! with a context are protected, protected requests are matched to a context by their kid.
+//!
+//! [`Transport::received_security`] tells the driver how the datagram it just got was
+//! authenticated; that, not the source address, decides who sent it.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lwm2m::coap::{code, option, Message};
+use lwm2m_dtls::{Config, DtlsEndpoint, Event as DtlsEvent, Key, PskStore, Role};
+
+use crate::oscore::{Inbound, OscorePeer};
+use crate::transport::{PeerSecurity, Transport, UdpTransport};
+
+/// Most datagrams queued per peer while its handshake runs.
+const MAX_QUEUED: usize = 16;
+/// Longest single wait on the socket, so DTLS timers run while idle.
+const TIMER_TICK: Duration = Duration::from_millis(100);
+
+type ClientKeys = Arc<Mutex<HashMap<SocketAddr, (Vec<u8>, Key)>>>;
+type ServerKeys = Arc<Mutex<HashMap<Vec<u8>, Key>>>;
+
+struct ClientPsk(ClientKeys);
+
+impl PskStore for ClientPsk {
+    fn client_credentials(&self, peer: SocketAddr) -> Option<(Vec<u8>, Key)> {
+        self.0.lock().ok()?.get(&peer).cloned()
+    }
+}
+
+struct ServerPsk(ServerKeys);
+
+impl PskStore for ServerPsk {
+    fn psk_for_identity(&self, identity: &[u8]) -> Option<Key> {
+        self.0.lock().ok()?.get(identity).cloned()
+    }
+}
+
+/// Wire-level counters (for the demo's size report).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WireStats {
+    /// Datagrams and bytes sent on the socket.
+    pub sent: (u64, u64),
+    /// Datagrams and bytes received on the socket.
+    pub received: (u64, u64),
+    /// Datagrams dropped (cleartext from a DTLS server, failed OSCORE verification, ...).
+    pub dropped: u64,
+}
+
+/// Plain UDP, DTLS-PSK and OSCORE on one socket (see the module documentation).
+pub struct SecureTransport {
+    udp: UdpTransport,
+    client_keys: ClientKeys,
+    client: DtlsEndpoint,
+    server_keys: ServerKeys,
+    server: Option<DtlsEndpoint>,
+    queued: HashMap<SocketAddr, Vec<Vec<u8>>>,
+    oscore: Vec<(Option<SocketAddr>, OscorePeer)>,
+    inbox: VecDeque<(Vec<u8>, SocketAddr, PeerSecurity)>,
+    last: PeerSecurity,
+    stats: WireStats,
+    rx: Vec<u8>,
+}
+
+impl std::fmt::Debug for SecureTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecureTransport")
+            .field("udp", &self.udp)
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .field("oscore", &self.oscore.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_dtls(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| (20..=25).contains(b))
+}
+
+impl SecureTransport {
+    /// Binds the socket. DTLS client sessions start on demand for peers added with
+    /// [`Transport::add_dtls_peer`].
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let client_keys = ClientKeys::default();
+        let client = DtlsEndpoint::new(
+            Role::Client,
+            ClientPsk(client_keys.clone()),
+            Config::default(),
+        )
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(SecureTransport {
+            udp: UdpTransport::bind(addr)?,
+            client_keys,
+            client,
+            server_keys: ServerKeys::default(),
+            server: None,
+            queued: HashMap::new(),
+            oscore: Vec::new(),
+            inbox: VecDeque::new(),
+            last: PeerSecurity::NoSec,
+            stats: WireStats::default(),
+            rx: vec![0; 2048],
+        })
+    }
+
+    /// Accepts DTLS handshakes from peers presenting `identity` with `key` (the client acts
+    /// as DTLS server for them). Who such a peer is comes from its identity
+    /// ([`PeerSecurity::Dtls`]).
+    pub fn add_listener_psk(&mut self, identity: &[u8], key: &[u8]) -> io::Result<()> {
+        let key = Key::new(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        if self.server.is_none() {
+            let ep = DtlsEndpoint::new(
+                Role::Server,
+                ServerPsk(self.server_keys.clone()),
+                Config::default(),
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
+            self.server = Some(ep);
+        }
+        if let Ok(mut k) = self.server_keys.lock() {
+            k.insert(identity.to_vec(), key);
+        }
+        Ok(())
+    }
+
+    /// Adds an OSCORE context: requests to `dest` (if given) are protected with it, and
+    /// protected requests carrying its Recipient ID are verified with it.
+    pub fn add_oscore(&mut self, dest: Option<SocketAddr>, peer: OscorePeer) {
+        self.oscore.push((dest, peer));
+    }
+
+    /// Socket-level counters.
+    pub fn wire_stats(&self) -> WireStats {
+        self.stats
+    }
+
+    /// The DTLS client endpoint (handshake and drop counters).
+    pub fn dtls_client(&self) -> &DtlsEndpoint {
+        &self.client
+    }
+
+    fn raw_send(&mut self, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+        self.stats.sent.0 += 1;
+        self.stats.sent.1 += bytes.len() as u64;
+        self.udp.send(bytes, to)
+    }
+
+    fn flush_dtls(&mut self) {
+        let mut out = Vec::new();
+        while let Some(t) = self.client.poll_transmit() {
+            out.push(t);
+        }
+        if let Some(s) = &mut self.server {
+            while let Some(t) = s.poll_transmit() {
+                out.push(t);
+            }
+        }
+        for t in out {
+            // Lost handshake flights are retransmitted by the DTLS timers.
+            let _ = self.raw_send(&t.bytes, t.peer);
+        }
+    }
+
+    fn is_dtls_server_peer(&self, addr: SocketAddr) -> bool {
+        self.client_keys.lock().is_ok_and(|k| k.contains_key(&addr))
+    }
+
+    /// Sends already OSCORE-processed bytes on the right carrier.
+    fn send_carrier(&mut self, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+        if self.is_dtls_server_peer(to) {
+            if self.client.session_identity(to).is_some() {
+                self.client
+                    .send(to, bytes)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+            } else {
+                let q = self.queued.entry(to).or_default();
+                if q.len() >= MAX_QUEUED {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "DTLS handshake in progress, queue full",
+                    ));
+                }
+                q.push(bytes.to_vec());
+                match self.client.connect(to) {
+                    Ok(()) | Err(lwm2m_dtls::Error::PeerExists) => {}
+                    Err(e) => return Err(io::Error::other(format!("DTLS connect: {e}"))),
+                }
+            }
+            self.flush_dtls();
+            return Ok(());
+        }
+        if let Some(s) = &mut self.server {
+            if s.session_identity(to).is_some() {
+                s.send(to, bytes)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                self.flush_dtls();
+                return Ok(());
+            }
+        }
+        self.raw_send(bytes, to)
+    }
+
+    fn on_dtls_events(&mut self, events: Vec<DtlsEvent>, server_side: bool) {
+        for e in events {
+            match e {
+                DtlsEvent::Connected { peer, .. } => {
+                    for bytes in self.queued.remove(&peer).unwrap_or_default() {
+                        if let Err(e) = self.client.send(peer, &bytes) {
+                            let _ = e;
+                            self.stats.dropped += 1;
+                        }
+                    }
+                }
+                DtlsEvent::Data { peer, plaintext } => {
+                    let ep = if server_side {
+                        self.server.as_ref()
+                    } else {
+                        Some(&self.client)
+                    };
+                    let identity = ep
+                        .and_then(|ep| ep.session_identity(peer))
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default();
+                    self.oscore_inbound(plaintext, peer, PeerSecurity::Dtls { identity });
+                }
+                DtlsEvent::Closed { peer } => {
+                    self.queued.remove(&peer);
+                }
+                DtlsEvent::Alert { .. } => {}
+            }
+        }
+        self.flush_dtls();
+    }
+
+    /// Runs the OSCORE stage on a carrier-level datagram and queues what is delivered.
+    fn oscore_inbound(&mut self, data: Vec<u8>, from: SocketAddr, carrier: PeerSecurity) {
+        let m = match Message::parse(&data) {
+            Ok(m) => m,
+            Err(_) => {
+                // Not CoAP; let the message layer ignore (or RST) it as before.
+                self.inbox.push_back((data, from, carrier));
+                return;
+            }
+        };
+        let protected = m.option(option::OSCORE).is_some();
+        let idx = self.oscore.iter().position(|(dest, p)| {
+            if code::is_request(m.code) {
+                protected && p.is_for_us(&data)
+            } else {
+                (dest.is_none() || *dest == Some(from)) && p.owns_response(&data)
+            }
+        });
+        let Some(i) = idx else {
+            if protected {
+                // Unknown kid, or a protected answer to nothing of ours.
+                self.stats.dropped += 1;
+            } else {
+                self.inbox.push_back((data, from, carrier));
+            }
+            return;
+        };
+        let Some((_, peer)) = self.oscore.get_mut(i) else {
+            return;
+        };
+        match peer.unprotect(&data) {
+            Inbound::Verified { plain, kid } => {
+                self.inbox
+                    .push_back((plain, from, PeerSecurity::Oscore { kid }));
+            }
+            Inbound::Plain(plain) => self.inbox.push_back((plain, from, carrier)),
+            Inbound::Answer(bytes) => {
+                let _ = self.send_carrier(&bytes, from);
+            }
+            Inbound::Dropped(_) => self.stats.dropped += 1,
+        }
+    }
+
+    fn poll_timers(&mut self) {
+        let now = Instant::now();
+        let ev = self.client.poll_timers(now);
+        self.on_dtls_events(ev, false);
+        if let Some(s) = &mut self.server {
+            let ev = s.poll_timers(now);
+            self.on_dtls_events(ev, true);
+        }
+    }
+
+    fn receive_socket(&mut self, wait: Duration) -> io::Result<bool> {
+        let mut rx = std::mem::take(&mut self.rx);
+        let r = self.udp.recv(&mut rx, wait);
+        let got = match &r {
+            Ok(Some((n, from))) => Some((rx.get(..*n).unwrap_or_default().to_vec(), *from)),
+            _ => None,
+        };
+        self.rx = rx;
+        let Some((data, from)) = got else {
+            return r.map(|_| false);
+        };
+        self.stats.received.0 += 1;
+        self.stats.received.1 += data.len() as u64;
+        if is_dtls(&data) {
+            if self.is_dtls_server_peer(from) {
+                let ev = self.client.handle_datagram(from, &data);
+                self.on_dtls_events(ev, false);
+            } else if let Some(s) = &mut self.server {
+                let ev = s.handle_datagram(from, &data);
+                self.on_dtls_events(ev, true);
+            } else {
+                self.stats.dropped += 1;
+            }
+        } else if self.is_dtls_server_peer(from) {
+            // A coaps:// server never speaks in clear.
+            self.stats.dropped += 1;
+        } else {
+            self.oscore_inbound(data, from, PeerSecurity::NoSec);
+        }
+        Ok(true)
+    }
+}
+
+impl Transport for SecureTransport {
+    fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()> {
+        let mut bytes = None;
+        if let Ok(m) = Message::parse(data) {
+            for (dest, peer) in &mut self.oscore {
+                let applies = if code::is_request(m.code) {
+                    *dest == Some(to)
+                } else {
+                    peer.knows_request(m.token)
+                };
+                if applies {
+                    bytes = Some(
+                        peer.protect(data)
+                            .map_err(|e| io::Error::other(format!("OSCORE: {e:?}")))?,
+                    );
+                    break;
+                }
+            }
+        }
+        match bytes {
+            Some(b) => self.send_carrier(&b, to),
+            None => self.send_carrier(data, to),
+        }
+    }
+
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> io::Result<Option<(usize, SocketAddr)>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some((data, from, sec)) = self.inbox.pop_front() {
+                let n = data.len().min(buf.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), data.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                self.last = sec;
+                return Ok(Some((n, from)));
+            }
+            self.poll_timers();
+            if !self.inbox.is_empty() {
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.receive_socket(left.min(TIMER_TICK))?;
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+
+    fn received_security(&self) -> PeerSecurity {
+        self.last.clone()
+    }
+
+    fn add_dtls_peer(&mut self, addr: SocketAddr, identity: &[u8], key: &[u8]) -> io::Result<()> {
+        let key = Key::new(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mut keys = self
+            .client_keys
+            .lock()
+            .map_err(|_| io::Error::other("DTLS key table poisoned"))?;
+        keys.insert(addr, (identity.to_vec(), key));
+        Ok(())
+    }
+}
