@@ -15,6 +15,7 @@ all: test
 
 ## demo: server and host client on loopback: registration, read, write, observation; stops by itself.
 demo:
+	@tests/install-deps.sh build
 	$(CARGO) run --release -q -p lwm2m-demo
 
 ## test: every test (formatting, lints, unit, integration, no_std build, interoperability).
@@ -61,6 +62,7 @@ size:
 
 ## bench: benchmarks (reported, never asserted).
 bench:
+	@tests/install-deps.sh build
 	$(CARGO) run --release -q -p lwm2m-demo -- --bench
 
 ## fuzz: run every fuzz target for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
