@@ -128,6 +128,9 @@ pub struct FakeClient {
     pub server: SocketAddr,
     next_mid: u16,
     queue: VecDeque<Msg>,
+    /// Message IDs of the server requests already handed out: a retransmission of one of them
+    /// (the server did not see our ACK in time, e.g. on a loaded machine) is not a new request.
+    seen: std::collections::HashSet<u16>,
 }
 
 impl FakeClient {
@@ -144,6 +147,7 @@ impl FakeClient {
             server,
             next_mid: 0x1000,
             queue: VecDeque::new(),
+            seen: Default::default(),
         }
     }
 
@@ -186,9 +190,14 @@ impl FakeClient {
             .expect("expected message did not arrive in time")
     }
 
-    /// The next request from the server.
+    /// The next request from the server (retransmissions of earlier ones are skipped).
     pub fn recv_request(&mut self) -> Msg {
-        self.recv_where(|m| code::is_request(m.code))
+        loop {
+            let m = self.recv_where(|m| code::is_request(m.code));
+            if self.seen.insert(m.mid) {
+                return m;
+            }
+        }
     }
 
     /// Sends a CON request and returns the piggy-backed response.
