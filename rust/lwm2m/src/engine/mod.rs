@@ -94,7 +94,7 @@ pub struct Outgoing {
 }
 
 /// Factory configuration of a DM server account (instances of objects 0 and 1).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct ServerConfig<'c> {
     /// Short Server ID, 1..=65534.
     pub ssid: u16,
@@ -108,6 +108,20 @@ pub struct ServerConfig<'c> {
     pub identity: &'c [u8],
     /// PSK (PSK mode).
     pub secret_key: &'c [u8],
+}
+
+impl core::fmt::Debug for ServerConfig<'_> {
+    /// The PSK is never printed, only its length.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("ssid", &self.ssid)
+            .field("uri", &self.uri)
+            .field("lifetime", &self.lifetime)
+            .field("mode", &self.mode)
+            .field("identity", &self.identity)
+            .field("secret_key", &crate::objects::Redacted(self.secret_key.len()))
+            .finish()
+    }
 }
 
 /// The LwM2M client engine. `'a` is the lifetime of the application objects.

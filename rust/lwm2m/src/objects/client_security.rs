@@ -36,7 +36,7 @@ pub static DEF: ObjectDef = ObjectDef {
 };
 
 /// One Client Security instance.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct ClientSecurityInstance {
     /// Instance ID.
     pub id: u16,
@@ -52,6 +52,24 @@ pub struct ClientSecurityInstance {
     pub short_id: u16,
     /// Res 17: link to an OSCORE (21) instance.
     pub oscore: Option<(u16, u16)>,
+}
+
+impl core::fmt::Debug for ClientSecurityInstance {
+    /// Secrets are never printed, only their length.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientSecurityInstance")
+            .field("id", &self.id)
+            .field("uri", &self.uri)
+            .field("mode", &self.mode)
+            .field("identity", &self.identity)
+            .field(
+                "secret_key",
+                &crate::objects::Redacted(self.secret_key.len()),
+            )
+            .field("short_id", &self.short_id)
+            .field("oscore", &self.oscore)
+            .finish()
+    }
 }
 
 impl HasId for ClientSecurityInstance {

@@ -133,6 +133,15 @@ pub(crate) fn check_len(len: usize, cap: usize) -> Result<()> {
     }
 }
 
+/// Stands in for a secret in `Debug` output: prints only its length.
+pub struct Redacted(pub usize);
+
+impl core::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "<{} bytes redacted>", self.0)
+    }
+}
+
 /// Replaces the content of a bounded string.
 pub fn set_str<const N: usize>(s: &mut heapless::String<N>, v: &str) -> Result<()> {
     s.clear();

@@ -37,7 +37,7 @@ pub static DEF: ObjectDef = ObjectDef {
 };
 
 /// One OSCORE security context.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OscoreInstance {
     /// Instance ID.
     pub id: u16,
@@ -55,6 +55,28 @@ pub struct OscoreInstance {
     pub master_salt: heapless::Vec<u8, SALT_LEN>,
     /// Res 6: ID context.
     pub id_context: heapless::Vec<u8, SALT_LEN>,
+}
+
+impl core::fmt::Debug for OscoreInstance {
+    /// Secrets are never printed, only their length.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OscoreInstance")
+            .field("id", &self.id)
+            .field(
+                "master_secret",
+                &crate::objects::Redacted(self.master_secret.len()),
+            )
+            .field("sender_id", &self.sender_id)
+            .field("recipient_id", &self.recipient_id)
+            .field("aead", &self.aead)
+            .field("hmac", &self.hmac)
+            .field(
+                "master_salt",
+                &crate::objects::Redacted(self.master_salt.len()),
+            )
+            .field("id_context", &self.id_context)
+            .finish()
+    }
 }
 
 impl Default for OscoreInstance {

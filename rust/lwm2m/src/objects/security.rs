@@ -54,7 +54,7 @@ pub static DEF: ObjectDef = ObjectDef {
 };
 
 /// One Security instance (one server account's credentials).
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct SecurityInstance {
     /// Instance ID.
     pub id: u16,
@@ -78,6 +78,28 @@ pub struct SecurityInstance {
     pub bs_timeout: u32,
     /// Res 17: link to an OSCORE (21) instance.
     pub oscore: Option<(u16, u16)>,
+}
+
+impl core::fmt::Debug for SecurityInstance {
+    /// Secrets are never printed, only their length.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SecurityInstance")
+            .field("id", &self.id)
+            .field("uri", &self.uri)
+            .field("bootstrap", &self.bootstrap)
+            .field("mode", &self.mode)
+            .field("identity", &self.identity)
+            .field("server_public_key", &self.server_public_key)
+            .field(
+                "secret_key",
+                &crate::objects::Redacted(self.secret_key.len()),
+            )
+            .field("ssid", &self.ssid)
+            .field("hold_off", &self.hold_off)
+            .field("bs_timeout", &self.bs_timeout)
+            .field("oscore", &self.oscore)
+            .finish()
+    }
 }
 
 impl HasId for SecurityInstance {
@@ -216,5 +238,26 @@ impl Object for Security {
             return Err(Error::Unauthorized);
         }
         self.instances.remove(inst).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_secret_key() {
+        let mut s = SecurityInstance::default();
+        crate::objects::set_bytes(&mut s.secret_key, &[0xA5, 0x5A, 0xC3, 0x3C]).unwrap();
+        crate::objects::set_bytes(&mut s.identity, b"node-1").unwrap();
+        let text = std::format!("{s:?} {s:#?}");
+        assert!(text.contains("<4 bytes redacted>"), "{text}");
+        for needle in ["165", "90, 195", "a5", "A5", "pVrDPA"] {
+            assert!(!text.contains(needle), "{needle} in {text}");
+        }
+        assert!(
+            text.contains("110, 111, 100, 101"),
+            "identity is not secret: {text}"
+        );
     }
 }
