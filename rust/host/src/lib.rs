@@ -27,7 +27,8 @@ pub mod client;
 pub mod clock;
 pub mod message;
 pub mod objects;
-pub mod oscore;
+/// OSCORE per peer: [`lwm2m_oscore::peer`], shared with the other host-side crate.
+pub use lwm2m_oscore::peer as oscore;
 pub mod secure;
 pub mod transport;
 pub mod uri;

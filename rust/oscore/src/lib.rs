@@ -41,6 +41,13 @@
 #![no_std]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
+/// OSCORE between a CoAP message layer and a socket, for one peer (host client and server).
+#[cfg(feature = "std")]
+pub mod peer;
+
 use coap_message::{MessageOption as _, MinimalWritableMessage as _, ReadableMessage as _};
 use coap_message_implementations::inmemory_write;
 use liboscore::raw;

@@ -45,7 +45,8 @@ pub mod http;
 pub mod layer;
 pub mod msg;
 pub mod ops;
-pub mod oscore;
+/// OSCORE per peer: [`lwm2m_oscore::peer`], shared with the other host-side crate.
+pub use lwm2m_oscore::peer as oscore;
 pub mod policy;
 pub mod registration;
 pub mod relay;

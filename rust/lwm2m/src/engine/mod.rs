@@ -119,7 +119,10 @@ impl core::fmt::Debug for ServerConfig<'_> {
             .field("lifetime", &self.lifetime)
             .field("mode", &self.mode)
             .field("identity", &self.identity)
-            .field("secret_key", &crate::objects::Redacted(self.secret_key.len()))
+            .field(
+                "secret_key",
+                &crate::objects::Redacted(self.secret_key.len()),
+            )
             .finish()
     }
 }

@@ -21,13 +21,15 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::prelude::rust_2021::*;
+use std::{format, vec};
 
-use lwm2m::coap::{code, option, Message, MessageType};
-use lwm2m_oscore::{
+use crate::{
     echo_challenge, echo_response, protect_request_with_echo, protect_response, request_kid,
     unprotect_request, unprotect_response, Error as OscoreError, RequestId, SecurityContext,
     SeqnoStore, StoreError,
 };
+use lwm2m::coap::{code, option, Message, MessageType};
 use zeroize::Zeroizing;
 
 /// Most requests remembered per direction (oldest forgotten first).
@@ -525,10 +527,10 @@ mod tests {
         let req = get(9, &[4]);
         let wire = c.protect(&req).unwrap();
         let Inbound::Answer(challenge) = s.unprotect(&wire) else {
-            panic!("no challenge")
+            core::panic!("no challenge")
         };
         let Inbound::Answer(retry) = c.unprotect(&challenge) else {
-            panic!("no retry")
+            core::panic!("no retry")
         };
         assert_eq!(u16::from_be_bytes([retry[2], retry[3]]), 9 ^ 0x8000);
         assert_eq!(
@@ -537,12 +539,12 @@ mod tests {
             "retransmits send the retry"
         );
         let Inbound::Verified { plain, .. } = s.unprotect(&retry) else {
-            panic!("retry refused")
+            core::panic!("retry refused")
         };
         assert_eq!(Message::parse(&plain).unwrap().code, code::GET);
         let resp_wire = s.protect(&content(9 ^ 0x8000, &[4])).unwrap();
         let Inbound::Verified { plain, .. } = c.unprotect(&resp_wire) else {
-            panic!("response refused")
+            core::panic!("response refused")
         };
         assert_eq!(Message::parse(&plain).unwrap().message_id, 9);
     }
