@@ -64,6 +64,34 @@ impl AclInstance {
         self.acl.iter().find(|e| e.0 == ssid).map(|e| e.1)
     }
 
+    /// True if this instance governs `/obj/inst`.
+    pub fn governs(&self, obj: u16, inst: u16) -> bool {
+        self.object_id == obj && self.instance_id == inst
+    }
+
+    /// The next ACL entry ID after `after`, for resource `res` (only 2 has entries). Shared
+    /// by Access Control (2) and Client Access Control (11002), which have the same layout.
+    pub fn next_entry(&self, res: u16, after: Option<u16>) -> Option<u16> {
+        if res != 2 {
+            return None;
+        }
+        self.acl
+            .iter()
+            .map(|e| e.0)
+            .find(|&id| after.is_none_or(|a| id > a))
+    }
+
+    /// Reads resource `res` (resource instance `ri` of the ACL).
+    pub fn read(&self, res: u16, ri: Option<u16>) -> Result<Value<'static>> {
+        Ok(match (res, ri) {
+            (0, _) => Value::Integer(self.object_id.into()),
+            (1, _) => Value::Integer(self.instance_id.into()),
+            (2, Some(ri)) => Value::Integer(self.entry(ri).ok_or(Error::NotFound)?.into()),
+            (3, _) => Value::Integer(self.owner.into()),
+            _ => return Err(Error::NotFound),
+        })
+    }
+
     /// Sets an entry (replacing an existing one).
     pub fn set_entry(&mut self, ssid: u16, rights: u16) -> Result<()> {
         if let Some(e) = self.acl.iter_mut().find(|e| e.0 == ssid) {
@@ -97,15 +125,12 @@ pub struct AccessControl {
 impl AccessControl {
     /// The ACL instance that governs `/obj/inst` (inst 65535 for the object level).
     pub fn find(&self, obj: u16, inst: u16) -> Option<&AclInstance> {
-        self.instances
-            .iter()
-            .find(|a| a.object_id == obj && a.instance_id == inst)
+        self.instances.iter().find(|a| a.governs(obj, inst))
     }
 
     /// Removes the ACL instances governing `/obj/inst`.
     pub fn remove_for(&mut self, obj: u16, inst: u16) {
-        self.instances
-            .retain(|a| !(a.object_id == obj && a.instance_id == inst));
+        self.instances.retain(|a| !a.governs(obj, inst));
     }
 
     /// Adds an ACL instance for `/obj/inst` owned by `owner`, with `owner_rights` for the owner
@@ -137,26 +162,14 @@ impl Object for AccessControl {
     }
 
     fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
-        if res != 2 {
-            return None;
-        }
-        self.instances
-            .get(inst)?
-            .acl
-            .iter()
-            .map(|e| e.0)
-            .find(|&id| after.is_none_or(|a| id > a))
+        self.instances.get(inst)?.next_entry(res, after)
     }
 
     fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match (res, ri) {
-            (0, _) => Value::Integer(i.object_id.into()),
-            (1, _) => Value::Integer(i.instance_id.into()),
-            (2, Some(ri)) => Value::Integer(i.entry(ri).ok_or(Error::NotFound)?.into()),
-            (3, _) => Value::Integer(i.owner.into()),
-            _ => return Err(Error::NotFound),
-        })
+        self.instances
+            .get(inst)
+            .ok_or(Error::NotFound)?
+            .read(res, ri)
     }
 
     fn check_write(

@@ -44,15 +44,12 @@ pub struct ClientAccessControl {
 impl ClientAccessControl {
     /// The instance that governs `/obj/inst` (inst 65535 for the object level).
     pub fn find(&self, obj: u16, inst: u16) -> Option<&AclInstance> {
-        self.instances
-            .iter()
-            .find(|a| a.object_id == obj && a.instance_id == inst)
+        self.instances.iter().find(|a| a.governs(obj, inst))
     }
 
     /// Removes the instances governing `/obj/inst`.
     pub fn remove_for(&mut self, obj: u16, inst: u16) {
-        self.instances
-            .retain(|a| !(a.object_id == obj && a.instance_id == inst));
+        self.instances.retain(|a| !a.governs(obj, inst));
     }
 }
 
@@ -66,26 +63,14 @@ impl Object for ClientAccessControl {
     }
 
     fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
-        if res != 2 {
-            return None;
-        }
-        self.instances
-            .get(inst)?
-            .acl
-            .iter()
-            .map(|e| e.0)
-            .find(|&id| after.is_none_or(|a| id > a))
+        self.instances.get(inst)?.next_entry(res, after)
     }
 
     fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match (res, ri) {
-            (0, _) => Value::Integer(i.object_id.into()),
-            (1, _) => Value::Integer(i.instance_id.into()),
-            (2, Some(ri)) => Value::Integer(i.entry(ri).ok_or(Error::NotFound)?.into()),
-            (3, _) => Value::Integer(i.owner.into()),
-            _ => return Err(Error::NotFound),
-        })
+        self.instances
+            .get(inst)
+            .ok_or(Error::NotFound)?
+            .read(res, ri)
     }
 
     fn check_write(
