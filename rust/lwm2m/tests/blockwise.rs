@@ -20,10 +20,21 @@ fn block_req(r: Req, n: u16, b: Block) -> Req {
 /// Reads `path` block by block with a response buffer of `size` bytes, asking for `szx` (or
 /// leaving the first choice to the engine); returns the blocks.
 fn read_blocks(e: &mut Engine<'_>, path: &str, size: usize, szx: Option<u8>) -> Vec<Resp> {
+    get_blocks(e, path, cf::LWM2M_TLV, size, szx)
+}
+
+/// GETs `path` with Accept `accept` block by block (see [`read_blocks`]).
+fn get_blocks(
+    e: &mut Engine<'_>,
+    path: &str,
+    accept: u16,
+    size: usize,
+    szx: Option<u8>,
+) -> Vec<Resp> {
     let mut out = vec![];
     let mut num = 0;
     loop {
-        let mut r = get(path).accept(cf::LWM2M_TLV);
+        let mut r = get(path).accept(accept);
         if let Some(szx) = szx.or(out.last().map(|b: &Resp| block_of(b, option::BLOCK2).szx)) {
             r = block_req(
                 r,
@@ -125,6 +136,25 @@ fn block2_past_the_end_is_an_error() {
     );
     let resp = send(&mut e, server(S), &r, 0);
     assert_eq!(resp.code, code::BAD_OPTION);
+}
+
+#[test]
+fn block2_discover_larger_than_the_buffer() {
+    let mut e = engine(&[S]);
+    let r = send(&mut e, server(S), &get("/3303").accept(cf::LINK_FORMAT), 0);
+    assert_eq!(r.code, code::CONTENT);
+    assert_eq!(r.opt(option::BLOCK2), None);
+    let full = r.payload;
+    assert!(full.len() > 64, "{}", full.len());
+    // Used to be 5.00: the link list went into one response only.
+    let blocks = get_blocks(&mut e, "/3303", cf::LINK_FORMAT, 100, None);
+    assert!(blocks.len() >= 2);
+    assert_eq!(blocks[0].uint(option::SIZE2), Some(full.len() as u32));
+    assert!(blocks
+        .iter()
+        .all(|b| b.uint(option::CONTENT_FORMAT) == Some(cf::LINK_FORMAT.into())));
+    let joined: Vec<u8> = blocks.iter().flat_map(|b| b.payload.clone()).collect();
+    assert_eq!(joined, full);
 }
 
 fn with_buffer(size: usize) -> Engine<'static> {

@@ -4,8 +4,9 @@
 
 use super::access::DISCOVER;
 use super::attributes::Attributes;
+use super::read::respond_windowed;
 use super::Engine;
-use crate::coap::{code, content_format as cf, option, MessageBuilder};
+use crate::coap::{content_format as cf, Block, MessageBuilder};
 use crate::codec::link::{write_link, LinkAttr};
 use crate::codec::Writer;
 use crate::dm::{Caller, Object};
@@ -19,6 +20,7 @@ impl Engine<'_> {
         &mut self,
         caller: Caller,
         path: &Path,
+        block2: Option<Block>,
         resp: &mut MessageBuilder<'_>,
     ) -> Result<()> {
         if path.is_root() || path.len() == 4 {
@@ -26,16 +28,10 @@ impl Engine<'_> {
         }
         self.check_read_target_discover(caller, path)?;
         let obj = self.object(path.ids()[0]).ok_or(Error::NotFound)?;
-        resp.set_code(code::CONTENT);
-        resp.option_uint(option::CONTENT_FORMAT, cf::LINK_FORMAT.into())
-            .map_err(|_| Error::InternalServerError)?;
-        let payload = resp.payload_mut();
-        let mut w = Writer::new(payload);
-        self.discover_links(&mut w, caller, obj, path)
-            .map_err(super::own_overflow)?;
-        let n = w.total();
-        resp.set_payload_len(n)
-            .map_err(|_| Error::InternalServerError)
+        // A link list longer than the response buffer goes out block-wise, like a Read.
+        respond_windowed(cf::LINK_FORMAT, block2, None, resp, &mut |w| {
+            self.discover_links(w, caller, obj, path)
+        })
     }
 
     fn check_read_target_discover(&self, caller: Caller, path: &Path) -> Result<()> {

@@ -493,7 +493,7 @@ impl<'a> Engine<'a> {
     ) -> Result<()> {
         match req.code {
             code::GET if op.accept == Some(cf::LINK_FORMAT) => {
-                self.discover(caller, &op.path, resp)
+                self.discover(caller, &op.path, op.block2, resp)
             }
             code::GET => match op.observe {
                 Some(0) => self.observe(peer, caller, op, req, now, resp),

@@ -195,10 +195,24 @@ pub(crate) fn respond_records(
     observe: Option<u32>,
     resp: &mut MessageBuilder<'_>,
 ) -> Result<()> {
-    // First pass counts the bytes, so that the options can be chosen before the payload.
+    respond_windowed(format, block2, observe, resp, &mut |w| {
+        codec::encode(format, base, src, w)
+    })
+}
+
+/// Writes a 2.05 response whose payload `render` produces in `format`: `render` runs once to
+/// count the bytes (so the options can be chosen before the payload) and once into the window
+/// of the requested (or first) Block2 block when the payload does not fit.
+pub(crate) fn respond_windowed(
+    format: u16,
+    block2: Option<Block>,
+    observe: Option<u32>,
+    resp: &mut MessageBuilder<'_>,
+    render: &mut dyn FnMut(&mut Writer<'_>) -> Result<()>,
+) -> Result<()> {
     let mut none = [0u8; 0];
     let mut counter = Writer::window(&mut none, 0);
-    codec::encode(format, base, src, &mut counter)?;
+    render(&mut counter)?;
     let total = counter.total();
 
     let room = resp.payload_mut().len().saturating_sub(OPTION_RESERVE);
@@ -252,7 +266,7 @@ pub(crate) fn respond_records(
     let payload = resp.payload_mut();
     let n = limit.min(payload.len());
     let mut w = Writer::window(&mut payload[..n], offset);
-    codec::encode(format, base, src, &mut w)?;
+    render(&mut w)?;
     let len = w.window_len();
     resp.set_payload_len(len)
         .map_err(|_| Error::InternalServerError)
