@@ -1261,6 +1261,8 @@ pub struct SecureState {
     pub dtls_server_sessions: usize,
     /// OSCORE contexts of peer client accounts.
     pub peer_oscore_contexts: usize,
+    /// Socket-level counters (datagrams and bytes as on the wire).
+    pub wire: crate::secure::WireStats,
 }
 
 /// Stops a running client from anywhere (e.g. a signal handler). Cheap to clone.
@@ -1619,6 +1621,7 @@ fn run(
                         dtls_client_sessions: t.dtls_client().session_count(),
                         dtls_server_sessions: t.dtls_server().map_or(0, |s| s.session_count()),
                         peer_oscore_contexts: t.peer_oscore_count(),
+                        wire: t.wire_stats(),
                     });
                 }
                 Ok(Command::Stop) | Err(TryRecvError::Disconnected) => break 'outer,
