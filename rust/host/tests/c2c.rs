@@ -653,3 +653,46 @@ fn policy_deny_is_reported_and_installs_nothing() {
     host.stop();
     s.shutdown();
 }
+
+/// A C2C Write (PUT with a payload) with Write rights: the host's light goes on.
+#[test]
+fn dtls_write_with_write_rights() {
+    let s = server(
+        SecurityMode::Psk,
+        "allow requester=req host=host path=/3311 rights=read,write",
+    );
+    let (host, _host_rx) = client(&s, "host");
+    let (req, req_rx) = client(&s, "req");
+    let on = Path::resource(3311, 0, 5850);
+    let mut w = C2cRequest::read("host", &host_uri(&host), on);
+    w.method = code::PUT;
+    w.content_format = Some(cf::TEXT);
+    w.payload = b"1".to_vec();
+    w.grants[0].rights = lwm2m::c2c::rights::WRITE;
+    let op = req.c2c(w).unwrap();
+    let steps = steps_until(&req_rx, op, |s| {
+        matches!(s, C2cStep::Response { .. } | C2cStep::Failed { .. })
+    });
+    assert!(
+        matches!(
+            steps.last(),
+            Some(C2cStep::Response {
+                code: code::CHANGED,
+                channel: C2cChannel::Dtls,
+                ..
+            })
+        ),
+        "{steps:?}"
+    );
+    let value = host
+        .with_engine(move |e, _| {
+            e.object_mut(3311)
+                .and_then(|o| o.read(0, 5850, None).ok())
+                .map(|v| format!("{v:?}"))
+        })
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("Boolean(true)"));
+    req.stop();
+    host.stop();
+    s.shutdown();
+}
