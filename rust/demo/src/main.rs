@@ -1,7 +1,12 @@
 //! `make demo`: starts the LwM2M server and a host client on loopback and walks through
-//! registration, a read, a write and observed notifications, then stops by itself.
-//! `make bench` (`--bench`): measures round trips and notification delays on loopback and
-//! reports them (numbers are printed, never asserted).
+//! registration, a read, a write and observed notifications; the same over DTLS-PSK and
+//! OSCORE; then the paper's client-to-client scenario (see [`c2c`]) over DTLS-PSK and OSCORE
+//! against the server-centric relay; then stops by itself.
+//! `make bench` (`--bench`): measures round trips and notification delays on loopback, and
+//! the C2C-versus-relay comparison with more samples and shorter intervals, and reports them
+//! (numbers are printed, never asserted).
+
+mod c2c;
 
 use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
@@ -297,7 +302,7 @@ fn bench() -> Result<(), String> {
 }
 
 /// Transport security of one secure run.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     NoSec,
     Dtls,
@@ -524,12 +529,79 @@ fn secure_runs(bench: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The client-to-client scenario over DTLS-PSK, then OSCORE, each against the relay.
+fn c2c_runs(bench: bool) -> Result<(), String> {
+    let keys = demo_keys();
+    if !bench {
+        let plan = c2c::Plan {
+            values: 6,
+            interval: Duration::from_secs(1),
+            verbose: true,
+        };
+        let mut results = Vec::new();
+        for mode in [Mode::Dtls, Mode::Oscore] {
+            step(&format!(
+                "client-to-client over {} (paper sections 5-6), then the server-centric relay",
+                mode.name()
+            ));
+            results.push(c2c::run(mode, &keys, plan)?);
+        }
+        step("summary: client-to-client vs. server-centric relay (loopback, one clock)");
+        c2c::summary(&results);
+        return Ok(());
+    }
+    for interval_ms in [1000, 100, 10] {
+        let values = match interval_ms {
+            1000 => 5,
+            100 => 100,
+            _ => 300,
+        };
+        let plan = c2c::Plan {
+            values,
+            interval: Duration::from_millis(interval_ms),
+            verbose: false,
+        };
+        let mut results = Vec::new();
+        for mode in [Mode::Dtls, Mode::Oscore] {
+            results.push(c2c::run(mode, &keys, plan)?);
+        }
+        for r in &results {
+            println!(
+                "bench c2c mode={} interval_ms={interval_ms} values={values} auth_msgs={} auth_bytes={} auth_ms={:.1} \
+                 c2c_delivered={} c2c_median_ms={:.3} c2c_p95_ms={:.3} c2c_max_ms={:.3} c2c_goodput_Bps={:.1} c2c_wire_bytes={} \
+                 relay_delivered={} relay_median_ms={:.3} relay_p95_ms={:.3} relay_max_ms={:.3} relay_goodput_Bps={:.1} relay_wire_bytes={}",
+                r.mode.name(),
+                r.auth.0,
+                r.auth.1,
+                r.auth_ms,
+                r.c2c.delivered,
+                r.c2c.median(),
+                r.c2c.p95(),
+                r.c2c.max(),
+                r.c2c.goodput(),
+                r.c2c.wire.1,
+                r.relay.delivered,
+                r.relay.median(),
+                r.relay.p95(),
+                r.relay.max(),
+                r.relay.goodput(),
+                r.relay.wire.1,
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let r = if bench_mode {
-        bench().and_then(|()| secure_runs(true))
+        bench()
+            .and_then(|()| secure_runs(true))
+            .and_then(|()| c2c_runs(true))
     } else {
-        demo().and_then(|()| secure_runs(false))
+        demo()
+            .and_then(|()| secure_runs(false))
+            .and_then(|()| c2c_runs(false))
     };
     match r {
         Ok(()) => {

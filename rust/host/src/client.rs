@@ -33,6 +33,9 @@ use crate::transport::{PeerSecurity, Transport};
 use crate::uri::{Scheme, ServerUri, UriError};
 use zeroize::Zeroizing;
 
+mod c2c;
+pub use c2c::{C2cChannel, C2cRequest, C2cStep};
+
 /// Size of the buffers for built and received messages (the IPv6 minimum MTU; larger
 /// responses go out block-wise).
 pub const BUF_LEN: usize = 1280;
@@ -128,6 +131,33 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A step of client-to-client operation `op` (requesting side).
+    C2c {
+        /// The operation ID ([`ClientHandle::c2c`]).
+        op: u32,
+        /// What happened.
+        step: C2cStep,
+    },
+    /// The sessions / context of a peer client account were closed (T2).
+    C2cClosed {
+        /// Short Client ID of the account.
+        short_id: u16,
+        /// Why.
+        reason: String,
+        /// DTLS sessions and handshakes closed.
+        dtls_sessions: usize,
+        /// An OSCORE context was dropped.
+        oscore: bool,
+    },
+    /// An automatic access request (account refresh) ended.
+    C2cAccessRefresh {
+        /// Endpoint name of the hosting client.
+        host: String,
+        /// Short Server ID asked.
+        ssid: u16,
+        /// Response code text, or `timeout`.
+        result: String,
+    },
     /// The event loop ended.
     Stopped,
 }
@@ -217,6 +247,28 @@ impl fmt::Display for Event {
                 f.write_str("device: factory reset requested (simulated, nothing done)")
             }
             Event::SendFailed { dest, reason } => write!(f, "send to {dest} failed: {reason}"),
+            Event::C2c { op, step } => write!(f, "c2c #{op}: {step}"),
+            Event::C2cClosed {
+                short_id,
+                reason,
+                dtls_sessions,
+                oscore,
+            } => {
+                write!(
+                    f,
+                    "c2c account {short_id} closed ({reason}): {dtls_sessions} DTLS session(s)"
+                )?;
+                if *oscore {
+                    f.write_str(", OSCORE context dropped")?;
+                }
+                Ok(())
+            }
+            Event::C2cAccessRefresh { host, ssid, result } => {
+                write!(
+                    f,
+                    "c2c account refresh for {host} at server {ssid}: {result}"
+                )
+            }
             Event::Stopped => f.write_str("stopped"),
         }
     }
@@ -276,6 +328,8 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     rx_security: PeerSecurity,
     /// Observed path by (peer handle, token), for the event lines.
     observed: HashMap<(u32, Vec<u8>), String>,
+    /// Client-to-client state (both roles).
+    c2c: c2c::State,
     sink: Box<dyn FnMut(&Event) + 'a>,
     buf: Vec<u8>,
     rx: Vec<u8>,
@@ -289,9 +343,10 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
         transport: T,
         clock: C,
         options: DriverOptions,
-        rng: Rng,
+        mut rng: Rng,
         sink: Box<dyn FnMut(&Event) + 'a>,
     ) -> Self {
+        let c2c = c2c::State::new(Rng::seeded(rng.next_u64() ^ 0xc2c0_c2c0));
         HostClient {
             engine,
             transport,
@@ -303,6 +358,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             oscore_servers: HashMap::new(),
             rx_security: PeerSecurity::NoSec,
             observed: HashMap::new(),
+            c2c,
             sink,
             buf: vec![0; BUF_LEN],
             rx: vec![0; BUF_LEN * 2],
@@ -362,6 +418,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// Sends everything the engine and the message layer have due now.
     pub fn flush(&mut self) {
+        self.c2c_service();
         let mut buf = std::mem::take(&mut self.buf);
         // Bounded: each round either sends or reports a failure that reschedules into the
         // future; the bound only guards against an engine bug spinning the loop.
@@ -395,8 +452,12 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             if !busy {
                 break;
             }
+            // Closed accounts, access results: may queue more work.
+            self.c2c_service();
         }
         self.buf = buf;
+        // Accounts the timers just closed.
+        self.c2c_service();
     }
 
     fn send_outgoing(&mut self, out: Outgoing, msg: &mut [u8], now: Millis) {
@@ -443,6 +504,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// Tells the engine that a message got no answer, and reports it.
     fn failed(&mut self, dest: Destination, token: &[u8], request_code: u8, reason: String) {
+        if self.c2c.owns(token) {
+            return self.c2c_no_answer(token, &reason);
+        }
         let before = self.reg_state(dest);
         let now = self.now();
         self.engine.request_failed(dest, token, now);
@@ -578,6 +642,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     /// - NoSec: the NoSec account (mode 3, no OSCORE) whose URI resolves to `addr`;
     /// - DTLS: the PSK account (mode 0) whose identity the session proved, whatever the address;
     /// - OSCORE: the account whose context verified the request;
+    /// - no server account: over DTLS, the peer client account (11000, PSK mode) with that
+    ///   PSK identity; over OSCORE, the account whose 11000 instance links the 21 instance
+    ///   with that Recipient ID: `Identity::Client(short_id)`;
     ///
     /// else unauthenticated (or the test-only `accept_any_peer_as` server).
     pub fn identity_for(&mut self, addr: SocketAddr, sec: &PeerSecurity) -> Identity {
@@ -623,10 +690,31 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
                 Identity::Bootstrap
             }
             Some(s) => Identity::Server(s),
-            None => self
-                .accept_any_peer_as
-                .map_or(Identity::Unauthenticated, Identity::Server),
+            None => {
+                let client = match sec {
+                    PeerSecurity::NoSec => None,
+                    PeerSecurity::Dtls { identity } => self
+                        .engine
+                        .client_by_psk_identity(identity)
+                        .filter(|cid| self.c2c_psk_account(*cid)),
+                    PeerSecurity::Oscore { kid } => self.engine.client_by_oscore_recipient(kid),
+                };
+                match client {
+                    Some(c) => Identity::Client(c),
+                    None => self
+                        .accept_any_peer_as
+                        .map_or(Identity::Unauthenticated, Identity::Server),
+                }
+            }
         }
+    }
+
+    /// True if the Client Security instance of account `cid` is in PSK mode.
+    fn c2c_psk_account(&self, cid: u16) -> bool {
+        self.engine
+            .client_security()
+            .by_short_id(cid)
+            .is_some_and(|s| s.mode == mode::PSK)
     }
 
     /// Waits up to `max_wait` (less if a timer is due earlier) for one datagram and handles it.
@@ -664,6 +752,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
         }
         match inbound.event {
             Received::Request(msg) => self.serve(from, &msg, now),
+            Received::Response { msg, .. } if self.c2c.owns(msg.token) => {
+                self.c2c_response(&msg);
+            }
             Received::Response {
                 dest,
                 request_code,
@@ -1139,6 +1230,12 @@ pub type EngineFn = Box<dyn FnOnce(&mut Engine<'_>, Millis) + Send>;
 pub enum Command {
     /// Run a function with the engine.
     Run(EngineFn),
+    /// Start client-to-client operation `op`.
+    C2c(u32, Box<C2cRequest>),
+    /// End client-to-client operation `op` (an observation is forgotten).
+    C2cCancel(u32),
+    /// Report the secure channels in use.
+    SecureState(Sender<SecureState>),
     /// De-register and stop.
     Stop,
 }
@@ -1147,9 +1244,25 @@ impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Command::Run(_) => "Run",
+            Command::C2c(..) => "C2c",
+            Command::C2cCancel(_) => "C2cCancel",
+            Command::SecureState(_) => "SecureState",
             Command::Stop => "Stop",
         })
     }
+}
+
+/// The secure channels of a running client ([`ClientHandle::secure_state`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecureState {
+    /// Established DTLS sessions where this client is the DTLS client (servers, hosts).
+    pub dtls_client_sessions: usize,
+    /// Established DTLS sessions where this client is the DTLS server (requesting clients).
+    pub dtls_server_sessions: usize,
+    /// OSCORE contexts of peer client accounts.
+    pub peer_oscore_contexts: usize,
+    /// Socket-level counters (datagrams and bytes as on the wire).
+    pub wire: crate::secure::WireStats,
 }
 
 /// Stops a running client from anywhere (e.g. a signal handler). Cheap to clone.
@@ -1178,6 +1291,8 @@ pub struct ClientHandle {
     /// Sends an empty datagram to the loop's socket after each command, so the loop runs it
     /// now instead of at its next tick (an empty datagram is no CoAP message and is dropped).
     waker: Option<std::net::UdpSocket>,
+    /// The last client-to-client operation ID handed out.
+    last_op: std::sync::atomic::AtomicU32,
 }
 
 /// How long a command waits for the loop thread.
@@ -1231,6 +1346,38 @@ impl ClientHandle {
     pub fn set_value(&self, path: Path, value: OwnedValue) -> Result<(), ClientError> {
         self.with_engine(move |e, now| e.set_value(&path, value.as_value(), now))?
             .map_err(ClientError::Engine)
+    }
+
+    /// Starts a client-to-client operation (requesting side): see [`C2cRequest`] and the
+    /// [`Event::C2c`] steps, which carry the returned operation ID.
+    pub fn c2c(&self, req: C2cRequest) -> Result<u32, ClientError> {
+        let op = self.last_op.fetch_add(1, Ordering::SeqCst) + 1;
+        self.tx
+            .send(Command::C2c(op, Box::new(req)))
+            .map_err(|_| ClientError::Stopped)?;
+        self.wake();
+        Ok(op)
+    }
+
+    /// The secure channels in use now.
+    pub fn secure_state(&self) -> Result<SecureState, ClientError> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send(Command::SecureState(tx))
+            .map_err(|_| ClientError::Stopped)?;
+        self.wake();
+        rx.recv_timeout(COMMAND_TIMEOUT)
+            .map_err(|_| ClientError::Stopped)
+    }
+
+    /// Ends client-to-client operation `op`; for an observation the host's next
+    /// notification is reset, which ends it there too.
+    pub fn c2c_cancel(&self, op: u32) -> Result<(), ClientError> {
+        self.tx
+            .send(Command::C2cCancel(op))
+            .map_err(|_| ClientError::Stopped)?;
+        self.wake();
+        Ok(())
     }
 
     fn wake(&self) {
@@ -1306,6 +1453,7 @@ pub fn spawn(
         thread: Some(thread),
         local_addr,
         waker: std::net::UdpSocket::bind(waker_bind).ok(),
+        last_op: std::sync::atomic::AtomicU32::new(0),
     })
 }
 
@@ -1464,6 +1612,17 @@ fn run(
                 Ok(Command::Run(f)) => {
                     let now = client.now();
                     f(client.engine(), now);
+                }
+                Ok(Command::C2c(op, req)) => client.c2c_start(op, *req),
+                Ok(Command::C2cCancel(op)) => client.c2c_cancel(op),
+                Ok(Command::SecureState(tx)) => {
+                    let t = client.transport();
+                    let _ = tx.send(SecureState {
+                        dtls_client_sessions: t.dtls_client().session_count(),
+                        dtls_server_sessions: t.dtls_server().map_or(0, |s| s.session_count()),
+                        peer_oscore_contexts: t.peer_oscore_count(),
+                        wire: t.wire_stats(),
+                    });
                 }
                 Ok(Command::Stop) | Err(TryRecvError::Disconnected) => break 'outer,
                 Err(TryRecvError::Empty) => break,

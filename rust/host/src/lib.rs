@@ -6,7 +6,9 @@
 //!   separate-response matching, duplicate detection), sans-IO and clock-injected;
 //! - [`client`]: the driver [`client::HostClient`] (one thread, blocking socket with read
 //!   timeout) and a complete simulated client behind [`client::spawn`] /
-//!   [`client::ClientHandle`];
+//!   [`client::ClientHandle`]; it also runs client-to-client operations in both roles
+//!   (hosting: peer client accounts authenticate over DTLS-PSK or OSCORE; requesting:
+//!   [`client::ClientHandle::c2c`] with hint, access request and secure request);
 //! - [`uri`]: server URIs; [`clock`]: injectable time and randomness; [`objects`]: the
 //!   simulated Device and sensors.
 //!

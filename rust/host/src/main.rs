@@ -2,9 +2,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::time::Duration;
 
-use lwm2m_host::client::{spawn, ClientConfig, Event, Psk, ServerSpec};
+use lwm2m::coap::content_format as cf;
+use lwm2m_host::client::{spawn, C2cRequest, ClientConfig, Event, Psk, ServerSpec};
 use lwm2m_host::oscore::OscoreParams;
 
 const HELP: &str = "\
@@ -55,6 +57,18 @@ OPTIONS:
                              INSECURE, for tests only: serve requests no account matches
                              (plain from any address, or DTLS with a --dtls-listen-psk of no
                              server) as server SSID, so generic CoAP tools can act as server.
+    --c2c-read HOST_EP,HOST_URI,PATH
+                             Client-to-client Read (repeatable), started once registered:
+                             the request goes in clear to HOST_URI (coap://host:port); on
+                             4.01 the owner server hint is checked (a server this client is
+                             not registered with is ignored), Read rights on the instance of
+                             PATH are requested from that server (POST /ac), and the request
+                             is repeated over the installed DTLS-PSK or OSCORE account. With
+                             an account already installed it goes secure at once. A resource
+                             PATH asks for text/plain. One line per step.
+    --c2c-observe HOST_EP,HOST_URI,PATH
+                             The same with Observe: one line per notification (with its
+                             Observe number) until the client stops or the account closes.
     --duration S             De-register and exit after S seconds.
     --quiet                  Print only errors.
     -h, --help               This text.
@@ -62,9 +76,16 @@ OPTIONS:
 Key material never appears in the output or in error messages. Security modes 1 (RPK),
 2 and 4 (certificates) are not supported and reported as such.";
 
+/// The parsed command line.
+struct Args {
+    config: ClientConfig,
+    quiet: bool,
+    c2c: Vec<C2cRequest>,
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (config, quiet) = match parse_args(&args) {
+    let Args { config, quiet, c2c } = match parse_args(&args) {
         Ok(Some(c)) => c,
         Ok(None) => {
             println!("{HELP}");
@@ -81,7 +102,13 @@ fn main() -> ExitCode {
         .iter()
         .map(|s| format!("{}={}", s.ssid, s.uri))
         .collect();
-    let handle = match spawn(config, move |e| print_event(e, quiet)) {
+    let (reg_tx, reg_rx) = mpsc::channel();
+    let handle = match spawn(config, move |e| {
+        print_event(e, quiet);
+        if matches!(e, Event::Registered { .. }) {
+            let _ = reg_tx.send(());
+        }
+    }) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("lwm2m-client: {e}");
@@ -99,6 +126,26 @@ fn main() -> ExitCode {
     if let Err(e) = ctrlc::set_handler(move || stopper.stop()) {
         eprintln!("lwm2m-client: cannot install the signal handler: {e}");
     }
+    if !c2c.is_empty() {
+        // Hints are only followed toward servers this client is registered with.
+        let registered = loop {
+            match reg_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(()) => break true,
+                Err(mpsc::RecvTimeoutError::Timeout) if !handle.is_finished() => {}
+                Err(_) => break false,
+            }
+        };
+        if registered {
+            for req in c2c {
+                let what = format!("{} {}", req.host_ep, req.path);
+                match handle.c2c(req) {
+                    Ok(op) if !quiet => println!("c2c #{op}: start {what}"),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("lwm2m-client: c2c {what}: {e}"),
+                }
+            }
+        }
+    }
     handle.join();
     ExitCode::SUCCESS
 }
@@ -111,9 +158,24 @@ fn print_event(e: &Event, quiet: bool) {
     }
 }
 
+/// A `--c2c-read` / `--c2c-observe` value.
+fn c2c_request(v: &str, observe: bool) -> Result<C2cRequest, String> {
+    let name = if observe {
+        "--c2c-observe"
+    } else {
+        "--c2c-read"
+    };
+    let mut r = C2cRequest::parse(v, observe).map_err(|e| format!("{name}: {e}"))?;
+    if r.path.resource_id().is_some() {
+        r.accept = Some(cf::TEXT);
+    }
+    Ok(r)
+}
+
 /// Parses the command line; `Ok(None)` for `--help`.
-fn parse_args(args: &[String]) -> Result<Option<(ClientConfig, bool)>, String> {
+fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     let mut c = ClientConfig::new("");
+    let mut c2c = Vec::new();
     c.period = Some(Duration::from_secs(5));
     let mut endpoint = None;
     let mut quiet = false;
@@ -173,12 +235,18 @@ fn parse_args(args: &[String]) -> Result<Option<(ClientConfig, bool)>, String> {
             "--lights" => c.lights = number(name, &value()?)?,
             "--accept-any-peer-as" => c.accept_any_peer_as = Some(number(name, &value()?)?),
             "--duration" => c.duration = Some(seconds(name, &value()?)?),
+            "--c2c-read" => c2c.push(c2c_request(&value()?, false)?),
+            "--c2c-observe" => c2c.push(c2c_request(&value()?, true)?),
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
     c.endpoint = endpoint.ok_or("--endpoint NAME is required")?;
     c.validate().map_err(|e| e.to_string())?;
-    Ok(Some((c, quiet)))
+    Ok(Some(Args {
+        config: c,
+        quiet,
+        c2c,
+    }))
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
@@ -210,7 +278,27 @@ mod tests {
 
     fn parse(s: &str) -> Result<Option<(ClientConfig, bool)>, String> {
         let v: Vec<String> = s.split_whitespace().map(String::from).collect();
-        parse_args(&v)
+        parse_args(&v).map(|a| a.map(|a| (a.config, a.quiet)))
+    }
+
+    #[test]
+    fn c2c_options() {
+        let v: Vec<String> = "--endpoint r --server coap://127.0.0.1:5683 \
+             --c2c-read lamp,coap://127.0.0.1:5690,/3311/0 \
+             --c2c-observe lamp,coap://127.0.0.1:5690,/3303/0/5700"
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let a = parse_args(&v).unwrap().unwrap();
+        assert_eq!(a.c2c.len(), 2);
+        assert!(!a.c2c[0].observe && a.c2c[1].observe);
+        assert_eq!(a.c2c[0].accept, None);
+        assert_eq!(a.c2c[1].accept, Some(cf::TEXT));
+        assert_eq!(a.c2c[1].host_uri, "coap://127.0.0.1:5690");
+        let e = parse("--endpoint r --server coap://h --c2c-read lamp,/3").unwrap_err();
+        assert!(e.contains("--c2c-read"), "{e}");
+        let e = parse("--endpoint r --server coap://h --c2c-observe lamp,coap://h,/x").unwrap_err();
+        assert!(e.contains("--c2c-observe"), "{e}");
     }
 
     #[test]

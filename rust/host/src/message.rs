@@ -152,6 +152,9 @@ pub struct MessageLayer {
     sent_non: VecDeque<SentNon>,
     seen: HashMap<(SocketAddr, u16), Seen>,
     seen_order: VecDeque<(SocketAddr, u16)>,
+    /// Observations this side made: (peer, token) -> destination of the Observe request.
+    /// Notifications carrying such a token are responses, not strays to reset.
+    observing: HashMap<(SocketAddr, Vec<u8>), (Destination, u8)>,
 }
 
 /// An empty message of `mtype` with message ID `mid` (ACK or RST).
@@ -182,7 +185,33 @@ impl MessageLayer {
             sent_non: VecDeque::new(),
             seen: HashMap::new(),
             seen_order: VecDeque::new(),
+            observing: HashMap::new(),
         }
+    }
+
+    /// Accepts later notifications from `peer` with `token` (an observation this side
+    /// started): they are acknowledged (CON) and handed up as [`Received::Response`] to
+    /// `dest` with `request_code`, instead of being reset.
+    pub fn keep_token(
+        &mut self,
+        peer: SocketAddr,
+        token: &[u8],
+        dest: Destination,
+        request_code: u8,
+    ) {
+        self.observing
+            .insert((peer, token.to_vec()), (dest, request_code));
+    }
+
+    /// Stops accepting notifications kept with [`MessageLayer::keep_token`]; the next one is
+    /// reset, which ends the observation at the peer.
+    pub fn forget_token(&mut self, peer: SocketAddr, token: &[u8]) -> bool {
+        self.observing.remove(&(peer, token.to_vec())).is_some()
+    }
+
+    /// Number of kept observation tokens.
+    pub fn kept_tokens(&self) -> usize {
+        self.observing.len()
     }
 
     /// The parameters.
@@ -393,10 +422,13 @@ impl MessageLayer {
             .pending
             .iter()
             .position(|p| p.to == from && p.token.as_slice() == msg.token);
-        let reply = match (con, found) {
-            (true, Some(_)) => Some(empty_message(MessageType::Ack, msg.message_id)),
-            (true, None) => rst(),
-            (false, _) => None,
+        let kept = self.observing.get(&(from, msg.token.to_vec())).copied();
+        let reply = match (con, found, kept) {
+            (true, Some(_), _) | (true, None, Some(_)) => {
+                Some(empty_message(MessageType::Ack, msg.message_id))
+            }
+            (true, None, None) => rst(),
+            (false, _, _) => None,
         };
         if let Some(r) = &reply {
             self.responded(from, msg.message_id, r);
@@ -410,7 +442,14 @@ impl MessageLayer {
                     msg,
                 }
             }
-            None => Received::Nothing,
+            None => match kept {
+                Some((dest, request_code)) => Received::Response {
+                    dest,
+                    request_code,
+                    msg,
+                },
+                None => Received::Nothing,
+            },
         };
         Inbound { event, reply }
     }
@@ -527,6 +566,46 @@ mod tests {
             .unwrap();
         assert_eq!(u16::from_be_bytes([m[2], m[3]]), mid);
         mid
+    }
+
+    /// Notifications of an observation we started are acknowledged and delivered while the
+    /// token is kept, and reset once it is forgotten.
+    #[test]
+    fn kept_tokens_take_notifications_until_forgotten() {
+        let mut ml = layer(3);
+        let con = build(MessageType::Con, code::CONTENT, 0x100, b"ob", b"");
+        // Not kept: a stray notification is reset.
+        let r = ml.receive(peer(), &con, 0);
+        assert!(matches!(r.event, Received::Nothing));
+        assert_eq!(r.reply, Some(empty_message(MessageType::Rst, 0x100)));
+        ml.keep_token(peer(), b"ob", Destination::Endpoint(4), code::GET);
+        assert_eq!(ml.kept_tokens(), 1);
+        let con = build(MessageType::Con, code::CONTENT, 0x101, b"ob", b"");
+        let r = ml.receive(peer(), &con, 0);
+        assert_eq!(r.reply, Some(empty_message(MessageType::Ack, 0x101)));
+        assert!(matches!(
+            r.event,
+            Received::Response {
+                dest: Destination::Endpoint(4),
+                request_code: code::GET,
+                ..
+            }
+        ));
+        let non = build(MessageType::Non, code::CONTENT, 0x102, b"ob", b"");
+        let r = ml.receive(peer(), &non, 0);
+        assert_eq!(r.reply, None);
+        assert!(matches!(r.event, Received::Response { .. }));
+        // Another peer with the same token is not the observed one.
+        let other: SocketAddr = "192.0.2.2:5683".parse().unwrap();
+        let stray = build(MessageType::Con, code::CONTENT, 0x103, b"ob", b"");
+        let r = ml.receive(other, &stray, 0);
+        assert!(matches!(r.event, Received::Nothing));
+        assert!(ml.forget_token(peer(), b"ob"));
+        assert!(!ml.forget_token(peer(), b"ob"));
+        let con = build(MessageType::Con, code::CONTENT, 0x104, b"ob", b"");
+        let r = ml.receive(peer(), &con, 0);
+        assert!(matches!(r.event, Received::Nothing));
+        assert_eq!(r.reply, Some(empty_message(MessageType::Rst, 0x104)));
     }
 
     #[test]

@@ -42,11 +42,16 @@ impl PskStore for ClientPsk {
     }
 }
 
-struct ServerPsk(ServerKeys);
+/// Listener keys: the fixed ones, then those of the peer client accounts (as the driver last
+/// copied them from the engine's Client Security instances).
+struct ServerPsk(ServerKeys, ServerKeys);
 
 impl PskStore for ServerPsk {
     fn psk_for_identity(&self, identity: &[u8]) -> Option<Key> {
-        self.0.lock().ok()?.get(identity).cloned()
+        if let Some(k) = self.0.lock().ok()?.get(identity) {
+            return Some(k.clone());
+        }
+        self.1.lock().ok()?.get(identity).cloned()
     }
 }
 
@@ -67,9 +72,11 @@ pub struct SecureTransport {
     client_keys: ClientKeys,
     client: DtlsEndpoint,
     server_keys: ServerKeys,
+    peer_keys: ServerKeys,
     server: Option<DtlsEndpoint>,
     queued: HashMap<SocketAddr, Vec<Vec<u8>>>,
-    oscore: Vec<(Option<SocketAddr>, OscorePeer)>,
+    /// OSCORE contexts: destination, owning peer client account (None: configured), context.
+    oscore: Vec<(Option<SocketAddr>, Option<u16>, OscorePeer)>,
     inbox: VecDeque<(Vec<u8>, SocketAddr, PeerSecurity)>,
     last: PeerSecurity,
     stats: WireStats,
@@ -108,6 +115,7 @@ impl SecureTransport {
             client_keys,
             client,
             server_keys: ServerKeys::default(),
+            peer_keys: ServerKeys::default(),
             server: None,
             queued: HashMap::new(),
             oscore: Vec::new(),
@@ -123,17 +131,22 @@ impl SecureTransport {
     /// ([`PeerSecurity::Dtls`]).
     pub fn add_listener_psk(&mut self, identity: &[u8], key: &[u8]) -> io::Result<()> {
         let key = Key::new(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        self.ensure_server()?;
+        if let Ok(mut k) = self.server_keys.lock() {
+            k.insert(identity.to_vec(), key);
+        }
+        Ok(())
+    }
+
+    fn ensure_server(&mut self) -> io::Result<()> {
         if self.server.is_none() {
             let ep = DtlsEndpoint::new(
                 Role::Server,
-                ServerPsk(self.server_keys.clone()),
+                ServerPsk(self.server_keys.clone(), self.peer_keys.clone()),
                 Config::default(),
             )
             .map_err(|e| io::Error::other(e.to_string()))?;
             self.server = Some(ep);
-        }
-        if let Ok(mut k) = self.server_keys.lock() {
-            k.insert(identity.to_vec(), key);
         }
         Ok(())
     }
@@ -141,7 +154,17 @@ impl SecureTransport {
     /// Adds an OSCORE context: requests to `dest` (if given) are protected with it, and
     /// protected requests carrying its Recipient ID are verified with it.
     pub fn add_oscore(&mut self, dest: Option<SocketAddr>, peer: OscorePeer) {
-        self.oscore.push((dest, peer));
+        self.oscore.push((dest, None, peer));
+    }
+
+    /// The DTLS server endpoint, once there is one (session counts).
+    pub fn dtls_server(&self) -> Option<&DtlsEndpoint> {
+        self.server.as_ref()
+    }
+
+    /// Number of OSCORE contexts of peer client accounts.
+    pub fn peer_oscore_count(&self) -> usize {
+        self.oscore.iter().filter(|(_, o, _)| o.is_some()).count()
     }
 
     /// Socket-level counters.
@@ -258,7 +281,7 @@ impl SecureTransport {
             }
         };
         let protected = m.option(option::OSCORE).is_some();
-        let idx = self.oscore.iter().position(|(dest, p)| {
+        let idx = self.oscore.iter().position(|(dest, _, p)| {
             if code::is_request(m.code) {
                 protected && p.is_for_us(&data)
             } else {
@@ -274,7 +297,7 @@ impl SecureTransport {
             }
             return;
         };
-        let Some((_, peer)) = self.oscore.get_mut(i) else {
+        let Some((_, _, peer)) = self.oscore.get_mut(i) else {
             return;
         };
         match peer.unprotect(&data) {
@@ -337,7 +360,7 @@ impl Transport for SecureTransport {
     fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()> {
         let mut bytes = None;
         if let Ok(m) = Message::parse(data) {
-            for (dest, peer) in &mut self.oscore {
+            for (dest, _, peer) in &mut self.oscore {
                 let applies = if code::is_request(m.code) {
                     *dest == Some(to)
                 } else {
@@ -401,5 +424,57 @@ impl Transport for SecureTransport {
             .map_err(|_| io::Error::other("DTLS key table poisoned"))?;
         keys.insert(addr, (identity.to_vec(), key));
         Ok(())
+    }
+
+    fn set_peer_psks(&mut self, psks: &[crate::transport::PeerPsk]) {
+        let mut table = HashMap::new();
+        for (id, key) in psks {
+            if let Ok(k) = Key::new(key) {
+                table.insert(id.clone(), k);
+            }
+        }
+        if !table.is_empty() && self.ensure_server().is_err() {
+            return;
+        }
+        if let Ok(mut k) = self.peer_keys.lock() {
+            *k = table;
+        }
+    }
+
+    fn close_dtls_identity(&mut self, identity: &[u8]) -> usize {
+        let mut closed = self.client.close_identity(identity);
+        if let Some(s) = &mut self.server {
+            closed.extend(s.close_identity(identity));
+        }
+        if let Ok(mut keys) = self.client_keys.lock() {
+            keys.retain(|addr, (id, _)| {
+                let gone = id.as_slice() == identity;
+                if gone {
+                    self.queued.remove(addr);
+                }
+                !gone
+            });
+        }
+        // The close_notify alerts.
+        self.flush_dtls();
+        closed.len()
+    }
+
+    fn add_peer_oscore(
+        &mut self,
+        short_id: u16,
+        dest: Option<SocketAddr>,
+        peer: OscorePeer,
+    ) -> io::Result<()> {
+        self.remove_peer_oscore(short_id);
+        // Before the configured contexts: a peer client's kid is looked up first.
+        self.oscore.insert(0, (dest, Some(short_id), peer));
+        Ok(())
+    }
+
+    fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
+        let before = self.oscore.len();
+        self.oscore.retain(|(_, o, _)| *o != Some(short_id));
+        self.oscore.len() != before
     }
 }

@@ -10,7 +10,12 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
+use crate::oscore::OscorePeer;
 use crate::uri::canonical;
+use zeroize::Zeroizing;
+
+/// A DTLS PSK of a peer client account: identity and key (zeroed on drop).
+pub type PeerPsk = (Vec<u8>, Zeroizing<Vec<u8>>);
 
 /// How a received datagram was authenticated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,6 +65,43 @@ pub trait Transport {
             io::ErrorKind::Unsupported,
             "this transport has no DTLS (coaps://)",
         ))
+    }
+
+    /// Replaces the PSKs of peer client accounts (Client Security, 11000) this side accepts
+    /// DTLS handshakes with, besides its fixed listener keys. Transports without DTLS ignore
+    /// it.
+    fn set_peer_psks(&mut self, psks: &[PeerPsk]) {
+        let _ = psks;
+    }
+
+    /// Closes every DTLS session and handshake authenticated with `identity`, in both roles,
+    /// and forgets the client-role credentials using it (the peer is then no longer a
+    /// `coaps://` peer). Returns how many sessions or handshakes were closed.
+    fn close_dtls_identity(&mut self, identity: &[u8]) -> usize {
+        let _ = identity;
+        0
+    }
+
+    /// Adds the OSCORE context of peer client account `short_id`: requests to `dest` are
+    /// protected with it, protected requests with its Recipient ID verified with it.
+    /// Transports without OSCORE refuse.
+    fn add_peer_oscore(
+        &mut self,
+        short_id: u16,
+        dest: Option<SocketAddr>,
+        peer: OscorePeer,
+    ) -> io::Result<()> {
+        let _ = (short_id, dest, peer);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport has no OSCORE",
+        ))
+    }
+
+    /// Drops the OSCORE context of peer client account `short_id`; true if there was one.
+    fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
+        let _ = short_id;
+        false
     }
 }
 
