@@ -68,7 +68,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "install-deps: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest' >/dev/null 2>&1; then
-  echo "install-deps: installing aiocoap, cbor2, pytest (pip)"
-  "$VENV/bin/pip" install -q -r tests/requirements.txt
+if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest, DTLSSocket' \
+    >/dev/null 2>&1; then
+  echo "install-deps: installing aiocoap, cbor2, pytest, DTLSSocket (pip)"
+  # `python -m pip`: the venv's own interpreter, even if the venv directory was copied.
+  "$VENV/bin/python" -m pip install -q -r tests/requirements.txt
 fi
