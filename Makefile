@@ -60,10 +60,13 @@ size:
 	  $(PYTHON) $(PROBE)/elf_size.py --label $$c $(PROBE)/target/size-$$c/$(THUMB)/release/lwm2m-size-probe LWM2M_ENGINE_STATE_SIZE || exit 1; \
 	done
 
-## bench: benchmarks (reported, never asserted).
+## bench: benchmarks (reported, never asserted), then the CPU cost per protected request:
+## instructions per request (NoSec, DTLS, OSCORE) and per handshake / context setup, counted
+## by valgrind's callgrind (wall-clock times instead when valgrind cannot be installed).
 bench:
-	@tests/install-deps.sh build
+	@tests/install-deps.sh bench
 	$(CARGO) run --release -q -p lwm2m-demo -- --bench
+	$(CARGO) run --release -q -p lwm2m-demo --bin lwm2m-cpu -- --callgrind
 
 ## fuzz: run every fuzz target for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
 FUZZ_SECONDS ?= 60

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need and is not part of a fresh Rust machine.
 # Idempotent. `install-deps.sh build` installs only what building the host crates needs
-# (`make demo`); without argument everything `make test` needs.
+# (`make demo`); `install-deps.sh bench` that plus valgrind for the instruction counts of
+# `make bench` (optional: if it cannot be installed, the reason is printed and the script still
+# succeeds); without argument everything `make test` needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-all}
@@ -34,6 +36,26 @@ if [ -n "$APT_PKGS" ]; then
 fi
 [ "$MODE" = build ] && exit 0
 
+if [ "$MODE" = bench ]; then
+  command -v valgrind >/dev/null 2>&1 && exit 0
+  why=""
+  if [ "$(id -u)" != 0 ]; then
+    why="not root, apt-get cannot install packages"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    why="no apt-get on this system"
+  else
+    echo "install-deps: installing valgrind (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }; then
+      why="apt-get install valgrind failed"
+    fi
+  fi
+  if [ -n "$why" ]; then
+    echo "install-deps: valgrind not installed ($why); make bench skips instruction counts"
+  fi
+  exit 0
+fi
+
 if ! rustup target list --installed | grep -qx thumbv7m-none-eabi; then
   echo "install-deps: adding Rust target thumbv7m-none-eabi"
   rustup target add thumbv7m-none-eabi
@@ -46,7 +68,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "install-deps: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest' >/dev/null 2>&1; then
-  echo "install-deps: installing aiocoap, cbor2, pytest (pip)"
-  "$VENV/bin/pip" install -q -r tests/requirements.txt
+if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest, DTLSSocket' \
+    >/dev/null 2>&1; then
+  echo "install-deps: installing aiocoap, cbor2, pytest, DTLSSocket (pip)"
+  # `python -m pip`: the venv's own interpreter, even if the venv directory was copied.
+  "$VENV/bin/python" -m pip install -q -r tests/requirements.txt
 fi

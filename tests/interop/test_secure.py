@@ -1,7 +1,8 @@
 """Independent peers reading the HOST CLIENT over secure channels:
-- libcoap's coap-client (OpenSSL) over DTLS-PSK: the host client accepts DTLS handshakes on
-  its socket (--dtls-listen-psk) and serves a peer whose PSK identity is its server account's
-  as that server; a wrong key gets nothing;
+- libcoap's coap-client (OpenSSL) and aiocoap-client (tinydtls through the DTLSSocket
+  package) over DTLS-PSK: the host client accepts DTLS handshakes on its socket
+  (--dtls-listen-psk) and serves a peer whose PSK identity is its server account's as that
+  server; a wrong key gets nothing;
 - aiocoap with the server's OSCORE context: served as the server (verified kid), and after a
   client restart with a persisted sequence-number file the replay window is recovered with
   Echo (RFC 8613 B.1.2).
@@ -71,6 +72,48 @@ def test_coap_client_with_wrong_key_gets_nothing(dtls_setup):
     assert b"lwm2m-c2c" not in r.stdout
     r = coaps_get(dtls_setup["port"], "someone", KEY_TEXT, "/3/0/0")
     assert b"lwm2m-c2c" not in r.stdout
+    assert dtls_setup["proc"].output().count("served GET /3/0/0") == before
+
+
+def aiocoap_coaps_get(tmp_path, port, ident, key, path, timeout=60):
+    """aiocoap-client over coaps with a PSK credentials file."""
+    creds = tmp_path / f"dtls-{ident}-{key}.json"
+    creds.write_text(json.dumps({f"coaps://127.0.0.1:{port}/*": {"dtls": {
+        "psk": {"ascii": key}, "client-identity": {"ascii": ident}}}}))
+    # Run by this interpreter, so the DTLSSocket it imported is the one aiocoap finds.
+    return subprocess.run([sys.executable, "-m", "aiocoap.cli.client", "--credentials",
+                           str(creds), f"coaps://127.0.0.1:{port}{path}"],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_aiocoap_reads_host_client_over_dtls(dtls_setup, tmp_path):
+    pytest.importorskip("DTLSSocket", reason="DTLSSocket (aiocoap's DTLS) is not installed: "
+                        "tests/install-deps.sh installs it from tests/requirements.txt")
+    r = aiocoap_coaps_get(tmp_path, dtls_setup["port"], "srv-id", KEY_TEXT, "/3/0/0")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "lwm2m-c2c"
+    dtls_setup["proc"].wait_for("(server 1) -> 2.05")
+    no_key(dtls_setup["proc"].output())
+    no_key(dtls_setup["server"].output())
+
+
+def test_aiocoap_with_wrong_key_over_dtls_gets_nothing(dtls_setup, tmp_path):
+    pytest.importorskip("DTLSSocket", reason="DTLSSocket (aiocoap's DTLS) is not installed: "
+                        "tests/install-deps.sh installs it from tests/requirements.txt")
+    before = dtls_setup["proc"].output().count("served GET /3/0/0")
+    try:
+        # A failed handshake leaves aiocoap retrying until its exchange lifetime: 15 s of it
+        # are enough to see that nothing is served.
+        r = aiocoap_coaps_get(tmp_path, dtls_setup["port"], "srv-id", "fedcba9876543210",
+                              "/3/0/0", timeout=15)
+        out, err = r.stdout, r.stderr
+        assert r.returncode != 0
+    except subprocess.TimeoutExpired as e:
+        out, err = e.stdout or b"", e.stderr or b""
+        out, err = (x.decode() if isinstance(x, bytes) else x for x in (out, err))
+    assert "lwm2m-c2c" not in out
+    # Refused by the handshake, not for want of a DTLS transport in aiocoap.
+    assert "NoRequestInterface" not in err, err
     assert dtls_setup["proc"].output().count("served GET /3/0/0") == before
 
 

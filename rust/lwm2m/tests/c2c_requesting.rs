@@ -12,7 +12,9 @@ use lwm2m::c2c::access_request::Grant;
 use lwm2m::c2c::{hint, rights as cr};
 use lwm2m::coap::{code, option, MessageType};
 use lwm2m::codec::Writer;
-use lwm2m::engine::{AccessOutcome, Destination, Engine, REFRESH_PERMILLE};
+use lwm2m::engine::{
+    AccessOutcome, Destination, Engine, ACCESS_BACKOFF, ACCESS_TRIES, REFRESH_PERMILLE,
+};
 use lwm2m::{Error, Path};
 
 const READ_LIGHT: Grant = Grant {
@@ -147,7 +149,6 @@ fn access_results_are_reported() {
             Some(code::BAD_REQUEST),
             AccessOutcome::Rejected(code::BAD_REQUEST),
         ),
-        (None, AccessOutcome::Timeout),
     ]
     .into_iter()
     .enumerate()
@@ -176,6 +177,97 @@ fn access_results_are_reported() {
         e.registration_state(1),
         lwm2m::engine::RegistrationState::Registered
     );
+}
+
+/// Fails the access request in flight the way `how` says: `None` a timeout reported by the
+/// driver, `Some(code)` an answer with that code.
+fn fail(e: &mut Engine<'static>, o: &lwm2m::engine::Outgoing, r: &Resp, how: Option<u8>, t: u64) {
+    match how {
+        None => e.request_failed(o.dest, &r.token, t),
+        Some(c) => answer(e, r, c, &[], t),
+    }
+}
+
+#[test]
+fn timeouts_and_503_are_retried_with_backoff_then_reported() {
+    assert_eq!((ACCESS_TRIES, ACCESS_BACKOFF), (3, 2_000));
+    for how in [None, Some(code::SERVICE_UNAVAILABLE)] {
+        let mut e = requester();
+        e.request_access(1, "node-1", &[READ_LIGHT], true, 0)
+            .unwrap();
+        let (mut o, mut r) = poll(&mut e, 0).unwrap();
+        let first = r.clone();
+        let mut t = 0;
+        let mut tokens = vec![r.token.clone()];
+        // Try n failed at t: the next one is due ACCESS_BACKOFF * 2^(n-1) later.
+        for n in 1..u64::from(ACCESS_TRIES) {
+            t += 100;
+            fail(&mut e, &o, &r, how, t);
+            assert_eq!(
+                e.take_access_result(),
+                None,
+                "{how:?}: try {n} is not final"
+            );
+            assert!(e.next_wakeup().is_some_and(|w| w <= t));
+            assert!(poll_all(&mut e, t).is_empty(), "no retry at once");
+            let due = t + (ACCESS_BACKOFF << (n - 1));
+            assert_eq!(e.next_wakeup(), Some(due), "{how:?}: try {n}");
+            assert!(poll_all(&mut e, due - 1).is_empty());
+            (o, r) = poll(&mut e, due).unwrap();
+            assert_eq!(o.dest, Destination::Server(1));
+            assert_eq!(r.path_of(option::URI_PATH), "/ac");
+            assert_eq!(r.queries(), first.queries());
+            assert_eq!(r.payload, first.payload);
+            assert!(!tokens.contains(&r.token), "a fresh token per try");
+            tokens.push(r.token.clone());
+            // A late answer to the previous try is ignored.
+            let mut old = r.clone();
+            old.token = tokens[tokens.len() - 2].clone();
+            answer(&mut e, &old, code::CREATED, &[], due);
+            assert_eq!(e.take_access_result(), None);
+            t = due;
+        }
+        fail(&mut e, &o, &r, how, t + 100);
+        let res = e
+            .take_access_result()
+            .expect("the last failure is reported");
+        let expect = match how {
+            None => AccessOutcome::Timeout,
+            Some(c) => AccessOutcome::Rejected(c),
+        };
+        assert_eq!((res.outcome, res.host.as_str()), (expect, "node-1"));
+        assert_eq!(tokens.len(), usize::from(ACCESS_TRIES));
+        assert!(poll_all(&mut e, 10_000_000)
+            .iter()
+            .all(|(_, r)| r.path_of(option::URI_PATH) != "/ac"));
+    }
+}
+
+#[test]
+fn a_retry_can_succeed_and_other_errors_are_final() {
+    let mut e = requester();
+    e.request_access(1, "node-1", &[READ_LIGHT], true, 0)
+        .unwrap();
+    let (o, r) = poll(&mut e, 0).unwrap();
+    fail(&mut e, &o, &r, None, 50);
+    assert!(poll_all(&mut e, 50).is_empty());
+    let (_, r) = poll(&mut e, 50 + ACCESS_BACKOFF).unwrap();
+    answer(&mut e, &r, code::CREATED, &[], 3_000);
+    let res = e.take_access_result().unwrap();
+    assert_eq!((res.outcome, res.refresh), (AccessOutcome::Granted, false));
+
+    // 4.03 (and every answer but 5.03) ends the request at once.
+    e.request_access(1, "node-2", &[READ_LIGHT], true, 4_000)
+        .unwrap();
+    let (_, r) = poll(&mut e, 4_000).unwrap();
+    answer(&mut e, &r, code::FORBIDDEN, &[], 4_001);
+    assert_eq!(
+        e.take_access_result().unwrap().outcome,
+        AccessOutcome::Rejected(code::FORBIDDEN)
+    );
+    assert!(poll_all(&mut e, 100_000)
+        .iter()
+        .all(|(_, r)| r.path_of(option::URI_PATH) != "/ac"));
 }
 
 #[test]

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use lwm2m::c2c::access_request::{self, Grant};
 use lwm2m::c2c::{CLIENT, CLIENT_ACCESS_CONTROL, CLIENT_SECURITY, OSCORE};
@@ -384,6 +384,7 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn run(mut self) {
         while !self.shared.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            self.expire();
             match self.jobs.recv_timeout(Duration::from_millis(200)) {
                 Ok(Job::Install(job)) => {
                     let reply = self.install(&job);
@@ -395,11 +396,52 @@ impl Worker {
                     });
                 }
                 Ok(Job::Revoke(id, tx)) => {
-                    let _ = tx.send(self.revoke(id));
+                    let r = self.revoke(id);
+                    self.persist();
+                    let _ = tx.send(r);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+        }
+    }
+
+    /// Writes the state file, if one is configured; a failure is reported as an event.
+    fn persist(&self) {
+        let Some(file) = &self.cfg.state_file else {
+            return;
+        };
+        let r = crate::state::save(file, &lock(&self.shared.c2c));
+        if let Err(e) = r {
+            self.shared.emit(Event::StateSaveFailed {
+                error: format!("{}: {e}", file.display()),
+            });
+        }
+    }
+
+    /// Forgets the pairs whose lifetime ended (one event per pair) and frees their IDs. Runs
+    /// on this thread, between installs and revocations, so it never races with them.
+    fn expire(&self) {
+        let dropped: Vec<(String, String, Vec<u64>)> = {
+            let mut st = lock(&self.shared.c2c);
+            st.expired_pairs(SystemTime::now())
+                .into_iter()
+                .filter_map(|(r, h)| {
+                    let ids = st.drop_expired(&r, &h)?;
+                    Some((r, h, ids))
+                })
+                .collect()
+        };
+        if dropped.is_empty() {
+            return;
+        }
+        self.persist();
+        for (requester, host, grants) in dropped {
+            self.shared.emit(Event::GrantsExpired {
+                requester,
+                host,
+                grants,
+            });
         }
     }
 
@@ -415,7 +457,9 @@ impl Worker {
     }
 
     fn install(&mut self, job: &AcJob) -> Reply {
-        match self.try_install(job) {
+        let r = self.try_install(job);
+        self.persist();
+        match r {
             Ok(()) => Reply::code(code::CREATED),
             Err(reason) => {
                 self.shared.emit(Event::C2cInstallFailed {
@@ -476,7 +520,7 @@ impl Worker {
                     at_requester,
                     security,
                     lifetime: job.lifetime,
-                    renewed: Instant::now(),
+                    renewed: SystemTime::now(),
                 };
                 (pair, true)
             }
@@ -689,6 +733,9 @@ impl Worker {
             let mut st = lock(&self.shared.c2c);
             self.plan(&mut st, job, &req_reg, &host_reg)?
         };
+        // The reserved IDs reach the state file before any client sees them: after a crash
+        // mid-install they stay reserved rather than collide.
+        self.persist();
         let mut sent: Vec<Sent> = Vec::new();
         let mut failed = false;
         // Instances that exist now because of this install (deleted again on failure).
@@ -788,7 +835,7 @@ impl Worker {
             let mut st = lock(&self.shared.c2c);
             self.free(&mut st, &plan.replaced);
             let mut pair = plan.pair.clone();
-            pair.renewed = Instant::now();
+            pair.renewed = SystemTime::now();
             st.pairs
                 .insert((job.requester.clone(), job.host.clone()), pair);
             for (path, acl) in &plan.acls {

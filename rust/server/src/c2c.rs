@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use lwm2m::c2c::{CLIENT, CLIENT_ACCESS_CONTROL, CLIENT_SECURITY, OSCORE};
 use lwm2m::Path;
@@ -255,13 +255,14 @@ pub struct Pair {
     pub security: SecurityMode,
     /// Account lifetime (s, 0 = forever).
     pub lifetime: u32,
-    /// Last time the server wrote the lifetime (install or renewal).
-    pub renewed: Instant,
+    /// Last time the server wrote the lifetime (install or renewal), wall-clock time so that
+    /// it survives a server restart ([`crate::state`]).
+    pub renewed: SystemTime,
 }
 
 impl Pair {
     /// When the accounts expire on the clients, if they do.
-    pub fn expires_at(&self) -> Option<Instant> {
+    pub fn expires_at(&self) -> Option<SystemTime> {
         (self.lifetime > 0).then(|| self.renewed + Duration::from_secs(u64::from(self.lifetime)))
     }
 }
@@ -300,7 +301,7 @@ pub struct Book {
     /// Short Client IDs in use in this client's namespace -> peer endpoint. IDs of accounts
     /// whose deletion was not confirmed stay here.
     pub short_ids: BTreeMap<u16, String>,
-    last_short: u16,
+    pub(crate) last_short: u16,
     /// Instance IDs the server created or reserved, by object.
     pub instances: BTreeMap<u16, BTreeSet<u16>>,
     /// OSCORE Recipient IDs in use at this client.
@@ -364,7 +365,7 @@ pub struct C2cState {
     pub acls: BTreeMap<(String, Path), AclInstance>,
     /// By grant ID.
     pub grants: BTreeMap<u64, GrantInfo>,
-    next_grant: u64,
+    pub(crate) next_grant: u64,
 }
 
 impl C2cState {
@@ -381,8 +382,47 @@ impl C2cState {
             .find(|g| g.requester == requester && g.host == host && g.path == *path)
     }
 
+    /// The pairs whose lifetime ended at `now`, as (requester, host).
+    pub fn expired_pairs(&self, now: SystemTime) -> Vec<(String, String)> {
+        self.pairs
+            .iter()
+            .filter(|(_, p)| p.expires_at().is_some_and(|e| e <= now))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Forgets a pair whose lifetime ended (the clients closed the accounts themselves): its
+    /// grants, its entries in the host's 11002 ACLs and the IDs of both accounts. The 11002
+    /// instances stay reserved (and known, possibly with an empty ACL): they still exist on
+    /// the host, and a later grant on the same target writes into them again. Returns the
+    /// grant IDs dropped, `None` if the pair is unknown.
+    pub fn drop_expired(&mut self, requester: &str, host: &str) -> Option<Vec<u64>> {
+        let pair = self
+            .pairs
+            .remove(&(requester.to_owned(), host.to_owned()))?;
+        let ids: Vec<u64> = self
+            .grants
+            .values()
+            .filter(|g| g.requester == requester && g.host == host)
+            .map(|g| g.id)
+            .collect();
+        for id in &ids {
+            if let Some(g) = self.grants.remove(id) {
+                if let Some(acl) = self.acls.get_mut(&(g.host.clone(), g.path)) {
+                    acl.entries.remove(&pair.at_host.short_id);
+                }
+            }
+        }
+        for (ep, acc) in [(host, &pair.at_host), (requester, &pair.at_requester)] {
+            if let Some(b) = self.books.get_mut(ep) {
+                b.free_account(acc);
+            }
+        }
+        Some(ids)
+    }
+
     /// The JSON list of grants (`GET /api/grants`): no secrets.
-    pub fn grants_json(&self, now: Instant) -> Json {
+    pub fn grants_json(&self, now: SystemTime) -> Json {
         Json::Array(
             self.grants
                 .values()
@@ -395,8 +435,7 @@ impl C2cState {
                         "rights": g.rights,
                         "rights_text": rights_text(g.rights),
                         "acl_instance": g.acl_instance,
-                        "created": g.created.duration_since(SystemTime::UNIX_EPOCH)
-                            .map(|d| d.as_secs()).unwrap_or(0),
+                        "created": unix_secs(g.created),
                     });
                     if let Some(p) = self.pairs.get(&(g.requester.clone(), g.host.clone())) {
                         j["requester_short_id"] = json!(p.at_host.short_id);
@@ -404,7 +443,9 @@ impl C2cState {
                         j["security"] = json!(p.security.name());
                         j["lifetime"] = json!(p.lifetime);
                         if let Some(e) = p.expires_at() {
-                            j["expires_in"] = json!(e.saturating_duration_since(now).as_secs());
+                            let left = e.duration_since(now).unwrap_or_default();
+                            j["expires_in"] = json!(left.as_secs());
+                            j["expires_at"] = json!(unix_secs(e));
                             j["expired"] = json!(e <= now);
                         }
                     }
@@ -413,6 +454,12 @@ impl C2cState {
                 .collect(),
         )
     }
+}
+
+/// Seconds since the Unix epoch (0 before it).
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The URI of a client as its peers see it: its registration address (IPv4-mapped IPv6

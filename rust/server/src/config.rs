@@ -37,6 +37,9 @@ pub struct C2cConfig {
     /// Set by a signal handler (SIGHUP in the binary); the event loop reloads the policy file
     /// when it finds it set.
     pub reload_flag: Option<Arc<AtomicBool>>,
+    /// Where grants, pairs and the IDs handed out are kept across restarts (`--state`, see
+    /// [`crate::state`]); `None`: in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for C2cConfig {
@@ -50,6 +53,7 @@ impl Default for C2cConfig {
             default_lifetime: DEFAULT_C2C_LIFETIME,
             short_server_id: 1,
             reload_flag: None,
+            state_file: None,
         }
     }
 }
@@ -81,6 +85,10 @@ pub struct Config {
     /// PSK table and OSCORE clients. An endpoint listed here may only register (and be
     /// served) over its secure channel; NoSec registrations of it are refused.
     pub credentials: Credentials,
+    /// Persist the OSCORE sequence numbers of the server's contexts (`--oscore-seqno-file`,
+    /// RFC 8613 B.1.1): one file per OSCORE client, this path with `.kid-<recipient ID hex>`
+    /// appended. `None`: give fresh OSCORE material after every server restart.
+    pub oscore_seqno_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -97,6 +105,7 @@ impl Default for Config {
             c2c: C2cConfig::default(),
             coaps_addr: None,
             credentials: Credentials::default(),
+            oscore_seqno_file: None,
         }
     }
 }

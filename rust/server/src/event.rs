@@ -139,6 +139,21 @@ pub enum Event {
         /// Steps that failed (the IDs involved are then never reused).
         failures: Vec<String>,
     },
+    /// A pair's account lifetime ended: the server forgot its grants and freed the IDs of
+    /// its accounts (the clients closed the accounts themselves).
+    GrantsExpired {
+        /// Requesting client.
+        requester: String,
+        /// Hosting client.
+        host: String,
+        /// The grant IDs dropped.
+        grants: Vec<u64>,
+    },
+    /// Writing the state file (`--state`) failed; the state in memory is unchanged.
+    StateSaveFailed {
+        /// The error.
+        error: String,
+    },
     /// The policy file was reloaded.
     PolicyReloaded {
         /// Number of rules now in force.
@@ -181,6 +196,8 @@ impl Event {
             Event::C2cInstalled { .. } => "c2c-installed",
             Event::C2cInstallFailed { .. } => "c2c-install-failed",
             Event::GrantRevoked { .. } => "grant-revoked",
+            Event::GrantsExpired { .. } => "grants-expired",
+            Event::StateSaveFailed { .. } => "state-save-failed",
             Event::PolicyReloaded { .. } => "policy-reloaded",
             Event::PolicyReloadFailed { .. } => "policy-reload-failed",
             Event::Relayed { .. } => "relayed",
@@ -202,9 +219,12 @@ impl Event {
             Event::AccessRequest { requester, .. }
             | Event::C2cInstalled { requester, .. }
             | Event::C2cInstallFailed { requester, .. }
-            | Event::GrantRevoked { requester, .. } => requester,
+            | Event::GrantRevoked { requester, .. }
+            | Event::GrantsExpired { requester, .. } => requester,
             Event::Relayed { host, .. } => host,
-            Event::PolicyReloaded { .. } | Event::PolicyReloadFailed { .. } => "",
+            Event::PolicyReloaded { .. }
+            | Event::PolicyReloadFailed { .. }
+            | Event::StateSaveFailed { .. } => "",
         }
     }
 
@@ -306,6 +326,11 @@ impl Event {
                 j["accounts_removed"] = json!(accounts_removed);
                 j["failures"] = json!(failures);
             }
+            Event::GrantsExpired { host, grants, .. } => {
+                j["host"] = json!(host);
+                j["grants"] = json!(grants);
+            }
+            Event::StateSaveFailed { error } => j["error"] = json!(error),
             Event::PolicyReloaded { rules } => j["rules"] = json!(rules),
             Event::PolicyReloadFailed { error } => j["error"] = json!(error),
             Event::Relayed {

@@ -20,6 +20,8 @@
 //!   or the artifact's sequence of Creates ([`c2c::InstallMode::Separate`]);
 //! - grants are listed with [`ServerHandle::grants`] and revoked with [`ServerHandle::revoke`]
 //!   (also `GET /api/grants`, `DELETE /api/grants/<id>`, console `grants`, `revoke <id>`);
+//!   with [`C2cConfig::state_file`] they survive a restart ([`state`]); when a pair's
+//!   lifetime ends the server forgets its grants ([`Event::GrantsExpired`]);
 //! - [`relay`]: the server-centric baseline of the paper, for comparison
 //!   ([`ServerHandle::relay`]).
 //!
@@ -52,6 +54,7 @@ pub mod registration;
 pub mod relay;
 pub mod secure;
 pub mod server;
+pub mod state;
 pub mod transport;
 pub mod types;
 pub mod values;

@@ -23,8 +23,11 @@ options:
                        with its identity; its registration is bound to that identity.
   --oscore-client <s>  OSCORE client EP,secret,salt,sid,rid (hex; the client's view, as
                        given to its --oscore; repeatable). Its registration is bound to the
-                       verified kid. Server sequence numbers are not persisted: give fresh
-                       material after a server restart.
+                       verified kid. Without --oscore-seqno-file give fresh material
+                       after a server restart.
+  --oscore-seqno-file <f>  persist the server's OSCORE sequence numbers (RFC 8613 B.1.1)
+                       in <f>.kid-<recipient id hex>, one file per --oscore-client; after a
+                       restart numbers continue above every one used before
   --http <addr>        HTTP/JSON API bind address (default 127.0.0.1:8080)
   --no-http            disable the HTTP API
   --no-stdin           no console on stdin; run until killed
@@ -46,6 +49,9 @@ client-to-client authorization (POST /ac?ep=<host>[&c]):
   --c2c-lifetime <s>   account lifetime when no rule caps it (default 3600, 0 = forever)
   --c2c-ssid <n>       this server's Short Server ID at the hosts, written as 11002 owner
                        (default 1; a --bootstrap spec of the host's endpoint takes precedence)
+  --state <file>       keep grants, accounts and the IDs handed out in <file> (JSON, no
+                       keys), written on every change and loaded at start, so grants can be
+                       listed and revoked after a restart; a corrupt file stops the start
 
 policy file: one rule per line, `#` comments; first rule that applies wins; default deny.
   allow|deny [requester=PATTERN] [host=PATTERN] [path=/O[/I]] [rights=R] [lifetime=S]
@@ -102,6 +108,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                     .map_err(|e| format!("--oscore-client: {e}"))?;
                 o.config.credentials.oscore.push(c);
             }
+            "--oscore-seqno-file" => {
+                o.config.oscore_seqno_file = Some(val("--oscore-seqno-file")?.into());
+            }
+            "--state" => o.config.c2c.state_file = Some(val("--state")?.into()),
             "--http" => o.config.http_addr = Some(val("--http")?),
             "--no-http" => o.config.http_addr = None,
             "--no-stdin" => o.stdin = false,

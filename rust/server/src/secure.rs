@@ -28,9 +28,10 @@ use lwm2m::coap::{code, option, Message};
 use lwm2m_dtls::{Config as DtlsConfig, DtlsEndpoint, Event as DtlsEvent, Key, PskStore, Role};
 use zeroize::Zeroizing;
 
-use crate::oscore::{unhex, Inbound, OscoreParams, OscorePeer, VolatileStore};
+use crate::oscore::{unhex, FileSeqnoStore, Inbound, OscoreParams, OscorePeer, VolatileStore};
 use crate::server::lock;
 use crate::transport::{PeerSecurity, Transport};
+use lwm2m_oscore::SeqnoStore;
 
 /// One PSK table entry: the endpoint that may use `identity`, and its key.
 #[derive(Clone, PartialEq, Eq)]
@@ -257,12 +258,27 @@ fn bind(addr: &str, poll: Duration) -> io::Result<UdpSocket> {
 
 impl SecureTransport {
     /// Binds `coap` (plain CoAP and OSCORE) and/or `coaps` (DTLS-PSK) and starts the reader
-    /// threads; they end when the transport is dropped.
+    /// threads; they end when the transport is dropped. OSCORE sequence numbers are not
+    /// persisted (see [`SecureTransport::bind_with_seqno`]).
     pub fn bind(
         coap: Option<&str>,
         coaps: Option<&str>,
         credentials: &Credentials,
         poll: Duration,
+    ) -> io::Result<Self> {
+        Self::bind_with_seqno(coap, coaps, credentials, poll, None)
+    }
+
+    /// [`SecureTransport::bind`], persisting the sequence numbers of each OSCORE context in
+    /// a [`FileSeqnoStore`] at [`seqno_path`]`(seqno_file, recipient ID)`. A context whose file
+    /// exists resumes above the limit stored there (its replay window is then rebuilt with an
+    /// Echo exchange, RFC 8613 B.1.2); a file that cannot be read or parsed is an error.
+    pub fn bind_with_seqno(
+        coap: Option<&str>,
+        coaps: Option<&str>,
+        credentials: &Credentials,
+        poll: Duration,
+        seqno_file: Option<&std::path::Path>,
     ) -> io::Result<Self> {
         let plain = coap.map(|a| bind(a, poll)).transpose()?;
         let dtls_sock = coaps.map(|a| bind(a, poll)).transpose()?;
@@ -294,14 +310,23 @@ impl SecureTransport {
         });
         if inner.oscore.is_some() {
             let i = inner.clone();
-            let params: Vec<OscoreParams> = credentials
-                .oscore
-                .iter()
-                .map(|o| o.params.clone())
-                .collect();
+            let mut params: Vec<ContextSetup> = Vec::new();
+            for o in &credentials.oscore {
+                let (store, limit): (Box<dyn SeqnoStore + Send>, _) = match seqno_file {
+                    Some(f) => {
+                        let path = seqno_path(f, &o.params.recipient_id);
+                        let (s, l) = FileSeqnoStore::open(&path).map_err(|e| {
+                            io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                        })?;
+                        (Box::new(s), l)
+                    }
+                    None => (Box::new(VolatileStore), None),
+                };
+                params.push((o.params.clone(), store, limit));
+            }
             thread::Builder::new()
                 .name("lwm2m-oscore".into())
-                .spawn(move || oscore_loop(&i, &params, &orx))?;
+                .spawn(move || oscore_loop(&i, params, &orx))?;
         }
         if inner.plain.is_some() {
             let i = inner.clone();
@@ -510,15 +535,31 @@ impl Inner {
     }
 }
 
-fn oscore_loop(inner: &Inner, params: &[OscoreParams], cmds: &Receiver<Cmd>) {
+/// The file holding the sequence-number limit of the OSCORE context whose Recipient ID (the
+/// kid of the requests it verifies) is `recipient_id`: `file` with `.kid-<hex>` appended.
+pub fn seqno_path(file: &std::path::Path, recipient_id: &[u8]) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(format!(".kid-{}", crate::values::hex(recipient_id)));
+    name.into()
+}
+
+/// One OSCORE context to build on the OSCORE thread: its parameters, where its sequence
+/// numbers go, and the limit stored before (a restart).
+type ContextSetup = (OscoreParams, Box<dyn SeqnoStore + Send>, Option<u64>);
+
+fn oscore_loop(inner: &Inner, params: Vec<ContextSetup>, cmds: &Receiver<Cmd>) {
     let mut st = OscoreState {
         peers: Vec::new(),
         by_addr: HashMap::new(),
     };
-    for p in params {
-        // Checked in `bind`. Server contexts are not persisted: fresh material each run.
-        if let Ok(ctx) = p.context() {
-            st.peers.push(OscorePeer::new(ctx, Box::new(VolatileStore)));
+    for (p, store, limit) in params {
+        // Checked in `bind`.
+        if let Ok(mut ctx) = p.context() {
+            if let Some(l) = limit {
+                // Continue above every number used before this restart.
+                ctx.resume(l);
+            }
+            st.peers.push(OscorePeer::new(ctx, store));
         }
     }
     while !inner.stop.load(Ordering::Relaxed) {

@@ -159,11 +159,12 @@ impl Server {
     pub fn start(config: Config) -> io::Result<ServerHandle> {
         let poll = Duration::from_millis(100);
         if config.coaps_addr.is_some() || !config.credentials.oscore.is_empty() {
-            let t = SecureTransport::bind(
+            let t = SecureTransport::bind_with_seqno(
                 Some(config.coap_addr.as_str()),
                 config.coaps_addr.as_deref(),
                 &config.credentials,
                 poll,
+                config.oscore_seqno_file.as_deref(),
             )?;
             let coaps = t.coaps_addr();
             let h = Self::start_with(config, Arc::new(t))?;
@@ -177,12 +178,24 @@ impl Server {
     /// Starts the server over any [`Transport`].
     pub fn start_with(config: Config, transport: Arc<dyn Transport>) -> io::Result<ServerHandle> {
         let coap_addr = transport.local_addr()?;
+        let c2c_state = match &config.c2c.state_file {
+            Some(f) => {
+                let err = |e: io::Error| {
+                    io::Error::new(e.kind(), format!("state file {}: {e}", f.display()))
+                };
+                let st = crate::state::load(f).map_err(err)?.unwrap_or_default();
+                // Written at once: an unwritable place is an error now, not after a grant.
+                crate::state::save(f, &st).map_err(err)?;
+                st
+            }
+            None => C2cState::default(),
+        };
         let shared = Arc::new(Shared {
             registry: Mutex::new(Registry::new()),
             subscribers: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             policy: Mutex::new(config.c2c.policy.clone()),
-            c2c: Mutex::new(C2cState::default()),
+            c2c: Mutex::new(c2c_state),
         });
         let (tx, rx) = mpsc::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel();
@@ -417,7 +430,7 @@ impl ServerHandle {
 
     /// The grants of client-to-client authorizations (JSON list, no secrets).
     pub fn grants(&self) -> serde_json::Value {
-        lock(&self.inner.shared.c2c).grants_json(Instant::now())
+        lock(&self.inner.shared.c2c).grants_json(std::time::SystemTime::now())
     }
 
     /// Revokes a grant: deletes it from the host's 11002 instance (the instance itself when

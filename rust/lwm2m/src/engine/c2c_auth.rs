@@ -9,6 +9,22 @@
 //! mille of it have passed since the server last wrote it; the server renews the account by
 //! rewriting res 1 on both clients. One refresh is sent per lifetime period; if it fails the
 //! account runs out and the application asks again.
+//!
+//! # Retries
+//!
+//! An access request (the application's or a refresh) that gets no answer (the driver reports
+//! a timeout or RST through [`Engine::request_failed`], i.e. after the CoAP layer's own
+//! retransmissions) or is answered 5.03 (the server could not reach a client to install the
+//! accounts) is sent again with exponential back-off: at most [`ACCESS_TRIES`] tries in all,
+//! the second [`ACCESS_BACKOFF`] ms after the first failed, each further one after twice the
+//! previous wait (2 s, then 4 s with the defaults). Each try has a fresh token; a late answer
+//! to an earlier try is ignored. Only the last failure is reported by
+//! [`Engine::take_access_result`] ([`AccessOutcome::Timeout`] or
+//! [`AccessOutcome::Rejected`]`(5.03)`); any other answer is final at once.
+//!
+//! The back-off starts when the engine learns of the failure: the failure only marks the
+//! request, and the next [`Engine::poll`] (which [`Engine::next_wakeup`] asks for at once)
+//! fixes the retry time from its `now`.
 
 use super::{Destination, Engine, Millis, Outgoing, RegistrationState};
 use crate::c2c::access_request::{self, Grant, MAX_ENTRIES};
@@ -21,6 +37,10 @@ use crate::error::{Error, Result};
 pub const REFRESH_PERMILLE: u64 = 800;
 /// Access results kept until the application takes them (the oldest is dropped beyond).
 const MAX_RESULTS: usize = 4;
+/// Tries of one access request, the first included, when it times out or is answered 5.03.
+pub const ACCESS_TRIES: u8 = 3;
+/// Wait (ms) before the second try; it doubles for each further one.
+pub const ACCESS_BACKOFF: Millis = 2_000;
 
 /// How an access request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +70,8 @@ pub struct AccessResult {
 enum Phase {
     Queued,
     Sent([u8; 4]),
+    /// A try failed; the next is due at this time (`None`: fixed by the next poll).
+    Retry(Option<Millis>),
     Done,
 }
 
@@ -61,6 +83,8 @@ struct Entry {
     creds: bool,
     refresh: bool,
     phase: Phase,
+    /// Tries sent so far (reset by a new request or a refresh).
+    tries: u8,
     /// `refreshed_at` of the account the last refresh was sent for.
     refreshed_for: Option<Millis>,
 }
@@ -87,6 +111,12 @@ impl Requester {
         else {
             return;
         };
+        let retry = matches!(outcome, AccessOutcome::Timeout)
+            || outcome == AccessOutcome::Rejected(code::SERVICE_UNAVAILABLE);
+        if retry && e.tries < ACCESS_TRIES {
+            e.phase = Phase::Retry(None);
+            return;
+        }
         e.phase = Phase::Done;
         let r = AccessResult {
             ssid: e.ssid,
@@ -155,6 +185,7 @@ impl Engine<'_> {
             creds: with_credentials,
             refresh: false,
             phase: Phase::Queued,
+            tries: 0,
             refreshed_for: None,
         };
         let list = &mut self.c2c.auth.entries;
@@ -199,8 +230,9 @@ impl Engine<'_> {
 
     pub(crate) fn access_wakeup(&self) -> Option<Millis> {
         (0..self.c2c.auth.entries.len())
-            .filter_map(|i| match self.c2c.auth.entries[i].phase {
-                Phase::Queued => Some(0),
+            .filter_map(|i| match self.c2c.auth.entries.get(i)?.phase {
+                Phase::Queued | Phase::Retry(None) => Some(0),
+                Phase::Retry(Some(t)) => Some(t),
                 _ => self.refresh_due(i).map(|d| d.0),
             })
             .min()
@@ -215,8 +247,18 @@ impl Engine<'_> {
                     e.phase = Phase::Queued;
                     e.creds = false;
                     e.refresh = true;
+                    e.tries = 0;
                     e.refreshed_for = Some(at);
                 }
+            }
+            let e = &mut self.c2c.auth.entries[i];
+            match e.phase {
+                Phase::Retry(None) => {
+                    let wait = ACCESS_BACKOFF << e.tries.saturating_sub(1).min(16);
+                    e.phase = Phase::Retry(Some(now.saturating_add(wait)));
+                }
+                Phase::Retry(Some(t)) if t <= now => e.phase = Phase::Queued,
+                _ => {}
             }
             let e = self.c2c.auth.entries[i].clone();
             if e.phase != Phase::Queued || !self.registered(e.ssid) {
@@ -224,7 +266,9 @@ impl Engine<'_> {
             }
             let token = self.new_token();
             let len = build(&e, &token, buf)?;
-            self.c2c.auth.entries[i].phase = Phase::Sent(token);
+            let e = &mut self.c2c.auth.entries[i];
+            e.phase = Phase::Sent(token);
+            e.tries = e.tries.saturating_add(1);
             return Some(Outgoing {
                 dest: Destination::Server(e.ssid),
                 len,

@@ -31,7 +31,7 @@ pub use attributes::Attributes;
 #[cfg(feature = "c2c")]
 pub use c2c::{ClientAccount, HINT_BURST, HINT_REFILL_MS};
 #[cfg(feature = "c2c-auth")]
-pub use c2c_auth::{AccessOutcome, AccessResult, REFRESH_PERMILLE};
+pub use c2c_auth::{AccessOutcome, AccessResult, ACCESS_BACKOFF, ACCESS_TRIES, REFRESH_PERMILLE};
 pub use register::{RegistrationState, RetryPolicy};
 
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
