@@ -258,6 +258,7 @@ fn send(s: &mut State, i: usize) {
         )
     };
     if sent <= 0 {
+        ev!("c2c_send_failed h={} res={}", i, sent);
         fail(s, i, err::INVAL, "send");
     }
 }
@@ -270,7 +271,13 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
     let Some(rx) = s.rx.get_mut(..len) else {
         return;
     };
-    let protected = Message::parse(rx).is_ok_and(|m| m.option(option::OSCORE).is_some());
+    let Ok(outer) = Message::parse(rx) else {
+        return;
+    };
+    let protected = outer.option(option::OSCORE).is_some();
+    // With OSCORE the outer Observe option carries the notification's number (the inner one
+    // is empty, RFC 8613 section 4.1.3.5.2).
+    let outer_obs = outer.option_uint(option::OBSERVE).and_then(Result::ok);
     let plain = if protected {
         #[cfg(feature = "oscore")]
         {
@@ -305,7 +312,10 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
         return;
     }
     if m.code < 0x80 {
-        let obs = m.option_uint(option::OBSERVE).and_then(Result::ok);
+        let obs = m
+            .option(option::OBSERVE)
+            .and(if protected { outer_obs } else { None })
+            .or_else(|| m.option_uint(option::OBSERVE).and_then(Result::ok));
         match (op.observe, obs) {
             (true, Some(seq)) => {
                 ev!(
