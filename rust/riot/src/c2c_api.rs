@@ -5,9 +5,9 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 
 use lwm2m::Path;
 
+use crate::err;
 #[cfg(feature = "c2c-auth")]
 use crate::{now, wake, with_state};
-use crate::err;
 
 /// Access right Read (also Observe and Write-Attributes), for `lwm2m_c2c_request_access`.
 pub const LWM2M_C2C_RIGHT_READ: u8 = 0x01;

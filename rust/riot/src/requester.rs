@@ -117,7 +117,13 @@ fn call(op: &Op, handle: usize, status: c_int, code: u8, observe: u32, payload: 
 /// Ends operation `i` with an error status for the application.
 fn fail(s: &mut State, i: usize, status: c_int, why: &str) {
     if let Some(op) = s.ops.ops.get_mut(i).and_then(Option::take) {
-        ev!("c2c_failed h={} host={} path={} {}", i, op.host, op.path, why);
+        ev!(
+            "c2c_failed h={} host={} path={} {}",
+            i,
+            op.host,
+            op.path,
+            why
+        );
         call(&op, i, status, 0, u32::MAX, &[]);
     }
 }
@@ -306,7 +312,9 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
     let Ok(m) = Message::parse(bytes) else {
         return;
     };
-    if protected != (op.phase == Phase::Protected || op.phase == Phase::Observing) && m.code != code::UNAUTHORIZED {
+    if protected != (op.phase == Phase::Protected || op.phase == Phase::Observing)
+        && m.code != code::UNAUTHORIZED
+    {
         // A plain answer to a protected request (or the reverse) carries no data we trust.
         ev!("c2c_rejected mixed h={} code={}", i, Code(m.code));
         return;
@@ -374,7 +382,13 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
         };
         let host = op.host.clone();
         match s.engine.request_access(ssid, &host, &[grant], true, now) {
-            Ok(()) => ev!("auth_begin h={} host={} ssid={} path={}", i, host, ssid, grant.path),
+            Ok(()) => ev!(
+                "auth_begin h={} host={} ssid={} path={}",
+                i,
+                host,
+                ssid,
+                grant.path
+            ),
             Err(_) => fail(s, i, err::ACCES, "access_request"),
         }
         return;
@@ -489,7 +503,12 @@ pub(crate) fn request_access(
         .request_access(ssid, host, &[grant], with_credentials, now)
     {
         Ok(()) => {
-            ev!("auth_begin h=- host={} ssid={} path={}", host, ssid, grant.path);
+            ev!(
+                "auth_begin h=- host={} ssid={} path={}",
+                host,
+                ssid,
+                grant.path
+            );
             0
         }
         Err(e) => -c_int::from(e.code()),

@@ -209,8 +209,7 @@ fn reject(rx: &[u8], out: &mut [u8]) -> isize {
         MessageType::Con => MessageType::Ack,
         _ => MessageType::Non,
     };
-    let Ok(b) = MessageBuilder::new(out, mtype, code::UNAUTHORIZED, m.message_id, m.token)
-    else {
+    let Ok(b) = MessageBuilder::new(out, mtype, code::UNAUTHORIZED, m.message_id, m.token) else {
         return -1;
     };
     isize::try_from(b.finish()).unwrap_or(-1)
@@ -245,8 +244,7 @@ pub(crate) fn handle_request(
     let Some(c) = s.sec.ctxs.get_mut(ci) else {
         return -1;
     };
-    let (plen, mut id) = match lwm2m_oscore::unprotect_request(&mut c.ctx, rx, &mut s.sec.plain)
-    {
+    let (plen, mut id) = match lwm2m_oscore::unprotect_request(&mut c.ctx, rx, &mut s.sec.plain) {
         Ok(x) => x,
         Err(lwm2m_oscore::Error::EchoRequired(mut id)) => {
             // Not reached with contexts derived since boot; answered as RFC 8613 B.1.2 says.
