@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,6 +104,27 @@ __attribute__((weak)) void lwm2m_c2c_on_event(const char *kind, uint16_t ssid)
 {
     printf("EVT ts=%" PRIu32 " kind=%s ssid=%u\n", ztimer_now(ZTIMER_USEC), kind,
            (unsigned)ssid);
+}
+
+/* Called by the Rust side for every measurable event: one `EV <ms> <text>` line. */
+void lwm2m_c2c_glue_ev(const char *text)
+{
+    lwm2m_c2c_ev("%s", text);
+}
+
+void lwm2m_c2c_ev(const char *fmt, ...)
+{
+    /* One printf per line, so lines of different threads do not interleave. */
+    char line[192];
+    int n = snprintf(line, sizeof(line), "EV %" PRIu32 " ", ztimer_now(ZTIMER_MSEC));
+    if (n < 0 || (size_t)n >= sizeof(line)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    va_end(ap);
+    printf("%s\n", line);
 }
 
 /* Called by the Rust side on registration state changes. */
@@ -197,11 +219,13 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
         strcpy(path, "?");
     }
     unsigned method = coap_get_code_raw(pdu);
+    /* OSCORE requests are authenticated (and their events printed) by the Rust side. */
+    bool oscore = coap_find_option(pdu, COAP_OPT_OSCORE) != NULL;
 
     ssize_t res = lwm2m_riot_handle_request(id_kind, ssid, handle < 0 ? UINT32_MAX : (uint32_t)handle,
                                             pdu->buf, coap_get_total_len(pdu), buf, len,
                                             lwm2m_c2c_now_ms());
-    if (res >= 2) {
+    if (res >= 2 && !oscore) {
         printf("EVT ts=%" PRIu32 " kind=request peer=%s ssid=%u method=%u path=%s code=%u.%02u\n",
                ztimer_now(ZTIMER_USEC), id_kind == LWM2M_C2C_ID_SERVER ? "server" : "unauth",
                (unsigned)ssid, method, path, buf[1] >> 5, buf[1] & 0x1f);
@@ -274,6 +298,7 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
         }
     }
     else {
+        /* Servers, the bootstrap server, and hosting clients (LWM2M_C2C_DEST_PEER) by URI. */
         if (_parse_uri(uri, uri_len, &ep) < 0) {
             return -EINVAL;
         }

@@ -7,13 +7,16 @@
  * @{
  *
  * @file
- * @brief       Shell command `lwm2m start|status|set <path> <value>`
+ * @brief       Shell command `lwm2m start|status|set <path> <value>`, and with
+ *              LWM2M_C2C=auth `lwm2m c2c read|observe <host-ep> <host-uri> <path>` and
+ *              `lwm2m c2c access <ssid> <host-ep> <path> [<rights> [c]]`
  *
  * @}
  */
 
 #include <stdio.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shell.h"
@@ -58,8 +61,35 @@ static int _cmd(int argc, char **argv)
         printf("lwm2m: set %s = %s\n", argv[2], argv[3]);
         return 0;
     }
+#if defined(LWM2M_C2C_REQUESTING)
+    if (argc == 6 && strcmp(argv[1], "c2c") == 0 &&
+        (strcmp(argv[2], "read") == 0 || strcmp(argv[2], "observe") == 0)) {
+        /* Results are printed by the module (EV response_rx / notification_rx lines). */
+        int h = argv[2][0] == 'r'
+                ? lwm2m_c2c_read(argv[3], argv[4], argv[5], NULL, NULL)
+                : lwm2m_c2c_observe(argv[3], argv[4], argv[5], NULL, NULL);
+        printf("lwm2m: c2c %s -> %d\n", argv[2], h);
+        return h < 0;
+    }
+    if (argc >= 6 && argc <= 8 && strcmp(argv[1], "c2c") == 0 &&
+        strcmp(argv[2], "access") == 0) {
+        /* Rights as a number (LWM2M_C2C_RIGHT_* bits, default Read); `nc`: no credentials
+         * wanted (an account with the host exists). */
+        unsigned long rights = argc >= 7 ? strtoul(argv[6], NULL, 0) : LWM2M_C2C_RIGHT_READ;
+        bool creds = !(argc == 8 && strcmp(argv[7], "nc") == 0);
+        int res = lwm2m_c2c_request_access((uint16_t)atoi(argv[3]), argv[4], argv[5],
+                                           (uint8_t)rights, creds);
+        printf("lwm2m: c2c access -> %d\n", res);
+        return res < 0;
+    }
+    printf("usage: %s start|status|set <path> <value>\n"
+           "       %s c2c read|observe <host-ep> <host-uri> <path>\n"
+           "       %s c2c access <ssid> <host-ep> <path> [<rights> [nc]]\n",
+           argv[0], argv[0], argv[0]);
+#else
     printf("usage: %s start|status|set <path> <value>\n", argv[0]);
+#endif
     return 1;
 }
 
-SHELL_COMMAND(lwm2m, "LwM2M client: start|status|set <path> <value>", _cmd);
+SHELL_COMMAND(lwm2m, "LwM2M client: start|status|set <path> <value>|c2c ...", _cmd);

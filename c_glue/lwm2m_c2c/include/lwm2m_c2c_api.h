@@ -58,6 +58,12 @@
 #define LWM2M_C2C_DEST_ENDPOINT 2
 
 /**
+ * Destination of an outgoing message: a hosting client by URI (client-to-client request;
+ * `id` is the operation's handle).
+ */
+#define LWM2M_C2C_DEST_PEER 3
+
+/**
  * Registration state: not started, or no such server.
  */
 #define LWM2M_C2C_NOT_REGISTERED 0
@@ -161,6 +167,42 @@
  * Data type: CoRE link string (`value.bytes`).
  */
 #define LWM2M_C2C_TYPE_CORELNK 9
+
+/**
+ * Access right Read (also Observe and Write-Attributes), for `lwm2m_c2c_request_access`.
+ */
+#define LWM2M_C2C_RIGHT_READ 1
+
+/**
+ * Access right Write.
+ */
+#define LWM2M_C2C_RIGHT_WRITE 2
+
+/**
+ * Access right Execute.
+ */
+#define LWM2M_C2C_RIGHT_EXECUTE 4
+
+/**
+ * Access right Delete.
+ */
+#define LWM2M_C2C_RIGHT_DELETE 8
+
+/**
+ * Access right Create (object level).
+ */
+#define LWM2M_C2C_RIGHT_CREATE 16
+
+/**
+ * Access right Discover.
+ */
+#define LWM2M_C2C_RIGHT_DISCOVER 32
+
+
+
+
+
+
 
 
 
@@ -344,14 +386,36 @@ typedef struct {
     void *arg;
 } lwm2m_c2c_object_t;
 
+/**
+ * Result callback of `lwm2m_c2c_read` / `lwm2m_c2c_observe`.
+ *
+ * - `handle`: the operation (the value the call returned);
+ * - `status`: 0 when the host answered (`code` is its CoAP code, e.g. 0x45 for 2.05), or a
+ *   negative errno ending the operation: `-EACCES` (no trusted hint, access denied),
+ *   `-ETIMEDOUT`, `-ENOTSUP` (no OSCORE account after the grant), `-ENOMEM`;
+ * - `observe`: the Observe sequence number of a notification, `UINT32_MAX` for a response
+ *   without Observe (the operation then ends);
+ * - `payload` / `len`: the plain (decrypted) payload, valid during the call only.
+ *
+ * It runs on gcoap's or the engine's thread with the engine locked: it must not call
+ * `lwm2m_c2c_*` functions (they return `-EDEADLK`) and should return quickly.
+ */
+typedef void (*lwm2m_c2c_result_fn)(void *arg,
+                                    int handle,
+                                    int status,
+                                    uint8_t code,
+                                    uint32_t observe,
+                                    const uint8_t *payload,
+                                    size_t len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Sends a datagram built by the engine (C glue). `uri` is the server URI for server and
- * bootstrap destinations (not NUL-terminated), NULL for endpoint handles. Returns <= 0 when
- * it could not be sent.
+ * Sends a datagram built by the driver (C glue). `uri` is the server URI for server and
+ * bootstrap destinations, the host's URI for peer destinations (not NUL-terminated), NULL
+ * for endpoint handles. Returns <= 0 when it could not be sent.
  */
 extern ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind,
                                      uint32_t id,
@@ -502,6 +566,65 @@ int lwm2m_c2c_observations(void);
  * `buf` must be valid for writes of `cap` bytes.
  */
 int lwm2m_c2c_endpoint(char *buf, size_t cap);
+
+/**
+ * Reads `path` (e.g. `/3303/0/5700`) on the hosting client with endpoint name `host_ep`,
+ * reachable at `host_uri` (e.g. `coap://[fe80::2%6]:5683`), as a requesting client: a plain
+ * request first; on 4.01 with a hint naming a server this node is registered with, an access
+ * request (Read on the path's instance, with credentials) to that server; after the grant the
+ * request again, protected with the new account's OSCORE context. With an account for the
+ * host already, the protected request goes first. The outcome goes to `cb`.
+ *
+ * Returns the operation's handle (>= 0), `-EINVAL`, `-ENOMEM` (all slots busy), `-ENOENT`
+ * before initialization, `-ENOTSUP` without `LWM2M_C2C=auth`.
+ *
+ * # Safety
+ * The strings must be NUL-terminated (copied before returning); `cb` (may be NULL) and
+ * `arg` must stay valid until the operation ends.
+ */
+int lwm2m_c2c_read(const char *host_ep,
+                   const char *host_uri,
+                   const char *path,
+                   lwm2m_c2c_result_fn cb,
+                   void *arg);
+
+/**
+ * Like `lwm2m_c2c_read`, with Observe: every notification goes to `cb` (with its Observe
+ * number) until the host ends the observation or the account closes. The operation keeps
+ * its slot for as long.
+ *
+ * # Safety
+ * As for `lwm2m_c2c_read`; `cb` and `arg` stay valid for the program's life.
+ */
+int lwm2m_c2c_observe(const char *host_ep,
+                      const char *host_uri,
+                      const char *path,
+                      lwm2m_c2c_result_fn cb,
+                      void *arg);
+
+/**
+ * Asks server `ssid` for `rights` (`LWM2M_C2C_RIGHT_*`) on `path` (an object, or an
+ * instance; a resource path asks for its instance) of the hosting client `host_ep`:
+ * `POST /ac?ep=<host_ep>[&c]`, `c` when `with_credentials`. The outcome is printed as an
+ * `auth_end` event; `lwm2m_c2c_read` / `lwm2m_c2c_observe` use the account it installs.
+ *
+ * Returns 0 once queued, `-EINVAL`, `-ENOENT` before initialization, `-ENOTSUP` without
+ * `LWM2M_C2C=auth`, or the negated CoAP code of the engine's refusal (e.g. `-131`, 4.03:
+ * not registered with that server).
+ *
+ * # Safety
+ * `host_ep` and `path` must be NUL-terminated strings.
+ */
+int lwm2m_c2c_request_access(uint16_t ssid,
+                             const char *host_ep,
+                             const char *path,
+                             uint8_t rights,
+                             bool with_credentials);
+
+/**
+ * Prints `EV <ms> <text>` (C glue). `text` is NUL-terminated.
+ */
+extern void lwm2m_c2c_glue_ev(const char *text);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -41,13 +41,21 @@ use static_cell::StaticCell;
 
 mod app_object;
 pub use app_object::*;
+mod c2c_api;
+pub use c2c_api::*;
+mod ev;
+use ev::ev;
+#[cfg(feature = "c2c-auth")]
+mod requester;
+#[cfg(feature = "oscore")]
+mod secure;
 
 // Pulls in riot-wrappers' panic handler.
 extern crate riot_wrappers;
 
 /// Largest datagram the driver handles (requests are copied here before the response overwrites
 /// gcoap's buffer; outgoing requests are built here).
-const PDU_BUF: usize = 512;
+pub(crate) const PDU_BUF: usize = 512;
 /// Bytes of the endpoint name (also the Device serial number).
 const EP_LEN: usize = 32;
 /// Server accounts whose registration state is reported as events.
@@ -68,6 +76,9 @@ pub const LWM2M_C2C_DEST_SERVER: u8 = 0;
 pub const LWM2M_C2C_DEST_BOOTSTRAP: u8 = 1;
 /// Destination of an outgoing message: the peer handle of an earlier request.
 pub const LWM2M_C2C_DEST_ENDPOINT: u8 = 2;
+/// Destination of an outgoing message: a hosting client by URI (client-to-client request;
+/// `id` is the operation's handle).
+pub const LWM2M_C2C_DEST_PEER: u8 = 3;
 
 /// Registration state: not started, or no such server.
 pub const LWM2M_C2C_NOT_REGISTERED: c_int = 0;
@@ -85,10 +96,10 @@ pub const LWM2M_C2C_ID_NONE: u16 = 0xffff;
 const _: () = assert!(LWM2M_C2C_ID_NONE == ID_NONE);
 
 extern "C" {
-    /// Sends a datagram built by the engine (C glue). `uri` is the server URI for server and
-    /// bootstrap destinations (not NUL-terminated), NULL for endpoint handles. Returns <= 0 when
-    /// it could not be sent.
-    fn lwm2m_c2c_glue_send(
+    /// Sends a datagram built by the driver (C glue). `uri` is the server URI for server and
+    /// bootstrap destinations, the host's URI for peer destinations (not NUL-terminated), NULL
+    /// for endpoint handles. Returns <= 0 when it could not be sent.
+    pub(crate) fn lwm2m_c2c_glue_send(
         kind: u8,
         id: u32,
         uri: *const u8,
@@ -97,6 +108,9 @@ extern "C" {
         len: usize,
         confirmable: bool,
     ) -> isize;
+}
+
+extern "C" {
     /// Reports an event (C glue prints it as an `EVT` line).
     fn lwm2m_c2c_glue_event(kind: *const c_char, ssid: u16);
     /// Wakes the poll thread (something may be due now).
@@ -108,11 +122,15 @@ extern "C" {
 /// Device, Temperature (unless the application brings its own 3303) and application objects.
 type Objects = heapless::Vec<&'static mut dyn Object, { 2 + LWM2M_C2C_MAX_APP_OBJECTS }>;
 
-struct State {
+pub(crate) struct State {
     engine: Engine<'static>,
     rx: [u8; PDU_BUF],
     tx: [u8; PDU_BUF],
     tracked: [(u16, RegistrationState); TRACKED],
+    #[cfg(feature = "oscore")]
+    sec: secure::Secure,
+    #[cfg(feature = "c2c-auth")]
+    ops: requester::Ops,
 }
 
 /// The engine holds `&mut dyn Object`s, which are not `Send`; they live in statics handed out
@@ -151,7 +169,8 @@ static OWNER: AtomicI16 = AtomicI16::new(0);
 
 /// Errors over the C ABI (negative errno values of the build's C library: newlib and glibc
 /// number several of them differently).
-mod err {
+pub(crate) mod err {
+    #![allow(dead_code)]
     use core::ffi::c_int;
     pub const INVAL: c_int = -(riot_sys::EINVAL as c_int);
     pub const ALREADY: c_int = -(riot_sys::EALREADY as c_int);
@@ -159,6 +178,9 @@ mod err {
     pub const DEADLK: c_int = -(riot_sys::EDEADLK as c_int);
     pub const NOMEM: c_int = -(riot_sys::ENOMEM as c_int);
     pub const EXIST: c_int = -(riot_sys::EEXIST as c_int);
+    pub const NOTSUP: c_int = -(riot_sys::ENOTSUP as c_int);
+    pub const ACCES: c_int = -(riot_sys::EACCES as c_int);
+    pub const TIMEDOUT: c_int = -(riot_sys::ETIMEDOUT as c_int);
 }
 
 fn seed() -> u64 {
@@ -195,15 +217,37 @@ impl State {
             };
             *last = now;
             event(kind, *ssid);
+            ev!("{} ssid={}", kind.to_str().unwrap_or("?"), ssid);
         }
     }
 
     /// Sends everything the engine has due; returns milliseconds until the next wakeup.
     fn poll(&mut self, now: u64) -> u64 {
+        #[cfg(feature = "c2c")]
+        while let Some(cid) = self.engine.take_closed_client() {
+            ev!("account_closed cid={}", cid);
+            #[cfg(feature = "oscore")]
+            self.sec.close(cid);
+        }
+        #[cfg(feature = "c2c-auth")]
+        requester::access_results(self, now);
         while let Some(out) = self.engine.poll(now, &mut self.tx) {
-            let Some(msg) = self.tx.get_mut(..out.len) else {
+            #[cfg_attr(not(feature = "oscore"), allow(unused_mut))]
+            let Some(mut msg) = self.tx.get_mut(..out.len) else {
                 break;
             };
+            // Notifications of observations made over OSCORE go out protected.
+            #[cfg(feature = "oscore")]
+            if let Destination::Endpoint(h) = out.dest {
+                match self.sec.protect_notification(&self.engine, h, msg) {
+                    Some(0) => continue,
+                    Some(n) => match self.sec.out.get_mut(..n) {
+                        Some(p) => msg = p,
+                        None => continue,
+                    },
+                    None => {}
+                }
+            }
             let (kind, id, uri) = match out.dest {
                 Destination::Server(ssid) => (
                     LWM2M_C2C_DEST_SERVER,
@@ -247,6 +291,8 @@ impl State {
             }
         }
         self.report();
+        // Access results and closed accounts arrive with requests and responses handled on
+        // gcoap's thread; those wake this thread, which takes them above.
         self.engine
             .next_wakeup()
             .map_or(u64::MAX, |t| t.saturating_sub(now))
@@ -400,6 +446,10 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         rx: [0; PDU_BUF],
         tx: [0; PDU_BUF],
         tracked,
+        #[cfg(feature = "oscore")]
+        sec: secure::Secure::new(),
+        #[cfg(feature = "c2c-auth")]
+        ops: requester::Ops::new(),
     })));
     0
 }
@@ -462,11 +512,17 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
         // SAFETY: the caller promises `req` is valid for `req_len` bytes; the slice is dropped
         // before the response slice, which may alias it, is created.
         rx.copy_from_slice(unsafe { core::slice::from_raw_parts(req, req_len) });
-        let Ok(msg) = Message::parse(rx) else {
-            return -1;
-        };
         // SAFETY: the caller promises `resp` is valid for `cap` bytes; the request was copied.
         let out = unsafe { core::slice::from_raw_parts_mut(resp, cap) };
+        #[cfg(feature = "oscore")]
+        if Message::parse(rx).is_ok_and(|m| m.option(lwm2m::coap::option::OSCORE).is_some()) {
+            let r = secure::handle_request(s, endpoint, req_len, out, now);
+            s.report();
+            return r;
+        }
+        let Ok(msg) = Message::parse(&s.rx[..req_len]) else {
+            return -1;
+        };
         let mtype = match msg.mtype {
             MessageType::Con => MessageType::Ack,
             _ => MessageType::Non,
@@ -494,6 +550,17 @@ pub unsafe extern "C" fn lwm2m_riot_handle_response(buf: *const u8, len: usize, 
     // SAFETY: the caller promises `buf` is valid for `len` bytes.
     let bytes = unsafe { core::slice::from_raw_parts(buf, len) };
     let _ = with_state(|s| {
+        #[cfg(feature = "c2c-auth")]
+        if let Some(i) = Message::parse(bytes)
+            .ok()
+            .and_then(|m| s.ops.by_token(m.token))
+        {
+            if let Some(rx) = s.rx.get_mut(..len) {
+                rx.copy_from_slice(bytes);
+                requester::response(s, i, len, now);
+            }
+            return;
+        }
         if let Ok(msg) = Message::parse(bytes) {
             s.engine.handle_response(&msg, now);
             s.report();
@@ -519,6 +586,15 @@ pub unsafe extern "C" fn lwm2m_riot_request_failed(
         // SAFETY: the caller promises `token` is valid for `token_len` bytes.
         unsafe { core::slice::from_raw_parts(token, token_len) }
     };
+    #[cfg(feature = "c2c-auth")]
+    if kind == LWM2M_C2C_DEST_PEER {
+        let _ = with_state(|s| {
+            if s.ops.by_token(token).is_some() {
+                requester::failed(s, id as usize);
+            }
+        });
+        return;
+    }
     let dest = match kind {
         LWM2M_C2C_DEST_SERVER => Destination::Server(u16::try_from(id).unwrap_or(0)),
         LWM2M_C2C_DEST_BOOTSTRAP => Destination::Bootstrap,
@@ -693,10 +769,3 @@ pub unsafe extern "C" fn lwm2m_c2c_endpoint(buf: *mut c_char, cap: usize) -> c_i
     })
     .unwrap_or_else(|e| e)
 }
-
-// ---------------------------------------------------------------------------------------------
-// Client-to-client (later): the requester side of the access request (POST /ac to the server,
-// then the operation on the hosting client) gets its C API here, e.g.
-// `lwm2m_c2c_request_access(peer_ep, path, rights, callback)` and
-// `lwm2m_c2c_peer_request(...)`, once rust/c2c and the security adapters are in.
-// ---------------------------------------------------------------------------------------------

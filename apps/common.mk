@@ -1,0 +1,50 @@
+# Shared lines of this project's RIOT applications. An app's Makefile sets APPLICATION, its
+# own modules and CFLAGS, optionally LWM2M_C2C / LWM2M_OSCORE (see
+# c_glue/lwm2m_c2c/Makefile.include), then includes this file last:
+#
+#   APPLICATION = c2c-host
+#   LWM2M_C2C ?= host
+#   include ../common.mk
+
+BOARD ?= native64
+
+# RIOTBASE comes from the environment (a RIOT 2026.07 checkout).
+ifeq (,$(RIOTBASE))
+  $(error RIOTBASE is not set: export RIOTBASE=<path to a RIOT 2026.07 checkout>)
+endif
+
+# This project's checkout; its c_glue/ folder holds the lwm2m_c2c module.
+ifeq (,$(LWM2M_C2C_DIR))
+  LWM2M_C2C_DIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+endif
+EXTERNAL_MODULE_DIRS += $(LWM2M_C2C_DIR)/c_glue
+USEMODULE += lwm2m_c2c
+
+# Per-board settings of this project (radio, channel, ...), if any.
+-include $(LWM2M_C2C_DIR)/boards/$(BOARD).mk
+
+USEMODULE += netdev_default
+USEMODULE += auto_init_gnrc_netif
+USEMODULE += gnrc_ipv6_default
+USEMODULE += gnrc_icmpv6_echo
+USEMODULE += shell
+USEMODULE += shell_cmds_default
+USEMODULE += ps
+
+# Server URI: link-local needs the interface number (native64 with one tap: 6).
+LWM2M_SERVER_URI ?= coap://[fe80::1%6]:5683
+CFLAGS += -DCONFIG_LWM2M_SERVER_URI='"$(LWM2M_SERVER_URI)"'
+# Start registering at boot (0: wait for `lwm2m start`).
+LWM2M_AUTOSTART ?= 1
+CFLAGS += -DLWM2M_AUTOSTART=$(LWM2M_AUTOSTART)
+
+DEVELHELP ?= 1
+QUIET ?= 1
+
+include $(RIOTBASE)/Makefile.include
+
+# Flash / RAM per module group (engine, driver, glue, gcoap, GNRC, ...) from the link map:
+#   make BOARD=iotlab-m3 all footprint
+footprint:
+	@python3 $(LWM2M_C2C_DIR)/tests/riot/footprint.py $(BINDIR)/$(APPLICATION).map
+.PHONY: footprint

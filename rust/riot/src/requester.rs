@@ -1,0 +1,516 @@
+//! Requesting client (feature `c2c-auth`): reads and observations of a resource on a hosting
+//! client, with the authorization flow of the paper (Figure 3) run by the driver:
+//!
+//! 1. plain request to the host (no account yet) -> 4.01 with an owner server hint;
+//! 2. [`Engine::hint_server`] (hints naming servers this node is not registered to are
+//!    ignored, T3) -> [`Engine::request_access`] with `c` -> `POST /ac` to that server;
+//! 3. the server installs the accounts (11000/11001/21) on both clients, then answers 2.01:
+//!    [`Engine::take_access_result`];
+//! 4. the request again, OSCORE-protected with the context of the new account
+//!    ([`Engine::client_account`] of the host's endpoint name);
+//! 5. the response, and for an observation every notification, to the application's
+//!    callback.
+//!
+//! With an account already installed the flow starts at step 4; a protected request answered
+//! 4.01 (the host lost or dropped the account) goes back to step 2 once. Without OSCORE
+//! (`LWM2M_OSCORE=0`) the host could not tell who asks, so the flow ends after step 3 with
+//! `-ENOTSUP`.
+
+use core::ffi::{c_int, c_void};
+
+use lwm2m::c2c::access_request::Grant;
+use lwm2m::c2c::rights;
+use lwm2m::coap::{code, content_format as cf, option, Message, MessageBuilder, MessageType};
+use lwm2m::config::{ENDPOINT_LEN, URI_LEN};
+use lwm2m::engine::AccessOutcome;
+use lwm2m::Path;
+
+use crate::c2c_api::CResultFn;
+use crate::ev::{ev, Code, Payload};
+use crate::{err, State, LWM2M_C2C_DEST_PEER};
+
+/// Concurrent client-to-client operations (an observation keeps its slot).
+pub(crate) const MAX_OPS: usize = 4;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Plain request sent.
+    Plain,
+    /// Waiting for the access request's outcome.
+    Access,
+    /// Protected request sent.
+    Protected,
+    /// Observation established; notifications arrive.
+    Observing,
+}
+
+pub(crate) struct Op {
+    phase: Phase,
+    observe: bool,
+    host: heapless::String<ENDPOINT_LEN>,
+    uri: heapless::String<URI_LEN>,
+    path: Path,
+    token: [u8; 4],
+    /// Server named by the host's hint (or the default one).
+    ssid: Option<u16>,
+    /// Short Client ID of the host's account at this node (protected phase).
+    cid: u16,
+    /// An access request was made for this operation already.
+    asked: bool,
+    #[cfg(feature = "oscore")]
+    id: Option<lwm2m_oscore::RequestId>,
+    cb: CResultFn,
+    arg: *mut c_void,
+}
+
+/// The operations in flight.
+pub(crate) struct Ops {
+    ops: [Option<Op>; MAX_OPS],
+}
+
+impl Ops {
+    pub(crate) const fn new() -> Self {
+        Ops {
+            ops: [const { None }; MAX_OPS],
+        }
+    }
+
+    /// The operation a response with this token answers.
+    pub(crate) fn by_token(&self, token: &[u8]) -> Option<usize> {
+        self.ops
+            .iter()
+            .position(|o| o.as_ref().is_some_and(|o| o.token == token))
+    }
+}
+
+/// Which buffer of the state holds the plain response.
+#[derive(Clone, Copy)]
+enum Plain {
+    Rx(usize),
+    #[cfg(feature = "oscore")]
+    Sec(usize),
+}
+
+fn token() -> [u8; 4] {
+    // SAFETY: plain C call into RIOT's random module.
+    unsafe { riot_sys::random_uint32() }.to_be_bytes()
+}
+
+fn call(op: &Op, handle: usize, status: c_int, code: u8, observe: u32, payload: &[u8]) {
+    if let Some(cb) = op.cb {
+        // SAFETY: the application registered this callback with `arg` for the operation's
+        // life; the payload slice is valid for the call.
+        unsafe {
+            cb(
+                op.arg,
+                handle as c_int,
+                status,
+                code,
+                observe,
+                payload.as_ptr(),
+                payload.len(),
+            )
+        };
+    }
+}
+
+/// Ends operation `i` with an error status for the application.
+fn fail(s: &mut State, i: usize, status: c_int, why: &str) {
+    if let Some(op) = s.ops.ops.get_mut(i).and_then(Option::take) {
+        ev!(
+            "c2c_failed h={} host={} path={} {}",
+            i,
+            op.host,
+            op.path,
+            why
+        );
+        call(&op, i, status, 0, u32::MAX, &[]);
+    }
+}
+
+/// Starts a read (or observation) of `path` on the hosting client `host` (endpoint name),
+/// reachable at `uri`. Returns the operation's handle.
+pub(crate) fn start(
+    s: &mut State,
+    host: &str,
+    uri: &str,
+    path: Path,
+    observe: bool,
+    cb: CResultFn,
+    arg: *mut c_void,
+    now: u64,
+) -> Result<usize, c_int> {
+    if path.is_empty() || host.is_empty() {
+        return Err(err::INVAL);
+    }
+    let i = s
+        .ops
+        .ops
+        .iter()
+        .position(Option::is_none)
+        .ok_or(err::NOMEM)?;
+    let op = Op {
+        phase: Phase::Plain,
+        observe,
+        host: heapless::String::try_from(host).map_err(|_| err::INVAL)?,
+        uri: heapless::String::try_from(uri).map_err(|_| err::INVAL)?,
+        path,
+        token: token(),
+        ssid: None,
+        cid: 0,
+        asked: false,
+        #[cfg(feature = "oscore")]
+        id: None,
+        cb,
+        arg,
+    };
+    let slot = s.ops.ops.get_mut(i).ok_or(err::NOMEM)?;
+    *slot = Some(op);
+    // With an account (and its OSCORE context) for the host, go protected right away.
+    #[cfg(feature = "oscore")]
+    if let Some(cid) = s
+        .engine
+        .client_account(host)
+        .filter(|a| a.oscore.is_some() && a.client.active(now))
+        .map(|a| a.short_id)
+    {
+        if let Some(Some(op)) = s.ops.ops.get_mut(i) {
+            op.cid = cid;
+            op.phase = Phase::Protected;
+        }
+    }
+    let _ = now;
+    send(s, i);
+    Ok(i)
+}
+
+/// Builds the plain GET of operation `i` into `buf`.
+fn build(op: &Op, buf: &mut [u8]) -> Option<usize> {
+    let mut b = MessageBuilder::new(buf, MessageType::Con, code::GET, 0, &op.token).ok()?;
+    if op.observe {
+        b.option_uint(option::OBSERVE, 0).ok()?;
+    }
+    for id in op.path.ids() {
+        let mut d = [0u8; 5];
+        let mut n = d.len();
+        let mut v = *id;
+        loop {
+            n -= 1;
+            *d.get_mut(n)? = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        b.option(option::URI_PATH, d.get(n..)?).ok()?;
+    }
+    if op.path.len() >= 3 {
+        b.option_uint(option::ACCEPT, cf::TEXT.into()).ok()?;
+    }
+    Some(b.finish())
+}
+
+/// Sends operation `i` in its current phase (plain or protected).
+fn send(s: &mut State, i: usize) {
+    let Some(Some(op)) = s.ops.ops.get(i) else {
+        return;
+    };
+    let protected = op.phase == Phase::Protected;
+    ev!(
+        "c2c_request h={} host={} path={} {} {}",
+        i,
+        op.host,
+        op.path,
+        if op.observe { "observe" } else { "read" },
+        if protected { "oscore" } else { "plain" }
+    );
+    let (ptr, len) = if protected {
+        #[cfg(feature = "oscore")]
+        {
+            let cid = op.cid;
+            let Some(n) = build(op, &mut s.sec.plain) else {
+                return fail(s, i, err::NOMEM, "build");
+            };
+            let Some((len, id)) = s.sec.protect_request(&s.engine, cid, n) else {
+                return fail(s, i, err::ACCES, "no_context");
+            };
+            if let Some(Some(op)) = s.ops.ops.get_mut(i) {
+                op.id = Some(id);
+            }
+            (s.sec.out.as_mut_ptr(), len)
+        }
+        #[cfg(not(feature = "oscore"))]
+        return fail(s, i, err::NOTSUP, "no_oscore");
+    } else {
+        let Some(n) = build(op, &mut s.tx) else {
+            return fail(s, i, err::NOMEM, "build");
+        };
+        (s.tx.as_mut_ptr(), n)
+    };
+    let Some(Some(op)) = s.ops.ops.get(i) else {
+        return;
+    };
+    // SAFETY: `ptr` points to `len` initialized bytes of a state buffer, `uri` is valid for
+    // its length; the glue copies both before returning.
+    let sent = unsafe {
+        crate::lwm2m_c2c_glue_send(
+            LWM2M_C2C_DEST_PEER,
+            i as u32,
+            op.uri.as_ptr(),
+            op.uri.len(),
+            ptr,
+            len,
+            true,
+        )
+    };
+    if sent <= 0 {
+        ev!("c2c_send_failed h={} res={}", i, sent);
+        fail(s, i, err::INVAL, "send");
+    }
+}
+
+/// Handles the response in `s.rx[..len]` to operation `i`.
+pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
+    let Some(Some(op)) = s.ops.ops.get_mut(i) else {
+        return;
+    };
+    let Some(rx) = s.rx.get_mut(..len) else {
+        return;
+    };
+    let Ok(outer) = Message::parse(rx) else {
+        return;
+    };
+    let protected = outer.option(option::OSCORE).is_some();
+    // With OSCORE the outer Observe option carries the notification's number (the inner one
+    // is empty, RFC 8613 section 4.1.3.5.2).
+    let outer_obs = outer.option_uint(option::OBSERVE).and_then(Result::ok);
+    let plain = if protected {
+        #[cfg(feature = "oscore")]
+        {
+            let Some(id) = op.id.as_ref() else {
+                return;
+            };
+            match s.sec.unprotect_response(&s.engine, op.cid, id, rx) {
+                Some(n) => Plain::Sec(n),
+                None => {
+                    // Forged or stale: ignore it, as if it never came.
+                    ev!("c2c_rejected response h={}", i);
+                    return;
+                }
+            }
+        }
+        #[cfg(not(feature = "oscore"))]
+        return;
+    } else {
+        Plain::Rx(len)
+    };
+    let bytes: &[u8] = match plain {
+        Plain::Rx(n) => s.rx.get(..n).unwrap_or(&[]),
+        #[cfg(feature = "oscore")]
+        Plain::Sec(n) => s.sec.plain.get(..n).unwrap_or(&[]),
+    };
+    let Ok(m) = Message::parse(bytes) else {
+        return;
+    };
+    if protected != (op.phase == Phase::Protected || op.phase == Phase::Observing)
+        && m.code != code::UNAUTHORIZED
+    {
+        // A plain answer to a protected request (or the reverse) carries no data we trust.
+        ev!("c2c_rejected mixed h={} code={}", i, Code(m.code));
+        return;
+    }
+    if m.code < 0x80 {
+        let obs = m
+            .option(option::OBSERVE)
+            .and(if protected { outer_obs } else { None })
+            .or_else(|| m.option_uint(option::OBSERVE).and_then(Result::ok));
+        match (op.observe, obs) {
+            (true, Some(seq)) => {
+                ev!(
+                    "notification_rx h={} host={} path={} seq={} value={}",
+                    i,
+                    op.host,
+                    op.path,
+                    seq,
+                    Payload(m.payload)
+                );
+                op.phase = Phase::Observing;
+                call(op, i, 0, m.code, seq, m.payload);
+            }
+            _ => {
+                ev!(
+                    "response_rx h={} host={} path={} code={} value={}",
+                    i,
+                    op.host,
+                    op.path,
+                    Code(m.code),
+                    Payload(m.payload)
+                );
+                call(op, i, 0, m.code, u32::MAX, m.payload);
+                if let Some(o) = s.ops.ops.get_mut(i) {
+                    *o = None;
+                }
+            }
+        }
+        return;
+    }
+    if m.code == code::UNAUTHORIZED && !op.asked && op.phase != Phase::Observing {
+        // Owner server hint (T3: only servers this node is registered with count).
+        let ssid = if m.payload.is_empty() {
+            op.ssid.or(Some(s.tracked[0].0).filter(|&x| x != 0))
+        } else {
+            match s.engine.hint_server(m.payload) {
+                Ok(ssid) => {
+                    ev!("hint_rx h={} ssid={}", i, ssid);
+                    Some(ssid)
+                }
+                Err(e) => {
+                    ev!("hint_ignored h={} {:?}", i, e);
+                    None
+                }
+            }
+        };
+        let Some(ssid) = ssid else {
+            return fail(s, i, err::ACCES, "no_trusted_hint");
+        };
+        op.ssid = Some(ssid);
+        op.asked = true;
+        op.phase = Phase::Access;
+        let grant = Grant {
+            path: op.path.truncated(2),
+            rights: rights::READ,
+        };
+        let host = op.host.clone();
+        match s.engine.request_access(ssid, &host, &[grant], true, now) {
+            Ok(()) => ev!(
+                "auth_begin h={} host={} ssid={} path={}",
+                i,
+                host,
+                ssid,
+                grant.path
+            ),
+            Err(_) => fail(s, i, err::ACCES, "access_request"),
+        }
+        return;
+    }
+    let code = m.code;
+    ev!(
+        "response_rx h={} host={} path={} code={} value=-",
+        i,
+        op.host,
+        op.path,
+        Code(code)
+    );
+    call(op, i, 0, code, u32::MAX, &[]);
+    if let Some(o) = s.ops.ops.get_mut(i) {
+        *o = None;
+    }
+}
+
+/// A request of operation `i` timed out or could not be sent.
+pub(crate) fn failed(s: &mut State, i: usize) {
+    fail(s, i, err::TIMEDOUT, "timeout");
+}
+
+/// Takes the engine's access results: prints them and continues the operations waiting
+/// for them.
+pub(crate) fn access_results(s: &mut State, now: u64) {
+    while let Some(r) = s.engine.take_access_result() {
+        match r.outcome {
+            AccessOutcome::Granted => ev!(
+                "auth_end host={} ssid={} code=2.01 refresh={}",
+                r.host,
+                r.ssid,
+                u8::from(r.refresh)
+            ),
+            AccessOutcome::Rejected(c) => ev!(
+                "auth_end host={} ssid={} code={} refresh={}",
+                r.host,
+                r.ssid,
+                Code(c),
+                u8::from(r.refresh)
+            ),
+            AccessOutcome::Timeout => ev!(
+                "auth_end host={} ssid={} code=timeout refresh={}",
+                r.host,
+                r.ssid,
+                u8::from(r.refresh)
+            ),
+        }
+        for i in 0..MAX_OPS {
+            let waiting = s
+                .ops
+                .ops
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|o| o.phase == Phase::Access && o.host == r.host);
+            if !waiting {
+                continue;
+            }
+            if r.outcome != AccessOutcome::Granted {
+                let st = if r.outcome == AccessOutcome::Timeout {
+                    err::TIMEDOUT
+                } else {
+                    err::ACCES
+                };
+                fail(s, i, st, "access_denied");
+                continue;
+            }
+            #[cfg(feature = "oscore")]
+            {
+                let acc = s
+                    .engine
+                    .client_account(&r.host)
+                    .filter(|a| a.oscore.is_some() && a.client.active(now))
+                    .map(|a| a.short_id);
+                let Some(cid) = acc else {
+                    fail(s, i, err::NOTSUP, "no_oscore_account");
+                    continue;
+                };
+                if let Some(Some(op)) = s.ops.ops.get_mut(i) {
+                    op.cid = cid;
+                    op.phase = Phase::Protected;
+                    op.token = token();
+                }
+                send(s, i);
+            }
+            #[cfg(not(feature = "oscore"))]
+            {
+                let _ = now;
+                fail(s, i, err::NOTSUP, "no_oscore");
+            }
+        }
+    }
+}
+
+/// Requests `rights` on `path` (object or instance) of hosting client `host` from server
+/// `ssid` (the `lwm2m_c2c_request_access` C API).
+pub(crate) fn request_access(
+    s: &mut State,
+    ssid: u16,
+    host: &str,
+    path: Path,
+    rights: u8,
+    with_credentials: bool,
+    now: u64,
+) -> c_int {
+    let grant = Grant {
+        path: path.truncated(2),
+        rights,
+    };
+    match s
+        .engine
+        .request_access(ssid, host, &[grant], with_credentials, now)
+    {
+        Ok(()) => {
+            ev!(
+                "auth_begin h=- host={} ssid={} path={}",
+                host,
+                ssid,
+                grant.path
+            );
+            0
+        }
+        Err(e) => -c_int::from(e.code()),
+    }
+}
