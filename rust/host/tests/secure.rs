@@ -119,12 +119,22 @@ fn full_scenario(s: &ServerHandle, events: &Receiver<Event>, c: ClientHandle, ep
     let temp = Path::resource(3303, 0, 5700);
     let o = s.observe(ep, &temp, Some(cf::TEXT)).unwrap();
     assert_eq!(o.code, code::CONTENT);
-    c.set_value(temp, client::OwnedValue::Float(42.5)).unwrap();
-    wait_server(
-        events,
-        "notification",
-        |e| matches!(e, Event::Notification { endpoint, .. } if endpoint == ep),
-    );
+    // Notification numbers increase (over OSCORE they travel in the outer Observe option).
+    let mut last = o.observe.expect("observation established");
+    for v in [42.5, 43.5] {
+        c.set_value(temp, client::OwnedValue::Float(v)).unwrap();
+        let want = v.to_string();
+        let n = wait_server(events, "notification", |e| {
+            matches!(e, Event::Notification { endpoint, response, .. }
+                if endpoint == ep && response.payload == want.as_bytes())
+        });
+        let Event::Notification { response, .. } = n else {
+            unreachable!()
+        };
+        let obs = response.observe.expect("notification without Observe");
+        assert!(obs > last, "{obs} after {last}");
+        last = obs;
+    }
     c.stop();
     wait_server(
         events,
