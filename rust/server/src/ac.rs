@@ -379,6 +379,9 @@ pub(crate) struct Worker {
     pub loop_tx: Sender<Input>,
     pub cfg: C2cConfig,
     pub bootstrap: BTreeMap<String, BootstrapConfig>,
+    /// IDs (Sender and Recipient) of the server's own OSCORE contexts, by client endpoint:
+    /// C2C IDs never equal them.
+    pub oscore_ids: BTreeMap<String, Vec<Vec<u8>>>,
 }
 
 impl Worker {
@@ -533,7 +536,14 @@ impl Worker {
         if job.credentials {
             let empty = Default::default();
             let used = |ep: &str| st.books.get(ep).map_or(&empty, |b| &b.recipient_ids);
-            let s = Secrets::generate(pair.security, used(&job.host), used(&job.requester))?;
+            let server_ids: Vec<&[u8]> = [&job.host, &job.requester]
+                .into_iter()
+                .flat_map(|ep| self.oscore_ids.get(ep.as_str()).into_iter().flatten())
+                .map(Vec::as_slice)
+                .collect();
+            let (host_used, requester_used) =
+                c2c::avoided_ids(used(&job.host), used(&job.requester), &server_ids);
+            let s = Secrets::generate(pair.security, &host_used, &requester_used)?;
             if let c2c::Material::Oscore {
                 host_sender,
                 host_recipient,
