@@ -179,9 +179,9 @@ fn start(mode: Mode, keys: &DemoKeys, policy: &str) -> Result<Parties, String> {
         _ => SecurityMode::Psk,
     };
     // Client-server channels of the same kind as the C2C ones, so the relay baseline is
-    // protected like the direct path. Server-context OSCORE IDs are 3 bytes: the server picks
-    // 1-2 byte IDs for C2C contexts, so a kid never names two contexts of one client.
-    let ids = [("aa0001", "bb0001"), ("aa0002", "bb0002")];
+    // protected like the direct path. The server's C2C IDs (1-2 bytes) avoid these, so a kid
+    // never names two contexts of one client.
+    let ids = [("01", "02"), ("03", "04")];
     let mut credentials = Credentials::default();
     for (i, ep) in [HOST, REQ].into_iter().enumerate() {
         match mode {

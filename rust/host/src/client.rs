@@ -27,13 +27,14 @@ use lwm2m::{Path, Value};
 use crate::clock::{Clock, MonotonicClock, Rng};
 use crate::message::{MessageLayer, Received, Timeout, TxParams};
 use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS, MAX_SENSORS};
-use crate::oscore::{FileSeqnoStore, OscoreParams, OscorePeer, VolatileStore};
+use crate::oscore::{FileSeqnoStore, OscoreParams};
 use crate::secure::SecureTransport;
-use crate::transport::{PeerSecurity, Transport};
+use crate::transport::{OscoreOwner, PeerSecurity, Transport};
 use crate::uri::{Scheme, ServerUri, UriError};
 use zeroize::Zeroizing;
 
 mod c2c;
+mod server_oscore;
 pub use c2c::{C2cChannel, C2cRequest, C2cStep};
 
 /// Size of the buffers for built and received messages (the IPv6 minimum MTU; larger
@@ -322,8 +323,8 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     peers: PeerTable,
     resolved: HashMap<String, Vec<SocketAddr>>,
     accept_any_peer_as: Option<u16>,
-    /// Servers protected with OSCORE: Short Server ID -> the kid their requests carry.
-    oscore_servers: HashMap<u16, Vec<u8>>,
+    /// The OSCORE contexts of server accounts (Security res 17 -> object 21).
+    server_oscore: server_oscore::ServerOscore,
     /// How the datagram being handled was authenticated.
     rx_security: PeerSecurity,
     /// Observed path by (peer handle, token), for the event lines.
@@ -355,7 +356,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             peers: PeerTable::default(),
             resolved: HashMap::new(),
             accept_any_peer_as: options.accept_any_peer_as,
-            oscore_servers: HashMap::new(),
+            server_oscore: Default::default(),
             rx_security: PeerSecurity::NoSec,
             observed: HashMap::new(),
             c2c,
@@ -385,12 +386,6 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
         &mut self.transport
     }
 
-    /// Server `ssid` talks OSCORE: requests verified under the context whose Recipient ID is
-    /// `kid` are from it, and plain requests from its address are not.
-    pub fn bind_oscore(&mut self, ssid: u16, kid: Vec<u8>) {
-        self.oscore_servers.insert(ssid, kid);
-    }
-
     /// Current time on the driver's clock.
     pub fn now(&self) -> Millis {
         self.clock.now()
@@ -418,6 +413,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// Sends everything the engine and the message layer have due now.
     pub fn flush(&mut self) {
+        self.server_oscore_sync();
         self.c2c_service();
         let mut buf = std::mem::take(&mut self.buf);
         // Bounded: each round either sends or reports a failure that reschedules into the
@@ -641,14 +637,16 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     /// Who a request from `addr`, authenticated as `sec`, comes from:
     /// - NoSec: the NoSec account (mode 3, no OSCORE) whose URI resolves to `addr`;
     /// - DTLS: the PSK account (mode 0) whose identity the session proved, whatever the address;
-    /// - OSCORE: the account whose context verified the request;
+    /// - OSCORE: the server account whose context (Security res 17 -> 21 instance) verified
+    ///   the request;
     /// - no server account: over DTLS, the peer client account (11000, PSK mode) with that
-    ///   PSK identity; over OSCORE, the account whose 11000 instance links the 21 instance
-    ///   with that Recipient ID: `Identity::Client(short_id)`;
+    ///   PSK identity; over OSCORE, the peer client account whose context verified it (its
+    ///   11000 instance links the 21 instance with that Recipient ID):
+    ///   `Identity::Client(short_id)`;
     ///
     /// else unauthenticated (or the test-only `accept_any_peer_as` server).
     pub fn identity_for(&mut self, addr: SocketAddr, sec: &PeerSecurity) -> Identity {
-        let accounts: Vec<(bool, u16, String, u8, Vec<u8>)> = self
+        let accounts: Vec<(bool, u16, String, u8, Vec<u8>, bool)> = self
             .engine
             .security()
             .instances
@@ -660,21 +658,27 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
                     s.uri.as_str().to_owned(),
                     s.mode,
                     s.identity.to_vec(),
+                    s.oscore.is_some(),
                 )
             })
             .collect();
         let mut server = None;
         let mut bootstrap = false;
-        for (is_bs, ssid, uri, mode, identity) in accounts {
-            let oscore = (!is_bs).then(|| self.oscore_servers.get(&ssid)).flatten();
+        for (is_bs, ssid, uri, mode, identity, linked) in accounts {
+            // A server account with an OSCORE link (res 17) talks OSCORE only.
+            let oscore = !is_bs && linked;
             let matches = match sec {
                 PeerSecurity::NoSec => {
                     mode == mode::NOSEC
-                        && oscore.is_none()
+                        && !oscore
                         && self.resolve_uri(&uri).is_ok_and(|a| a.contains(&addr))
                 }
                 PeerSecurity::Dtls { identity: id } => mode == mode::PSK && identity == *id,
-                PeerSecurity::Oscore { kid } => oscore == Some(kid),
+                PeerSecurity::Oscore { owner, .. } => {
+                    oscore
+                        && *owner == OscoreOwner::Server(ssid)
+                        && self.server_oscore.is_installed(ssid)
+                }
             };
             if !matches {
                 continue;
@@ -697,7 +701,13 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
                         .engine
                         .client_by_psk_identity(identity)
                         .filter(|cid| self.c2c_psk_account(*cid)),
-                    PeerSecurity::Oscore { kid } => self.engine.client_by_oscore_recipient(kid),
+                    PeerSecurity::Oscore { kid, owner } => match owner {
+                        OscoreOwner::Client(cid) => self
+                            .engine
+                            .client_by_oscore_recipient(kid)
+                            .filter(|c| c == cid),
+                        OscoreOwner::Server(_) => None,
+                    },
                 };
                 match client {
                     Some(c) => Identity::Client(c),
@@ -979,7 +989,8 @@ pub struct ServerSpec {
     pub uri: String,
     /// PSK identity and key (Security mode 0); required for `coaps://`.
     pub psk: Option<Psk>,
-    /// OSCORE context parameters (the OSCORE object instance Security res 17 would link).
+    /// OSCORE context parameters: at start they become an OSCORE (21) instance
+    /// ([`server_oscore_instance`]) that res 17 of the account's Security instance links.
     pub oscore: Option<OscoreParams>,
 }
 
@@ -1481,6 +1492,51 @@ pub fn spawn_with_events(
     Ok((h, rx))
 }
 
+/// The OSCORE (21) instance ID for the `index`-th server of a [`ClientConfig`]: from the top
+/// of the ID space down, far from the low IDs a server allocates for C2C contexts (which it
+/// cannot see: object 21 is not listed in the registration).
+pub fn server_oscore_instance(index: usize) -> u16 {
+    lwm2m::path::ID_NONE - 1 - index.min(usize::from(lwm2m::path::ID_NONE - 1)) as u16
+}
+
+/// Writes `p` as OSCORE instance `inst` and links it from res 17 of the Security instance of
+/// server `ssid`, as a bootstrap server would.
+fn provision_oscore(
+    engine: &mut Engine<'_>,
+    ssid: u16,
+    inst: u16,
+    p: &OscoreParams,
+) -> lwm2m::Result<()> {
+    use lwm2m_oscore::resource as r;
+    let sec = engine
+        .security()
+        .by_ssid(ssid)
+        .map(|s| s.id)
+        .ok_or(lwm2m::Error::NotFound)?;
+    let o = engine
+        .object_mut(r::OBJECT_ID)
+        .ok_or(lwm2m::Error::NotFound)?;
+    o.create(Caller::Local, inst)?;
+    for (res, v) in [
+        (r::MASTER_SECRET, Value::Opaque(&p.master_secret)),
+        (r::SENDER_ID, Value::Opaque(&p.sender_id)),
+        (r::RECIPIENT_ID, Value::Opaque(&p.recipient_id)),
+        (r::MASTER_SALT, Value::Opaque(&p.master_salt)),
+    ] {
+        o.write(Caller::Local, inst, res, None, &v)?;
+    }
+    engine
+        .object_mut(lwm2m::objects::security::ID)
+        .ok_or(lwm2m::Error::NotFound)?
+        .write(
+            Caller::Local,
+            sec,
+            r::SECURITY_OSCORE_LINK,
+            None,
+            &Value::ObjLnk(r::OBJECT_ID, inst),
+        )
+}
+
 /// An engine with the configured server accounts.
 fn build_engine<'a>(
     config: &ClientConfig,
@@ -1505,6 +1561,11 @@ fn build_engine<'a>(
                 secret_key: key,
             })
             .map_err(ClientError::Engine)?;
+        if let Some(p) = &s.oscore {
+            let index = config.servers.iter().position(|x| x.ssid == s.ssid);
+            let inst = server_oscore_instance(index.unwrap_or(0));
+            provision_oscore(&mut engine, s.ssid, inst, p).map_err(ClientError::Engine)?;
+        }
     }
     if let Some(b) = &config.bootstrap {
         engine
@@ -1514,38 +1575,17 @@ fn build_engine<'a>(
     Ok(engine)
 }
 
-/// The socket with the configured DTLS listener keys and OSCORE contexts.
+/// The socket with the configured DTLS listener keys. (OSCORE contexts come from the
+/// engine's objects once the driver runs; a corrupt sequence-number file is refused here.)
 fn secure_transport(config: &ClientConfig) -> Result<SecureTransport, ClientError> {
     let mut t = SecureTransport::bind(config.bind_addr()?).map_err(ClientError::Io)?;
     for p in &config.listen_psks {
         t.add_listener_psk(&p.identity, &p.key)
             .map_err(|e| ClientError::Config(format!("listener PSK: {e}")))?;
     }
-    let v6 = t.local_addr().is_ok_and(|a| a.is_ipv6());
-    for s in &config.servers {
-        let Some(params) = &s.oscore else { continue };
-        let addr = ServerUri::parse(&s.uri)
-            .and_then(|u| u.resolve())
-            .map_err(|e| ClientError::Uri(s.uri.clone(), e))?
-            .into_iter()
-            .find(|a| v6 || a.is_ipv4());
-        let mut ctx = params
-            .context()
-            .map_err(|e| ClientError::Config(format!("OSCORE: {e:?}")))?;
-        let store: Box<dyn lwm2m_oscore::SeqnoStore + Send> = match &config.oscore_seqno_file {
-            Some(path) => {
-                let (store, limit) = FileSeqnoStore::open(path)
-                    .map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))?;
-                if let Some(l) = limit {
-                    // A restart: continue above every number used before; the replay window
-                    // is rebuilt with an Echo exchange.
-                    ctx.resume(l);
-                }
-                Box::new(store)
-            }
-            None => Box::new(VolatileStore),
-        };
-        t.add_oscore(addr, OscorePeer::new(ctx, store));
+    if let Some(path) = &config.oscore_seqno_file {
+        FileSeqnoStore::open(path)
+            .map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))?;
     }
     Ok(t)
 }
@@ -1596,11 +1636,7 @@ fn run(
     let clock = MonotonicClock::new();
     let client_rng = Rng::seeded(rng.next_u64());
     let mut client = HostClient::new(engine, transport, clock, options, client_rng, sink);
-    for s in &config.servers {
-        if let Some(p) = &s.oscore {
-            client.bind_oscore(s.ssid, p.recipient_id.clone());
-        }
-    }
+    client.set_oscore_seqno_file(config.oscore_seqno_file.clone());
     let mut sim = Simulation::new(Rng::seeded(rng.next_u64()));
     let period = config.period.map(|p| p.as_millis().max(1) as Millis);
     let mut next_tick = period;

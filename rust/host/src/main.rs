@@ -29,15 +29,19 @@ OPTIONS:
     --psk IDENTITY,KEY_HEX   PSK of the preceding coaps:// --server (Security mode 0): the
                              identity as text, the key (1..16 bytes) in hex.
     --oscore SECRET,SALT,SID,RID
-                             OSCORE context of the preceding coap:// --server (what an OSCORE
-                             object instance linked from Security res 17 holds): master
+                             OSCORE context of the preceding coap:// --server: master
                              secret, master salt, sender ID, recipient ID, all hex (salt and
-                             IDs may be empty). Every request, response and notification to
-                             and from that server is protected; plain ones are refused.
+                             IDs may be empty). Written at start as OSCORE object instance
+                             /21/65534 linked from res 17 of the server's Security instance,
+                             as a bootstrap server would provision it. Every request,
+                             response and notification to and from that server is
+                             protected; plain ones are refused.
     --oscore-seqno-file PATH Persist OSCORE sequence numbers here (RFC 8613 B.1.1); on a
                              restart they continue above the stored limit and the replay
                              window is recovered with Echo (B.1.2). Without it the context
-                             must be fresh material each run.
+                             must be fresh material each run. With several OSCORE server
+                             accounts (bootstrap), the lowest Short Server ID uses PATH, the
+                             others PATH.ssid-<SSID>.
     --dtls-listen-psk IDENTITY,KEY_HEX
                              Also act as DTLS server on the client's socket for peers with
                              this PSK (repeatable). A peer whose identity is a server's --psk

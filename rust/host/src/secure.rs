@@ -10,6 +10,9 @@
 //!
 //! OSCORE sits above the carrier ([`crate::oscore::OscorePeer`]): requests to a peer address
 //! with a context are protected, protected requests are matched to a context by their kid.
+//! Contexts belong to accounts ([`OscoreOwner`]: a DM server or a peer client); when two
+//! share a Recipient ID, the one whose peer address is the request's source verifies it, so a
+//! peer client's context can never stand in for a server's (or the reverse).
 //!
 //! [`Transport::received_security`] tells the driver how the datagram it just got was
 //! authenticated; that, not the source address, decides who sent it.
@@ -24,7 +27,7 @@ use lwm2m::coap::{code, option, Message};
 use lwm2m_dtls::{Config, DtlsEndpoint, Event as DtlsEvent, Key, PskStore, Role};
 
 use crate::oscore::{Inbound, OscorePeer};
-use crate::transport::{PeerSecurity, Transport, UdpTransport};
+use crate::transport::{OscoreOwner, PeerSecurity, Transport, UdpTransport};
 
 /// Most datagrams queued per peer while its handshake runs.
 const MAX_QUEUED: usize = 16;
@@ -75,8 +78,8 @@ pub struct SecureTransport {
     peer_keys: ServerKeys,
     server: Option<DtlsEndpoint>,
     queued: HashMap<SocketAddr, Vec<Vec<u8>>>,
-    /// OSCORE contexts: destination, owning peer client account (None: configured), context.
-    oscore: Vec<(Option<SocketAddr>, Option<u16>, OscorePeer)>,
+    /// OSCORE contexts: destination, owning account, context.
+    oscore: Vec<(Option<SocketAddr>, OscoreOwner, OscorePeer)>,
     inbox: VecDeque<(Vec<u8>, SocketAddr, PeerSecurity)>,
     last: PeerSecurity,
     stats: WireStats,
@@ -151,12 +154,6 @@ impl SecureTransport {
         Ok(())
     }
 
-    /// Adds an OSCORE context: requests to `dest` (if given) are protected with it, and
-    /// protected requests carrying its Recipient ID are verified with it.
-    pub fn add_oscore(&mut self, dest: Option<SocketAddr>, peer: OscorePeer) {
-        self.oscore.push((dest, None, peer));
-    }
-
     /// The DTLS server endpoint, once there is one (session counts).
     pub fn dtls_server(&self) -> Option<&DtlsEndpoint> {
         self.server.as_ref()
@@ -164,7 +161,10 @@ impl SecureTransport {
 
     /// Number of OSCORE contexts of peer client accounts.
     pub fn peer_oscore_count(&self) -> usize {
-        self.oscore.iter().filter(|(_, o, _)| o.is_some()).count()
+        self.oscore
+            .iter()
+            .filter(|(_, o, _)| matches!(o, OscoreOwner::Client(_)))
+            .count()
     }
 
     /// Socket-level counters.
@@ -281,13 +281,25 @@ impl SecureTransport {
             }
         };
         let protected = m.option(option::OSCORE).is_some();
-        let idx = self.oscore.iter().position(|(dest, _, p)| {
-            if code::is_request(m.code) {
-                protected && p.is_for_us(&data)
-            } else {
+        let idx = if code::is_request(m.code) {
+            // By kid; among contexts sharing it, the one of the sender's address.
+            let mut for_us = self
+                .oscore
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, _, p))| protected && p.is_for_us(&data));
+            let first = for_us.next();
+            first
+                .into_iter()
+                .chain(for_us)
+                .find(|(_, (dest, _, _))| *dest == Some(from))
+                .or(first)
+                .map(|(i, _)| i)
+        } else {
+            self.oscore.iter().position(|(dest, _, p)| {
                 (dest.is_none() || *dest == Some(from)) && p.owns_response(&data)
-            }
-        });
+            })
+        };
         let Some(i) = idx else {
             if protected {
                 // Unknown kid, or a protected answer to nothing of ours.
@@ -297,13 +309,14 @@ impl SecureTransport {
             }
             return;
         };
-        let Some((_, _, peer)) = self.oscore.get_mut(i) else {
+        let Some((_, owner, peer)) = self.oscore.get_mut(i) else {
             return;
         };
+        let owner = *owner;
         match peer.unprotect(&data) {
             Inbound::Verified { plain, kid } => {
                 self.inbox
-                    .push_back((plain, from, PeerSecurity::Oscore { kid }));
+                    .push_back((plain, from, PeerSecurity::Oscore { kid, owner }));
             }
             Inbound::Plain(plain) => self.inbox.push_back((plain, from, carrier)),
             Inbound::Answer(bytes) => {
@@ -467,14 +480,102 @@ impl Transport for SecureTransport {
         peer: OscorePeer,
     ) -> io::Result<()> {
         self.remove_peer_oscore(short_id);
-        // Before the configured contexts: a peer client's kid is looked up first.
-        self.oscore.insert(0, (dest, Some(short_id), peer));
+        self.oscore
+            .push((dest, OscoreOwner::Client(short_id), peer));
         Ok(())
     }
 
     fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
         let before = self.oscore.len();
-        self.oscore.retain(|(_, o, _)| *o != Some(short_id));
+        self.oscore
+            .retain(|(_, o, _)| *o != OscoreOwner::Client(short_id));
         self.oscore.len() != before
+    }
+
+    fn add_server_oscore(
+        &mut self,
+        ssid: u16,
+        dest: Option<SocketAddr>,
+        peer: OscorePeer,
+    ) -> io::Result<()> {
+        self.remove_server_oscore(ssid);
+        self.oscore.push((dest, OscoreOwner::Server(ssid), peer));
+        Ok(())
+    }
+
+    fn remove_server_oscore(&mut self, ssid: u16) -> Option<OscorePeer> {
+        let i = self
+            .oscore
+            .iter()
+            .position(|(_, o, _)| *o == OscoreOwner::Server(ssid))?;
+        Some(self.oscore.remove(i).2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oscore::{OscoreParams, VolatileStore};
+    use lwm2m::coap::{MessageBuilder, MessageType};
+
+    fn peer(secret: &str, sid: &str, rid: &str) -> OscorePeer {
+        let p = OscoreParams::parse(&format!("{secret},aa,{sid},{rid}")).unwrap();
+        OscorePeer::new(p.context().unwrap(), Box::new(VolatileStore))
+    }
+
+    fn get(mid: u16) -> Vec<u8> {
+        let mut b = [0u8; 64];
+        let mut m = MessageBuilder::new(&mut b, MessageType::Con, code::GET, mid, &[1]).unwrap();
+        m.option(option::URI_PATH, b"3").unwrap();
+        let n = m.finish();
+        b[..n].to_vec()
+    }
+
+    /// A server context and a peer client context with the same Recipient ID (01): each
+    /// request is verified by the context of its sender's address, and reported as its
+    /// account's.
+    #[test]
+    fn shared_recipient_id_goes_by_peer_address() {
+        let local = "127.0.0.1:0".parse().unwrap();
+        let mut t = SecureTransport::bind(local).unwrap();
+        let to = t.local_addr().unwrap();
+        let mut server = UdpTransport::bind(local).unwrap();
+        let mut client = UdpTransport::bind(local).unwrap();
+        const S1: &str = "0102030405060708090a0b0c0d0e0f10";
+        const S2: &str = "1112131415161718191a1b1c1d1e1f20";
+        t.add_server_oscore(1, Some(server.local_addr().unwrap()), peer(S1, "02", "01"))
+            .unwrap();
+        t.add_peer_oscore(7, Some(client.local_addr().unwrap()), peer(S2, "03", "01"))
+            .unwrap();
+        let mut at_server = peer(S1, "01", "02");
+        let mut at_client = peer(S2, "01", "03");
+        let mut buf = [0u8; 256];
+        // Twice each, in both orders of arrival.
+        for round in 0..2u16 {
+            for (i, (side, ctx, owner)) in [
+                (&mut server, &mut at_server, OscoreOwner::Server(1)),
+                (&mut client, &mut at_client, OscoreOwner::Client(7)),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let req = get(round * 2 + i as u16);
+                side.send(&ctx.protect(&req).unwrap(), to).unwrap();
+                let (n, from) = t.recv(&mut buf, Duration::from_secs(5)).unwrap().unwrap();
+                assert_eq!(from, side.local_addr().unwrap());
+                assert_eq!(&buf[..n], &req[..], "round {round}, {owner:?}");
+                assert_eq!(
+                    t.received_security(),
+                    PeerSecurity::Oscore {
+                        kid: vec![1],
+                        owner
+                    }
+                );
+            }
+        }
+        assert_eq!(t.wire_stats().dropped, 0);
+        assert!(t.remove_server_oscore(1).is_some());
+        assert!(t.remove_server_oscore(1).is_none());
+        assert_eq!(t.peer_oscore_count(), 1);
     }
 }

@@ -28,11 +28,25 @@ pub enum PeerSecurity {
         /// The PSK identity whose key the session proved.
         identity: Vec<u8>,
     },
-    /// OSCORE-protected and verified; `kid` is the context's Recipient ID.
+    /// OSCORE-protected and verified; `kid` is the context's Recipient ID, `owner` the
+    /// account whose context verified it (two accounts may share a Recipient ID).
     Oscore {
         /// The verified key ID.
         kid: Vec<u8>,
+        /// The account of the context.
+        owner: OscoreOwner,
     },
+}
+
+/// The account an OSCORE context of the transport belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OscoreOwner {
+    /// A DM server account (Short Server ID): its Security (0) instance links the OSCORE (21)
+    /// instance through res 17.
+    Server(u16),
+    /// A peer client account (Short Client ID): its Client Security (11000) instance links
+    /// the OSCORE (21) instance through res 17.
+    Client(u16),
 }
 
 /// A datagram transport.
@@ -102,6 +116,29 @@ pub trait Transport {
     fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
         let _ = short_id;
         false
+    }
+
+    /// Adds (or replaces) the OSCORE context of DM server `ssid`: requests to `dest` are
+    /// protected with it, protected requests with its Recipient ID verified with it.
+    /// Transports without OSCORE refuse.
+    fn add_server_oscore(
+        &mut self,
+        ssid: u16,
+        dest: Option<SocketAddr>,
+        peer: OscorePeer,
+    ) -> io::Result<()> {
+        let _ = (ssid, dest, peer);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport has no OSCORE",
+        ))
+    }
+
+    /// Takes the OSCORE context of DM server `ssid` out of the transport (the caller may
+    /// keep it, so that the same material never starts over at sequence number 0).
+    fn remove_server_oscore(&mut self, ssid: u16) -> Option<OscorePeer> {
+        let _ = ssid;
+        None
     }
 }
 

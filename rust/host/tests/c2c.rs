@@ -146,12 +146,19 @@ fn drain(rx: &Receiver<CEvent>) -> Vec<CEvent> {
     rx.try_iter().collect()
 }
 
-/// Waits for the host's value to arrive as a notification carrying `want`.
-fn notified(rx: &Receiver<CEvent>, op: u32, want: &str) {
+/// Waits for the host's value to arrive as a notification carrying `want`; returns the
+/// Observe numbers of the notifications seen on the way.
+fn notified(rx: &Receiver<CEvent>, op: u32, want: &str) -> Vec<Option<u32>> {
     steps_until(rx, op, |s| {
         matches!(s, C2cStep::Notification { code: code::CONTENT, payload, .. }
             if String::from_utf8_lossy(payload).contains(want))
-    });
+    })
+    .into_iter()
+    .filter_map(|s| match s {
+        C2cStep::Notification { observe, .. } => Some(observe),
+        _ => None,
+    })
+    .collect()
 }
 
 const PAIR_POLICY: &str = "allow requester=req host=host path=/3303 rights=read";
@@ -241,11 +248,20 @@ fn full_flow(mode: SecurityMode) {
     assert!(req
         .with_engine(|e, _| e.client_account("host").is_some())
         .unwrap());
-    // Notifications after the host's value changes.
+    // Notifications after the host's value changes, with increasing Observe numbers (over
+    // OSCORE the number travels in the outer option only).
+    let mut numbers = Vec::new();
     for v in [31.5, 32.5] {
         host.set_value(TEMP, OwnedValue::Float(v)).unwrap();
-        notified(&req_rx, op, &v.to_string());
+        numbers.extend(notified(&req_rx, op, &v.to_string()));
     }
+    let numbers: Vec<u32> = numbers
+        .into_iter()
+        .map(|o| o.expect("a notification without Observe"))
+        .collect();
+    assert!(numbers.len() >= 2, "{numbers:?}");
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    assert!(numbers[0] > 0, "{numbers:?}");
     // A one-shot read with the account goes straight over the secure channel.
     let r = req.c2c(read_temp(&host)).unwrap();
     let steps = steps_until(&req_rx, r, |s| {

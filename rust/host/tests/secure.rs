@@ -13,7 +13,7 @@ use lwm2m::Path;
 use lwm2m_host::client::{self, wait_for_event, ClientConfig, ClientHandle};
 use lwm2m_host::oscore::{OscoreParams, OscorePeer, VolatileStore};
 use lwm2m_server::secure::{Credentials, PskEntry};
-use lwm2m_server::{Config, Event, OwnedRecord, OwnedValue, Server, ServerHandle};
+use lwm2m_server::{bootstrap, Config, Event, OwnedRecord, OwnedValue, Server, ServerHandle};
 use zeroize::Zeroizing;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -119,12 +119,22 @@ fn full_scenario(s: &ServerHandle, events: &Receiver<Event>, c: ClientHandle, ep
     let temp = Path::resource(3303, 0, 5700);
     let o = s.observe(ep, &temp, Some(cf::TEXT)).unwrap();
     assert_eq!(o.code, code::CONTENT);
-    c.set_value(temp, client::OwnedValue::Float(42.5)).unwrap();
-    wait_server(
-        events,
-        "notification",
-        |e| matches!(e, Event::Notification { endpoint, .. } if endpoint == ep),
-    );
+    // Notification numbers increase (over OSCORE they travel in the outer Observe option).
+    let mut last = o.observe.expect("observation established");
+    for v in [42.5, 43.5] {
+        c.set_value(temp, client::OwnedValue::Float(v)).unwrap();
+        let want = v.to_string();
+        let n = wait_server(events, "notification", |e| {
+            matches!(e, Event::Notification { endpoint, response, .. }
+                if endpoint == ep && response.payload == want.as_bytes())
+        });
+        let Event::Notification { response, .. } = n else {
+            unreachable!()
+        };
+        let obs = response.observe.expect("notification without Observe");
+        assert!(obs > last, "{obs} after {last}");
+        last = obs;
+    }
     c.stop();
     wait_server(
         events,
@@ -179,6 +189,21 @@ fn oscore_register_read_write_observe_deregister() {
     .is_some());
     let reg = s.client("sec-oscore").unwrap();
     assert_eq!(reg.to_json(Instant::now())["security"], "oscore:01");
+    // `--oscore` became an OSCORE (21) instance that the account's Security res 17 links.
+    let inst = client::server_oscore_instance(0);
+    let (link, ids) = c
+        .with_engine(move |e, _| {
+            let link = e.security().by_ssid(1).and_then(|s| s.oscore);
+            let ids = e
+                .oscore()
+                .instances
+                .get(inst)
+                .map(|o| (o.sender_id.to_vec(), o.recipient_id.to_vec()));
+            (link, ids)
+        })
+        .unwrap();
+    assert_eq!(link, Some((21, inst)));
+    assert_eq!(ids, Some((vec![1], vec![2])));
     full_scenario(&s, &events, c, "sec-oscore");
     assert_no_key(&log);
     s.shutdown();
@@ -386,4 +411,68 @@ fn oscore_client_restart_recovers_with_echo() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     s.shutdown();
+}
+
+/// A bootstrap server provisions the DM account with OSCORE (an OSCORE instance and the
+/// Security instance's res 17 link); the client then registers over OSCORE, which the DM
+/// server demands of this endpoint, and is served over it.
+#[test]
+fn bootstrap_provisions_oscore_then_register_over_oscore() {
+    let ep = "bs-oscore";
+    let dm = Server::start(Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(5),
+        credentials: Credentials {
+            psk: Vec::new(),
+            oscore: vec![
+                Credentials::parse_oscore_client(&format!("{ep},{SECRET},aa,03,04")).unwrap(),
+            ],
+        },
+        ..Default::default()
+    })
+    .expect("DM server starts");
+    let dm_events = dm.subscribe();
+    let spec = format!(
+        "{ep},coap://{},ssid=7,oscore={SECRET}:aa:03:04,oscore-instance=40000",
+        dm.coap_addr()
+    );
+    let (bs_ep, bs_cfg) = bootstrap::parse_spec(&spec).unwrap();
+    let bs = Server::start(Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(5),
+        bootstrap: [(bs_ep, bs_cfg)].into_iter().collect(),
+        ..Default::default()
+    })
+    .expect("bootstrap server starts");
+    let bs_events = bs.subscribe();
+    let mut cfg = base(ep);
+    cfg.bootstrap = Some(format!("coap://{}", bs.coap_addr()));
+    let (c, _cev, log) = start_client(cfg);
+    wait_server(
+        &bs_events,
+        "write-oscore",
+        |e| matches!(e, Event::Bootstrap { step, .. } if step == "write-oscore"),
+    );
+    wait_server(
+        &dm_events,
+        "registered",
+        |e| matches!(e, Event::Registered { registration, .. } if registration.endpoint == ep),
+    );
+    let reg = dm.client(ep).expect("registered");
+    assert_eq!(reg.to_json(Instant::now())["security"], "oscore:03");
+    let r = dm
+        .read(ep, &Path::resource(3, 0, 2), Some(cf::TEXT))
+        .unwrap();
+    assert_eq!(r.payload, ep.as_bytes());
+    let link = c
+        .with_engine(|e, _| e.security().by_ssid(7).and_then(|s| s.oscore))
+        .unwrap();
+    assert_eq!(link, Some((21, 40000)));
+    c.stop();
+    wait_server(&dm_events, "deregistered", |e| {
+        matches!(e, Event::Deregistered { .. })
+    });
+    assert_no_key(&log);
+    bs.shutdown();
+    dm.shutdown();
 }

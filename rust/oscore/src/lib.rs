@@ -577,15 +577,23 @@ impl Header {
 }
 
 /// Copies the decrypted message into `out` as plain CoAP.
+///
+/// `outer_observe` is the value of the outer Observe option of a response: RFC 8613 section
+/// 4.1.3.5 puts the notification number there and leaves the inner Observe value empty, so
+/// when the (authenticated) inner message has an Observe option, the plain message carries
+/// the outer value instead. Without an inner Observe option the outer one is ignored.
 fn write_plain(
     out: &mut [u8],
     h: &Header,
     pm: &liboscore::ProtectedMessage,
+    outer_observe: Option<&[u8]>,
 ) -> Result<usize, Error> {
     let mut b = MessageBuilder::new(out, h.mtype, pm.code(), h.mid, h.token())?;
     for o in pm.options() {
-        if o.number() != option::OSCORE {
-            b.option(o.number(), o.value())?;
+        match (o.number(), outer_observe) {
+            (option::OSCORE, _) => {}
+            (option::OBSERVE, Some(v)) => b.option(option::OBSERVE, v)?,
+            (n, _) => b.option(n, o.value())?,
         }
     }
     let p = pm.payload();
@@ -824,7 +832,7 @@ fn unprotect_request_inner(
                     .options()
                     .any(|o| o.number() == option::ECHO && o.value() == echo));
         if fresh {
-            write_plain(out, &h, pm).map(Some)
+            write_plain(out, &h, pm, None).map(Some)
         } else {
             Ok(None)
         }
@@ -963,6 +971,9 @@ pub fn echo_response(
 
 /// Verifies and decrypts a protected response to the request `id` (from [`protect_request`]),
 /// decrypting in place in `protected`, and writes the plain CoAP response to `out`.
+///
+/// A notification's plain form carries the outer Observe value (the notification number,
+/// RFC 8613 section 4.1.3.5.2) in place of the empty inner one.
 pub fn unprotect_response(
     ctx: &mut SecurityContext,
     id: &RequestId,
@@ -977,13 +988,24 @@ pub fn unprotect_response(
         let opt = opt.get_mut(..value.len()).ok_or(Error::Malformed)?;
         opt.copy_from_slice(value);
         parse_oscore_option(opt)?;
+        // The outer Observe value (at most 3 bytes), copied before in-place decryption.
+        let mut observe = [0u8; 3];
+        let outer_observe = match m.option(option::OBSERVE) {
+            Some(v) => {
+                let o = observe.get_mut(..v.len()).ok_or(Error::Malformed)?;
+                o.copy_from_slice(v);
+                Some(v.len())
+            }
+            None => None,
+        };
+        let outer_observe = outer_observe.and_then(|n| observe.get(..n));
         let (head, tail) = protected.split_at_mut(4 + h.tkl);
         let code_byte = head.get_mut(1).ok_or(Error::Malformed)?;
         let mut msg = inmemory_write::Message::new_from_existing(code_byte, tail);
         let oscore_opt = liboscore::OscoreOption::parse(opt).map_err(|_| Error::Malformed)?;
         let mut raw_id = id.to_raw();
         liboscore::unprotect_response(&mut msg, &mut ctx.ctx, oscore_opt, &mut raw_id, |pm| {
-            write_plain(out, &h, pm)
+            write_plain(out, &h, pm, outer_observe)
         })
         .map_err(|_| Error::Invalid)?
     })();

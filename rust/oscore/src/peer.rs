@@ -516,6 +516,80 @@ mod tests {
         assert_eq!(s.stats().dropped, 2);
     }
 
+    fn observed(mid: u16, token: &[u8], mtype: MessageType, c: u8, obs: u32) -> Vec<u8> {
+        let mut b = [0u8; 64];
+        let mut m = MessageBuilder::new(&mut b, mtype, c, mid, token).unwrap();
+        let v = obs.to_be_bytes();
+        let skip = v.iter().take_while(|&&x| x == 0).count();
+        m.option(option::OBSERVE, &v[skip..]).unwrap();
+        if c == code::GET {
+            m.option(option::URI_PATH, b"3").unwrap();
+        } else {
+            m.payload(b"21.5").unwrap();
+        }
+        let n = m.finish();
+        b[..n].to_vec()
+    }
+
+    fn observe_of(plain: &[u8]) -> Option<u32> {
+        Message::parse(plain)
+            .unwrap()
+            .option_uint(option::OBSERVE)
+            .and_then(Result::ok)
+    }
+
+    #[test]
+    fn notifications_carry_the_outer_observe_number() {
+        let (mut c, mut s) = pair();
+        let token = [9, 9];
+        let reg = observed(20, &token, MessageType::Con, code::GET, 0);
+        let Inbound::Verified { plain, .. } = s.unprotect(&c.protect(&reg).unwrap()) else {
+            core::panic!("registration refused")
+        };
+        assert_eq!(
+            observe_of(&plain),
+            Some(0),
+            "a registration keeps Observe 0"
+        );
+        let sent = [
+            (MessageType::Ack, 20, 7),
+            (MessageType::Con, 100, 8),
+            (MessageType::Non, 101, 9),
+            (MessageType::Con, 102, 300),
+        ];
+        let mut seen = Vec::new();
+        for (mtype, mid, obs) in sent {
+            let plain = observed(mid, &token, mtype, code::CONTENT, obs);
+            let wire = s.protect(&plain).unwrap();
+            // The wire carries the number outside; inside it is empty.
+            assert_eq!(observe_of(&wire), Some(obs));
+            let Inbound::Verified { plain: got, .. } = c.unprotect(&wire) else {
+                core::panic!("notification {obs} refused")
+            };
+            assert_eq!(got, plain, "notification {obs} arrives as sent");
+            seen.extend(observe_of(&got));
+        }
+        assert_eq!(seen, [7, 8, 9, 300]);
+        // A response without Observe stays without one, even if an outer one is added.
+        let (mut c, mut s) = pair();
+        let req = get(30, &[5]);
+        s.unprotect(&c.protect(&req).unwrap());
+        let wire = s.protect(&content(30, &[5])).unwrap();
+        let mut b = [0u8; 128];
+        let m = Message::parse(&wire).unwrap();
+        let mut f = MessageBuilder::new(&mut b, m.mtype, m.code, m.message_id, m.token).unwrap();
+        f.option(option::OBSERVE, &[4]).unwrap();
+        for o in m.options() {
+            f.option(o.number, o.value).unwrap();
+        }
+        f.payload(m.payload).unwrap();
+        let n = f.finish();
+        let Inbound::Verified { plain, .. } = c.unprotect(&b[..n]) else {
+            core::panic!("response refused")
+        };
+        assert_eq!(observe_of(&plain), None);
+    }
+
     #[test]
     fn echo_recovery_after_server_restart() {
         let (mut c, _) = pair();

@@ -379,6 +379,9 @@ pub(crate) struct Worker {
     pub loop_tx: Sender<Input>,
     pub cfg: C2cConfig,
     pub bootstrap: BTreeMap<String, BootstrapConfig>,
+    /// IDs (Sender and Recipient) of the server's own OSCORE contexts, by client endpoint:
+    /// C2C IDs never equal them.
+    pub oscore_ids: BTreeMap<String, Vec<Vec<u8>>>,
 }
 
 impl Worker {
@@ -445,6 +448,21 @@ impl Worker {
         }
     }
 
+    /// The IDs (Sender and Recipient) of the OSCORE contexts the server has with `ep`: its
+    /// `--oscore-client` contexts and the one a bootstrap configuration provisions.
+    fn server_oscore_ids<'s>(&'s self, ep: &str) -> impl Iterator<Item = &'s [u8]> + 's {
+        let bs = bootstrap::lookup(&self.bootstrap, ep).and_then(|b| b.oscore.as_ref());
+        self.oscore_ids
+            .get(ep)
+            .into_iter()
+            .flatten()
+            .map(Vec::as_slice)
+            .chain(
+                bs.into_iter()
+                    .flat_map(|p| [p.sender_id.as_slice(), p.recipient_id.as_slice()]),
+            )
+    }
+
     /// The owner written to 11002 res 3: the Short Server ID a bootstrap configuration of
     /// this server gave the host, else the configured one.
     fn ssid_for(&self, host: &str) -> u16 {
@@ -497,8 +515,18 @@ impl Worker {
                     let short_id = book.alloc_short(peer).ok_or("no free Short Client ID")?;
                     reserved.push(Reserved::Short(ep.to_owned(), short_id));
                     let mut inst = |o: u16| -> Result<u16, String> {
+                        let mut taken = instances_of(reg, o);
+                        // The registration never lists 21: keep clear of the instance a
+                        // bootstrap configuration of ours writes for the server account.
+                        if o == OSCORE {
+                            taken.extend(
+                                bootstrap::lookup(&self.bootstrap, ep)
+                                    .filter(|b| b.oscore.is_some())
+                                    .map(|b| b.oscore_instance),
+                            );
+                        }
                         let i = book
-                            .alloc_instance(o, &instances_of(reg, o))
+                            .alloc_instance(o, &taken)
                             .ok_or("no free instance ID")?;
                         reserved.push(Reserved::Instance(ep.to_owned(), o, i));
                         Ok(i)
@@ -533,7 +561,13 @@ impl Worker {
         if job.credentials {
             let empty = Default::default();
             let used = |ep: &str| st.books.get(ep).map_or(&empty, |b| &b.recipient_ids);
-            let s = Secrets::generate(pair.security, used(&job.host), used(&job.requester))?;
+            let server_ids: Vec<&[u8]> = [&job.host, &job.requester]
+                .into_iter()
+                .flat_map(|ep| self.server_oscore_ids(ep))
+                .collect();
+            let (host_used, requester_used) =
+                c2c::avoided_ids(used(&job.host), used(&job.requester), &server_ids);
+            let s = Secrets::generate(pair.security, &host_used, &requester_used)?;
             if let c2c::Material::Oscore {
                 host_sender,
                 host_recipient,

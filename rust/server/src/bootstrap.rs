@@ -2,6 +2,11 @@
 //! `POST /bs?ep=..` the server deletes the client's configuration, writes one Security (0)
 //! and one Server (1) instance pointing at the configured DM server, optionally discovers, and
 //! finishes with `POST /bs`.
+//!
+//! With OSCORE (`oscore=` in the spec) the account is protected as LwM2M 1.1 does it: an
+//! OSCORE (21) instance with the context parameters is written first, and res 17 of the
+//! Security instance links it (Security Mode stays NoSec, the URI `coap://`). The DM server
+//! needs the same parameters for that endpoint (`--oscore-client`).
 
 use std::collections::BTreeMap;
 
@@ -10,10 +15,15 @@ use lwm2m::Path;
 
 use crate::error::ServerError;
 use crate::msg::OutRequest;
+use crate::oscore::OscoreParams;
 use crate::values::{self, OwnedRecord, OwnedValue};
 
 /// Security mode NoSec (resource /0/x/2).
 pub const SECURITY_MODE_NOSEC: i64 = 3;
+/// Default instance ID of a provisioned OSCORE (21) instance.
+pub const DEFAULT_OSCORE_INSTANCE: u16 = 65534;
+/// OSCORE object ID.
+const OSCORE: u16 = lwm2m_oscore::resource::OBJECT_ID;
 
 /// What to provision for one endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +43,11 @@ pub struct BootstrapConfig {
     pub server_instance: u16,
     /// Run a Bootstrap-Discover before finishing.
     pub discover: bool,
+    /// OSCORE context of the account (client's view), if the account uses OSCORE.
+    pub oscore: Option<OscoreParams>,
+    /// Instance ID of the OSCORE (21) instance to write. The default, 65534, stays clear of
+    /// the low IDs the server allocates for C2C contexts.
+    pub oscore_instance: u16,
 }
 
 impl Default for BootstrapConfig {
@@ -45,6 +60,8 @@ impl Default for BootstrapConfig {
             security_instance: 1,
             server_instance: 0,
             discover: false,
+            oscore: None,
+            oscore_instance: DEFAULT_OSCORE_INSTANCE,
         }
     }
 }
@@ -79,6 +96,43 @@ pub fn security_records(cfg: &BootstrapConfig) -> Vec<OwnedRecord> {
         rec(r(5), OwnedValue::Opaque(Vec::new())),
         rec(r(10), OwnedValue::Integer(i64::from(cfg.short_server_id))),
     ]
+    .into_iter()
+    .chain(cfg.oscore.as_ref().map(|_| {
+        rec(
+            r(lwm2m_oscore::resource::SECURITY_OSCORE_LINK),
+            OwnedValue::ObjLnk(OSCORE, cfg.oscore_instance),
+        )
+    }))
+    .collect()
+}
+
+/// The records of the OSCORE (21) instance (empty without OSCORE): the client's Sender and
+/// Recipient IDs, secret, salt, AES-CCM-16-64-128 (the HKDF stays at its default).
+pub fn oscore_records(cfg: &BootstrapConfig) -> Vec<OwnedRecord> {
+    use lwm2m_oscore::resource as res;
+    let Some(p) = &cfg.oscore else {
+        return Vec::new();
+    };
+    let r = |id| Path::resource(OSCORE, cfg.oscore_instance, id);
+    vec![
+        rec(
+            r(res::MASTER_SECRET),
+            OwnedValue::Opaque(p.master_secret.to_vec()),
+        ),
+        rec(r(res::SENDER_ID), OwnedValue::Opaque(p.sender_id.clone())),
+        rec(
+            r(res::RECIPIENT_ID),
+            OwnedValue::Opaque(p.recipient_id.clone()),
+        ),
+        rec(
+            r(res::AEAD_ALGORITHM),
+            OwnedValue::Integer(i64::from(lwm2m_oscore::AES_CCM_16_64_128)),
+        ),
+        rec(
+            r(res::MASTER_SALT),
+            OwnedValue::Opaque(p.master_salt.clone()),
+        ),
+    ]
 }
 
 /// The records of the Server instance.
@@ -99,7 +153,15 @@ pub fn plan(cfg: &BootstrapConfig) -> Result<Vec<Step>, ServerError> {
         name: "delete",
         request: OutRequest::new(code::DELETE, Vec::new()),
     }];
-    for (name, base, recs) in [
+    let oscore = oscore_records(cfg);
+    let oscore_step = (!oscore.is_empty()).then(|| {
+        (
+            "write-oscore",
+            Path::instance(OSCORE, cfg.oscore_instance),
+            oscore,
+        )
+    });
+    for (name, base, recs) in oscore_step.into_iter().chain([
         (
             "write-security",
             Path::instance(0, cfg.security_instance),
@@ -110,7 +172,7 @@ pub fn plan(cfg: &BootstrapConfig) -> Result<Vec<Step>, ServerError> {
             Path::instance(1, cfg.server_instance),
             server_records(cfg),
         ),
-    ] {
+    ]) {
         let mut r = OutRequest::new(code::PUT, segments(&base));
         r.content_format = Some(cf::LWM2M_TLV);
         r.payload = values::encode(cf::LWM2M_TLV, &base, &recs)?;
@@ -149,8 +211,10 @@ pub fn lookup<'a>(
 }
 
 /// Parses a command-line bootstrap spec
-/// `EP,URI[,ssid=N][,lifetime=N][,binding=B][,security-instance=N][,server-instance=N][,discover]`
-/// into the endpoint name (`*` for any) and its configuration.
+/// `EP,URI[,ssid=N][,lifetime=N][,binding=B][,security-instance=N][,server-instance=N][,discover]
+/// [,oscore=SECRET:SALT:SID:RID][,oscore-instance=N]` into the endpoint name (`*` for any) and
+/// its configuration. The OSCORE parameters are hex, in the client's view (as the client's
+/// `--oscore`, with `:` for `,`; salt and IDs may be empty).
 pub fn parse_spec(spec: &str) -> Result<(String, BootstrapConfig), String> {
     let mut parts = spec.split(',');
     let ep = parts
@@ -179,6 +243,13 @@ pub fn parse_spec(spec: &str) -> Result<(String, BootstrapConfig), String> {
             "security-instance" => cfg.security_instance = id(k)?,
             "server-instance" => cfg.server_instance = id(k)?,
             "discover" => cfg.discover = true,
+            "oscore" => {
+                cfg.oscore = Some(
+                    OscoreParams::parse(&v.replace(':', ","))
+                        .map_err(|e| format!("oscore: {e}"))?,
+                )
+            }
+            "oscore-instance" => cfg.oscore_instance = id(k)?,
             _ => return Err(format!("unknown bootstrap option {k:?}")),
         }
     }
@@ -201,6 +272,51 @@ mod tests {
         assert!(parse_spec("node1").is_err());
         assert!(parse_spec("n,u,ssid=x").is_err());
         assert!(parse_spec("n,u,foo").is_err());
+    }
+
+    #[test]
+    fn oscore_spec_and_records() {
+        let (_, cfg) = parse_spec(
+            "n,coap://[::1]:5683,oscore=0102030405060708090a0b0c0d0e0f10:aabb:01:,oscore-instance=9",
+        )
+        .unwrap();
+        let p = cfg.oscore.as_ref().expect("oscore");
+        assert_eq!(
+            (p.sender_id.as_slice(), p.recipient_id.as_slice()),
+            (&[1][..], &[][..])
+        );
+        assert_eq!(p.master_salt, [0xaa, 0xbb]);
+        assert_eq!(cfg.oscore_instance, 9);
+        let sec = security_records(&cfg);
+        assert_eq!(
+            sec.last().map(|r| (&r.path, &r.value)),
+            Some((&Path::resource(0, 1, 17), &OwnedValue::ObjLnk(21, 9)))
+        );
+        let o = oscore_records(&cfg);
+        assert_eq!(o[0].path, Path::resource(21, 9, 0));
+        assert_eq!(o[1].value, OwnedValue::Opaque(vec![1]));
+        assert_eq!(o[2].value, OwnedValue::Opaque(vec![]));
+        let steps = plan(&cfg).unwrap();
+        let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "delete",
+                "write-oscore",
+                "write-security",
+                "write-server",
+                "finish"
+            ]
+        );
+        assert_eq!(steps[1].request.path, ["21", "9"]);
+        // Errors name the field, never the secret.
+        let e = parse_spec("n,u,oscore=zz01:aa:01:02").unwrap_err();
+        assert!(e.contains("master secret") && !e.contains("zz01"), "{e}");
+        assert!(parse_spec("n,u,oscore=0102:aa").is_err());
+        // Without OSCORE: no 21 records, no link.
+        let (_, plain) = parse_spec("n,u").unwrap();
+        assert!(oscore_records(&plain).is_empty());
+        assert_eq!(security_records(&plain).len(), 7);
     }
 
     #[test]

@@ -186,6 +186,24 @@ fn fresh_id(used: &BTreeSet<Vec<u8>>, other: Option<&[u8]>) -> Result<Vec<u8>, S
     Err("no free OSCORE ID".into())
 }
 
+/// The OSCORE IDs a new pair must avoid: at the host (`.0`) and at the requester (`.1`), the
+/// Recipient IDs of their C2C contexts (`host_book`, `requester_book`), and at both every ID
+/// (Sender or Recipient) of an OSCORE context the server itself has with either client
+/// (`server_ids`). A client then never holds a C2C context whose ID equals one of its server
+/// context, so its transport never has to guess which context a kid names.
+pub fn avoided_ids(
+    host_book: &BTreeSet<Vec<u8>>,
+    requester_book: &BTreeSet<Vec<u8>>,
+    server_ids: &[&[u8]],
+) -> (BTreeSet<Vec<u8>>, BTreeSet<Vec<u8>>) {
+    let with_server = |b: &BTreeSet<Vec<u8>>| {
+        let mut s = b.clone();
+        s.extend(server_ids.iter().map(|i| i.to_vec()));
+        s
+    };
+    (with_server(host_book), with_server(requester_book))
+}
+
 impl Secrets {
     /// Generates material for `mode`. OSCORE IDs avoid the recipient IDs already used at the
     /// host (`host_used`) and at the requester (`requester_used`).
@@ -640,6 +658,35 @@ mod tests {
             assert_eq!(host_recipient.len(), 2);
             assert_ne!(host_sender, host_recipient);
         }
+    }
+
+    #[test]
+    fn c2c_ids_avoid_the_server_contexts_of_both_clients() {
+        // Every 1-byte ID but 0x01 is taken at the host: without the server's own context
+        // (ID 0x01, with the host) the pair's host Recipient ID could only be 0x01.
+        let host: BTreeSet<Vec<u8>> = (0..=255u8).filter(|i| *i != 1).map(|i| vec![i]).collect();
+        let requester: BTreeSet<Vec<u8>> =
+            (0..=255u8).filter(|i| *i != 2).map(|i| vec![i]).collect();
+        let (h, r) = avoided_ids(&host, &requester, &[&[1], &[2]]);
+        assert!(h.contains(&vec![1]) && h.contains(&vec![2]));
+        assert!(r.contains(&vec![1]) && r.contains(&vec![2]));
+        for _ in 0..50 {
+            let s = Secrets::generate(SecurityMode::Oscore, &h, &r).unwrap();
+            let Material::Oscore {
+                host_sender,
+                host_recipient,
+                ..
+            } = &s.material
+            else {
+                panic!("oscore material");
+            };
+            for id in [host_sender, host_recipient] {
+                assert!(id != &[1] && id != &[2], "{id:02x?}");
+                assert_eq!(id.len(), 2, "all 1-byte IDs are taken");
+            }
+        }
+        // The books themselves are not changed.
+        assert!(!host.contains(&vec![1]));
     }
 
     #[test]

@@ -91,6 +91,20 @@ pub struct Config {
     pub oscore_seqno_file: Option<PathBuf>,
 }
 
+impl Config {
+    /// The Sender and Recipient IDs of the server's own OSCORE contexts, by client endpoint
+    /// (`--oscore-client`), which C2C contexts of that client must not reuse.
+    pub fn oscore_ids(&self) -> BTreeMap<String, Vec<Vec<u8>>> {
+        let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+        for o in &self.credentials.oscore {
+            let ids = out.entry(o.endpoint.clone()).or_default();
+            ids.push(o.params.sender_id.clone());
+            ids.push(o.params.recipient_id.clone());
+        }
+        out
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -107,5 +121,25 @@ impl Default for Config {
             credentials: Credentials::default(),
             oscore_seqno_file: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oscore_ids_of_the_server_contexts() {
+        let mut c = Config::default();
+        for spec in ["lamp,0102,,01,02", "lamp,0304,,0a,", "switch,0506,,,0b"] {
+            c.credentials
+                .oscore
+                .push(Credentials::parse_oscore_client(spec).unwrap());
+        }
+        let ids = c.oscore_ids();
+        let lamp: Vec<&[u8]> = ids["lamp"].iter().map(Vec::as_slice).collect();
+        assert_eq!(lamp, [&[2][..], &[1], &[], &[0x0a]]);
+        let switch: Vec<&[u8]> = ids["switch"].iter().map(Vec::as_slice).collect();
+        assert_eq!(switch, [&[0x0b][..], &[]]);
     }
 }

@@ -53,7 +53,7 @@ pub enum Event {
         reason: String,
     },
     /// One step of a bootstrap session: `request` (the client asked), `delete`,
-    /// `write-security`, `write-server`, `discover`, `finish`.
+    /// `write-oscore` (with OSCORE), `write-security`, `write-server`, `discover`, `finish`.
     Bootstrap {
         /// Endpoint name.
         endpoint: String,

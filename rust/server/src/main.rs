@@ -36,6 +36,10 @@ options:
   --bootstrap <spec>   serve Bootstrap-Requests of an endpoint (repeatable):
                        EP,URI[,ssid=N][,lifetime=N][,binding=B][,security-instance=N]
                        [,server-instance=N][,discover]   (EP `*` matches any endpoint)
+                       [,oscore=SECRET:SALT:SID:RID][,oscore-instance=N]: protect the
+                       account with OSCORE (hex, client's view as its --oscore; written
+                       as /21/N, default N=65534, linked from Security res 17); the DM
+                       server needs the same context (--oscore-client EP,...)
   -h, --help           this text
   -V, --version        print the version
 

@@ -210,6 +210,7 @@ impl Server {
             loop_tx: tx.clone(),
             cfg: config.c2c.clone(),
             bootstrap: config.bootstrap.clone(),
+            oscore_ids: config.oscore_ids(),
         };
         threads.push(
             thread::Builder::new()
