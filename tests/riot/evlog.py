@@ -12,8 +12,8 @@ client `EV <ms> notification_rx ...` when a notification arrives. On native64 ea
 ztimer counts from its own start, so the two clocks are put on one axis first: a node's offset
 is the smallest (host arrival time - EV time) over its EV lines (arrival is never earlier than
 the event; the smallest difference is the tightest bound, off by the pipe latency and the
-millisecond truncation). Each notification is paired with the newest value produced before it
-(the value with the notification's sequence number when its line names one); pairs further
+millisecond truncation). Each notification is paired with the value it carries (`value=<seq>`,
+c2c-host's values are their sequence numbers), else the newest value produced before it; pairs further
 apart than --max-ms (default: none) are left out. The delays are reported, never asserted.
 """
 
@@ -69,8 +69,9 @@ def delays(host_path, req_path, max_ms=None):
         before = [(t, r) for t, r in produced if t <= t_rx + 0.002]
         if not before:
             continue
-        # Prefer the value whose sequence number (last field) the notification names.
-        by_seq = [(t, r) for t, r in before if r and r[-1] in rest]
+        # Prefer the value whose sequence number (last field) the notification carries (as its
+        # value, `value=<seq>`, or as a field of its own).
+        by_seq = [(t, r) for t, r in before if r and (r[-1] in rest or f"value={r[-1]}" in rest)]
         t_p, r_p = (by_seq or before)[-1]
         d = (t_rx - t_p) * 1000.0
         if max_ms is not None and d > max_ms:
