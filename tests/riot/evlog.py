@@ -14,7 +14,8 @@ is the smallest (host arrival time - EV time) over its EV lines (arrival is neve
 the event; the smallest difference is the tightest bound, off by the pipe latency and the
 millisecond truncation). Each notification is paired with the value it carries (`value=<seq>`,
 c2c-host's values are their sequence numbers), else the newest value produced before it; pairs further
-apart than --max-ms (default: none) are left out. The delays are reported, never asserted.
+apart than --max-ms (default: none) are left out, and so is the first notification_rx (the
+answer to the Observe request itself). The delays are reported, never asserted.
 """
 
 import re
@@ -62,6 +63,8 @@ def delays(host_path, req_path, max_ms=None):
     received = [(orq + ms / 1000.0, rest) for _, ms, kind, rest in req
                 if kind == "notification_rx"] if orq is not None else []
     print(f"delay: {len(produced)} values produced, {len(received)} notifications received")
+    # The first one answers the Observe request (the value current at that time), not a change.
+    received = received[1:]
     if not produced or not received:
         return []
     out = []
