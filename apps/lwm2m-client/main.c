@@ -9,13 +9,20 @@
 
 #include <stdio.h>
 
+#include "container.h"
 #include "lwm2m_c2c.h"
+#include "msg.h"
 #include "shell.h"
 #include "ztimer.h"
+
+/* The shell runs on main's thread: `ping` needs a message queue there for the replies. */
+static msg_t _main_msg_queue[8];
 
 int main(void)
 {
     char ep[32];
+
+    msg_init_queue(_main_msg_queue, ARRAY_SIZE(_main_msg_queue));
 
     /* Give SLAAC / link-local DAD a moment so the first Register has a source address. */
     ztimer_sleep(ZTIMER_MSEC, 1000);

@@ -14,8 +14,20 @@ beside the map, by section name otherwise. The totals row is checked against tho
 Groups: lwm2m (engine crate), lwm2m_riot (driver crate), rust-deps (core, heapless, minicbor,
 riot-wrappers, riot-sys, ... and anonymous Rust constants), c_glue (module lwm2m_c2c's C
 files), gcoap/nanocoap, gnrc (GNRC network stack and its netif / 6LoWPAN / IPv6 helpers),
-tinydtls (package and sock_dtls, when present), builtins (libgcc, Rust compiler_builtins),
+security (OSCORE: lwm2m-oscore, liboscore with its C files and crypto crates; DTLS: the
+tinydtls package, sock_dtls, credman; when present), builtins (libgcc, Rust compiler_builtins),
 libc (newlib / picolibc / glibc), rest (kernel, drivers, shell, ...), fill (alignment padding).
+
+Build mode, one command for the README's footprint table:
+
+    tests/riot/footprint.py --readme README.md [--board iotlab-m3] [--apps a,b] [--no-build]
+
+builds every application under apps/ for the board (apps that only run on native64 left out),
+each into bin/<board>; the delta application (lwm2m-client) also with LWM2M_C2C=none, host and
+auth (and auth with LWM2M_OSCORE=1) into bin/<board>-<variant> when the lwm2m_c2c module has
+those knobs (reported only for what exists); then rewrites the README between
+`<!-- footprint:begin -->` and `<!-- footprint:end -->` with the tables and this command line.
+Needs RIOTBASE and the toolchains of a firmware build. --no-build uses the maps already built.
 """
 
 import os
@@ -23,8 +35,16 @@ import re
 import subprocess
 import sys
 
-GROUPS = ["lwm2m", "lwm2m_riot", "rust-deps", "c_glue", "gcoap/nanocoap", "gnrc", "tinydtls",
+GROUPS = ["lwm2m", "lwm2m_riot", "rust-deps", "c_glue", "gcoap/nanocoap", "gnrc", "security",
           "builtins", "libc", "rest", "fill"]
+
+# Crates of the OSCORE stack (lwm2m-oscore, liboscore and its RustCrypto backend).
+SECURITY_CRATES = {"lwm2m_oscore", "liboscore", "liboscore_cryptobackend", "liboscore_msgbackend",
+                   "aes", "ccm", "ctr", "cipher", "hkdf", "hmac", "sha2", "digest", "aead",
+                   "crypto_common", "block_buffer", "inout", "subtle", "zeroize"}
+# liboscore's C files, which its build script compiles into the Rust staticlib.
+OSCORE_C_OBJ = re.compile(r"-(contextpair|oscore_message|protection|context_primitive|context_b1)"
+                          r"\.o$")
 
 GNRC_DIRS = re.compile(
     r"^(gnrc.*|sixlowpan.*|netif|netutils|ipv6_.*|icmpv6|udp|ieee802154.*|l2util|inet_csum|netdev_ieee802154"
@@ -66,6 +86,8 @@ def group_of(path, section):
     if LIBC.search(norm):
         return "libc"
     if RUST_OBJ.search(norm):
+        if OSCORE_C_OBJ.search(norm):
+            return "security"
         crate = crate_of(section)
         if crate == "lwm2m":
             return "lwm2m"
@@ -73,6 +95,8 @@ def group_of(path, section):
             return "lwm2m_riot"
         if crate == "compiler_builtins":
             return "builtins"
+        if crate in SECURITY_CRATES:
+            return "security"
         return "rust-deps"
     parts = norm.split("/")
     # RIOT objects: .../bin/<board>/<module>/<file>.o (or <module>.a(<file>.o) archives).
@@ -89,7 +113,7 @@ def group_of(path, section):
     if GCOAP_DIRS.match(module):
         return "gcoap/nanocoap"
     if TINYDTLS_DIRS.match(module):
-        return "tinydtls"
+        return "security"
     if GNRC_DIRS.match(module):
         return "gnrc"
     return "rest"
@@ -216,7 +240,230 @@ def elf_sizes(elf):
     return None
 
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+# Applications that only build for native64 (border router with tap + ZEP).
+NATIVE_ONLY = {"border-router"}
+DELTA_APP = "lwm2m-client"
+BEGIN, END = "<!-- footprint:begin -->", "<!-- footprint:end -->"
+# Columns of the README table: (title, groups of the link-map split).
+COLUMNS = [("engine", ["lwm2m"]), ("driver", ["lwm2m_riot", "c_glue"]),
+           ("Rust deps", ["rust-deps"]), ("security", ["security"]),
+           ("gcoap", ["gcoap/nanocoap"]), ("GNRC", ["gnrc"]), ("RIOT core", ["rest", "fill"]),
+           ("libc + builtins", ["libc", "builtins"])]
+
+
+def module_knobs():
+    """Which of the lwm2m_c2c module's knobs this checkout has (LWM2M_C2C, LWM2M_OSCORE)."""
+    text = ""
+    mod = os.path.join(ROOT, "c_glue", "lwm2m_c2c")
+    for name in ("Makefile.include", "Makefile", "Makefile.dep"):
+        try:
+            with open(os.path.join(mod, name)) as f:
+                text += f.read()
+        except OSError:
+            pass
+    return {k: re.search(r"^\s*%s\s*\?=" % k, text, re.M) is not None
+            for k in ("LWM2M_C2C", "LWM2M_OSCORE")}
+
+
+def variants(apps, knobs):
+    """(app, label, make variables, bin dir name) of every firmware to measure."""
+    out = [(a, "default", [], None) for a in apps]
+    if DELTA_APP in apps and knobs["LWM2M_C2C"]:
+        for k in ("none", "host", "auth"):
+            out.append((DELTA_APP, f"LWM2M_C2C={k}", [f"LWM2M_C2C={k}"], f"c2c-{k}"))
+        if knobs["LWM2M_OSCORE"]:
+            out.append((DELTA_APP, "LWM2M_C2C=auth LWM2M_OSCORE=1",
+                        ["LWM2M_C2C=auth", "LWM2M_OSCORE=1"], "c2c-auth-oscore"))
+    return out
+
+
+def build(app, board, make_vars, bindir, jobs):
+    log = os.path.join(bindir + ".build.log")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    cmd = ["make", "-C", os.path.join(ROOT, "apps", app), f"BOARD={board}", f"BINDIR={bindir}",
+           f"-j{jobs}", "all"] + make_vars
+    with open(log, "w") as f:
+        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        with open(log, errors="replace") as f:
+            tail = f.readlines()[-15:]
+        print(f"build of {app} {' '.join(make_vars)} failed:\n" + "".join(tail), file=sys.stderr)
+        return False
+    return True
+
+
+def measure(map_path):
+    elf = os.path.splitext(map_path)[0] + ".elf"
+    kinds = section_kinds(elf) if os.path.exists(elf) else None
+    sums, _ = parse(map_path, kinds)
+    total = {k: sum(sums[g][k] for g in GROUPS) for k in ("text", "data", "bss")}
+    sizes = elf_sizes(elf) if os.path.exists(elf) else None
+    if sizes and sizes != (total["text"], total["data"], total["bss"]):
+        print(f"warning: {map_path}: split {total} differs from size {sizes}", file=sys.stderr)
+    return sums, total
+
+
+def rom(d):
+    return d["text"] + d["data"]
+
+
+def ram(d):
+    return d["data"] + d["bss"]
+
+
+def pct(a, b):
+    return f"{100.0 * a / b:+.1f} %" if b else "-"
+
+
+def render(results, knobs, board, cmdline, riot, rustc):
+    lines = [f"Made by `{cmdline}` (RIOT {riot}, BOARD={board}, the apps' defaults incl. "
+             f"DEVELHELP=1, {rustc}). Bytes; ROM = text + data, RAM = data + bss, per group "
+             "from the link map (`tests/riot/footprint.py <map>` shows text / data / bss). "
+             "Driver = the Rust driver crate and the module's C glue (with its thread stack); "
+             "security = OSCORE / DTLS code; RIOT core = kernel, drivers, shell and the rest.",
+             "",
+             "| firmware | ROM | RAM | " + " | ".join(t for t, _ in COLUMNS) + " |",
+             "|---|---:|---:|" + "---:|" * len(COLUMNS)]
+    for (app, label), r in results.items():
+        if r is None:
+            lines.append(f"| {app} {'' if label == 'default' else label} | build failed |" +
+                         " |" * (len(COLUMNS) + 1))
+            continue
+        sums, total = r
+        cells = []
+        for _, groups in COLUMNS:
+            g = {k: sum(sums[x][k] for x in groups) for k in ("text", "data", "bss")}
+            cells.append(f"{rom(g)} / {ram(g)}")
+        name = app if label == "default" else f"{app} `{label}`"
+        lines.append(f"| {name} | {rom(total)} | {ram(total)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Group cells: ROM / RAM.")
+    lines.append("")
+    if not knobs["LWM2M_C2C"]:
+        lines.append("C2C and authorization deltas: not measured; the `lwm2m_c2c` module in this "
+                     "checkout has no `LWM2M_C2C` knob yet (the script builds "
+                     f"`{DELTA_APP}` with `LWM2M_C2C=none|host|auth` once it has).")
+        return lines
+    base = results.get((DELTA_APP, "LWM2M_C2C=none"))
+    host = results.get((DELTA_APP, "LWM2M_C2C=host"))
+    auth = results.get((DELTA_APP, "LWM2M_C2C=auth"))
+    lines += [f"C2C and authorization cost: `{DELTA_APP}` built with `LWM2M_C2C=none|host|auth` "
+              "(engine features `c2c` and `c2c-auth`), deltas as a share of the `none` image "
+              "like the paper's Figure 4a (there: C2C +3.3 % ROM, +0.9 % RAM; Auth another "
+              "+5.0 % ROM, no RAM, on Wakaama, about 125 KiB ROM / 31 KiB RAM in total).",
+              "",
+              "| step | ROM | RAM | engine ROM | delta ROM | delta RAM | paper (Fig. 4a) |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    if base is None:
+        lines.append("| none | build failed | | | | | |")
+        return lines
+    b_tot = base[1]
+    prev = base
+    for name, r, paper in (("none", base, "baseline"), ("host (C2C)", host, "+3.3 % / +0.9 %"),
+                           ("auth (C2C + Auth)", auth, "+5.0 % / 0 %")):
+        if r is None:
+            lines.append(f"| {name} | build failed | | | | | {paper} |")
+            continue
+        t = r[1]
+        eng = rom(r[0]["lwm2m"])
+        if r is base:
+            lines.append(f"| {name} | {rom(t)} | {ram(t)} | {eng} | - | - | {paper} |")
+        else:
+            p = prev[1]
+            dr, dm = rom(t) - rom(p), ram(t) - ram(p)
+            lines.append(f"| {name} | {rom(t)} | {ram(t)} | {eng} | +{dr} ({pct(dr, rom(b_tot))})"
+                         f" | {dm:+d} ({pct(dm, ram(b_tot))}) | {paper} |")
+            prev = r
+    lines.append("")
+    lines.append("Each delta is over the row above, in percent of the `none` image.")
+    return lines
+
+
+def rewrite_readme(path, lines):
+    with open(path) as f:
+        text = f.read()
+    a, b = text.find(BEGIN), text.find(END)
+    if a < 0 or b < a:
+        print(f"{path}: markers {BEGIN} / {END} not found", file=sys.stderr)
+        return False
+    new = text[:a + len(BEGIN)] + "\n" + "\n".join(lines) + "\n" + text[b:]
+    with open(path, "w") as f:
+        f.write(new)
+    return True
+
+
+def build_mode(argv):
+    opts = {"--board": "iotlab-m3", "--apps": None, "--readme": None, "--jobs": str(os.cpu_count() or 1)}
+    no_build = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--no-build":
+            no_build = True
+        elif a in opts and i + 1 < len(argv):
+            opts[a] = argv[i + 1]
+            i += 1
+        else:
+            print(__doc__)
+            return 2
+        i += 1
+    board = opts["--board"]
+    if not no_build and not os.environ.get("RIOTBASE"):
+        print("RIOTBASE is not set (a RIOT 2026.07 checkout)", file=sys.stderr)
+        return 2
+    apps_dir = os.path.join(ROOT, "apps")
+    if opts["--apps"]:
+        apps = opts["--apps"].split(",")
+    else:
+        apps = sorted(a for a in os.listdir(apps_dir)
+                      if os.path.isfile(os.path.join(apps_dir, a, "Makefile"))
+                      and a not in NATIVE_ONLY)
+    knobs = module_knobs()
+    print("module knobs: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in knobs.items()))
+    results = {}
+    failed = 0
+    for app, label, make_vars, suffix in variants(apps, knobs):
+        bindir = os.path.join(apps_dir, app, "bin", board + (f"-{suffix}" if suffix else ""))
+        print(f"== {app} {label}", flush=True)
+        if not no_build and not build(app, board, make_vars, bindir, opts["--jobs"]):
+            results[(app, label)] = None
+            failed += 1
+            continue
+        map_path = os.path.join(bindir, app + ".map")
+        if not os.path.exists(map_path):
+            print(f"{map_path}: missing", file=sys.stderr)
+            results[(app, label)] = None
+            failed += 1
+            continue
+        results[(app, label)] = measure(map_path)
+    riot = "?"
+    if os.environ.get("RIOTBASE"):
+        try:
+            riot = subprocess.run(["git", "-C", os.environ["RIOTBASE"], "describe", "--tags",
+                                   "--always"], capture_output=True, text=True,
+                                  check=True).stdout.strip() or "?"
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    try:
+        rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True,
+                               check=True).stdout.split("(")[0].strip()
+    except (OSError, subprocess.CalledProcessError):
+        rustc = "rustc ?"
+    # The command line as run from the checkout's root (no machine paths).
+    shown = ["python3", "tests/riot/footprint.py"]
+    for a in argv:
+        shown.append(os.path.relpath(a, ROOT) if os.path.exists(a) else a)
+    lines = render(results, knobs, board, " ".join(shown), riot, rustc)
+    print("\n".join(lines))
+    if opts["--readme"] and not rewrite_readme(opts["--readme"], lines):
+        return 1
+    return 1 if failed else 0
+
+
 def main():
+    if any(a in ("--readme", "--apps", "--board", "--no-build") for a in sys.argv[1:]):
+        return build_mode(sys.argv[1:])
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     markdown = "--markdown" in sys.argv
     if len(args) != 1:

@@ -10,6 +10,7 @@
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
 #   TIMEOUT           seconds to wait for registration (default 30)
+#   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
 # Everything else (toolchains, c2rust, git settings for RIOT's packages) comes from the
 # environment the caller provides.
@@ -231,4 +232,14 @@ node_summary
 stop_node
 
 echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+trap - EXIT
+cleanup
+
+# Several nodes on a simulated radio behind a border router, and client-to-client
+# (tests/riot/c2c.sh; RIOT_C2C=0 leaves it out).
+C2C_RC=0
+if [ "${RIOT_C2C:-1}" != 0 ]; then
+    echo "== tests/riot/c2c.sh"
+    bash "$ROOT/tests/riot/c2c.sh" || C2C_RC=1
+fi
+[ "$FAIL" = 0 ] && [ "$C2C_RC" = 0 ]

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# RIOT multi-node scenario on native64 (issue 5): LwM2M nodes on a simulated IEEE 802.15.4
+# radio (socket_zep, 6LoWPAN) reach the project's LwM2M server through our border router
+# (apps/border-router: 6LBR with the ZEP radio and a tap uplink), all inside a private network
+# namespace this script creates and removes:
+#
+#   node A, node B, ... --(ZEP hub: tests/riot/zep_hub.py on [::1])-- border router --tap0--
+#   lwm2m-server
+#   radio prefix 2001:db8:1::/64 (advertised by the border router, SLAAC + 6LoWPAN-ND)
+#   tap prefix   2001:db8::/64: border router 2001:db8::2, server 2001:db8::1 (netns side)
+#
+# Step 1: two apps/lwm2m-client nodes (USE_ZEP=1, LWM2M_SERVER_URI=coap://[2001:db8::1]:5683)
+#   register through the border router, the server reads /3/0/0 from each (HTTP API), the
+#   nodes ping each other over the radio (link-local: one hop; global: through the border
+#   router), the namespace pings a node through the border router.
+# Step 2 (when apps/c2c-host and apps/c2c-requester exist with the module's `lwm2m c2c` shell
+#   command; skipped with a message otherwise): the server runs with a policy allowing the pair
+#   and `--c2c-security oscore`; the requester runs `lwm2m c2c observe <host-ep> <host-uri>
+#   <path>`. Checks: the unauthorized request is answered 4.01 with an owner-server hint, the
+#   access request gets 2.01, the server installs the accounts, notifications reach the
+#   requester (EV notification_rx lines). The per-notification delay (host value_produced ->
+#   requester notification_rx, from the EV timestamps) is reported, never asserted.
+#
+# Every check prints `ok: ...` or `FAIL: ...`; the exit status is non-zero on a failure.
+#
+# Environment:
+#   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
+#   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
+#   TIMEOUT           seconds to wait for a registration (default 60)
+#   C2C_HOST_URI      URI the requester uses for the host (default: the host's global address,
+#                     the address the server knows it by)
+#   C2C_PERIOD_MS     the host's sensor period in step 2 (default 1000)
+#   C2C_STEPS         which steps to run (default 12; 2: only the client-to-client step)
+# Needs root (or CAP_NET_ADMIN) for the namespace and the tap; skipped otherwise. The firmware
+# is built into apps/<app>/bin/native64-zep (a separate cargo target from the tap build of
+# run.sh: switching USE_ZEP in one bin directory leaves riot-sys with stale bindings).
+set -u
+
+if [ -z "${RIOTBASE:-}" ]; then
+    echo "SKIP: RIOTBASE not set"
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root for a network namespace with a tap interface"
+    exit 0
+fi
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/tests/riot"
+TIMEOUT=${TIMEOUT:-60}
+PERIOD_MS=${C2C_PERIOD_MS:-1000}
+NS="lwm2m-c2c-$$"
+HTTP_PORT=8080
+ZEP_PORT=17754
+SERVER_ADDR=2001:db8::1
+BR_ADDR=2001:db8::2
+RADIO_PREFIX=2001:db8:1::/64
+URI="coap://[$SERVER_ADDR]:5683"
+WORK=$(mktemp -d)
+PASS=0
+FAIL=0
+STEPS=${C2C_STEPS:-12}
+GROUPS_RUNNING=() # process groups (setsid; started with `ip netns exec` directly, so that $! is
+                  # the group's leader) to stop at the end
+HOLDS=()          # writers that keep the nodes' shell FIFOs open
+
+cleanup() {
+    local g
+    for g in "${GROUPS_RUNNING[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
+    sleep 0.5
+    for g in "${GROUPS_RUNNING[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+    for g in "${HOLDS[@]}"; do kill "$g" 2>/dev/null; done
+    for g in "${GROUPS_RUNNING[@]}" "${HOLDS[@]}"; do wait "$g" 2>/dev/null; done
+    ip netns del "$NS" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+check() { # name, command...
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok: $name"
+        PASS=$((PASS + 1))
+    else
+        echo "FAIL: $name"
+        FAIL=$((FAIL + 1))
+    fi
+}
+
+finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" = 0 ]
+    exit
+}
+
+wait_for() { # pattern file seconds
+    local i
+    for i in $(seq "$(( $3 * 5 ))"); do
+        grep -Eq -- "$1" "$2" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+wait_fn() { # function seconds: until the function succeeds
+    local i
+    for i in $(seq "$(( $2 * 5 ))"); do
+        "$1" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+count_at_least() { # n pattern file seconds
+    local i
+    for i in $(seq "$(( $4 * 5 ))"); do
+        [ "$(grep -Ec -- "$2" "$3" 2>/dev/null)" -ge "$1" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+build() { # app [make variables...]
+    local app=$1
+    shift
+    echo "== build $app for native64 (USE_ZEP=1 $*)"
+    if ! make -C "$ROOT/apps/$app" BOARD=native64 USE_ZEP=1 BINDIR="$ROOT/apps/$app/bin/native64-zep" \
+            LWM2M_SERVER_URI="$URI" "$@" -j"$(nproc)" >"$WORK/build-$app.log" 2>&1; then
+        tail -30 "$WORK/build-$app.log"
+        echo "FAIL: build $app"
+        FAIL=$((FAIL + 1))
+        return 1
+    fi
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+http_get() { in_ns curl -s -m 40 "http://127.0.0.1:$HTTP_PORT$1"; }
+
+# start_node <name> <app> <eui64> [args...]: runs the app's ZEP firmware with a FIFO as its
+# shell input; its output goes to $WORK/<name>.log and, each line stamped with the host's
+# monotonic clock, to $WORK/<name>.stamped (tests/riot/evlog.py).
+start_node() {
+    local name=$1 app=$2 eui=$3
+    shift 3
+    mkfifo "$WORK/$name.in"
+    sleep 100000 >"$WORK/$name.in" &
+    HOLDS+=($!)
+    ip netns exec "$NS" setsid bash -c 'log=$1; shift; "$@" 2>&1 | python3 "$0" tee "$log.log" "$log.stamped"' \
+        "$HERE/evlog.py" "$WORK/$name" "$ROOT/apps/$app/bin/native64-zep/$app.elf" \
+        -z "[::1]:$ZEP_PORT" --eui64="$eui" "$@" <"$WORK/$name.in" &
+    GROUPS_RUNNING+=($!)
+}
+# shell <name> <command...>: one line to a node's shell. native's stdin buffer holds 64 bytes
+# (STDIO_RX_BUFSIZE) and drops what does not fit, so long lines go in pieces.
+shell() {
+    local line="${*:2}" i
+    for ((i = 0; i < ${#line}; i += 32)); do
+        printf '%s' "${line:i:32}" >"$WORK/$1.in"
+        sleep 0.05
+    done
+    printf '\n' >"$WORK/$1.in"
+}
+
+# node_ifconfig <name>: sets IFACE (the radio interface number) and GADDR (the global address
+# from the border router's prefix) of a node, from its `ifconfig`.
+node_ifconfig() {
+    local n
+    n=$(grep -Ec "Iface +[0-9]+" "$WORK/$1.log")
+    shell "$1" ifconfig
+    count_at_least "$((n + 1))" "Iface +[0-9]+" "$WORK/$1.log" 5
+    sleep 0.3
+    IFACE=$(grep -Eo "Iface +[0-9]+" "$WORK/$1.log" | tail -1 | grep -Eo "[0-9]+")
+    GADDR=$(grep -Eo "inet6 addr: 2001:db8:1:[0-9a-f:]+" "$WORK/$1.log" | tail -1 | cut -d' ' -f3)
+    LLADDR=$(grep -Eo "inet6 addr: fe80:[0-9a-f:]+" "$WORK/$1.log" | tail -1 | cut -d' ' -f3)
+}
+
+# ping_from <name> <addr>: RIOT's shell ping; true when at least one reply came back.
+ping_from() {
+    local n
+    n=$(grep -c "packets transmitted" "$WORK/$1.log")
+    shell "$1" ping -c 3 -i 300 "$2"
+    count_at_least "$((n + 1))" "packets transmitted" "$WORK/$1.log" 15 || return 1
+    grep "packets transmitted" "$WORK/$1.log" | tail -1 | sed "s|^|ping $1 -> $2: |" |
+        tee -a "$WORK/pings.txt" | grep -Eq ", [1-9][0-9]* packets received"
+}
+
+no_assertion() {
+    local f
+    for f in "$WORK"/{a,b,br,host,req}.log; do
+        [ -f "$f" ] && grep -q "FAILED ASSERTION" "$f" && { echo "assertion in $(basename "$f")"; return 1; }
+    done
+    return 0
+}
+
+registered_ep() { # ep: the server lists it
+    http_get /api/clients | grep -q "\"$1\""
+}
+
+# ---------------------------------------------------------------------------------------------
+build border-router || finish
+if [[ $STEPS == *1* ]]; then build lwm2m-client || finish; fi
+
+SERVER=${LWM2M_SERVER_BIN:-}
+if [ -z "$SERVER" ]; then
+    echo "== build lwm2m-server"
+    (cd "$ROOT" && cargo build -q -p lwm2m-server --release) || { echo "FAIL: build lwm2m-server"; FAIL=$((FAIL + 1)); finish; }
+    SERVER="${CARGO_TARGET_DIR:-$ROOT/target}/release/lwm2m-server"
+fi
+
+echo "== network namespace $NS: tap0 ($SERVER_ADDR, fe80::1), route $RADIO_PREFIX via $BR_ADDR"
+ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip tuntap add tap0 mode tap
+in_ns sysctl -qw net.ipv6.conf.tap0.accept_dad=0
+# Only fe80::1 as link-local address on the host side (the border router's default router).
+in_ns sysctl -qw net.ipv6.conf.tap0.addr_gen_mode=1
+in_ns sysctl -qw net.ipv6.conf.tap0.accept_ra=0
+in_ns ip link set tap0 up
+in_ns ip addr add fe80::1/64 dev tap0
+in_ns ip addr add "$SERVER_ADDR/64" dev tap0 nodad
+in_ns ip -6 route add "$RADIO_PREFIX" via "$BR_ADDR" dev tap0
+
+ip netns exec "$NS" setsid python3 "$HERE/zep_hub.py" --port "$ZEP_PORT" >"$WORK/hub.log" 2>&1 &
+GROUPS_RUNNING+=($!)
+wait_for "listening" "$WORK/hub.log" 10 || { echo "FAIL: ZEP hub did not start"; FAIL=$((FAIL + 1)); finish; }
+
+# Empty policy (deny everything) until step 2 knows the endpoints.
+: >"$WORK/policy"
+ip netns exec "$NS" setsid "$SERVER" --no-stdin --coap '[::]:5683' --http "127.0.0.1:$HTTP_PORT" \
+    --policy "$WORK/policy" --c2c-security oscore >"$WORK/server.log" 2>&1 &
+GROUPS_RUNNING+=($!)
+for _ in $(seq 25); do
+    in_ns curl -s -m 1 "http://127.0.0.1:$HTTP_PORT/api/clients" >/dev/null && break
+    sleep 0.2
+done
+ip netns exec "$NS" curl -s -N -m 100000 "http://127.0.0.1:$HTTP_PORT/api/events" >"$WORK/events.log" 2>/dev/null &
+HOLDS+=($!)
+
+echo "== border router (tap0 + ZEP)"
+start_node br border-router 00:5a:45:50:0a:00:00:fe tap0
+check "border router up (upstream $BR_ADDR, prefix $RADIO_PREFIX)" \
+    wait_for "border-router: upstream" "$WORK/br.log" 10
+check "border router pings the server side of the tap ($SERVER_ADDR)" ping_from br "$SERVER_ADDR"
+
+summary() {
+    echo "---- border router"; shell br "nib neigh"; sleep 0.5; tail -8 "$WORK/br.log"
+    echo "---- ZEP hub"; cat "$WORK/hub.log"
+    if [ "$FAIL" != 0 ]; then
+        for f in "$WORK"/*.log; do
+            case $f in */build-*|*/br.log|*/hub.log) continue ;; esac
+            echo "---- $(basename "$f")"; grep -Ev "^EV [0-9]+ value_produced" "$f" | tail -40
+        done
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+if [[ $STEPS == *1* ]]; then
+echo "== step 1: two lwm2m-client nodes on the radio, server behind the border router"
+EUI_A=00:5a:45:50:0a:00:00:01
+EUI_B=00:5a:45:50:0a:00:00:02
+# One after the other: RIOT 2026.07's netdev_ieee802154_submac asserts (`!dispatch` in
+# submac_rx_done) when a frame arrives while it still dispatches the previous event, which two
+# nodes booting at the same moment on one medium trigger now and then.
+start_node a lwm2m-client "$EUI_A"
+wait_for "^lwm2m-client: endpoint" "$WORK/a.log" 10
+start_node b lwm2m-client "$EUI_B"
+for n in a b; do
+    check "node $n registers through the border router (EVT kind=registered ssid=1)" \
+        wait_for "kind=registered ssid=1" "$WORK/$n.log" "$TIMEOUT"
+done
+EP_A=$(sed -n "s/^lwm2m-client: endpoint \([^,]*\),.*/\1/p" "$WORK/a.log")
+EP_B=$(sed -n "s/^lwm2m-client: endpoint \([^,]*\),.*/\1/p" "$WORK/b.log")
+echo "endpoints: ${EP_A:-?} ${EP_B:-?}"
+check "server lists both endpoints" bash -c "[ -n '$EP_A' ] && [ -n '$EP_B' ] && \
+    ip netns exec $NS curl -s -m 5 http://127.0.0.1:$HTTP_PORT/api/clients | grep -q '\"$EP_A\"' && \
+    ip netns exec $NS curl -s -m 5 http://127.0.0.1:$HTTP_PORT/api/clients | grep -q '\"$EP_B\"'"
+http_get /api/clients | python3 -c 'import json,sys
+for c in json.load(sys.stdin):
+    print("registered:", c.get("endpoint"), c.get("address", c.get("addr", "")))' 2>/dev/null
+
+for n in a b; do
+    ep=$([ $n = a ] && echo "$EP_A" || echo "$EP_B")
+    http_get "/api/clients/$ep/3/0/0?format=text" >"$WORK/read-$n.json"
+    echo "read $ep /3/0/0: $(cat "$WORK/read-$n.json")"
+    check "server reads /3/0/0 from node $n through the border router" grep -q 'RIOT' "$WORK/read-$n.json"
+done
+
+node_ifconfig a
+IF_A=$IFACE G_A=$GADDR
+node_ifconfig b
+IF_B=$IFACE G_B=$GADDR LL_B=$LLADDR
+echo "node a: iface ${IF_A:-?} ${G_A:-no global address}; node b: iface ${IF_B:-?} ${G_B:-no global address} ${LL_B:-}"
+check "both nodes have an address from the border router's prefix" \
+    bash -c "[ -n '$G_A' ] && [ -n '$G_B' ]"
+check "node a pings node b over the radio (link-local, one hop)" ping_from a "$LL_B%$IF_A"
+check "node a pings node b over the radio (global, through the border router)" ping_from a "$G_B"
+check "node b pings the server address through the border router" ping_from b "$SERVER_ADDR"
+check "no node hit an assertion" no_assertion
+cat "$WORK/pings.txt" 2>/dev/null
+
+# Step 1's nodes leave the radio (their process groups are the newest two).
+for g in "${GROUPS_RUNNING[@]: -2}"; do
+    kill -TERM -- "-$g" 2>/dev/null
+    sleep 0.3
+    kill -KILL -- "-$g" 2>/dev/null
+done
+
+fi
+
+# ---------------------------------------------------------------------------------------------
+[[ $STEPS == *2* ]] || { summary; finish; }
+echo "== step 2: client-to-client observation with OSCORE (c2c-host, c2c-requester)"
+missing=
+for app in c2c-host c2c-requester; do
+    [ -f "$ROOT/apps/$app/Makefile" ] || missing="$missing apps/$app"
+done
+if ! grep -qs '"c2c"' "$ROOT"/c_glue/lwm2m_c2c/*.c || ! grep -qs 'observe' "$ROOT"/c_glue/lwm2m_c2c/*shell*.c; then
+    missing="$missing shell-command(lwm2m c2c observe)"
+fi
+if [ -n "$missing" ]; then
+    echo "SKIP: step 2 needs$missing (riot-c2c); not in this checkout"
+    summary
+    finish
+fi
+
+build c2c-host LWM2M_OSCORE=1 || { summary; finish; }
+build c2c-requester LWM2M_OSCORE=1 || { summary; finish; }
+EUI_H=00:5a:45:50:0a:00:00:11
+EUI_R=00:5a:45:50:0a:00:00:12
+before=$(http_get /api/clients)
+start_node host c2c-host "$EUI_H"
+sleep 2
+start_node req c2c-requester "$EUI_R"
+new_eps() {
+    http_get /api/clients | python3 -c 'import json,sys
+old = {c.get("endpoint") for c in json.loads(sys.argv[1] or "[]")}
+for c in json.load(sys.stdin):
+    if c.get("endpoint") not in old:
+        print(c.get("endpoint"))' "$before" 2>/dev/null
+}
+for _ in $(seq "$((TIMEOUT * 2))"); do
+    [ "$(new_eps | wc -l)" -ge 2 ] && break
+    sleep 0.5
+done
+# Default endpoint names end in the interface's hardware address (riot-<eui64 hex>).
+EP_H=$(new_eps | grep -i "${EUI_H//:/}" | head -1)
+EP_R=$(new_eps | grep -i "${EUI_R//:/}" | head -1)
+echo "endpoints: host ${EP_H:-?} requester ${EP_R:-?}"
+check "c2c-host and c2c-requester register through the border router" \
+    bash -c "[ -n '$EP_H' ] && [ -n '$EP_R' ]"
+
+node_ifconfig host
+G_H=$GADDR LL_H=$LLADDR IF_R=
+node_ifconfig req
+IF_R=$IFACE
+# The host's sensor path, from its first value_produced line.
+shell host sensor period "$PERIOD_MS"
+wait_for "^EV [0-9]+ value_produced " "$WORK/host.log" 10
+SENSOR_PATH=$(grep -Em1 "^EV [0-9]+ value_produced " "$WORK/host.log" | cut -d' ' -f4)
+SENSOR_PATH=${SENSOR_PATH:-/3303/0/5700}
+OBJ=/$(echo "$SENSOR_PATH" | cut -d/ -f2)
+HOST_URI=${C2C_HOST_URI:-coap://[$G_H]:5683}
+echo "host ${G_H:-?} (link-local ${LL_H:-?}), sensor $SENSOR_PATH, requester iface ${IF_R:-?}"
+
+echo "allow requester=$EP_R host=$EP_H path=$OBJ rights=read lifetime=600" >"$WORK/policy"
+echo "policy: $(cat "$WORK/policy")"
+in_ns curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/api/policy/reload" >"$WORK/reload.json"
+echo "policy reload: $(cat "$WORK/reload.json")"
+check "server reloads the policy allowing the pair (1 rule)" grep -q '"rules":1' "$WORK/reload.json"
+
+shell req lwm2m c2c observe "$EP_H" "$HOST_URI" "$SENSOR_PATH"
+# The 4.01 with the owner-server hint: the host's or requester's line for it when they print
+# one (EV ... code=4.01, EV hint_rx), else the requester's plain request followed by
+# auth_begin, which the driver only sends after a 4.01 whose hint names a server it is
+# registered to.
+unauthorized_hint() {
+    grep -Eq "^EVT? .*code=4\.01" "$WORK/host.log" && return 0
+    grep -Eq "^EV [0-9]+ hint_rx " "$WORK/req.log" && return 0
+    grep -E "^EV [0-9]+ (c2c_request|auth_begin) " "$WORK/req.log" |
+        awk '$3 == "c2c_request" && / plain/ { p = 1 } $3 == "auth_begin" && p { ok = 1 } END { exit !ok }'
+}
+check "unauthorized request answered 4.01 with an owner-server hint" \
+    wait_fn unauthorized_hint 20
+check "access request answered 2.01 (requester EV auth_end 2.01)" \
+    wait_for "^EV [0-9]+ auth_end .*2\.01" "$WORK/req.log" 30
+event_has() { # event kind, then substrings its JSON line must hold
+    local kind=$1 line
+    shift
+    while read -r line; do
+        local s all=1
+        for s in "$@"; do [[ $line == *"$s"* ]] || all=0; done
+        [ "$all" = 1 ] && return 0
+    done < <(grep -F "\"event\":\"$kind\"" "$WORK/events.log")
+    return 1
+}
+sleep 1
+check "server allowed the access request with 2.01 (event access-request)" \
+    event_has access-request '"decision":"allowed"' '"code":"2.01"' "\"endpoint\":\"$EP_R\""
+check "server installed accounts with credentials on both clients (event c2c-installed)" \
+    event_has c2c-installed '"credentials":true' '"security":"oscore"' "\"host\":\"$EP_H\""
+http_get /api/grants >"$WORK/grants.json"
+echo "grants: $(cat "$WORK/grants.json")"
+check "grant of the pair listed (GET /api/grants, security oscore)" \
+    bash -c "grep -q '$EP_R' '$WORK/grants.json' && grep -q '$EP_H' '$WORK/grants.json' && grep -q oscore '$WORK/grants.json'"
+check "requester receives notifications from the host (EV notification_rx, >= 3)" \
+    count_at_least 3 "^EV [0-9]+ notification_rx" "$WORK/req.log" "$(( 10 + 5 * PERIOD_MS / 1000 ))"
+sleep "$(( 3 * PERIOD_MS / 1000 + 1 ))"
+echo "---- host EV lines"; grep -E "^EV " "$WORK/host.log" | head -20
+echo "---- requester EV lines"; grep -E "^EV " "$WORK/req.log" | head -20
+python3 "$HERE/evlog.py" delays "$WORK/host.stamped" "$WORK/req.stamped" --max-ms "$PERIOD_MS"
+
+summary
+finish
