@@ -3,8 +3,10 @@
 
     evlog.py tee RAW STAMPED          stdin -> RAW (as is) and STAMPED (each line prefixed
                                       with the host's CLOCK_MONOTONIC in seconds)
-    evlog.py delays HOST REQUESTER [--max-ms N]
+    evlog.py delays HOST REQUESTER [--max-ms N] [--rx-kind K] [--label L]
                                       per-notification delay from the two nodes' STAMPED logs
+                                      (K: the requester's EV kind, default notification_rx;
+                                      value_rx for the server-centric baseline's writes)
 
 EV lines (printed by the lwm2m_c2c module) are `EV <ztimer ms> <kind> ...`; the hosting client
 prints `EV <ms> value_produced <path> <seq>` when its sensor makes a value, the requesting
@@ -55,16 +57,32 @@ def offset(evs):
     return min(a - ms / 1000.0 for a, ms, _, _ in evs) if evs else None
 
 
-def delays(host_path, req_path, max_ms=None):
+def same_value(seq, rest):
+    """True if a requester line (`rest` fields) carries the host's value `seq` (as a field, as
+    `value=<seq>`, or as a float field such as `8.000`, which the baseline's writes carry)."""
+    for f in rest:
+        f = f[6:] if f.startswith("value=") else f
+        if f == seq:
+            return True
+        try:
+            if float(f) == float(seq):
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def delays(host_path, req_path, max_ms=None, rx_kind="notification_rx", label="delay"):
     host, req = events(host_path), events(req_path)
     oh, orq = offset(host), offset(req)
     produced = [(oh + ms / 1000.0, rest) for _, ms, kind, rest in host
                 if kind == "value_produced"]
     received = [(orq + ms / 1000.0, rest) for _, ms, kind, rest in req
-                if kind == "notification_rx"] if orq is not None else []
-    print(f"delay: {len(produced)} values produced, {len(received)} notifications received")
-    # The first one answers the Observe request (the value current at that time), not a change.
-    received = received[1:]
+                if kind == rx_kind] if orq is not None else []
+    print(f"{label}: {len(produced)} values produced, {len(received)} {rx_kind} received")
+    if rx_kind == "notification_rx":
+        # The first one answers the Observe request (the value current at that time).
+        received = received[1:]
     if not produced or not received:
         return []
     out = []
@@ -74,16 +92,16 @@ def delays(host_path, req_path, max_ms=None):
             continue
         # Prefer the value whose sequence number (last field) the notification carries (as its
         # value, `value=<seq>`, or as a field of its own).
-        by_seq = [(t, r) for t, r in before if r and (r[-1] in rest or f"value={r[-1]}" in rest)]
+        by_seq = [(t, r) for t, r in before if r and same_value(r[-1], rest)]
         t_p, r_p = (by_seq or before)[-1]
         d = (t_rx - t_p) * 1000.0
         if max_ms is not None and d > max_ms:
             continue
         out.append(d)
         seq = r_p[-1] if r_p else "?"
-        print(f"delay: value {seq} -> notification {d:.1f} ms")
+        print(f"{label}: value {seq} -> {rx_kind} {d:.1f} ms")
     if out:
-        print(f"delay: n={len(out)} min {min(out):.1f} median {statistics.median(out):.1f} "
+        print(f"{label}: n={len(out)} min {min(out):.1f} median {statistics.median(out):.1f} "
               f"mean {statistics.mean(out):.1f} max {max(out):.1f} ms (clock alignment by "
               f"arrival times; reported, not asserted)")
     return out
@@ -95,15 +113,20 @@ def main():
         tee(a[1], a[2])
         return 0
     if len(a) >= 3 and a[0] == "delays":
-        max_ms = None
-        if "--max-ms" in a:
-            i = a.index("--max-ms")
-            try:
-                max_ms = float(a[i + 1])
-            except (IndexError, ValueError):
-                print(__doc__)
-                return 2
-        delays(a[1], a[2], max_ms)
+        opts = {"--max-ms": None, "--rx-kind": "notification_rx", "--label": "delay"}
+        for k in opts:
+            if k in a:
+                i = a.index(k)
+                if i + 1 >= len(a):
+                    print(__doc__)
+                    return 2
+                opts[k] = a[i + 1]
+        try:
+            max_ms = None if opts["--max-ms"] is None else float(opts["--max-ms"])
+        except ValueError:
+            print(__doc__)
+            return 2
+        delays(a[1], a[2], max_ms, opts["--rx-kind"], opts["--label"])
         return 0
     print(__doc__)
     return 2
