@@ -6,11 +6,19 @@
 # `lwm2m set` for lwm2m-client, the C firmware's periodic ztimer for sensor-c). Also checks
 # that the committed C API header is what cbindgen makes of rust/riot.
 #
+# DTLS case (RIOT_DTLS=1, default): apps/lwm2m-client built with LWM2M_DTLS=1 (in
+# bin/native64-dtls, its own cargo target) and a PSK registers with `lwm2m-server --coaps
+# --psk-file` over DTLS (TLS_PSK_WITH_AES_128_CCM_8, RIOT's tinydtls), the server reads and
+# observes values over the session, a plain CoAP request from the server's own address and
+# port is not taken for the server (4.01), and the same firmware built with another key (in
+# bin/native64-dtls-badkey) does not register.
+#
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
 #   TIMEOUT           seconds to wait for registration (default 30)
 #   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
+#   RIOT_DTLS         0: leave out the DTLS case (default 1)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
 # Everything else (toolchains, c2rust, git settings for RIOT's packages) comes from the
 # environment the caller provides.
@@ -94,6 +102,25 @@ for app in lwm2m-client sensor-c; do
     fi
 done
 
+# DTLS builds. gcoap_dtls brings RIOT's event thread, which shifts the tap interface to 7.
+DTLS_URI='coaps://[fe80::1%7]:5684'
+DTLS_EP=riot-dtls-1
+DTLS_KEY=000102030405060708090a0b0c0d0e0f
+DTLS_BAD_KEY=f0e0d0c0b0a090807060504030201000
+dtls_build() { # bindir-suffix key
+    echo "== build lwm2m-client with LWM2M_DTLS=1 into bin/native64-$1"
+    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_DTLS=1 \
+        BINDIR="$ROOT/apps/lwm2m-client/bin/native64-$1" LWM2M_SERVER_URI="$DTLS_URI" \
+        LWM2M_ENDPOINT="$DTLS_EP" LWM2M_PSK_ID="$DTLS_EP" LWM2M_PSK_KEY="$2" -j"$(nproc)" \
+        >"$WORK/build-$1.log" 2>&1 || { tail -30 "$WORK/build-$1.log"; return 1; }
+}
+if [ "${RIOT_DTLS:-1}" != 0 ]; then
+    if ! dtls_build dtls "$DTLS_KEY" || ! dtls_build dtls-badkey "$DTLS_BAD_KEY"; then
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+fi
+
 SERVER=${LWM2M_SERVER_BIN:-}
 if [ -z "$SERVER" ]; then
     echo "== build lwm2m-server"
@@ -128,22 +155,47 @@ wait_for() { # pattern file seconds
     return 1
 }
 
-# start_node <app>: runs the app's native64 ELF on tap0 with a FIFO as its shell input; sets
-# NODE_LOG and EP (the endpoint it registered with).
-start_node() {
-    local app=$1
-    NODE_LOG="$WORK/node-$app.log"
+# run_node <app> [bin-dir]: runs the app's native64 ELF (from apps/<app>/bin/<bin-dir>,
+# default native64) on tap0 with a FIFO as its shell input; sets NODE_LOG.
+run_node() {
+    local app=$1 bin=${2:-native64}
+    NODE_LOG="$WORK/node-$app-$bin.log"
     rm -f "$WORK/stdin"
     mkfifo "$WORK/stdin"
     sleep 100000 >"$WORK/stdin" &
     HOLD_PID=$!
-    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/native64/$app.elf" tap0 \
+    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 \
         <"$WORK/stdin" >"$NODE_LOG" 2>&1 &
     NODE_PID=$!
-    check "$app registers (EVT kind=registered ssid=1)" \
+}
+
+# start_node <app> [bin-dir]: run_node, then waits for the registration; sets EP (the endpoint
+# it registered with).
+start_node() {
+    local app=$1
+    run_node "$@"
+    check "$app${2:+ ($2)} registers (EVT kind=registered ssid=1)" \
         wait_for "kind=registered ssid=1" "$NODE_LOG" "$TIMEOUT"
     EP=$(sed -n "s/^$app: endpoint \([^,]*\),.*/\1/p" "$NODE_LOG")
     echo "endpoint: ${EP:-?}"
+}
+
+# start_server [args...]: (re)starts the LwM2M server in the namespace with these extra args.
+start_server() {
+    if [ -n "$SRV_PID" ]; then
+        kill -TERM -- "-$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+    fi
+    ip netns exec "$NS" setsid "$SERVER" --no-stdin --coap '[::]:5683' \
+        --http "127.0.0.1:$HTTP_PORT" "$@" >>"$WORK/server.log" 2>&1 &
+    SRV_PID=$!
+    sleep 0.5
+}
+
+stop_server() {
+    [ -n "$SRV_PID" ] && kill -TERM -- "-$SRV_PID" 2>/dev/null
+    [ -n "$SRV_PID" ] && wait "$SRV_PID" 2>/dev/null
+    SRV_PID=
 }
 
 # watch_events: the server's event stream for $EP, from now on, into $WORK/events-$EP.log.
@@ -230,6 +282,66 @@ echo "write+read /3303/0/5750: $(cat "$WORK/write.json") $(cat "$WORK/read5.json
 check "server write of Application Type reaches the C object" grep -q 'greenhouse' "$WORK/read5.json"
 node_summary
 stop_node
+
+if [ "${RIOT_DTLS:-1}" != 0 ]; then
+    echo "== lwm2m-client over DTLS (LWM2M_DTLS=1, PSK)"
+    printf '%s %s %s\n' "$DTLS_EP" "$DTLS_EP" "$DTLS_KEY" >"$WORK/psk"
+    start_server --coaps '[::]:5684' --psk-file "$WORK/psk"
+    start_node lwm2m-client native64-dtls
+    http_get "/api/clients/$EP" >"$WORK/dtls-client.json"
+    check "server has the registration bound to the PSK identity (security dtls:$DTLS_EP)" \
+        grep -q "\"security\":\"dtls:$DTLS_EP\"" "$WORK/dtls-client.json"
+    http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/dtls-read.json"
+    echo "read /3/0/0 over DTLS: $(cat "$WORK/dtls-read.json")"
+    check "Read /3/0/0 over DTLS returns the manufacturer" grep -q 'RIOT' "$WORK/dtls-read.json"
+    check "node took the Read for the PSK account's server (peer=dtls, Security instance 0)" \
+        wait_for "kind=request peer=dtls ssid=0 method=1 path=/3/0/0 code=2.05" "$NODE_LOG" 5
+    watch_events lwm2m-client-dtls
+    http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/dtls-observe.json"
+    check "Observe /3303/0/5700 over DTLS accepted" grep -q '"observe":0' "$WORK/dtls-observe.json"
+    shell lwm2m set /3303/0/5700 27.25
+    check "notification of 27.25 reaches the server over DTLS" \
+        bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 27.25 && exit 0; sleep 0.2; done; exit 1"
+    # A plain CoAP request from the server's own address and DTLS port: the address does not
+    # authenticate (the server is stopped so its port can be bound).
+    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
+    stop_server
+    ip netns exec "$NS" python3 - "$NODE_ADDR" >"$WORK/plain.txt" 2>&1 <<'PY'
+import socket, sys
+# CON GET /3/0/0 from [fe80::1%tap0]:5684 to the node's plain CoAP port
+idx = socket.if_nametoindex("tap0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fe80::1", 5684, 0, idx))
+s.settimeout(5)
+s.sendto(bytes([0x41, 0x01, 0x12, 0x34, 0xaa, 0xb1, 0x33, 0x01, 0x30, 0x01, 0x30]),
+         (sys.argv[1], 5683, 0, idx))
+try:
+    c = s.recvfrom(1500)[0][1]
+    print("code=%d.%02d" % (c >> 5, c & 0x1f))
+except socket.timeout:
+    print("timeout")
+PY
+    echo "plain GET /3/0/0 from [fe80::1]:5684 to [${NODE_ADDR:-?}]:5683: $(cat "$WORK/plain.txt")"
+    check "plain request from the server's address is not the server's (4.01)" \
+        grep -q 'code=4.01' "$WORK/plain.txt"
+    check "node logged it as unauthenticated" \
+        wait_for "kind=request peer=unauth ssid=0 method=1 path=/3/0/0 code=4.01" "$NODE_LOG" 5
+    node_summary
+    stop_node
+
+    echo "== lwm2m-client over DTLS with a wrong PSK"
+    start_server --coaps '[::]:5684' --psk-file "$WORK/psk"
+    run_node lwm2m-client native64-dtls-badkey
+    check "node with the wrong key starts registering" \
+        wait_for "kind=registering ssid=1" "$NODE_LOG" "$TIMEOUT"
+    sleep 15
+    check "node with the wrong key is not registered after 15 s" \
+        bash -c "! grep -q 'kind=registered' '$NODE_LOG'"
+    http_get "/api/clients" >"$WORK/dtls-clients.json"
+    check "server has no registration of $DTLS_EP" \
+        bash -c "! grep -q '$DTLS_EP' '$WORK/dtls-clients.json'"
+    stop_node
+fi
 
 echo "$PASS passed, $FAIL failed"
 trap - EXIT
