@@ -152,7 +152,7 @@ pub(crate) fn identity(engine: &Engine<'_>, inst: u16) -> Identity {
 /// returns its length, `None` for odd length, non-hex characters or a key too long.
 pub(crate) fn hex(text: &str, out: &mut [u8]) -> Option<usize> {
     let b = text.as_bytes();
-    if b.len() % 2 != 0 || b.len() / 2 > out.len() {
+    if !b.len().is_multiple_of(2) || b.len() / 2 > out.len() {
         return None;
     }
     let nib = |c: u8| {

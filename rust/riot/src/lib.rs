@@ -424,7 +424,7 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         return err::INVAL;
     };
     let coaps = uri.starts_with("coaps://");
-    if coaps != !psk_id.is_empty() || psk_id.is_empty() != psk_hex.is_empty() {
+    if coaps == psk_id.is_empty() || psk_id.is_empty() != psk_hex.is_empty() {
         return err::INVAL;
     }
     if coaps && cfg!(not(feature = "dtls")) {
