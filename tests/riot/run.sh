@@ -11,7 +11,10 @@
 # --psk-file` over DTLS (TLS_PSK_WITH_AES_128_CCM_8, RIOT's tinydtls), the server reads and
 # observes values over the session, a plain CoAP request from the server's own address and
 # port is not taken for the server (4.01), and the same firmware built with another key (in
-# bin/native64-dtls-badkey) does not register.
+# bin/native64-dtls-badkey) does not register. With libcoap's coap-client-openssl installed,
+# also the node's DTLS server role: a handshake with the account's PSK gets the account's
+# identity (the node records the credential of the session), one with another key gets no
+# answer.
 #
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
@@ -105,8 +108,10 @@ done
 # DTLS builds. gcoap_dtls brings RIOT's event thread, which shifts the tap interface to 7.
 DTLS_URI='coaps://[fe80::1%7]:5684'
 DTLS_EP=riot-dtls-1
-DTLS_KEY=000102030405060708090a0b0c0d0e0f
-DTLS_BAD_KEY=f0e0d0c0b0a090807060504030201000
+# Keys of printable bytes, so that libcoap's coap-client can take them as text (-k).
+DTLS_KEY_TEXT=riot-dtls-psk-01
+DTLS_KEY=$(printf %s "$DTLS_KEY_TEXT" | od -An -tx1 | tr -d ' \n')
+DTLS_BAD_KEY=$(printf %s riot-dtls-bad-01 | od -An -tx1 | tr -d ' \n')
 dtls_build() { # bindir-suffix key
     echo "== build lwm2m-client with LWM2M_DTLS=1 into bin/native64-$1"
     make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_DTLS=1 \
@@ -302,9 +307,27 @@ if [ "${RIOT_DTLS:-1}" != 0 ]; then
     shell lwm2m set /3303/0/5700 27.25
     check "notification of 27.25 reaches the server over DTLS" \
         bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 27.25 && exit 0; sleep 0.2; done; exit 1"
+    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
+    COAP_CLIENT=${COAP_CLIENT:-coap-client-openssl}
+    if command -v "$COAP_CLIENT" >/dev/null && [ -n "$NODE_ADDR" ]; then
+        # The node as DTLS server: a handshake with the account's PSK (from another port) is
+        # recorded with that credential and so counts as the account's server.
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 10 -u "$DTLS_EP" -k "$DTLS_KEY_TEXT" \
+            -m get "coaps://[$NODE_ADDR%tap0]:5684/3/0/1" >"$WORK/coap-client.txt" 2>&1
+        echo "coap-client over DTLS, /3/0/1: $(tr '\n' ' ' <"$WORK/coap-client.txt")"
+        check "DTLS client with the account's PSK reads /3/0/1 (node in DTLS server role)" \
+            grep -q 'lwm2m-c2c' "$WORK/coap-client.txt"
+        check "node took it for the PSK account's server (peer=dtls, Security instance 0)" \
+            wait_for "kind=request peer=dtls ssid=0 method=1 path=/3/0/1 code=2.05" "$NODE_LOG" 5
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 5 -u "$DTLS_EP" -k riot-dtls-bad-01 \
+            -m get "coaps://[$NODE_ADDR%tap0]:5684/3/0/1" >"$WORK/coap-client-bad.txt" 2>&1
+        check "DTLS client with another key gets no answer" \
+            bash -c "! grep -q 'lwm2m-c2c' '$WORK/coap-client-bad.txt'"
+    else
+        echo "SKIP: $COAP_CLIENT not installed: the node's DTLS server role is not checked"
+    fi
     # A plain CoAP request from the server's own address and DTLS port: the address does not
     # authenticate (the server is stopped so its port can be bound).
-    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
     stop_server
     ip netns exec "$NS" python3 - "$NODE_ADDR" >"$WORK/plain.txt" 2>&1 <<'PY'
 import socket, sys
