@@ -194,8 +194,9 @@ static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep);
 
 #if LWM2M_C2C_DTLS
 /* DTLS (LWM2M_DTLS=1). Credentials: one credman PSK entry and one tag on gcoap's DTLS sock per
- * Security instance in PSK mode (the Rust side decides which; it calls _psk_set / _psk_remove).
- * credman keeps pointers, so the identity and key bytes live here.
+ * Security instance (kind LWM2M_C2C_CRED_SERVER) or, on a hosting node, Client Security
+ * instance (LWM2M_C2C_CRED_CLIENT) in PSK mode (the Rust side decides which; it calls
+ * _psk_set / _psk_remove). credman keeps pointers, so the identity and key bytes live here.
  *
  * Which credential a session used: tinydtls asks the sock for the key of the handshake's PSK
  * identity (get_psk_info(DTLS_PSK_KEY), in both roles) and reports the completed handshake
@@ -209,8 +210,9 @@ static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep);
 
 typedef struct {
     bool used;
+    uint8_t kind;                       /* LWM2M_C2C_CRED_SERVER or _CLIENT */
     uint16_t inst;
-    sock_udp_ep_t ep;                   /* the server's address from its URI */
+    sock_udp_ep_t ep;                   /* server kind: the server's address from its URI */
     uint8_t id[CONFIG_LWM2M_PSK_ID_MAX];
     size_t id_len;
     uint8_t key[CONFIG_LWM2M_PSK_KEY_MAX];
@@ -220,8 +222,8 @@ typedef struct {
 typedef struct {
     bool used;
     session_t session;
-    int pending;                        /* Security instance of the handshake under way, -1 */
-    int inst;                           /* Security instance of the completed handshake, -1 */
+    int pending;                        /* credential (_cred()) of the handshake under way, -1 */
+    int inst;                           /* credential of the completed handshake, -1 */
 } dtls_rec_t;
 
 static psk_slot_t _psk[CONFIG_LWM2M_DTLS_CREDENTIALS];
@@ -230,9 +232,15 @@ static mutex_t _dtls_lock = MUTEX_INIT;
 static dtls_handler_t _riot_handler;    /* RIOT's table (sock_dtls.c), called by ours */
 static dtls_handler_t _our_handler;
 
-static credman_tag_t _tag(uint16_t inst)
+static credman_tag_t _tag(uint8_t kind, uint16_t inst)
 {
-    return CONFIG_LWM2M_DTLS_TAG_BASE + inst;
+    return CONFIG_LWM2M_DTLS_TAG_BASE + kind * 0x100 + inst;
+}
+
+/* A credential as one number: kind and instance (instances are below 0x10000). */
+static int _cred(const psk_slot_t *slot)
+{
+    return ((int)slot->kind << 16) | slot->inst;
 }
 
 /* Caller holds _dtls_lock. */
@@ -289,7 +297,7 @@ static int _get_psk_info(struct dtls_context_t *ctx, const session_t *session,
             for (unsigned i = 0; res > 0 && desc && i < ARRAY_SIZE(_psk); i++) {
                 if (_psk[i].used && _psk[i].id_len == desc_len &&
                     memcmp(_psk[i].id, desc, desc_len) == 0) {
-                    rec->pending = _psk[i].inst;
+                    rec->pending = _cred(&_psk[i]);
                     break;
                 }
             }
@@ -335,8 +343,9 @@ static credman_tag_t _client_psk_cb(sock_dtls_t *sock, sock_udp_ep_t *ep, credma
     credman_tag_t tag = CREDMAN_TAG_EMPTY;
     mutex_lock(&_dtls_lock);
     for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
-        if (_psk[i].used && sock_udp_ep_equal(&_psk[i].ep, ep)) {
-            tag = _tag(_psk[i].inst);
+        if (_psk[i].used && _psk[i].kind == LWM2M_C2C_CRED_SERVER &&
+            sock_udp_ep_equal(&_psk[i].ep, ep)) {
+            tag = _tag(_psk[i].kind, _psk[i].inst);
             break;
         }
     }
@@ -355,9 +364,9 @@ static void _dtls_init(void)
     sock_dtls_set_client_psk_cb(sock, _client_psk_cb);
 }
 
-/* Ends the sessions established (or being established) with the credential of `inst`.
+/* Ends the sessions established (or being established) with credential `inst` (_cred()).
  * Caller holds _dtls_lock. */
-static void _end_sessions(uint16_t inst)
+static void _end_sessions(int inst)
 {
     sock_dtls_t *sock = gcoap_get_sock_dtls();
     for (unsigned i = 0; i < ARRAY_SIZE(_recs); i++) {
@@ -373,27 +382,30 @@ static void _end_sessions(uint16_t inst)
 /* Caller holds _dtls_lock. */
 static void _psk_drop(psk_slot_t *slot)
 {
-    sock_dtls_remove_credential(gcoap_get_sock_dtls(), _tag(slot->inst));
-    credman_delete(_tag(slot->inst), CREDMAN_TYPE_PSK);
-    _end_sessions(slot->inst);
+    sock_dtls_remove_credential(gcoap_get_sock_dtls(), _tag(slot->kind, slot->inst));
+    credman_delete(_tag(slot->kind, slot->inst), CREDMAN_TYPE_PSK);
+    _end_sessions(_cred(slot));
     memset(slot, 0, sizeof(*slot));
 }
 
-/* Called by the Rust side: (re)loads the PSK credential of Security instance `inst`. */
-int lwm2m_c2c_glue_psk_set(uint16_t inst, const uint8_t *uri, size_t uri_len,
+/* Called by the Rust side: (re)loads the PSK credential of (Client) Security instance `inst`
+ * (`kind`: LWM2M_C2C_CRED_*; `uri` only for servers). */
+int lwm2m_c2c_glue_psk_set(uint8_t kind, uint16_t inst, const uint8_t *uri, size_t uri_len,
                            const uint8_t *id, size_t id_len, const uint8_t *key,
                            size_t key_len)
 {
-    sock_udp_ep_t ep;
+    sock_udp_ep_t ep = { 0 };
     if (id_len == 0 || id_len > CONFIG_LWM2M_PSK_ID_MAX || key_len == 0 ||
-        key_len > CONFIG_LWM2M_PSK_KEY_MAX || _parse_uri(uri, uri_len, &ep) < 0) {
+        key_len > CONFIG_LWM2M_PSK_KEY_MAX ||
+        (kind == LWM2M_C2C_CRED_SERVER && _parse_uri(uri, uri_len, &ep) < 0) ||
+        kind > LWM2M_C2C_CRED_CLIENT) {
         return -EINVAL;
     }
     int res = 0;
     mutex_lock(&_dtls_lock);
     psk_slot_t *slot = NULL;
     for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
-        if (_psk[i].used && _psk[i].inst == inst) {
+        if (_psk[i].used && _psk[i].kind == kind && _psk[i].inst == inst) {
             _psk_drop(&_psk[i]);
         }
     }
@@ -411,6 +423,7 @@ int lwm2m_c2c_glue_psk_set(uint16_t inst, const uint8_t *uri, size_t uri_len,
         res = -ENOMEM;
         goto out;
     }
+    slot->kind = kind;
     slot->inst = inst;
     slot->ep = ep;
     memcpy(slot->id, id, id_len);
@@ -419,7 +432,7 @@ int lwm2m_c2c_glue_psk_set(uint16_t inst, const uint8_t *uri, size_t uri_len,
     slot->key_len = key_len;
     credman_credential_t c = {
         .type = CREDMAN_TYPE_PSK,
-        .tag = _tag(inst),
+        .tag = _tag(kind, inst),
         .params.psk = {
             .key = { .s = slot->key, .len = key_len },
             .id = { .s = slot->id, .len = id_len },
@@ -443,20 +456,22 @@ out:
     return res;
 }
 
-/* Called by the Rust side: the Security instance `inst` is gone or no longer a PSK account. */
-void lwm2m_c2c_glue_psk_remove(uint16_t inst)
+/* Called by the Rust side: the (Client) Security instance `inst` is gone, no longer a PSK
+ * account, or its account closed. */
+void lwm2m_c2c_glue_psk_remove(uint8_t kind, uint16_t inst)
 {
     mutex_lock(&_dtls_lock);
     for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
-        if (_psk[i].used && _psk[i].inst == inst) {
+        if (_psk[i].used && _psk[i].kind == kind && _psk[i].inst == inst) {
             _psk_drop(&_psk[i]);
         }
     }
     mutex_unlock(&_dtls_lock);
 }
 
-/* The Security instance whose credential the DTLS session with `remote` was established with,
- * -1 if none (no completed handshake recorded, or the credential was removed since). */
+/* The credential (_cred(): kind << 16 | instance) the DTLS session with `remote` was
+ * established with, -1 if none (no completed handshake recorded, or the credential was
+ * removed since). */
 static int _dtls_session_inst(const sock_udp_ep_t *remote)
 {
     sock_dtls_session_t s;
@@ -466,7 +481,7 @@ static int _dtls_session_inst(const sock_udp_ep_t *remote)
     dtls_rec_t *rec = _rec(&s.dtls_session, false);
     if (rec && rec->inst >= 0) {
         for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
-            if (_psk[i].used && _psk[i].inst == rec->inst) {
+            if (_psk[i].used && _cred(&_psk[i]) == rec->inst) {
                 inst = rec->inst;
                 break;
             }
@@ -483,7 +498,8 @@ static bool _psk_for(const sock_udp_ep_t *ep)
     bool found = false;
     mutex_lock(&_dtls_lock);
     for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
-        if (_psk[i].used && sock_udp_ep_equal(&_psk[i].ep, ep)) {
+        if (_psk[i].used && _psk[i].kind == LWM2M_C2C_CRED_SERVER &&
+            sock_udp_ep_equal(&_psk[i].ep, ep)) {
             found = true;
             break;
         }
@@ -540,10 +556,11 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
         }
 #if LWM2M_C2C_DTLS
         else {
-            int inst = _dtls_session_inst(remote);
-            if (inst >= 0) {
-                id_kind = LWM2M_C2C_ID_DTLS;
-                ssid = (uint16_t)inst;
+            int cred = _dtls_session_inst(remote);
+            if (cred >= 0) {
+                id_kind = (cred >> 16) == LWM2M_C2C_CRED_CLIENT ? LWM2M_C2C_ID_DTLS_CLIENT
+                                                               : LWM2M_C2C_ID_DTLS;
+                ssid = (uint16_t)cred;
             }
         }
 #endif
@@ -562,11 +579,13 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
                                             pdu->buf, coap_get_total_len(pdu), buf, len,
                                             lwm2m_c2c_now_ms());
     if (res >= 2 && !oscore) {
-        /* peer=dtls: `ssid=` is then the Security instance whose credential the session used. */
+        /* peer=dtls / dtls-client: `ssid=` is then the (Client) Security instance whose
+         * credential the session used. */
         printf("EVT ts=%" PRIu32 " kind=request peer=%s ssid=%u method=%u path=%s code=%u.%02u\n",
                ztimer_now(ZTIMER_USEC),
                id_kind == LWM2M_C2C_ID_SERVER ? "server" :
                id_kind == LWM2M_C2C_ID_DTLS ? "dtls" :
+               id_kind == LWM2M_C2C_ID_DTLS_CLIENT ? "dtls-client" :
                tl == GCOAP_SOCKET_TYPE_UDP ? "unauth" : "dtls-unauth",
                (unsigned)ssid, method, path, buf[1] >> 5, buf[1] & 0x1f);
     }

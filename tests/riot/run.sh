@@ -14,7 +14,12 @@
 # bin/native64-dtls-badkey) does not register. With libcoap's coap-client-openssl installed,
 # also the node's DTLS server role: a handshake with the account's PSK gets the account's
 # identity (the node records the credential of the session), one with another key gets no
-# answer.
+# answer; and client-to-client over DTLS on a hosting node (apps/c2c-host, LWM2M_DTLS=1, in
+# bin/native64-dtls): the server writes a PSK client account (11000/11001/11002, as its /ac
+# install does) through its HTTP API, coap-client as the requesting client reads the granted
+# value over DTLS with that PSK (the node takes it for the client), gets 4.01 for a path not
+# granted, nothing with another key, 4.01 in plain CoAP, and nothing once the server deleted
+# the account.
 #
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
@@ -119,10 +124,22 @@ dtls_build() { # bindir-suffix key
         LWM2M_ENDPOINT="$DTLS_EP" LWM2M_PSK_ID="$DTLS_EP" LWM2M_PSK_KEY="$2" -j"$(nproc)" \
         >"$WORK/build-$1.log" 2>&1 || { tail -30 "$WORK/build-$1.log"; return 1; }
 }
+COAP_CLIENT=${COAP_CLIENT:-coap-client-openssl}
 if [ "${RIOT_DTLS:-1}" != 0 ]; then
     if ! dtls_build dtls "$DTLS_KEY" || ! dtls_build dtls-badkey "$DTLS_BAD_KEY"; then
         echo "$PASS passed, $((FAIL + 1)) failed"
         exit 1
+    fi
+    if command -v "$COAP_CLIENT" >/dev/null; then
+        echo "== build c2c-host with LWM2M_DTLS=1 into bin/native64-dtls"
+        if ! make -C "$ROOT/apps/c2c-host" BOARD=native64 LWM2M_DTLS=1 \
+                BINDIR="$ROOT/apps/c2c-host/bin/native64-dtls" \
+                LWM2M_SERVER_URI='coap://[fe80::1%7]:5683' -j"$(nproc)" \
+                >"$WORK/build-c2c-host-dtls.log" 2>&1; then
+            tail -30 "$WORK/build-c2c-host-dtls.log"
+            echo "$PASS passed, $((FAIL + 1)) failed"
+            exit 1
+        fi
     fi
 fi
 
@@ -308,7 +325,6 @@ if [ "${RIOT_DTLS:-1}" != 0 ]; then
     check "notification of 27.25 reaches the server over DTLS" \
         bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 27.25 && exit 0; sleep 0.2; done; exit 1"
     NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
-    COAP_CLIENT=${COAP_CLIENT:-coap-client-openssl}
     if command -v "$COAP_CLIENT" >/dev/null && [ -n "$NODE_ADDR" ]; then
         # The node as DTLS server: a handshake with the account's PSK (from another port) is
         # recorded with that credential and so counts as the account's server.
@@ -364,6 +380,73 @@ PY
     check "server has no registration of $DTLS_EP" \
         bash -c "! grep -q '$DTLS_EP' '$WORK/dtls-clients.json'"
     stop_node
+fi
+
+if [ "${RIOT_DTLS:-1}" != 0 ] && command -v "$COAP_CLIENT" >/dev/null; then
+    echo "== c2c-host: client-to-client over DTLS (hosting side)"
+    start_server
+    start_node c2c-host native64-dtls
+    C2C_ID=requester-1
+    C2C_KEY_TEXT=riot-c2c-psk-001
+    hex() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
+    # What the server's /ac install writes (Short Client ID 7, Read on /3303/0, owner ssid 1).
+    cat >"$WORK/install.json" <<JSON
+[{"path":"/11000/0/0","value":"coaps://[fe80::1]:5684","type":"string"},
+ {"path":"/11000/0/2","value":0,"type":"integer"},
+ {"path":"/11000/0/3","value":"$(hex "$C2C_ID")","type":"opaque"},
+ {"path":"/11000/0/5","value":"$(hex "$C2C_KEY_TEXT")","type":"opaque"},
+ {"path":"/11000/0/10","value":7,"type":"integer"},
+ {"path":"/11001/0/0","value":7,"type":"integer"},
+ {"path":"/11001/0/1","value":600,"type":"integer"},
+ {"path":"/11001/0/6","value":false,"type":"boolean"},
+ {"path":"/11001/0/7","value":"U","type":"string"},
+ {"path":"/11001/0/9","value":"$C2C_ID","type":"string"},
+ {"path":"/11002/0/0","value":3303,"type":"integer"},
+ {"path":"/11002/0/1","value":0,"type":"integer"},
+ {"path":"/11002/0/3","value":1,"type":"integer"},
+ {"path":"/11002/0/2/7","value":1,"type":"integer"}]
+JSON
+    ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' \
+        --data @"$WORK/install.json" "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/composite" \
+        >"$WORK/install.out"
+    check "server installs a PSK client account on the host (Write-Composite 2.04)" \
+        grep -q '"2.04"' "$WORK/install.out"
+    check "host loads the account's credential (kind 1: Client Security)" \
+        wait_for "dtls_credential_loaded kind=1 inst=0" "$NODE_LOG" 5
+    http_get "/api/clients/$EP" >"$WORK/host.json"
+    HOST_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5683".*/\1/p' "$WORK/host.json")
+    c2c_get() { # out-file args...
+        local out=$1
+        shift
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 5 "$@" >"$out" 2>&1
+    }
+    c2c_get "$WORK/c2c-read.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    echo "requester over DTLS, /3303/0/5700: $(tr '\n' ' ' <"$WORK/c2c-read.txt")"
+    check "requester reads the granted value over DTLS" \
+        grep -Eq '^[0-9]+(\.[0-9]+)?$' "$WORK/c2c-read.txt"
+    check "host took it for the client account (peer=dtls-client, Client Security instance 0)" \
+        wait_for "kind=request peer=dtls-client ssid=0 method=1 path=/3303/0/5700 code=2.05" "$NODE_LOG" 5
+    c2c_get "$WORK/c2c-nogrant.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3/0/0"
+    check "a path not granted to the client: 4.01" grep -q '^4.01' "$WORK/c2c-nogrant.txt"
+    c2c_get "$WORK/c2c-badkey.txt" -u "$C2C_ID" -k riot-c2c-bad-001 -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    check "another key: no answer" bash -c "! grep -Eq '^[0-9]' '$WORK/c2c-badkey.txt'"
+    c2c_get "$WORK/c2c-plain.txt" -m get "coap://[$HOST_ADDR%tap0]:5683/3303/0/5700"
+    check "plain CoAP: 4.01 (with the owner server hint)" grep -q '^4.01' "$WORK/c2c-plain.txt"
+    ip netns exec "$NS" curl -s -m 20 -X DELETE \
+        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/11000/0" >"$WORK/delete.out"
+    check "deleting the account removes the credential" \
+        wait_for "dtls_credential_removed kind=1 inst=0" "$NODE_LOG" 5
+    c2c_get "$WORK/c2c-deleted.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    check "after the deletion the requester gets no answer" \
+        bash -c "! grep -Eq '^[0-9]' '$WORK/c2c-deleted.txt'"
+    node_summary
+    stop_node
+elif [ "${RIOT_DTLS:-1}" != 0 ]; then
+    echo "SKIP: $COAP_CLIENT not installed: client-to-client over DTLS not checked"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -106,11 +106,17 @@ extern "C" {
 #endif
 
 /**
- * @brief   PSK credentials held at a time (also bounded by CONFIG_CREDMAN_MAX_CREDENTIALS,
- *          which the module raises to 3, and CONFIG_DTLS_CREDENTIALS_MAX)
+ * @brief   PSK credentials held at a time: 3 (2 DM servers and the bootstrap server), plus 4
+ *          client accounts (Client Security instances) on hosting nodes; also bounded by
+ *          CONFIG_CREDMAN_MAX_CREDENTIALS and CONFIG_DTLS_CREDENTIALS_MAX, which the module
+ *          sets to the same numbers
  */
 #ifndef CONFIG_LWM2M_DTLS_CREDENTIALS
+#ifdef LWM2M_C2C_HOSTING
+#define CONFIG_LWM2M_DTLS_CREDENTIALS 7
+#else
 #define CONFIG_LWM2M_DTLS_CREDENTIALS 3
+#endif
 #endif
 
 /**

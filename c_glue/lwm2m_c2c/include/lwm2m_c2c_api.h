@@ -49,6 +49,24 @@
 #define LWM2M_C2C_ID_DTLS 4
 
 /**
+ * Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+ * of Client Security (11000) instance `id` (`LWM2M_DTLS=1`, hosting); the driver maps it to
+ * that account's Short Client ID.
+ */
+#define LWM2M_C2C_ID_DTLS_CLIENT 5
+
+/**
+ * Kind of a DTLS credential the driver hands to the glue: a Security (0) instance's.
+ */
+#define LWM2M_C2C_CRED_SERVER 0
+
+/**
+ * Kind of a DTLS credential the driver hands to the glue: a Client Security (11000)
+ * instance's (hosting side of client-to-client over DTLS).
+ */
+#define LWM2M_C2C_CRED_CLIENT 1
+
+/**
  * Destination of an outgoing message: a DM server by Short Server ID.
  */
 #define LWM2M_C2C_DEST_SERVER 0
@@ -644,10 +662,12 @@ int lwm2m_c2c_request_access(uint16_t ssid,
 extern void lwm2m_c2c_glue_ev(const char *text);
 
 /**
- * Loads (or replaces) the credential of Security instance `inst` (C glue). Returns 0 or a
- * negative errno. The glue copies the bytes.
+ * Loads (or replaces) the credential of (Client) Security instance `inst` of `kind`
+ * (`LWM2M_C2C_CRED_*`; `uri` only matters for servers) (C glue). Returns 0 or a negative
+ * errno. The glue copies the bytes.
  */
-extern int lwm2m_c2c_glue_psk_set(uint16_t inst,
+extern int lwm2m_c2c_glue_psk_set(uint8_t kind,
+                                  uint16_t inst,
                                   const uint8_t *uri,
                                   size_t uri_len,
                                   const uint8_t *id,
@@ -656,9 +676,10 @@ extern int lwm2m_c2c_glue_psk_set(uint16_t inst,
                                   size_t key_len);
 
 /**
- * Removes the credential of Security instance `inst` and ends its DTLS sessions.
+ * Removes the credential of (Client) Security instance `inst` of `kind` and ends its DTLS
+ * sessions.
  */
-extern void lwm2m_c2c_glue_psk_remove(uint16_t inst);
+extern void lwm2m_c2c_glue_psk_remove(uint8_t kind, uint16_t inst);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -74,6 +74,16 @@ pub const LWM2M_C2C_ID_CLIENT: u8 = 3;
 /// Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
 /// of Security instance `id` (`LWM2M_DTLS=1`); the driver maps it to that account's server.
 pub const LWM2M_C2C_ID_DTLS: u8 = 4;
+/// Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+/// of Client Security (11000) instance `id` (`LWM2M_DTLS=1`, hosting); the driver maps it to
+/// that account's Short Client ID.
+pub const LWM2M_C2C_ID_DTLS_CLIENT: u8 = 5;
+
+/// Kind of a DTLS credential the driver hands to the glue: a Security (0) instance's.
+pub const LWM2M_C2C_CRED_SERVER: u8 = 0;
+/// Kind of a DTLS credential the driver hands to the glue: a Client Security (11000)
+/// instance's (hosting side of client-to-client over DTLS).
+pub const LWM2M_C2C_CRED_CLIENT: u8 = 1;
 
 /// Destination of an outgoing message: a DM server by Short Server ID.
 pub const LWM2M_C2C_DEST_SERVER: u8 = 0;
@@ -238,6 +248,8 @@ impl State {
             ev!("account_closed cid={}", cid);
             #[cfg(feature = "oscore")]
             self.sec.close(cid);
+            #[cfg(feature = "dtls")]
+            self.dtls.close_client(&self.engine, cid);
         }
         #[cfg(feature = "c2c-auth")]
         requester::access_results(self, now);
@@ -556,6 +568,8 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
             LWM2M_C2C_ID_CLIENT => Identity::Client(id),
             #[cfg(feature = "dtls")]
             LWM2M_C2C_ID_DTLS => dtls::identity(&s.engine, id),
+            #[cfg(all(feature = "dtls", feature = "c2c"))]
+            LWM2M_C2C_ID_DTLS_CLIENT => dtls::client_identity(&s.engine, id, now),
             _ => Identity::Unauthenticated,
         };
         let peer = Peer { identity, endpoint };
