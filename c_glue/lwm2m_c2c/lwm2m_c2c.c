@@ -657,6 +657,13 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
         if (!used) {
             return -EINVAL;
         }
+#if LWM2M_C2C_DTLS
+        /* Notifications go back over the peer's session; without one gcoap would start a
+         * handshake as client, with no credential meant for that peer. */
+        if (tl == GCOAP_SOCKET_TYPE_DTLS && _dtls_session_inst(&ep) < 0) {
+            return -ENOTCONN;
+        }
+#endif
     }
     else {
         /* Servers, the bootstrap server, and hosting clients (LWM2M_C2C_DEST_PEER) by URI. */
