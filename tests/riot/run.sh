@@ -26,7 +26,9 @@
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
 #   TIMEOUT           seconds to wait for registration (default 30)
 #   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
-#   RIOT_DTLS         0: leave out the DTLS case (default 1)
+#   RIOT_DTLS         0: leave out the DTLS cases (default 1)
+#   COAP_CLIENT       libcoap client with DTLS (default coap-client-openssl; the cases that
+#                     need it are skipped with a message when it is missing)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
 # Everything else (toolchains, c2rust, git settings for RIOT's packages) comes from the
 # environment the caller provides.
