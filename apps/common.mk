@@ -34,6 +34,15 @@ USEMODULE += ps
 # Server URI: link-local needs the interface number (native64 with one tap: 6).
 LWM2M_SERVER_URI ?= coap://[fe80::1%6]:5683
 CFLAGS += -DCONFIG_LWM2M_SERVER_URI='"$(LWM2M_SERVER_URI)"'
+# DTLS (LWM2M_DTLS=1, coaps:// server URI): the initial account's PSK identity (text) and key
+# (hex), e.g. LWM2M_SERVER_URI='coaps://[fe80::1%6]:5684' LWM2M_PSK_ID=node1 LWM2M_PSK_KEY=0011...
+ifneq (,$(LWM2M_PSK_ID))
+  CFLAGS += -DCONFIG_LWM2M_PSK_ID='"$(LWM2M_PSK_ID)"' -DCONFIG_LWM2M_PSK_KEY='"$(LWM2M_PSK_KEY)"'
+endif
+# Endpoint name (apps/lwm2m-client; default: derived from the node's hardware address).
+ifneq (,$(LWM2M_ENDPOINT))
+  CFLAGS += -DLWM2M_ENDPOINT='"$(LWM2M_ENDPOINT)"'
+endif
 # Start registering at boot (0: wait for `lwm2m start`).
 LWM2M_AUTOSTART ?= 1
 CFLAGS += -DLWM2M_AUTOSTART=$(LWM2M_AUTOSTART)

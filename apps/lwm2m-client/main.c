@@ -26,7 +26,11 @@ int main(void)
 
     /* Give SLAAC / link-local DAD a moment so the first Register has a source address. */
     ztimer_sleep(ZTIMER_MSEC, 1000);
+#ifdef LWM2M_ENDPOINT
+    snprintf(ep, sizeof(ep), "%s", LWM2M_ENDPOINT);
+#else
     lwm2m_c2c_default_endpoint(ep, sizeof(ep));
+#endif
     printf("lwm2m-client: endpoint %s, server %s\n", ep, CONFIG_LWM2M_SERVER_URI);
     int res = lwm2m_c2c_init(ep, CONFIG_LWM2M_SERVER_URI);
     if (res < 0) {

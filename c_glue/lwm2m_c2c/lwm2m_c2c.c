@@ -35,6 +35,14 @@
 #include "puf_sram.h"
 #endif
 
+#if LWM2M_C2C_DTLS
+#include "dtls.h"
+#include "net/credman.h"
+#include "net/dsm.h"
+#include "net/sock/dtls.h"
+#include "net/sock/dtls/creds.h"
+#endif
+
 #include "lwm2m_c2c.h"
 
 /* The poll thread is woken with this message type whenever the engine may have work. */
@@ -42,7 +50,8 @@
 
 typedef struct {
     sock_udp_ep_t ep;
-    uint16_t ssid;          /* 0: not a server */
+    uint16_t ssid;          /* 0: not a server (plain UDP, NoSec accounts only) */
+    uint8_t tl;             /* GCOAP_SOCKET_TYPE_UDP or _DTLS: how to reach it again */
     bool used;
 } peer_t;
 
@@ -142,13 +151,14 @@ void lwm2m_c2c_glue_wake(void)
     }
 }
 
-/* Returns the handle of a remote, remembering it if new (oldest non-server slot is reused). */
-static int _peer_handle(const sock_udp_ep_t *ep, uint16_t ssid)
+/* Returns the handle of a remote on transport `tl`, remembering it if new (oldest non-server
+ * slot is reused). */
+static int _peer_handle(const sock_udp_ep_t *ep, uint8_t tl, uint16_t ssid)
 {
     int free_slot = -1;
     mutex_lock(&_peers_lock);
     for (unsigned i = 0; i < ARRAY_SIZE(_peers); i++) {
-        if (_peers[i].used && sock_udp_ep_equal(&_peers[i].ep, ep)) {
+        if (_peers[i].used && _peers[i].tl == tl && sock_udp_ep_equal(&_peers[i].ep, ep)) {
             if (ssid) {
                 _peers[i].ssid = ssid;
             }
@@ -161,6 +171,7 @@ static int _peer_handle(const sock_udp_ep_t *ep, uint16_t ssid)
     }
     if (free_slot >= 0) {
         _peers[free_slot].ep = *ep;
+        _peers[free_slot].tl = tl;
         _peers[free_slot].ssid = ssid;
         _peers[free_slot].used = true;
     }
@@ -179,6 +190,325 @@ static uint16_t _server_ssid(int handle)
     return ssid;
 }
 
+static int _parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep);
+
+#if LWM2M_C2C_DTLS
+/* DTLS (LWM2M_DTLS=1). Credentials: one credman PSK entry and one tag on gcoap's DTLS sock per
+ * Security instance (kind LWM2M_C2C_CRED_SERVER) or, on a hosting node, Client Security
+ * instance (LWM2M_C2C_CRED_CLIENT) in PSK mode (the Rust side decides which; it calls
+ * _psk_set / _psk_remove). credman keeps pointers, so the identity and key bytes live here.
+ *
+ * Which credential a session used: tinydtls asks the sock for the key of the handshake's PSK
+ * identity (get_psk_info(DTLS_PSK_KEY), in both roles) and reports the completed handshake
+ * (event DTLS_EVENT_CONNECTED). The handler table of gcoap's tinydtls context is replaced by a
+ * copy whose two entries call RIOT's functions and note, per session, the credential whose
+ * identity the key was asked for ("pending", set when any handshake of the session asks, which
+ * also drops what the session had before) and make it the session's credential once that
+ * handshake completed. tinydtls destroys a session's old peer before a new handshake on it,
+ * so application data arriving on a session was protected with the keys of the last completed
+ * handshake: the one recorded. No RIOT source is changed. */
+
+typedef struct {
+    bool used;
+    uint8_t kind;                       /* LWM2M_C2C_CRED_SERVER or _CLIENT */
+    uint16_t inst;
+    sock_udp_ep_t ep;                   /* server kind: the server's address from its URI */
+    uint8_t id[CONFIG_LWM2M_PSK_ID_MAX];
+    size_t id_len;
+    uint8_t key[CONFIG_LWM2M_PSK_KEY_MAX];
+    size_t key_len;
+} psk_slot_t;
+
+typedef struct {
+    bool used;
+    session_t session;
+    int pending;                        /* credential (_cred()) of the handshake under way, -1 */
+    int inst;                           /* credential of the completed handshake, -1 */
+} dtls_rec_t;
+
+static psk_slot_t _psk[CONFIG_LWM2M_DTLS_CREDENTIALS];
+static dtls_rec_t _recs[CONFIG_DTLS_PEER_MAX + 2];
+static mutex_t _dtls_lock = MUTEX_INIT;
+static dtls_handler_t _riot_handler;    /* RIOT's table (sock_dtls.c), called by ours */
+static dtls_handler_t _our_handler;
+
+static credman_tag_t _tag(uint8_t kind, uint16_t inst)
+{
+    return CONFIG_LWM2M_DTLS_TAG_BASE + kind * 0x100 + inst;
+}
+
+/* A credential as one number: kind and instance (instances are below 0x10000). */
+static int _cred(const psk_slot_t *slot)
+{
+    return ((int)slot->kind << 16) | slot->inst;
+}
+
+/* Caller holds _dtls_lock. */
+static dtls_rec_t *_rec(const session_t *session, bool create)
+{
+    dtls_rec_t *free_rec = NULL;
+    for (unsigned i = 0; i < ARRAY_SIZE(_recs); i++) {
+        if (_recs[i].used && dtls_session_equals(&_recs[i].session, session)) {
+            return &_recs[i];
+        }
+        if (!free_rec && !_recs[i].used) {
+            free_rec = &_recs[i];
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    if (!free_rec) {
+        /* Reuse the record of a session tinydtls no longer has. */
+        sock_dtls_t *sock = gcoap_get_sock_dtls();
+        for (unsigned i = 0; i < ARRAY_SIZE(_recs); i++) {
+            if (!dtls_get_peer(sock->dtls_ctx, &_recs[i].session)) {
+                free_rec = &_recs[i];
+                break;
+            }
+        }
+    }
+    if (free_rec) {
+        memset(free_rec, 0, sizeof(*free_rec));
+        free_rec->used = true;
+        free_rec->session = *session;
+        free_rec->pending = -1;
+        free_rec->inst = -1;
+    }
+    return free_rec;
+}
+
+static int _get_psk_info(struct dtls_context_t *ctx, const session_t *session,
+                         dtls_credentials_type_t type, const unsigned char *desc,
+                         size_t desc_len, unsigned char *result, size_t result_length)
+{
+    int res = _riot_handler.get_psk_info(ctx, session, type, desc, desc_len, result,
+                                         result_length);
+    if (type != DTLS_PSK_KEY && type != DTLS_PSK_HINT) {
+        return res;
+    }
+    mutex_lock(&_dtls_lock);
+    /* A handshake on this session: whatever it had is gone (tinydtls replaced the peer). */
+    dtls_rec_t *rec = _rec(session, true);
+    if (rec) {
+        rec->inst = -1;
+        if (type == DTLS_PSK_KEY) {
+            rec->pending = -1;
+            for (unsigned i = 0; res > 0 && desc && i < ARRAY_SIZE(_psk); i++) {
+                if (_psk[i].used && _psk[i].id_len == desc_len &&
+                    memcmp(_psk[i].id, desc, desc_len) == 0) {
+                    rec->pending = _cred(&_psk[i]);
+                    break;
+                }
+            }
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+    return res;
+}
+
+static int _event(struct dtls_context_t *ctx, session_t *session, dtls_alert_level_t level,
+                  unsigned short code)
+{
+    mutex_lock(&_dtls_lock);
+    dtls_rec_t *rec = _rec(session, false);
+    if (rec) {
+        if (level) {
+            /* An alert from the peer (close_notify included): trust nothing of the session. */
+            rec->inst = -1;
+            rec->pending = -1;
+        }
+        else if (code == DTLS_EVENT_CONNECTED) {
+            rec->inst = rec->pending;
+            rec->pending = -1;
+        }
+        else if (code == DTLS_EVENT_CONNECT) {
+            /* A handshake we start. */
+            rec->inst = -1;
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+    return _riot_handler.event(ctx, session, level, code);
+}
+
+/* Client role: offer the credential of the account whose server is at `ep`. */
+static credman_tag_t _client_psk_cb(sock_dtls_t *sock, sock_udp_ep_t *ep, credman_tag_t tags[],
+                                    unsigned tags_len, const char *hint, size_t hint_len)
+{
+    (void)sock;
+    (void)tags;
+    (void)tags_len;
+    (void)hint;
+    (void)hint_len;
+    credman_tag_t tag = CREDMAN_TAG_EMPTY;
+    mutex_lock(&_dtls_lock);
+    for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+        if (_psk[i].used && _psk[i].kind == LWM2M_C2C_CRED_SERVER &&
+            sock_udp_ep_equal(&_psk[i].ep, ep)) {
+            tag = _tag(_psk[i].kind, _psk[i].inst);
+            break;
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+    return tag;
+}
+
+static void _dtls_init(void)
+{
+    sock_dtls_t *sock = gcoap_get_sock_dtls();
+    _riot_handler = *sock->dtls_ctx->h;
+    _our_handler = _riot_handler;
+    _our_handler.get_psk_info = _get_psk_info;
+    _our_handler.event = _event;
+    dtls_set_handler(sock->dtls_ctx, &_our_handler);
+    sock_dtls_set_client_psk_cb(sock, _client_psk_cb);
+}
+
+/* Ends the sessions established (or being established) with credential `inst` (_cred()).
+ * Caller holds _dtls_lock. */
+static void _end_sessions(int inst)
+{
+    sock_dtls_t *sock = gcoap_get_sock_dtls();
+    for (unsigned i = 0; i < ARRAY_SIZE(_recs); i++) {
+        if (_recs[i].used && (_recs[i].inst == inst || _recs[i].pending == inst)) {
+            sock_dtls_session_t s = { .dtls_session = _recs[i].session };
+            dsm_remove(sock, &s);
+            sock_dtls_session_destroy(sock, &s);
+            _recs[i].used = false;
+        }
+    }
+}
+
+/* Caller holds _dtls_lock. */
+static void _psk_drop(psk_slot_t *slot)
+{
+    sock_dtls_remove_credential(gcoap_get_sock_dtls(), _tag(slot->kind, slot->inst));
+    credman_delete(_tag(slot->kind, slot->inst), CREDMAN_TYPE_PSK);
+    _end_sessions(_cred(slot));
+    memset(slot, 0, sizeof(*slot));
+}
+
+/* Called by the Rust side: (re)loads the PSK credential of (Client) Security instance `inst`
+ * (`kind`: LWM2M_C2C_CRED_*; `uri` only for servers). */
+int lwm2m_c2c_glue_psk_set(uint8_t kind, uint16_t inst, const uint8_t *uri, size_t uri_len,
+                           const uint8_t *id, size_t id_len, const uint8_t *key,
+                           size_t key_len)
+{
+    sock_udp_ep_t ep = { 0 };
+    if (id_len == 0 || id_len > CONFIG_LWM2M_PSK_ID_MAX || key_len == 0 ||
+        key_len > CONFIG_LWM2M_PSK_KEY_MAX ||
+        (kind == LWM2M_C2C_CRED_SERVER && _parse_uri(uri, uri_len, &ep) < 0) ||
+        kind > LWM2M_C2C_CRED_CLIENT) {
+        return -EINVAL;
+    }
+    int res = 0;
+    mutex_lock(&_dtls_lock);
+    psk_slot_t *slot = NULL;
+    for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+        if (_psk[i].used && _psk[i].kind == kind && _psk[i].inst == inst) {
+            _psk_drop(&_psk[i]);
+        }
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+        if (_psk[i].used && _psk[i].id_len == id_len && memcmp(_psk[i].id, id, id_len) == 0) {
+            /* Two accounts with one identity: a session could not tell them apart. */
+            res = -EEXIST;
+            goto out;
+        }
+        if (!slot && !_psk[i].used) {
+            slot = &_psk[i];
+        }
+    }
+    if (!slot) {
+        res = -ENOMEM;
+        goto out;
+    }
+    slot->kind = kind;
+    slot->inst = inst;
+    slot->ep = ep;
+    memcpy(slot->id, id, id_len);
+    slot->id_len = id_len;
+    memcpy(slot->key, key, key_len);
+    slot->key_len = key_len;
+    credman_credential_t c = {
+        .type = CREDMAN_TYPE_PSK,
+        .tag = _tag(kind, inst),
+        .params.psk = {
+            .key = { .s = slot->key, .len = key_len },
+            .id = { .s = slot->id, .len = id_len },
+        },
+    };
+    if (credman_add(&c) != CREDMAN_OK) {
+        res = -ENOMEM;
+    }
+    else if (sock_dtls_add_credential(gcoap_get_sock_dtls(), c.tag) < 0) {
+        credman_delete(c.tag, CREDMAN_TYPE_PSK);
+        res = -ENOMEM;
+    }
+    if (res == 0) {
+        slot->used = true;
+    }
+    else {
+        memset(slot, 0, sizeof(*slot));
+    }
+out:
+    mutex_unlock(&_dtls_lock);
+    return res;
+}
+
+/* Called by the Rust side: the (Client) Security instance `inst` is gone, no longer a PSK
+ * account, or its account closed. */
+void lwm2m_c2c_glue_psk_remove(uint8_t kind, uint16_t inst)
+{
+    mutex_lock(&_dtls_lock);
+    for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+        if (_psk[i].used && _psk[i].kind == kind && _psk[i].inst == inst) {
+            _psk_drop(&_psk[i]);
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+}
+
+/* The credential (_cred(): kind << 16 | instance) the DTLS session with `remote` was
+ * established with, -1 if none (no completed handshake recorded, or the credential was
+ * removed since). */
+static int _dtls_session_inst(const sock_udp_ep_t *remote)
+{
+    sock_dtls_session_t s;
+    sock_dtls_session_set_udp_ep(&s, remote);
+    int inst = -1;
+    mutex_lock(&_dtls_lock);
+    dtls_rec_t *rec = _rec(&s.dtls_session, false);
+    if (rec && rec->inst >= 0) {
+        for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+            if (_psk[i].used && _cred(&_psk[i]) == rec->inst) {
+                inst = rec->inst;
+                break;
+            }
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+    return inst;
+}
+
+/* Whether a credential for the server at `ep` is loaded (else no handshake is started: RIOT
+ * would fall back to the sock's first credential, another account's). */
+static bool _psk_for(const sock_udp_ep_t *ep)
+{
+    bool found = false;
+    mutex_lock(&_dtls_lock);
+    for (unsigned i = 0; i < ARRAY_SIZE(_psk); i++) {
+        if (_psk[i].used && _psk[i].kind == LWM2M_C2C_CRED_SERVER &&
+            sock_udp_ep_equal(&_psk[i].ep, ep)) {
+            found = true;
+            break;
+        }
+    }
+    mutex_unlock(&_dtls_lock);
+    return found;
+}
+#endif /* LWM2M_C2C_DTLS */
+
 static int _matcher(gcoap_listener_t *listener, const coap_resource_t **resource,
                     coap_pkt_t *pdu)
 {
@@ -187,6 +517,11 @@ static int _matcher(gcoap_listener_t *listener, const coap_resource_t **resource
     if (coap_get_uri_path(pdu, uri) > 0 && strncmp(uri, "/.well-known/", 13) == 0) {
         return GCOAP_RESOURCE_NO_PATH;
     }
+    /* The engine keeps the observations (it parses the Observe option from the datagram
+     * itself). Hide the option from gcoap's own observe bookkeeping, which is never used and,
+     * over DTLS, dereferences the NULL aux of the first registration (RIOT 2026.07,
+     * gcoap.c _handle_req: `&aux->local`). */
+    coap_clear_observe(pdu);
     *resource = &listener->resources[0];
     return GCOAP_RESOURCE_FOUND;
 }
@@ -199,18 +534,36 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
     uint16_t ssid = 0;
     int handle = -1;
 
-    /* Peer identity. For now (NoSec over plain UDP) a request from the address and port of a
-     * server we sent to counts as that server. This is where the secure transports plug in:
-     * - DTLS (gcoap_dtls, coap_request_ctx_get_tl_type(ctx) == GCOAP_SOCKET_TYPE_DTLS): the
-     *   identity must come from the DTLS session's PSK identity, which RIOT's sock_dtls does
-     *   not report yet; addresses alone must not authenticate there.
-     * - OSCORE: the kid of the security context that verified the request. */
+    /* Peer identity.
+     * - Plain UDP: a request from the address and port of a NoSec server we sent to counts as
+     *   that server (the Rust side checks the account is NoSec).
+     * - DTLS (LWM2M_DTLS=1): the Security instance whose PSK credential the session's
+     *   handshake used; the address only finds the session.
+     * - OSCORE: the kid of the security context that verified the request (Rust side). */
+    uint8_t tl = GCOAP_SOCKET_TYPE_UDP;
+#if LWM2M_C2C_DTLS
+    if (coap_request_ctx_get_tl_type(ctx) == GCOAP_SOCKET_TYPE_DTLS) {
+        tl = GCOAP_SOCKET_TYPE_DTLS;
+    }
+#endif
     if (remote) {
-        handle = _peer_handle(remote, 0);
-        ssid = _server_ssid(handle);
-        if (ssid) {
-            id_kind = LWM2M_C2C_ID_SERVER;
+        handle = _peer_handle(remote, tl, 0);
+        if (tl == GCOAP_SOCKET_TYPE_UDP) {
+            ssid = _server_ssid(handle);
+            if (ssid) {
+                id_kind = LWM2M_C2C_ID_SERVER;
+            }
         }
+#if LWM2M_C2C_DTLS
+        else {
+            int cred = _dtls_session_inst(remote);
+            if (cred >= 0) {
+                id_kind = (cred >> 16) == LWM2M_C2C_CRED_CLIENT ? LWM2M_C2C_ID_DTLS_CLIENT
+                                                               : LWM2M_C2C_ID_DTLS;
+                ssid = (uint16_t)cred;
+            }
+        }
+#endif
     }
 
     /* Read what the event line needs before the response overwrites the buffer. */
@@ -226,8 +579,14 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
                                             pdu->buf, coap_get_total_len(pdu), buf, len,
                                             lwm2m_c2c_now_ms());
     if (res >= 2 && !oscore) {
+        /* peer=dtls / dtls-client: `ssid=` is then the (Client) Security instance whose
+         * credential the session used. */
         printf("EVT ts=%" PRIu32 " kind=request peer=%s ssid=%u method=%u path=%s code=%u.%02u\n",
-               ztimer_now(ZTIMER_USEC), id_kind == LWM2M_C2C_ID_SERVER ? "server" : "unauth",
+               ztimer_now(ZTIMER_USEC),
+               id_kind == LWM2M_C2C_ID_SERVER ? "server" :
+               id_kind == LWM2M_C2C_ID_DTLS ? "dtls" :
+               id_kind == LWM2M_C2C_ID_DTLS_CLIENT ? "dtls-client" :
+               tl == GCOAP_SOCKET_TYPE_UDP ? "unauth" : "dtls-unauth",
                (unsigned)ssid, method, path, buf[1] >> 5, buf[1] & 0x1f);
     }
     lwm2m_c2c_glue_wake();
@@ -280,6 +639,7 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
                             uint8_t *buf, size_t len, bool confirmable)
 {
     sock_udp_ep_t ep;
+    gcoap_socket_type_t tl = GCOAP_SOCKET_TYPE_UDP;
     (void)confirmable; /* the type is already in the header */
 
     if (len < 4) {
@@ -292,19 +652,39 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
         mutex_lock(&_peers_lock);
         bool used = _peers[id].used;
         ep = _peers[id].ep;
+        tl = _peers[id].tl;
         mutex_unlock(&_peers_lock);
         if (!used) {
             return -EINVAL;
         }
+#if LWM2M_C2C_DTLS
+        /* Notifications go back over the peer's session; without one gcoap would start a
+         * handshake as client, with no credential meant for that peer. */
+        if (tl == GCOAP_SOCKET_TYPE_DTLS && _dtls_session_inst(&ep) < 0) {
+            return -ENOTCONN;
+        }
+#endif
     }
     else {
         /* Servers, the bootstrap server, and hosting clients (LWM2M_C2C_DEST_PEER) by URI. */
         if (_parse_uri(uri, uri_len, &ep) < 0) {
             return -EINVAL;
         }
-        if (kind == LWM2M_C2C_DEST_SERVER) {
-            /* Remember the server's address so its requests get its identity. */
-            _peer_handle(&ep, (uint16_t)id);
+        bool coaps = uri_len >= 6 && strncmp((const char *)uri, "coaps:", 6) == 0;
+        if (coaps) {
+#if LWM2M_C2C_DTLS
+            /* Servers only (client-to-client requests stay plain UDP, protected by OSCORE). */
+            if (kind == LWM2M_C2C_DEST_PEER || !_psk_for(&ep)) {
+                return -ENOTCONN;
+            }
+            tl = GCOAP_SOCKET_TYPE_DTLS;
+#else
+            return -ENOTSUP;
+#endif
+        }
+        else if (kind == LWM2M_C2C_DEST_SERVER) {
+            /* Remember a NoSec server's address so its requests get its identity. */
+            _peer_handle(&ep, GCOAP_SOCKET_TYPE_UDP, (uint16_t)id);
         }
     }
     /* The engine leaves the message ID to the message layer. */
@@ -322,8 +702,10 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
      * it frees both on the ACK. The price: gcoap reports neither RST nor a missing ACK for
      * notifications, so the engine cannot end an observation on them (RFC 7641 4.5). */
     gcoap_resp_handler_t handler = is_request ? _resp_handler : NULL;
-    return gcoap_req_send(buf, len, &ep, NULL, handler, (void *)ctx,
-                          GCOAP_SOCKET_TYPE_UDP);
+    /* Over DTLS the first request to a server waits here (on the engine's thread, holding the
+     * engine lock) for the handshake, at most CONFIG_GCOAP_DTLS_HANDSHAKE_TIMEOUT_MSEC; gcoap's
+     * thread runs it. */
+    return gcoap_req_send(buf, len, &ep, NULL, handler, (void *)ctx, tl);
 }
 
 static void *_thread(void *arg)
@@ -331,7 +713,8 @@ static void *_thread(void *arg)
     (void)arg;
     msg_init_queue(_queue, ARRAY_SIZE(_queue));
     _init.result = lwm2m_riot_init(_init.endpoint, _init.server_uri,
-                                   CONFIG_LWM2M_SERVER_SHORT_ID, CONFIG_LWM2M_LIFETIME);
+                                   CONFIG_LWM2M_SERVER_SHORT_ID, CONFIG_LWM2M_LIFETIME,
+                                   CONFIG_LWM2M_PSK_ID, CONFIG_LWM2M_PSK_KEY);
     mutex_unlock(&_init.done);
     if (_init.result < 0) {
         return NULL;
@@ -406,6 +789,9 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
 #endif
     _init.endpoint = endpoint;
     _init.server_uri = server_uri;
+#if LWM2M_C2C_DTLS
+    _dtls_init();
+#endif
     _next_mid = random_uint32();
     kernel_pid_t pid = thread_create(_stack, sizeof(_stack), CONFIG_LWM2M_THREAD_PRIO,
                                      0, _thread, NULL, "lwm2m");

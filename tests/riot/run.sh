@@ -6,11 +6,29 @@
 # `lwm2m set` for lwm2m-client, the C firmware's periodic ztimer for sensor-c). Also checks
 # that the committed C API header is what cbindgen makes of rust/riot.
 #
+# DTLS case (RIOT_DTLS=1, default): apps/lwm2m-client built with LWM2M_DTLS=1 (in
+# bin/native64-dtls, its own cargo target) and a PSK registers with `lwm2m-server --coaps
+# --psk-file` over DTLS (TLS_PSK_WITH_AES_128_CCM_8, RIOT's tinydtls), the server reads and
+# observes values over the session, a plain CoAP request from the server's own address and
+# port is not taken for the server (4.01), and the same firmware built with another key (in
+# bin/native64-dtls-badkey) does not register. With libcoap's coap-client-openssl installed,
+# also the node's DTLS server role: a handshake with the account's PSK gets the account's
+# identity (the node records the credential of the session), one with another key gets no
+# answer; and client-to-client over DTLS on a hosting node (apps/c2c-host, LWM2M_DTLS=1, in
+# bin/native64-dtls): the server writes a PSK client account (11000/11001/11002, as its /ac
+# install does) through its HTTP API, coap-client as the requesting client reads the granted
+# value over DTLS with that PSK (the node takes it for the client), gets 4.01 for a path not
+# granted, nothing with another key, 4.01 in plain CoAP, and nothing once the server deleted
+# the account.
+#
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
 #   TIMEOUT           seconds to wait for registration (default 30)
 #   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
+#   RIOT_DTLS         0: leave out the DTLS cases (default 1)
+#   COAP_CLIENT       libcoap client with DTLS (default coap-client-openssl; the cases that
+#                     need it are skipped with a message when it is missing)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
 # Everything else (toolchains, c2rust, git settings for RIOT's packages) comes from the
 # environment the caller provides.
@@ -94,6 +112,39 @@ for app in lwm2m-client sensor-c; do
     fi
 done
 
+# DTLS builds. gcoap_dtls brings RIOT's event thread, which shifts the tap interface to 7.
+DTLS_URI='coaps://[fe80::1%7]:5684'
+DTLS_EP=riot-dtls-1
+# Keys of printable bytes, so that libcoap's coap-client can take them as text (-k).
+DTLS_KEY_TEXT=riot-dtls-psk-01
+DTLS_KEY=$(printf %s "$DTLS_KEY_TEXT" | od -An -tx1 | tr -d ' \n')
+DTLS_BAD_KEY=$(printf %s riot-dtls-bad-01 | od -An -tx1 | tr -d ' \n')
+dtls_build() { # bindir-suffix key
+    echo "== build lwm2m-client with LWM2M_DTLS=1 into bin/native64-$1"
+    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_DTLS=1 \
+        BINDIR="$ROOT/apps/lwm2m-client/bin/native64-$1" LWM2M_SERVER_URI="$DTLS_URI" \
+        LWM2M_ENDPOINT="$DTLS_EP" LWM2M_PSK_ID="$DTLS_EP" LWM2M_PSK_KEY="$2" -j"$(nproc)" \
+        >"$WORK/build-$1.log" 2>&1 || { tail -30 "$WORK/build-$1.log"; return 1; }
+}
+COAP_CLIENT=${COAP_CLIENT:-coap-client-openssl}
+if [ "${RIOT_DTLS:-1}" != 0 ]; then
+    if ! dtls_build dtls "$DTLS_KEY" || ! dtls_build dtls-badkey "$DTLS_BAD_KEY"; then
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+    if command -v "$COAP_CLIENT" >/dev/null; then
+        echo "== build c2c-host with LWM2M_DTLS=1 into bin/native64-dtls"
+        if ! make -C "$ROOT/apps/c2c-host" BOARD=native64 LWM2M_DTLS=1 \
+                BINDIR="$ROOT/apps/c2c-host/bin/native64-dtls" \
+                LWM2M_SERVER_URI='coap://[fe80::1%7]:5683' -j"$(nproc)" \
+                >"$WORK/build-c2c-host-dtls.log" 2>&1; then
+            tail -30 "$WORK/build-c2c-host-dtls.log"
+            echo "$PASS passed, $((FAIL + 1)) failed"
+            exit 1
+        fi
+    fi
+fi
+
 SERVER=${LWM2M_SERVER_BIN:-}
 if [ -z "$SERVER" ]; then
     echo "== build lwm2m-server"
@@ -128,22 +179,47 @@ wait_for() { # pattern file seconds
     return 1
 }
 
-# start_node <app>: runs the app's native64 ELF on tap0 with a FIFO as its shell input; sets
-# NODE_LOG and EP (the endpoint it registered with).
-start_node() {
-    local app=$1
-    NODE_LOG="$WORK/node-$app.log"
+# run_node <app> [bin-dir]: runs the app's native64 ELF (from apps/<app>/bin/<bin-dir>,
+# default native64) on tap0 with a FIFO as its shell input; sets NODE_LOG.
+run_node() {
+    local app=$1 bin=${2:-native64}
+    NODE_LOG="$WORK/node-$app-$bin.log"
     rm -f "$WORK/stdin"
     mkfifo "$WORK/stdin"
     sleep 100000 >"$WORK/stdin" &
     HOLD_PID=$!
-    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/native64/$app.elf" tap0 \
+    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 \
         <"$WORK/stdin" >"$NODE_LOG" 2>&1 &
     NODE_PID=$!
-    check "$app registers (EVT kind=registered ssid=1)" \
+}
+
+# start_node <app> [bin-dir]: run_node, then waits for the registration; sets EP (the endpoint
+# it registered with).
+start_node() {
+    local app=$1
+    run_node "$@"
+    check "$app${2:+ ($2)} registers (EVT kind=registered ssid=1)" \
         wait_for "kind=registered ssid=1" "$NODE_LOG" "$TIMEOUT"
     EP=$(sed -n "s/^$app: endpoint \([^,]*\),.*/\1/p" "$NODE_LOG")
     echo "endpoint: ${EP:-?}"
+}
+
+# start_server [args...]: (re)starts the LwM2M server in the namespace with these extra args.
+start_server() {
+    if [ -n "$SRV_PID" ]; then
+        kill -TERM -- "-$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+    fi
+    ip netns exec "$NS" setsid "$SERVER" --no-stdin --coap '[::]:5683' \
+        --http "127.0.0.1:$HTTP_PORT" "$@" >>"$WORK/server.log" 2>&1 &
+    SRV_PID=$!
+    sleep 0.5
+}
+
+stop_server() {
+    [ -n "$SRV_PID" ] && kill -TERM -- "-$SRV_PID" 2>/dev/null
+    [ -n "$SRV_PID" ] && wait "$SRV_PID" 2>/dev/null
+    SRV_PID=
 }
 
 # watch_events: the server's event stream for $EP, from now on, into $WORK/events-$EP.log.
@@ -230,6 +306,150 @@ echo "write+read /3303/0/5750: $(cat "$WORK/write.json") $(cat "$WORK/read5.json
 check "server write of Application Type reaches the C object" grep -q 'greenhouse' "$WORK/read5.json"
 node_summary
 stop_node
+
+if [ "${RIOT_DTLS:-1}" != 0 ]; then
+    echo "== lwm2m-client over DTLS (LWM2M_DTLS=1, PSK)"
+    printf '%s %s %s\n' "$DTLS_EP" "$DTLS_EP" "$DTLS_KEY" >"$WORK/psk"
+    start_server --coaps '[::]:5684' --psk-file "$WORK/psk"
+    start_node lwm2m-client native64-dtls
+    http_get "/api/clients/$EP" >"$WORK/dtls-client.json"
+    check "server has the registration bound to the PSK identity (security dtls:$DTLS_EP)" \
+        grep -q "\"security\":\"dtls:$DTLS_EP\"" "$WORK/dtls-client.json"
+    http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/dtls-read.json"
+    echo "read /3/0/0 over DTLS: $(cat "$WORK/dtls-read.json")"
+    check "Read /3/0/0 over DTLS returns the manufacturer" grep -q 'RIOT' "$WORK/dtls-read.json"
+    check "node took the Read for the PSK account's server (peer=dtls, Security instance 0)" \
+        wait_for "kind=request peer=dtls ssid=0 method=1 path=/3/0/0 code=2.05" "$NODE_LOG" 5
+    watch_events lwm2m-client-dtls
+    http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/dtls-observe.json"
+    check "Observe /3303/0/5700 over DTLS accepted" grep -q '"observe":0' "$WORK/dtls-observe.json"
+    shell lwm2m set /3303/0/5700 27.25
+    check "notification of 27.25 reaches the server over DTLS" \
+        bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 27.25 && exit 0; sleep 0.2; done; exit 1"
+    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
+    if command -v "$COAP_CLIENT" >/dev/null && [ -n "$NODE_ADDR" ]; then
+        # The node as DTLS server: a handshake with the account's PSK (from another port) is
+        # recorded with that credential and so counts as the account's server.
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 10 -u "$DTLS_EP" -k "$DTLS_KEY_TEXT" \
+            -m get "coaps://[$NODE_ADDR%tap0]:5684/3/0/1" >"$WORK/coap-client.txt" 2>&1
+        echo "coap-client over DTLS, /3/0/1: $(tr '\n' ' ' <"$WORK/coap-client.txt")"
+        check "DTLS client with the account's PSK reads /3/0/1 (node in DTLS server role)" \
+            grep -q 'lwm2m-c2c' "$WORK/coap-client.txt"
+        check "node took it for the PSK account's server (peer=dtls, Security instance 0)" \
+            wait_for "kind=request peer=dtls ssid=0 method=1 path=/3/0/1 code=2.05" "$NODE_LOG" 5
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 5 -u "$DTLS_EP" -k riot-dtls-bad-01 \
+            -m get "coaps://[$NODE_ADDR%tap0]:5684/3/0/1" >"$WORK/coap-client-bad.txt" 2>&1
+        check "DTLS client with another key gets no answer" \
+            bash -c "! grep -q 'lwm2m-c2c' '$WORK/coap-client-bad.txt'"
+    else
+        echo "SKIP: $COAP_CLIENT not installed: the node's DTLS server role is not checked"
+    fi
+    # A plain CoAP request from the server's own address and DTLS port: the address does not
+    # authenticate (the server is stopped so its port can be bound).
+    stop_server
+    ip netns exec "$NS" python3 - "$NODE_ADDR" >"$WORK/plain.txt" 2>&1 <<'PY'
+import socket, sys
+# CON GET /3/0/0 from [fe80::1%tap0]:5684 to the node's plain CoAP port
+idx = socket.if_nametoindex("tap0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fe80::1", 5684, 0, idx))
+s.settimeout(5)
+s.sendto(bytes([0x41, 0x01, 0x12, 0x34, 0xaa, 0xb1, 0x33, 0x01, 0x30, 0x01, 0x30]),
+         (sys.argv[1], 5683, 0, idx))
+try:
+    c = s.recvfrom(1500)[0][1]
+    print("code=%d.%02d" % (c >> 5, c & 0x1f))
+except socket.timeout:
+    print("timeout")
+PY
+    echo "plain GET /3/0/0 from [fe80::1]:5684 to [${NODE_ADDR:-?}]:5683: $(cat "$WORK/plain.txt")"
+    check "plain request from the server's address is not the server's (4.01)" \
+        grep -q 'code=4.01' "$WORK/plain.txt"
+    check "node logged it as unauthenticated" \
+        wait_for "kind=request peer=unauth ssid=0 method=1 path=/3/0/0 code=4.01" "$NODE_LOG" 5
+    node_summary
+    stop_node
+
+    echo "== lwm2m-client over DTLS with a wrong PSK"
+    start_server --coaps '[::]:5684' --psk-file "$WORK/psk"
+    run_node lwm2m-client native64-dtls-badkey
+    check "node with the wrong key starts registering" \
+        wait_for "kind=registering ssid=1" "$NODE_LOG" "$TIMEOUT"
+    sleep 15
+    check "node with the wrong key is not registered after 15 s" \
+        bash -c "! grep -q 'kind=registered' '$NODE_LOG'"
+    http_get "/api/clients" >"$WORK/dtls-clients.json"
+    check "server has no registration of $DTLS_EP" \
+        bash -c "! grep -q '$DTLS_EP' '$WORK/dtls-clients.json'"
+    stop_node
+fi
+
+if [ "${RIOT_DTLS:-1}" != 0 ] && command -v "$COAP_CLIENT" >/dev/null; then
+    echo "== c2c-host: client-to-client over DTLS (hosting side)"
+    start_server
+    start_node c2c-host native64-dtls
+    C2C_ID=requester-1
+    C2C_KEY_TEXT=riot-c2c-psk-001
+    hex() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
+    # What the server's /ac install writes (Short Client ID 7, Read on /3303/0, owner ssid 1).
+    cat >"$WORK/install.json" <<JSON
+[{"path":"/11000/0/0","value":"coaps://[fe80::1]:5684","type":"string"},
+ {"path":"/11000/0/2","value":0,"type":"integer"},
+ {"path":"/11000/0/3","value":"$(hex "$C2C_ID")","type":"opaque"},
+ {"path":"/11000/0/5","value":"$(hex "$C2C_KEY_TEXT")","type":"opaque"},
+ {"path":"/11000/0/10","value":7,"type":"integer"},
+ {"path":"/11001/0/0","value":7,"type":"integer"},
+ {"path":"/11001/0/1","value":600,"type":"integer"},
+ {"path":"/11001/0/6","value":false,"type":"boolean"},
+ {"path":"/11001/0/7","value":"U","type":"string"},
+ {"path":"/11001/0/9","value":"$C2C_ID","type":"string"},
+ {"path":"/11002/0/0","value":3303,"type":"integer"},
+ {"path":"/11002/0/1","value":0,"type":"integer"},
+ {"path":"/11002/0/3","value":1,"type":"integer"},
+ {"path":"/11002/0/2/7","value":1,"type":"integer"}]
+JSON
+    ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' \
+        --data @"$WORK/install.json" "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/composite" \
+        >"$WORK/install.out"
+    check "server installs a PSK client account on the host (Write-Composite 2.04)" \
+        grep -q '"2.04"' "$WORK/install.out"
+    check "host loads the account's credential (kind 1: Client Security)" \
+        wait_for "dtls_credential_loaded kind=1 inst=0" "$NODE_LOG" 5
+    http_get "/api/clients/$EP" >"$WORK/host.json"
+    HOST_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5683".*/\1/p' "$WORK/host.json")
+    c2c_get() { # out-file args...
+        local out=$1
+        shift
+        ip netns exec "$NS" timeout 20 "$COAP_CLIENT" -B 5 "$@" >"$out" 2>&1
+    }
+    c2c_get "$WORK/c2c-read.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    echo "requester over DTLS, /3303/0/5700: $(tr '\n' ' ' <"$WORK/c2c-read.txt")"
+    check "requester reads the granted value over DTLS" \
+        grep -Eq '^[0-9]+(\.[0-9]+)?$' "$WORK/c2c-read.txt"
+    check "host took it for the client account (peer=dtls-client, Client Security instance 0)" \
+        wait_for "kind=request peer=dtls-client ssid=0 method=1 path=/3303/0/5700 code=2.05" "$NODE_LOG" 5
+    c2c_get "$WORK/c2c-nogrant.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3/0/0"
+    check "a path not granted to the client: 4.01" grep -q '^4.01' "$WORK/c2c-nogrant.txt"
+    c2c_get "$WORK/c2c-badkey.txt" -u "$C2C_ID" -k riot-c2c-bad-001 -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    check "another key: no answer" bash -c "! grep -Eq '^[0-9]' '$WORK/c2c-badkey.txt'"
+    c2c_get "$WORK/c2c-plain.txt" -m get "coap://[$HOST_ADDR%tap0]:5683/3303/0/5700"
+    check "plain CoAP: 4.01 (with the owner server hint)" grep -q '^4.01' "$WORK/c2c-plain.txt"
+    ip netns exec "$NS" curl -s -m 20 -X DELETE \
+        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/11000/0" >"$WORK/delete.out"
+    check "deleting the account removes the credential" \
+        wait_for "dtls_credential_removed kind=1 inst=0" "$NODE_LOG" 5
+    c2c_get "$WORK/c2c-deleted.txt" -u "$C2C_ID" -k "$C2C_KEY_TEXT" -m get \
+        "coaps://[$HOST_ADDR%tap0]:5684/3303/0/5700"
+    check "after the deletion the requester gets no answer" \
+        bash -c "! grep -Eq '^[0-9]' '$WORK/c2c-deleted.txt'"
+    node_summary
+    stop_node
+elif [ "${RIOT_DTLS:-1}" != 0 ]; then
+    echo "SKIP: $COAP_CLIENT not installed: client-to-client over DTLS not checked"
+fi
 
 echo "$PASS passed, $FAIL failed"
 trap - EXIT

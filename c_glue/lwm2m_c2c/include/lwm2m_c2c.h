@@ -65,10 +65,72 @@ extern "C" {
 /**
  * @brief   URI of the LwM2M server the client registers with
  *
- * Link-local addresses need the interface, e.g. `coap://[fe80::1%5]:5683`.
+ * Link-local addresses need the interface, e.g. `coap://[fe80::1%5]:5683`. A `coaps://`
+ * URI (DTLS, default port 5684) needs `LWM2M_DTLS=1` and @ref CONFIG_LWM2M_PSK_ID /
+ * @ref CONFIG_LWM2M_PSK_KEY.
  */
 #ifndef CONFIG_LWM2M_SERVER_URI
 #define CONFIG_LWM2M_SERVER_URI "coap://[fe80::1%5]:5683"
+#endif
+
+/**
+ * @brief   PSK identity (text) of the initial server account, for a `coaps://`
+ *          @ref CONFIG_LWM2M_SERVER_URI (needs `LWM2M_DTLS=1`)
+ *
+ * With a `coaps://` URI, the account is created in Security Mode 0 (PSK) with this identity
+ * and @ref CONFIG_LWM2M_PSK_KEY; both must be empty for a `coap://` URI (NoSec). The DTLS
+ * session uses TLS_PSK_WITH_AES_128_CCM_8 (tinydtls). Every Security instance in PSK mode
+ * with a `coaps://` URI, whether from here or written by a bootstrap server, gets its own
+ * credman tag (@ref CONFIG_LWM2M_DTLS_TAG_BASE + instance ID) on gcoap's DTLS sock while it
+ * exists; a request over a DTLS session counts as that account's server only when the
+ * session's handshake used that account's credential.
+ */
+#ifndef CONFIG_LWM2M_PSK_ID
+#define CONFIG_LWM2M_PSK_ID ""
+#endif
+
+/**
+ * @brief   PSK of the initial server account in hex (e.g. `"000102030405060708090a0b0c0d0e0f"`),
+ *          see @ref CONFIG_LWM2M_PSK_ID
+ */
+#ifndef CONFIG_LWM2M_PSK_KEY
+#define CONFIG_LWM2M_PSK_KEY ""
+#endif
+
+/**
+ * @brief   First credman tag of the module's PSK credentials (one per Security instance,
+ *          this plus the instance ID)
+ */
+#ifndef CONFIG_LWM2M_DTLS_TAG_BASE
+#define CONFIG_LWM2M_DTLS_TAG_BASE 0x4c00
+#endif
+
+/**
+ * @brief   PSK credentials held at a time: 3 (2 DM servers and the bootstrap server), plus 4
+ *          client accounts (Client Security instances) on hosting nodes; also bounded by
+ *          CONFIG_CREDMAN_MAX_CREDENTIALS and CONFIG_DTLS_CREDENTIALS_MAX, which the module
+ *          sets to the same numbers
+ */
+#ifndef CONFIG_LWM2M_DTLS_CREDENTIALS
+#ifdef LWM2M_C2C_HOSTING
+#define CONFIG_LWM2M_DTLS_CREDENTIALS 7
+#else
+#define CONFIG_LWM2M_DTLS_CREDENTIALS 3
+#endif
+#endif
+
+/**
+ * @brief   Longest PSK identity in bytes (tinydtls: DTLS_PSK_MAX_CLIENT_IDENTITY_LEN, 32)
+ */
+#ifndef CONFIG_LWM2M_PSK_ID_MAX
+#define CONFIG_LWM2M_PSK_ID_MAX 32
+#endif
+
+/**
+ * @brief   Longest PSK in bytes (tinydtls: DTLS_PSK_MAX_KEY_LEN, 32)
+ */
+#ifndef CONFIG_LWM2M_PSK_KEY_MAX
+#define CONFIG_LWM2M_PSK_KEY_MAX 32
 #endif
 
 /**

@@ -43,6 +43,30 @@
 #define LWM2M_C2C_ID_CLIENT 3
 
 /**
+ * Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+ * of Security instance `id` (`LWM2M_DTLS=1`); the driver maps it to that account's server.
+ */
+#define LWM2M_C2C_ID_DTLS 4
+
+/**
+ * Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+ * of Client Security (11000) instance `id` (`LWM2M_DTLS=1`, hosting); the driver maps it to
+ * that account's Short Client ID.
+ */
+#define LWM2M_C2C_ID_DTLS_CLIENT 5
+
+/**
+ * Kind of a DTLS credential the driver hands to the glue: a Security (0) instance's.
+ */
+#define LWM2M_C2C_CRED_SERVER 0
+
+/**
+ * Kind of a DTLS credential the driver hands to the glue: a Client Security (11000)
+ * instance's (hosting side of client-to-client over DTLS).
+ */
+#define LWM2M_C2C_CRED_CLIENT 1
+
+/**
  * Destination of an outgoing message: a DM server by Short Server ID.
  */
 #define LWM2M_C2C_DEST_SERVER 0
@@ -445,10 +469,21 @@ extern uint64_t lwm2m_c2c_now_ms(void);
  * built-in Temperature object unless one of them is 3303) and one DM server account. Called
  * by the glue's `lwm2m_c2c_init` on the engine's thread.
  *
+ * The account is NoSec for a `coap://` URI. A `coaps://` URI needs `LWM2M_DTLS=1` and a PSK:
+ * `psk_id` (text) and `psk_key_hex` (the key in hex), which make it a Security Mode 0 (PSK)
+ * account; both empty otherwise. Returns `-EINVAL` when URI and PSK do not go together,
+ * `-ENOTSUP` for `coaps://` without DTLS in the build.
+ *
  * # Safety
- * `endpoint` and `server_uri` must be NUL-terminated strings (copied before returning).
+ * `endpoint`, `server_uri`, `psk_id` and `psk_key_hex` must be NUL-terminated strings
+ * (copied before returning); `psk_id` and `psk_key_hex` may be NULL (no PSK).
  */
-int lwm2m_riot_init(const char *endpoint, const char *server_uri, uint16_t ssid, uint32_t lifetime);
+int lwm2m_riot_init(const char *endpoint,
+                    const char *server_uri,
+                    uint16_t ssid,
+                    uint32_t lifetime,
+                    const char *psk_id,
+                    const char *psk_key_hex);
 
 /**
  * Starts registration with the configured server (after `lwm2m_c2c_init`).
@@ -625,6 +660,26 @@ int lwm2m_c2c_request_access(uint16_t ssid,
  * Prints `EV <ms> <text>` (C glue). `text` is NUL-terminated.
  */
 extern void lwm2m_c2c_glue_ev(const char *text);
+
+/**
+ * Loads (or replaces) the credential of (Client) Security instance `inst` of `kind`
+ * (`LWM2M_C2C_CRED_*`; `uri` only matters for servers) (C glue). Returns 0 or a negative
+ * errno. The glue copies the bytes.
+ */
+extern int lwm2m_c2c_glue_psk_set(uint8_t kind,
+                                  uint16_t inst,
+                                  const uint8_t *uri,
+                                  size_t uri_len,
+                                  const uint8_t *id,
+                                  size_t id_len,
+                                  const uint8_t *key,
+                                  size_t key_len);
+
+/**
+ * Removes the credential of (Client) Security instance `inst` of `kind` and ends its DTLS
+ * sessions.
+ */
+extern void lwm2m_c2c_glue_psk_remove(uint8_t kind, uint16_t inst);
 
 #ifdef __cplusplus
 }  // extern "C"

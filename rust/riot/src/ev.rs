@@ -78,7 +78,7 @@ impl fmt::Display for Payload<'_> {
 }
 
 /// Displays a CoAP code as `2.05`.
-#[cfg_attr(not(feature = "c2c"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "c2c-auth", feature = "oscore")), allow(dead_code))]
 pub(crate) struct Code(pub u8);
 
 impl fmt::Display for Code {

@@ -45,6 +45,8 @@ mod c2c_api;
 pub use c2c_api::*;
 mod ev;
 use ev::ev;
+#[cfg(feature = "dtls")]
+mod dtls;
 #[cfg(feature = "c2c-auth")]
 mod requester;
 #[cfg(feature = "oscore")]
@@ -69,6 +71,19 @@ pub const LWM2M_C2C_ID_SERVER: u8 = 1;
 pub const LWM2M_C2C_ID_BOOTSTRAP: u8 = 2;
 /// Peer identity kind: a requesting client (C2C), by Short Client ID.
 pub const LWM2M_C2C_ID_CLIENT: u8 = 3;
+/// Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+/// of Security instance `id` (`LWM2M_DTLS=1`); the driver maps it to that account's server.
+pub const LWM2M_C2C_ID_DTLS: u8 = 4;
+/// Peer identity kind: a request over a DTLS session whose handshake used the PSK credential
+/// of Client Security (11000) instance `id` (`LWM2M_DTLS=1`, hosting); the driver maps it to
+/// that account's Short Client ID.
+pub const LWM2M_C2C_ID_DTLS_CLIENT: u8 = 5;
+
+/// Kind of a DTLS credential the driver hands to the glue: a Security (0) instance's.
+pub const LWM2M_C2C_CRED_SERVER: u8 = 0;
+/// Kind of a DTLS credential the driver hands to the glue: a Client Security (11000)
+/// instance's (hosting side of client-to-client over DTLS).
+pub const LWM2M_C2C_CRED_CLIENT: u8 = 1;
 
 /// Destination of an outgoing message: a DM server by Short Server ID.
 pub const LWM2M_C2C_DEST_SERVER: u8 = 0;
@@ -131,6 +146,8 @@ pub(crate) struct State {
     sec: secure::Secure,
     #[cfg(feature = "c2c-auth")]
     ops: requester::Ops,
+    #[cfg(feature = "dtls")]
+    dtls: dtls::Dtls,
 }
 
 /// The engine holds `&mut dyn Object`s, which are not `Send`; they live in statics handed out
@@ -223,11 +240,16 @@ impl State {
 
     /// Sends everything the engine has due; returns milliseconds until the next wakeup.
     fn poll(&mut self, now: u64) -> u64 {
+        // Credentials before the first message to a (new) server account.
+        #[cfg(feature = "dtls")]
+        self.dtls.sync(&self.engine);
         #[cfg(feature = "c2c")]
         while let Some(cid) = self.engine.take_closed_client() {
             ev!("account_closed cid={}", cid);
             #[cfg(feature = "oscore")]
             self.sec.close(cid);
+            #[cfg(feature = "dtls")]
+            self.dtls.close_client(&self.engine, cid);
         }
         #[cfg(feature = "c2c-auth")]
         requester::access_results(self, now);
@@ -381,14 +403,22 @@ fn objects(device: &'static mut Device) -> Option<&'static mut [&'static mut dyn
 /// built-in Temperature object unless one of them is 3303) and one DM server account. Called
 /// by the glue's `lwm2m_c2c_init` on the engine's thread.
 ///
+/// The account is NoSec for a `coap://` URI. A `coaps://` URI needs `LWM2M_DTLS=1` and a PSK:
+/// `psk_id` (text) and `psk_key_hex` (the key in hex), which make it a Security Mode 0 (PSK)
+/// account; both empty otherwise. Returns `-EINVAL` when URI and PSK do not go together,
+/// `-ENOTSUP` for `coaps://` without DTLS in the build.
+///
 /// # Safety
-/// `endpoint` and `server_uri` must be NUL-terminated strings (copied before returning).
+/// `endpoint`, `server_uri`, `psk_id` and `psk_key_hex` must be NUL-terminated strings
+/// (copied before returning); `psk_id` and `psk_key_hex` may be NULL (no PSK).
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_riot_init(
     endpoint: *const c_char,
     server_uri: *const c_char,
     ssid: u16,
     lifetime: u32,
+    psk_id: *const c_char,
+    psk_key_hex: *const c_char,
 ) -> c_int {
     if endpoint.is_null() || server_uri.is_null() {
         return err::INVAL;
@@ -398,6 +428,29 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     let (Ok(ep), Ok(uri)) = (ep.to_str(), uri.to_str()) else {
         return err::INVAL;
     };
+    // SAFETY: as above; NULL means empty.
+    let text = |p: *const c_char| unsafe { (!p.is_null()).then(|| CStr::from_ptr(p)) };
+    let psk_id = text(psk_id).map_or(&[][..], CStr::to_bytes);
+    let psk_hex = text(psk_key_hex).map_or(Ok(""), CStr::to_str);
+    let Ok(psk_hex) = psk_hex else {
+        return err::INVAL;
+    };
+    let coaps = uri.starts_with("coaps://");
+    if coaps == psk_id.is_empty() || psk_id.is_empty() != psk_hex.is_empty() {
+        return err::INVAL;
+    }
+    if coaps && cfg!(not(feature = "dtls")) {
+        return err::NOTSUP;
+    }
+    #[cfg(feature = "dtls")]
+    let mut key_buf = [0u8; 32];
+    #[cfg(feature = "dtls")]
+    let psk_key: &[u8] = match dtls::hex(psk_hex, &mut key_buf) {
+        Some(n) => key_buf.get(..n).unwrap_or(&[]),
+        None => return err::INVAL,
+    };
+    #[cfg(not(feature = "dtls"))]
+    let psk_key: &[u8] = &[];
     let mut guard = STATE.lock();
     if guard.is_some() {
         return err::ALREADY;
@@ -424,14 +477,14 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     let Ok(mut engine) = Engine::new(ep, objects, seed()) else {
         return err::INVAL;
     };
-    // NoSec for this slice; PSK credentials go to RIOT's credman (c_glue) once gcoap_dtls is in.
+    // PSK credentials go to RIOT's credman at the first poll (dtls::Dtls::sync).
     let cfg = ServerConfig {
         ssid,
         uri,
         lifetime,
-        mode: mode::NOSEC,
-        identity: &[],
-        secret_key: &[],
+        mode: if coaps { mode::PSK } else { mode::NOSEC },
+        identity: psk_id,
+        secret_key: psk_key,
     };
     if engine.add_server(&cfg).is_err() {
         return err::INVAL;
@@ -450,6 +503,8 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         sec: secure::Secure::new(),
         #[cfg(feature = "c2c-auth")]
         ops: requester::Ops::new(),
+        #[cfg(feature = "dtls")]
+        dtls: dtls::Dtls::new(),
     })));
     0
 }
@@ -498,14 +553,26 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
     if req.is_null() || resp.is_null() {
         return -1;
     }
-    let identity = match id_kind {
-        LWM2M_C2C_ID_SERVER => Identity::Server(id),
-        LWM2M_C2C_ID_BOOTSTRAP => Identity::Bootstrap,
-        LWM2M_C2C_ID_CLIENT => Identity::Client(id),
-        _ => Identity::Unauthenticated,
-    };
-    let peer = Peer { identity, endpoint };
     with_state(|s| {
+        let identity = match id_kind {
+            // By address (plain UDP): only a NoSec account's server.
+            LWM2M_C2C_ID_SERVER
+                if s.engine
+                    .security()
+                    .by_ssid(id)
+                    .is_some_and(|a| a.mode == mode::NOSEC) =>
+            {
+                Identity::Server(id)
+            }
+            LWM2M_C2C_ID_BOOTSTRAP => Identity::Bootstrap,
+            LWM2M_C2C_ID_CLIENT => Identity::Client(id),
+            #[cfg(feature = "dtls")]
+            LWM2M_C2C_ID_DTLS => dtls::identity(&s.engine, id),
+            #[cfg(all(feature = "dtls", feature = "c2c"))]
+            LWM2M_C2C_ID_DTLS_CLIENT => dtls::client_identity(&s.engine, id, now),
+            _ => Identity::Unauthenticated,
+        };
+        let peer = Peer { identity, endpoint };
         let Some(rx) = s.rx.get_mut(..req_len) else {
             return -1;
         };
@@ -532,6 +599,9 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
         };
         s.engine.handle_request(&peer, &msg, now, &mut b);
         let len = b.finish();
+        // A bootstrap server may have written Security instances.
+        #[cfg(feature = "dtls")]
+        s.dtls.sync(&s.engine);
         s.report();
         isize::try_from(len).unwrap_or(-1)
     })
