@@ -37,6 +37,8 @@
 #                     the address the server knows it by)
 #   C2C_PERIOD_MS     the host's sensor period in step 2 (default 1000)
 #   C2C_STEPS         which steps to run (default 123; 23: only the client-to-client steps)
+#   ZEP_AIRTIME       1 (default): the hub gives each frame its 802.15.4 air time, one frame at a
+#                     time; 0: forwards at once (faster, less realistic)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap; skipped otherwise. The firmware
 # is built into apps/<app>/bin/native64-zep (a separate cargo target from the tap build of
 # run.sh: switching USE_ZEP in one bin directory leaves riot-sys with stale bindings).
@@ -227,7 +229,9 @@ in_ns ip addr add fe80::1/64 dev tap0
 in_ns ip addr add "$SERVER_ADDR/64" dev tap0 nodad
 in_ns ip -6 route add "$RADIO_PREFIX" via "$BR_ADDR" dev tap0
 
-ip netns exec "$NS" setsid python3 "$HERE/zep_hub.py" --port "$ZEP_PORT" >"$WORK/hub.log" 2>&1 &
+HUB_ARGS=()
+[ "${ZEP_AIRTIME:-1}" = 0 ] && HUB_ARGS=(--no-airtime)
+ip netns exec "$NS" setsid python3 "$HERE/zep_hub.py" --port "$ZEP_PORT" "${HUB_ARGS[@]}" >"$WORK/hub.log" 2>&1 &
 GROUPS_RUNNING+=($!)
 wait_for "listening" "$WORK/hub.log" 10 || { echo "FAIL: ZEP hub did not start"; FAIL=$((FAIL + 1)); finish; }
 
