@@ -19,7 +19,7 @@ use lwm2m_server::c2c::SecurityMode;
 use lwm2m_server::config::C2cConfig;
 use lwm2m_server::policy::Policy;
 use lwm2m_server::secure::{Credentials, PskEntry, SecureTransport};
-use lwm2m_server::{Config, Event, Server, ServerHandle};
+use lwm2m_server::{Config, Event, ServerHandle};
 
 use crate::{percentile, DemoKeys, Mode};
 
@@ -201,19 +201,7 @@ fn start(mode: Mode, keys: &DemoKeys, policy: &str) -> Result<Parties, String> {
             }),
         }
     }
-    let transport = Arc::new(
-        SecureTransport::bind(
-            Some("127.0.0.1:0"),
-            Some("127.0.0.1:0"),
-            &credentials,
-            Duration::from_millis(100),
-        )
-        .map_err(|e| format!("server transport: {e}"))?,
-    );
-    let config = Config {
-        coap_addr: "127.0.0.1:0".into(),
-        request_timeout: Duration::from_secs(10),
-        credentials,
+    let base = Config {
         c2c: C2cConfig {
             policy: Policy::parse(policy).map_err(|e| e.to_string())?,
             security,
@@ -221,7 +209,7 @@ fn start(mode: Mode, keys: &DemoKeys, policy: &str) -> Result<Parties, String> {
         },
         ..Config::default()
     };
-    let server = Server::start_with(config, transport.clone()).map_err(|e| e.to_string())?;
+    let (server, transport) = crate::start_loopback_server(credentials, base)?;
     let sev = server.subscribe();
     let coap = transport.coap_addr().ok_or("no coap socket")?;
     let coaps = transport.coaps_addr().ok_or("no coaps socket")?;

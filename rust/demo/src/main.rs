@@ -373,22 +373,7 @@ fn secure_run(mode: Mode, keys: &DemoKeys, bench: bool) -> Result<(), String> {
             .oscore
             .push(Credentials::parse_oscore_client(&oscore_client)?),
     }
-    let transport = Arc::new(
-        SecureTransport::bind(
-            Some("127.0.0.1:0"),
-            Some("127.0.0.1:0"),
-            &credentials,
-            Duration::from_millis(100),
-        )
-        .map_err(|e| format!("server transport: {e}"))?,
-    );
-    let config = Config {
-        coap_addr: "127.0.0.1:0".into(),
-        request_timeout: Duration::from_secs(10),
-        credentials,
-        ..Config::default()
-    };
-    let server = Server::start_with(config, transport.clone()).map_err(|e| e.to_string())?;
+    let (server, transport) = start_loopback_server(credentials, Config::default())?;
     let events = server.subscribe();
     let coap = transport.coap_addr().ok_or("no coap socket")?;
     let coaps = transport.coaps_addr().ok_or("no coaps socket")?;
@@ -590,6 +575,31 @@ fn c2c_runs(bench: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A server on loopback with a CoAP and a DTLS socket on ephemeral ports, the demo's
+/// credentials, and the rest of its configuration from `base`.
+pub(crate) fn start_loopback_server(
+    credentials: Credentials,
+    base: Config,
+) -> Result<(ServerHandle, Arc<SecureTransport>), String> {
+    let transport = Arc::new(
+        SecureTransport::bind(
+            Some("127.0.0.1:0"),
+            Some("127.0.0.1:0"),
+            &credentials,
+            Duration::from_millis(100),
+        )
+        .map_err(|e| format!("server transport: {e}"))?,
+    );
+    let config = Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(10),
+        credentials,
+        ..base
+    };
+    let server = Server::start_with(config, transport.clone()).map_err(|e| e.to_string())?;
+    Ok((server, transport))
 }
 
 fn main() -> ExitCode {
