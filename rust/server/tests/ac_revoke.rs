@@ -14,17 +14,6 @@ use lwm2m_server::{cli, Event, ServerError};
 
 const POLICY: &str = "allow requester=switch host=lamp path=/3311";
 
-fn answer_deletes(c: &mut FakeClient, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| {
-            let d = c.recv_request();
-            assert_eq!(d.code, code::DELETE);
-            c.respond(&d, code::DELETED, &[], &[]);
-            d.uri_path().join("/")
-        })
-        .collect()
-}
-
 #[test]
 fn revoking_the_last_grant_deletes_grant_and_accounts() {
     let (server, events, mut host, mut req) = c2c_setup(POLICY, |_| {});
@@ -41,10 +30,10 @@ fn revoking_the_last_grant_deletes_grant_and_accounts() {
         cli::run_command(&s, &cli::parse_command(&format!("revoke {id}")).unwrap())
     });
     assert_eq!(
-        answer_deletes(&mut host, 3),
+        host.answer_deletes(3),
         vec!["11002/0", "11001/1", "11000/1"]
     );
-    assert_eq!(answer_deletes(&mut req, 2), vec!["11001/0", "11000/0"]);
+    assert_eq!(req.answer_deletes(2), vec!["11001/0", "11000/0"]);
     let report: serde_json::Value = serde_json::from_str(&revoke.join().unwrap()).unwrap();
     assert_eq!(report["accounts_removed"], true);
     assert_eq!(report["failures"].as_array().unwrap().len(), 0);
@@ -87,7 +76,7 @@ fn revoking_one_of_two_grants_keeps_the_accounts() {
         .unwrap();
     let t =
         std::thread::spawn(move || http_json(api, "DELETE", &format!("/api/grants/{second}"), ""));
-    assert_eq!(answer_deletes(&mut host, 1), vec!["11002/1"]);
+    assert_eq!(host.answer_deletes(1), vec!["11002/1"]);
     let (status, report) = t.join().unwrap();
     assert_eq!(status, 200);
     assert_eq!(report["accounts_removed"], false);

@@ -40,17 +40,6 @@ fn restart(file: &std::path::Path) -> (ServerHandle, FakeClient, FakeClient) {
     (server, host, req)
 }
 
-fn answer_deletes(c: &mut FakeClient, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| {
-            let d = c.recv_request();
-            assert_eq!(d.code, code::DELETE);
-            c.respond(&d, code::DELETED, &[], &[]);
-            d.uri_path().join("/")
-        })
-        .collect()
-}
-
 /// Text forms a 16-byte key could take in a JSON file.
 fn key_forms(key: &[u8]) -> Vec<String> {
     const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -151,10 +140,10 @@ fn a_grant_is_revoked_after_a_restart() {
     let s = server.clone();
     let revoke = std::thread::spawn(move || s.revoke(id));
     assert_eq!(
-        answer_deletes(&mut host, 3),
+        host.answer_deletes(3),
         vec!["11002/0", "11001/1", "11000/1"]
     );
-    assert_eq!(answer_deletes(&mut req, 2), vec!["11001/0", "11000/0"]);
+    assert_eq!(req.answer_deletes(2), vec!["11001/0", "11000/0"]);
     let report = revoke.join().unwrap().unwrap();
     assert_eq!(report["accounts_removed"], true, "{report}");
     assert_eq!(server.grants().as_array().unwrap().len(), 0);

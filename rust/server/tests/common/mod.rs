@@ -208,6 +208,19 @@ impl FakeClient {
         self.recv_where(|m| m.mtype == MessageType::Ack && m.mid == mid)
     }
 
+    /// Answers the next `n` requests, which must be DELETEs, with 2.02; returns their paths.
+    #[allow(dead_code)] // not every test binary revokes
+    pub fn answer_deletes(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let d = self.recv_request();
+                assert_eq!(d.code, code::DELETE);
+                self.respond(&d, code::DELETED, &[], &[]);
+                d.uri_path().join("/")
+            })
+            .collect()
+    }
+
     /// Answers a request with a piggy-backed ACK.
     pub fn respond(&self, req: &Msg, c: u8, options: &[(u16, Vec<u8>)], payload: &[u8]) {
         self.send(&encode(
