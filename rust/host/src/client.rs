@@ -368,6 +368,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// The engine.
     pub fn engine(&mut self) -> &mut Engine<'a> {
+        // The caller may change objects directly: mirror the credentials again.
+        self.c2c.synced = None;
+        self.server_oscore.synced = None;
         &mut self.engine
     }
 

@@ -869,3 +869,21 @@ fn write_composite_is_atomic() {
     );
     assert_eq!(r.code, code::METHOD_NOT_ALLOWED);
 }
+
+#[test]
+fn config_generation_moves_with_server_changes_only() {
+    let mut e = engine(&[S]);
+    let g0 = e.config_generation();
+    assert_eq!(send(&mut e, server(S), &get("/3/0"), 0).code, code::CONTENT);
+    assert_eq!(
+        send(&mut e, unauth(), &get("/3/0"), 0).code,
+        code::UNAUTHORIZED
+    );
+    assert_eq!(e.config_generation(), g0, "reads never move it");
+    create_light(&mut e, server(S), 0);
+    let g1 = e.config_generation();
+    assert_ne!(g1, g0);
+    let r = put_text(&mut e, server(S), "/3311/0/5851", "42", 0);
+    assert_eq!(r.code, code::CHANGED);
+    assert_ne!(e.config_generation(), g1);
+}

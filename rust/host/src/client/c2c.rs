@@ -344,6 +344,8 @@ pub(crate) struct State {
     tokens: HashMap<Vec<u8>, u32>,
     channels: HashMap<u16, Channel>,
     psks: Vec<PeerPsk>,
+    /// `Engine::config_generation` at the last sync (None: sync at the next chance).
+    pub(crate) synced: Option<u32>,
     rng: Rng,
 }
 
@@ -365,6 +367,7 @@ impl State {
             tokens: HashMap::new(),
             channels: HashMap::new(),
             psks: Vec::new(),
+            synced: None,
             rng,
         }
     }
@@ -742,6 +745,13 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
 
     /// Copies the peer client accounts into the transport (see the module documentation).
     fn c2c_sync(&mut self) {
+        // The accounts change only with server requests, account closes and re-enables,
+        // which all move the generation: no copying of key material per datagram.
+        let generation = self.engine.config_generation();
+        if self.c2c.synced == Some(generation) {
+            return;
+        }
+        self.c2c.synced = Some(generation);
         let now = self.now();
         let views: Vec<AccountView> = self
             .engine

@@ -39,6 +39,8 @@ pub(crate) struct ServerOscore {
     installed: Vec<Installed>,
     retired: Vec<(OscoreParams, OscorePeer)>,
     seqno_file: Option<PathBuf>,
+    /// `Engine::config_generation` at the last sync (None: sync at the next chance).
+    pub(crate) synced: Option<u32>,
 }
 
 impl std::fmt::Debug for ServerOscore {
@@ -76,6 +78,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
     /// [`HostClient::start`].
     pub fn set_oscore_seqno_file(&mut self, path: Option<PathBuf>) {
         self.server_oscore.seqno_file = path;
+        self.server_oscore.synced = None;
     }
 
     /// The OSCORE parameters of DM server accounts, by Short Server ID: Security instances
@@ -106,6 +109,11 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
 
     /// Brings the transport's server contexts in line with the engine (module documentation).
     pub(crate) fn server_oscore_sync(&mut self) {
+        let generation = self.engine.config_generation();
+        if self.server_oscore.synced == Some(generation) {
+            return;
+        }
+        self.server_oscore.synced = Some(generation);
         let views = self.server_oscore_views();
         let v6_socket = self.transport.local_addr().is_ok_and(|a| a.is_ipv6());
         let wanted: Vec<(u16, Option<SocketAddr>, OscoreParams)> = views

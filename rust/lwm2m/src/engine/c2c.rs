@@ -193,11 +193,19 @@ impl Engine<'_> {
     /// Time-driven account work: expiry (reports and ends the account's observations).
     pub(crate) fn c2c_tick(&mut self, now: Millis) {
         let mut expired: heapless::Vec<u16, MAX_CLIENTS> = heapless::Vec::new();
+        let mut reenabled = false;
         for c in self.c2c.client.instances.iter_mut() {
             if c.off_until != Some(u64::MAX) && c.expires_at().is_some_and(|t| now >= t) {
                 c.off_until = Some(u64::MAX);
                 let _ = expired.push(c.short_id);
+            } else if c.off_until.is_some_and(|t| t != u64::MAX && now >= t) {
+                // Back from a Disable with timeout: drivers may open its channels again.
+                c.off_until = None;
+                reenabled = true;
             }
+        }
+        if reenabled {
+            self.touch_config();
         }
         for cid in expired {
             self.close_client(cid);
@@ -211,7 +219,10 @@ impl Engine<'_> {
             .instances
             .iter()
             .filter(|c| c.off_until != Some(u64::MAX))
-            .filter_map(ClientInstance::expires_at)
+            .filter_map(|c| match (c.expires_at(), c.off_until) {
+                (Some(e), Some(t)) => Some(e.min(t)),
+                (e, t) => e.or(t),
+            })
             .min()
     }
 
@@ -220,6 +231,7 @@ impl Engine<'_> {
         if cid == 0 {
             return;
         }
+        self.touch_config();
         self.observations.remove_identity(Identity::Client(cid));
         self.attributes
             .remove_server(super::attributes::owner_of(Caller::Client(cid)));

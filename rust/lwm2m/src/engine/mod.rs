@@ -146,6 +146,8 @@ pub struct Engine<'a> {
     rng: u64,
     #[cfg(feature = "c2c")]
     c2c: c2c::State,
+    /// See [`Engine::config_generation`].
+    generation: u32,
 }
 
 impl<'a> Engine<'a> {
@@ -179,6 +181,7 @@ impl<'a> Engine<'a> {
             rng: seed | 1,
             #[cfg(feature = "c2c")]
             c2c: c2c::State::default(),
+            generation: 0,
         })
     }
 
@@ -412,6 +415,13 @@ impl<'a> Engine<'a> {
         resp.reset_options();
         #[cfg(feature = "c2c")]
         self.c2c_tick(now);
+        if matches!(peer.identity, Identity::Server(_) | Identity::Bootstrap)
+            && !matches!(req.code, code::GET | code::FETCH)
+        {
+            // Counted even if the request fails: a failed Write-Composite may still have
+            // touched instances, and a spare re-read costs the driver little.
+            self.touch_config();
+        }
         if let Err(e) = self.dispatch(peer, req, now, resp) {
             resp.reset_options();
             resp.set_code(e.code());
@@ -425,6 +435,18 @@ impl<'a> Engine<'a> {
                 self.write_hint(req, now, resp);
             }
         }
+    }
+
+    /// A number that changes whenever a server or the bootstrap server sent a request that
+    /// may change objects (anything but GET and FETCH), and, with `c2c`, whenever a peer
+    /// client account closes or comes back from Disable. Drivers that mirror credentials from
+    /// objects 0, 11000 and 21 into their transports re-read them only when it changed.
+    pub fn config_generation(&self) -> u32 {
+        self.generation
+    }
+
+    pub(crate) fn touch_config(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     fn dispatch(
