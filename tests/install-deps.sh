@@ -17,22 +17,40 @@ want() { # command-or-package check, package
   fi
 }
 
-# Build: tinydtls-sys (rust/dtls) builds vendored tinydtls with autotools and bindgen (libclang).
-want autoconf autoconf
-want automake automake
-want libtoolize libtool
-want dpkg:libclang-dev libclang-dev
-if [ "$MODE" = all ]; then
-  # Independent peers: libcoap's coap-client/-server (CoAP and DTLS), openssl s_client/s_server.
-  want coap-client-openssl libcoap3-bin
-  want openssl openssl
-fi
+# The Debian packages this mode needs that are not there yet, into APT_PKGS.
+missing() {
+  APT_PKGS=""
+  # Build: tinydtls-sys (rust/dtls) builds vendored tinydtls with autotools and bindgen (libclang).
+  want autoconf autoconf
+  want automake automake
+  want libtoolize libtool
+  want dpkg:libclang-dev libclang-dev
+  if [ "$MODE" = all ]; then
+    # test-thumb: liboscore's build script runs bindgen, which asks the `clang` driver for the
+    # thumbv7m-none-eabi include paths (without it clang's own stdint.h is not found), and
+    # compiles liboscore's C sources with arm-none-eabi-gcc (cc-rs).
+    want clang clang
+    want arm-none-eabi-gcc gcc-arm-none-eabi
+    # Independent peers: libcoap's coap-client/-server (CoAP and DTLS), openssl s_client/s_server.
+    want coap-client-openssl libcoap3-bin
+    want openssl openssl
+  fi
+}
+
+missing
 if [ -n "$APT_PKGS" ]; then
   echo "install-deps: installing$APT_PKGS (apt)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
   # shellcheck disable=SC2086
-  apt-get install -y -qq $APT_PKGS >/dev/null
+  { apt-get update -qq && apt-get install -y -qq $APT_PKGS >/dev/null; } || true
+  # Say clearly what is still missing (not root, no apt, a failed install) instead of letting
+  # a build fail later with a compiler message.
+  missing
+  if [ -n "$APT_PKGS" ]; then
+    echo "install-deps: missing Debian packages:$APT_PKGS; install them as root with" \
+      "apt-get install$APT_PKGS" >&2
+    exit 1
+  fi
 fi
 [ "$MODE" = build ] && exit 0
 
