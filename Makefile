@@ -9,7 +9,7 @@ PROBE_ELF := $(PROBE)/target/$(THUMB)/release/lwm2m-size-probe
 VENV := target/venv
 PY := $(VENV)/bin/python
 
-.PHONY: all demo test test-deps test-rust test-thumb test-interop test-riot lint size bench fuzz clean
+.PHONY: all demo test test-deps test-rust test-thumb test-interop test-scripts test-riot lint size bench fuzz clean
 
 all: test
 
@@ -19,7 +19,7 @@ demo:
 	$(CARGO) run --release -q -p lwm2m-demo
 
 ## test: every test (formatting, lints, unit, integration, no_std build, interoperability).
-test: test-deps lint test-rust test-thumb test-interop test-riot
+test: test-deps lint test-rust test-thumb test-interop test-scripts test-riot
 
 test-deps:
 	@tests/install-deps.sh
@@ -42,6 +42,10 @@ test-thumb:
 test-interop:
 	$(CARGO) build --release -p lwm2m-host -p lwm2m-server
 	$(PY) -m pytest -q tests/interop
+
+## The RIOT scenario's own tools (simulated radio medium, event-log figures), without RIOT.
+test-scripts:
+	$(PY) -m pytest -q tests/riot
 
 ## RIOT scenario on native64: runs when RIOTBASE is set, skips with a message otherwise.
 test-riot:

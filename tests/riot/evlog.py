@@ -7,6 +7,13 @@
                                       per-notification delay from the two nodes' STAMPED logs
                                       (K: the requester's EV kind, default notification_rx;
                                       value_rx for the server-centric baseline's writes)
+    evlog.py flow HOST REQUESTER [--rx-kind K] [--label L] [--min-distinct N]
+                  [--max-duplicates M]
+                                      what the requester's application saw of the host's
+                                      values: distinct values, duplicates, losses; exits 1
+                                      when fewer than N distinct values or more than M
+                                      duplicates arrived (a check that counts events, not
+                                      lines)
 
 EV lines (printed by the lwm2m_c2c module) are `EV <ztimer ms> <kind> ...`; the hosting client
 prints `EV <ms> value_produced <path> <seq>` when its sensor makes a value, the requesting
@@ -107,20 +114,63 @@ def delays(host_path, req_path, max_ms=None, rx_kind="notification_rx", label="d
     return out
 
 
+def value_of(kind, rest):
+    """The host sequence number a reception carries (`value=<seq>`, or the baseline's
+    `value_rx <path> <seq as thousandths>`), or None."""
+    fields = [f[6:] for f in rest if f.startswith("value=")] or rest[-1:]
+    for f in fields:
+        try:
+            v = float(f)
+        except ValueError:
+            continue
+        if v == int(v):
+            return int(v)
+    return None
+
+
+def flow(host_path, req_path, rx_kind="notification_rx", label="flow"):
+    """Counts per flow: values produced, receptions, distinct values, duplicates (a value
+    received again), and losses (values produced between the first and the last value received
+    that never arrived; later values may still be in flight and are not counted).
+    Returns (distinct, duplicates, lost)."""
+    produced = [int(r[-1]) for _, _, kind, r in events(host_path)
+                if kind == "value_produced" and r and r[-1].isdigit()]
+    got = [value_of(kind, r) for _, _, kind, r in events(req_path) if kind == rx_kind]
+    got = [v for v in got if v is not None]
+    distinct = set(got)
+    dups = len(got) - len(distinct)
+    lost = []
+    if distinct:
+        lo, hi = min(distinct), max(distinct)
+        lost = [v for v in produced if lo <= v <= hi and v not in distinct]
+    window = f"{min(distinct)}..{max(distinct)}" if distinct else "-"
+    print(f"{label}: produced={len(produced)} received={len(got)} distinct={len(distinct)} "
+          f"duplicates={dups} lost={len(lost)} (values {window}"
+          + (f"; lost {' '.join(map(str, lost[:20]))}" if lost else "") + ")")
+    return len(distinct), dups, len(lost)
+
+
+def options(a, opts):
+    """Fills `opts` (flag -> default) from the argument list; None on a flag without value."""
+    for k in opts:
+        if k in a:
+            i = a.index(k)
+            if i + 1 >= len(a):
+                return None
+            opts[k] = a[i + 1]
+    return opts
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == "tee":
         tee(a[1], a[2])
         return 0
     if len(a) >= 3 and a[0] == "delays":
-        opts = {"--max-ms": None, "--rx-kind": "notification_rx", "--label": "delay"}
-        for k in opts:
-            if k in a:
-                i = a.index(k)
-                if i + 1 >= len(a):
-                    print(__doc__)
-                    return 2
-                opts[k] = a[i + 1]
+        opts = options(a, {"--max-ms": None, "--rx-kind": "notification_rx", "--label": "delay"})
+        if opts is None:
+            print(__doc__)
+            return 2
         try:
             max_ms = None if opts["--max-ms"] is None else float(opts["--max-ms"])
         except ValueError:
@@ -128,6 +178,18 @@ def main():
             return 2
         delays(a[1], a[2], max_ms, opts["--rx-kind"], opts["--label"])
         return 0
+    if len(a) >= 3 and a[0] == "flow":
+        opts = options(a, {"--rx-kind": "notification_rx", "--label": "flow",
+                           "--min-distinct": "0", "--max-duplicates": None})
+        try:
+            min_distinct = int(opts["--min-distinct"])
+            max_dups = None if opts["--max-duplicates"] is None else int(opts["--max-duplicates"])
+        except (TypeError, ValueError):
+            print(__doc__)
+            return 2
+        distinct, dups, _ = flow(a[1], a[2], opts["--rx-kind"], opts["--label"])
+        ok = distinct >= min_distinct and (max_dups is None or dups <= max_dups)
+        return 0 if ok else 1
     print(__doc__)
     return 2
 
