@@ -42,6 +42,8 @@ if [ "$(id -u)" != 0 ]; then
     echo "SKIP: needs root for a network namespace with a tap interface"
     exit 0
 fi
+# shellcheck source=tests/riot/sudo.sh
+. "$(dirname "$0")/sudo.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TIMEOUT=${TIMEOUT:-30}
@@ -64,6 +66,7 @@ cleanup() {
     [ -n "$SRV_PID" ] && kill -KILL -- "-$SRV_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null
     rm -rf "$WORK"
+    give_back "$ROOT"
 }
 trap cleanup EXIT
 

@@ -1,0 +1,22 @@
+# Sourced by tests/riot/run.sh and tests/riot/c2c.sh, which need root for their network
+# namespace. Run through sudo, they still use the invoking user's Rust toolchain (sudo's PATH
+# has no ~/.cargo/bin), and files the builds create in the checkout are given back to that
+# user when the script ends (no root-owned files left in a user's checkout).
+
+if [ -n "${SUDO_USER:-}" ] && [ "${SUDO_UID:-0}" != 0 ]; then
+    _sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$_sudo_home/.cargo/bin/cargo" ]; then
+        # The user's rustup toolchains and tools (cargo, c2rust); downloads go to root's
+        # CARGO_HOME, never into the user's.
+        export PATH="$_sudo_home/.cargo/bin:$PATH"
+        export RUSTUP_HOME=${RUSTUP_HOME:-$_sudo_home/.rustup}
+    fi
+    _sudo_stamp=$(mktemp)
+fi
+
+# give_back DIR: hands files created under DIR since the script started back to the sudo user.
+give_back() {
+    [ -n "${_sudo_stamp:-}" ] || return 0
+    find "$1" -xdev -uid 0 -newer "$_sudo_stamp" -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null
+    return 0
+}
