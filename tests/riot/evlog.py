@@ -4,6 +4,7 @@
     evlog.py tee RAW STAMPED          stdin -> RAW (as is) and STAMPED (each line prefixed
                                       with the host's CLOCK_MONOTONIC in seconds)
     evlog.py delays HOST REQUESTER [--max-ms N] [--rx-kind K] [--label L]
+                  [--since S] [--until S]
                                       per-notification delay from the two nodes' STAMPED logs
                                       (K: the requester's EV kind, default notification_rx;
                                       value_rx for the server-centric baseline's writes)
@@ -79,17 +80,23 @@ def same_value(seq, rest):
     return False
 
 
-def delays(host_path, req_path, max_ms=None, rx_kind="notification_rx", label="delay"):
+def delays(host_path, req_path, max_ms=None, rx_kind="notification_rx", label="delay",
+           since=None, until=None):
+    """Delay of each reception after the value it carries was produced. `since` / `until`
+    (host CLOCK_MONOTONIC seconds, as in the STAMPED logs) keep only receptions that arrived
+    in that window, e.g. while one route was set."""
     host, req = events(host_path), events(req_path)
     oh, orq = offset(host), offset(req)
     produced = [(oh + ms / 1000.0, rest) for _, ms, kind, rest in host
                 if kind == "value_produced"]
-    received = [(orq + ms / 1000.0, rest) for _, ms, kind, rest in req
+    received = [(a, orq + ms / 1000.0, rest) for a, ms, kind, rest in req
                 if kind == rx_kind] if orq is not None else []
-    print(f"{label}: {len(produced)} values produced, {len(received)} {rx_kind} received")
-    if rx_kind == "notification_rx":
+    if rx_kind == "notification_rx" and since is None:
         # The first one answers the Observe request (the value current at that time).
         received = received[1:]
+    received = [(t, rest) for a, t, rest in received
+                if (since is None or a >= since) and (until is None or a <= until)]
+    print(f"{label}: {len(produced)} values produced, {len(received)} {rx_kind} received")
     if not produced or not received:
         return []
     out = []
@@ -167,16 +174,18 @@ def main():
         tee(a[1], a[2])
         return 0
     if len(a) >= 3 and a[0] == "delays":
-        opts = options(a, {"--max-ms": None, "--rx-kind": "notification_rx", "--label": "delay"})
+        opts = options(a, {"--max-ms": None, "--rx-kind": "notification_rx", "--label": "delay",
+                           "--since": None, "--until": None})
         if opts is None:
             print(__doc__)
             return 2
         try:
-            max_ms = None if opts["--max-ms"] is None else float(opts["--max-ms"])
+            max_ms, since, until = (None if opts[k] is None else float(opts[k])
+                                    for k in ("--max-ms", "--since", "--until"))
         except ValueError:
             print(__doc__)
             return 2
-        delays(a[1], a[2], max_ms, opts["--rx-kind"], opts["--label"])
+        delays(a[1], a[2], max_ms, opts["--rx-kind"], opts["--label"], since, until)
         return 0
     if len(a) >= 3 and a[0] == "flow":
         opts = options(a, {"--rx-kind": "notification_rx", "--label": "flow",

@@ -70,3 +70,12 @@ def test_command_line_check_fails_on_duplicates_and_too_few_values(tmp_path):
     assert run_flow(host, dup, "--min-distinct", "3", "--max-duplicates", "0").returncode == 1
     assert run_flow(host, clean, "--min-distinct", "5").returncode == 1
     assert run_flow(host, clean, "--min-distinct").returncode == 2
+
+
+def test_delays_in_a_window_of_arrival_times(tmp_path, capsys):
+    host = host_log(tmp_path, 6)
+    req = stamped(tmp_path / "req.stamped", rx([1, 2, 3, 4, 5, 6]))
+    # Arrival stamps are 100.00, 100.01, ...: the window keeps the 3rd and 4th reception.
+    d = evlog.delays(host, req, since=100.015, until=100.035)
+    assert len(d) == 2
+    assert "2 notification_rx received" in capsys.readouterr().out
