@@ -25,7 +25,14 @@ USEMODULE += lwm2m_c2c
 
 USEMODULE += netdev_default
 USEMODULE += auto_init_gnrc_netif
-USEMODULE += gnrc_ipv6_default
+# LWM2M_ROUTER=1: the node is a 6LoWPAN router too (6LR): it forwards for its radio
+# neighbours and takes static routes (`nib route add`), as in multi-hop topologies
+# (tests/riot/c2c.sh step 4); a host node takes only default routes.
+ifeq (1,$(LWM2M_ROUTER))
+  USEMODULE += gnrc_sixlowpan_router_default
+else
+  USEMODULE += gnrc_ipv6_default
+endif
 USEMODULE += gnrc_icmpv6_echo
 USEMODULE += shell
 USEMODULE += shell_cmds_default

@@ -25,5 +25,8 @@
 USE_ZEP ?= 0
 ifeq (1,$(USE_ZEP))
   USEMODULE += socket_zep
+  # Announces the node's EUI-64 to the medium at start (tests/riot/zep_hub.py places nodes in
+  # its topology by it).
+  USEMODULE += socket_zep_hello
   LWM2M_SERVER_URI ?= coap://[fe80::1%7]:5683
 endif
