@@ -29,7 +29,7 @@ USEMODULE += auto_init_gnrc_netif
 # neighbours and takes static routes (`nib route add`), as in multi-hop topologies
 # (tests/riot/c2c.sh step 4); a host node takes only default routes.
 ifeq (1,$(LWM2M_ROUTER))
-  USEMODULE += gnrc_sixlowpan_router_default
+  USEMODULE += gnrc_ipv6_router_default
 else
   USEMODULE += gnrc_ipv6_default
 endif
