@@ -61,6 +61,16 @@ const KNOBS: &[(&str, usize, &str)] = &[
         32,
         "Bytes of a registration location (e.g. /rd/5a3f).",
     ),
+    (
+        "LWM2M_DEDUP_ENTRIES",
+        4,
+        "Requests remembered by duplicate detection (`coap::dedup`); the oldest goes first.",
+    ),
+    (
+        "LWM2M_DEDUP_RESPONSE_LEN",
+        160,
+        "Response bytes kept per remembered request (`coap::dedup`; RAM: ENTRIES * (LEN + 40)).",
+    ),
 ];
 
 fn main() {

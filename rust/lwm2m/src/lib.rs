@@ -5,9 +5,10 @@
 //! with responses, notifications and requests to send. It never opens a socket or reads a
 //! clock, so every protocol decision can be tested by feeding bytes and times.
 //!
-//! Layout (after Anjay's `core/`): [`coap`] is the message codec, [`codec`] holds one module
-//! per content format, [`dm`] the data model, [`objects`] the built-in objects and
-//! [`engine`] the operations, access control, observation and registration.
+//! Layout (after Anjay's `core/`): [`coap`] is the message codec (with the drivers' duplicate
+//! detection and notification ordering), [`codec`] holds one module per content format,
+//! [`dm`] the data model, [`objects`] the built-in objects and [`engine`] the operations,
+//! access control, observation and registration.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,10 +1,15 @@
 //! A minimal RFC 7252 CoAP message codec: a zero-copy parsed view ([`Message`]) and a builder
 //! ([`MessageBuilder`]) over a caller's buffer. Parsing never panics; malformed input is an error.
 //!
-//! Only the message format lives here. The message layer (CON retransmission, deduplication)
-//! is the driver's job: gcoap on RIOT, the host runtime on Linux.
+//! Besides the message format, two platform-independent pieces of CoAP that drivers share:
+//! [`dedup`], the duplicate detection of incoming requests (RFC 7252 section 4.5), and
+//! [`observe`], the observer's ordering of notifications (RFC 7641 section 3.4). The rest of
+//! the message layer (CON retransmission, message IDs) is the driver's job: gcoap on RIOT, the
+//! host runtime on Linux.
 
 pub mod block;
+pub mod dedup;
+pub mod observe;
 
 pub use block::Block;
 
