@@ -38,8 +38,10 @@
  * (`make -C c_glue/lwm2m_c2c header`).
  *
  * Configuration is compile-time, through `CFLAGS += -DCONFIG_LWM2M_...=...`. The engine's pool
- * sizes (servers, observations, ...) are Rust consts: set them as make variables of the same
- * name (`LWM2M_MAX_OBSERVATIONS=4 make ...`), which the module exports to the Rust build.
+ * sizes (servers, observations, ..., and the duplicate detection of incoming requests:
+ * `LWM2M_DEDUP_ENTRIES`, `LWM2M_DEDUP_RESPONSE_LEN`) are Rust consts: set them as make
+ * variables of the same name (`LWM2M_MAX_OBSERVATIONS=4 make ...`), which the module exports
+ * to the Rust build.
  * @{
  *
  * @file

@@ -500,11 +500,16 @@ uint64_t lwm2m_riot_poll(uint64_t now);
 
 /**
  * Handles the request `req[..req_len]` and writes the response into `resp[..cap]` (which may
- * be the same buffer: gcoap answers in place). Returns the response length, or a negative
- * value when the datagram is not CoAP (gcoap then answers 5.00).
+ * be the same buffer: gcoap answers in place). Returns the response length, 0 when nothing
+ * is to be sent (a duplicate NON), or a negative value when the datagram is not CoAP or no
+ * response could be built (gcoap then answers 5.00).
  *
  * `id_kind` / `id` is the identity the transport vouches for (see `LWM2M_C2C_ID_*`);
- * `endpoint` the C glue's handle of the remote, used again for notifications.
+ * `endpoint` the C glue's handle of the remote (one per address, port and transport), used
+ * again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
+ * (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
+ * duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
+ * table was full) skips that detection, since it names no single remote.
  *
  * # Safety
  * `req` must be valid for reads of `req_len` bytes and `resp` for writes of `cap` bytes.

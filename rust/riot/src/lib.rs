@@ -27,6 +27,7 @@
 use core::ffi::{c_char, c_int, CStr};
 use core::sync::atomic::{AtomicI16, Ordering};
 
+use lwm2m::coap::dedup::{Check, ConfiguredDedup, Received};
 use lwm2m::coap::{Message, MessageBuilder, MessageType};
 use lwm2m::codec::text::Decoder;
 use lwm2m::dm::Object;
@@ -165,6 +166,11 @@ static ENDPOINT: StaticCell<[u8; EP_LEN]> = StaticCell::new();
 static DEVICE: StaticCell<Device> = StaticCell::new();
 static TEMPERATURE: StaticCell<Temperature<1>> = StaticCell::new();
 static OBJECTS: StaticCell<Objects> = StaticCell::new();
+/// Requests answered recently, so that duplicates are not processed twice (RFC 7252 section
+/// 4.5). Not a field of [`State`]: `State` is built on the engine thread's stack before it
+/// moves to its cell, and this one, all zeros when empty, can start in .bss instead. Only
+/// locked with the engine lock held.
+static DEDUP: Mutex<ConfiguredDedup> = Mutex::new(ConfiguredDedup::new());
 
 /// A C object registered before the engine exists.
 #[derive(Clone, Copy)]
@@ -531,11 +537,16 @@ pub extern "C" fn lwm2m_riot_poll(now: u64) -> u64 {
 }
 
 /// Handles the request `req[..req_len]` and writes the response into `resp[..cap]` (which may
-/// be the same buffer: gcoap answers in place). Returns the response length, or a negative
-/// value when the datagram is not CoAP (gcoap then answers 5.00).
+/// be the same buffer: gcoap answers in place). Returns the response length, 0 when nothing
+/// is to be sent (a duplicate NON), or a negative value when the datagram is not CoAP or no
+/// response could be built (gcoap then answers 5.00).
 ///
 /// `id_kind` / `id` is the identity the transport vouches for (see `LWM2M_C2C_ID_*`);
-/// `endpoint` the C glue's handle of the remote, used again for notifications.
+/// `endpoint` the C glue's handle of the remote (one per address, port and transport), used
+/// again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
+/// (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
+/// duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
+/// table was full) skips that detection, since it names no single remote.
 ///
 /// # Safety
 /// `req` must be valid for reads of `req_len` bytes and `resp` for writes of `cap` bytes.
@@ -581,31 +592,76 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
         rx.copy_from_slice(unsafe { core::slice::from_raw_parts(req, req_len) });
         // SAFETY: the caller promises `resp` is valid for `cap` bytes; the request was copied.
         let out = unsafe { core::slice::from_raw_parts_mut(resp, cap) };
-        #[cfg(feature = "oscore")]
-        if Message::parse(rx).is_ok_and(|m| m.option(lwm2m::coap::option::OSCORE).is_some()) {
-            let r = secure::handle_request(s, endpoint, req_len, out, now);
-            s.report();
-            return r;
+        // Duplicates first, on the outer message: a retransmitted OSCORE request must not
+        // reach the replay check (whose 4.01 would end the requester's observation), nor any
+        // request the engine a second time.
+        // The peer: the glue's handle of the remote and the identity its transport vouched
+        // for (a DTLS session of another identity from the same address is another peer).
+        let key = u64::from(endpoint) | (u64::from(id_kind) << 32) | (u64::from(id) << 40);
+        let seen = Received::parse(key, rx).filter(|_| endpoint != u32::MAX);
+        let mut dedup = DEDUP.lock();
+        if let Some(r) = &seen {
+            match dedup.check(r, now) {
+                Check::Fresh => {}
+                Check::Replay(bytes) => {
+                    ev!("dup_rx mid={} replayed=1", r.mid);
+                    let Some(dst) = out.get_mut(..bytes.len()) else {
+                        return -1;
+                    };
+                    dst.copy_from_slice(bytes);
+                    return isize::try_from(bytes.len()).unwrap_or(-1);
+                }
+                Check::DuplicateNoReply => {
+                    ev!("dup_rx mid={} replayed=0", r.mid);
+                    // 0: gcoap sends nothing (a negative value would make it answer 5.00).
+                    return 0;
+                }
+                Check::DuplicateTooLarge => ev!("dup_too_large mid={}", r.mid),
+            }
         }
-        let Ok(msg) = Message::parse(&s.rx[..req_len]) else {
-            return -1;
-        };
-        let mtype = match msg.mtype {
-            MessageType::Con => MessageType::Ack,
-            _ => MessageType::Non,
-        };
-        let Ok(mut b) = MessageBuilder::new(out, mtype, 0, msg.message_id, msg.token) else {
-            return -1;
-        };
-        s.engine.handle_request(&peer, &msg, now, &mut b);
-        let len = b.finish();
-        // A bootstrap server may have written Security instances.
-        #[cfg(feature = "dtls")]
-        s.dtls.sync(&s.engine);
-        s.report();
-        isize::try_from(len).unwrap_or(-1)
+        let res = answer(s, &peer, req_len, &mut *out, now);
+        if let (Some(r), Some(resp)) = (seen, usize::try_from(res).ok().and_then(|n| out.get(..n)))
+        {
+            if dedup.record(&r, resp, now) {
+                ev!(
+                    "dedup_full evicted_early={}",
+                    dedup.counters().evicted_early
+                );
+            }
+        }
+        res
     })
     .unwrap_or(-1)
+}
+
+/// Answers the request in `s.rx[..req_len]` from `peer` into `out` (OSCORE-protected requests
+/// through [`secure::handle_request`]); returns the response length, negative for none.
+fn answer(s: &mut State, peer: &Peer, req_len: usize, out: &mut [u8], now: u64) -> isize {
+    #[cfg(feature = "oscore")]
+    if Message::parse(s.rx.get(..req_len).unwrap_or(&[]))
+        .is_ok_and(|m| m.option(lwm2m::coap::option::OSCORE).is_some())
+    {
+        let r = secure::handle_request(s, peer.endpoint, req_len, out, now);
+        s.report();
+        return r;
+    }
+    let Ok(msg) = Message::parse(s.rx.get(..req_len).unwrap_or(&[])) else {
+        return -1;
+    };
+    let mtype = match msg.mtype {
+        MessageType::Con => MessageType::Ack,
+        _ => MessageType::Non,
+    };
+    let Ok(mut b) = MessageBuilder::new(out, mtype, 0, msg.message_id, msg.token) else {
+        return -1;
+    };
+    s.engine.handle_request(peer, &msg, now, &mut b);
+    let len = b.finish();
+    // A bootstrap server may have written Security instances.
+    #[cfg(feature = "dtls")]
+    s.dtls.sync(&s.engine);
+    s.report();
+    isize::try_from(len).unwrap_or(-1)
 }
 
 /// Hands a response to a request the engine sent.

@@ -12,7 +12,12 @@
 //!    callback.
 //!
 //! With an account already installed the flow starts at step 4; a protected request answered
-//! 4.01 (the host lost or dropped the account) goes back to step 2 once. Without OSCORE
+//! 4.01 (the host lost or dropped the account) goes back to step 2 once. Once an OSCORE
+//! observation is established, unprotected responses on its token are ignored, 4.01 included:
+//! anyone can send them (a host that rejected a duplicate of the Observe request as a replay
+//! did), and only an authenticated response may end the observation. Notifications that are
+//! not fresher than the last one accepted (RFC 7641 section 3.4: duplicates, reordered ones)
+//! are dropped before the application's callback. Without OSCORE
 //! (`LWM2M_OSCORE=0`) the host could not tell who asks, so the flow ends after step 3 with
 //! `-ENOTSUP`.
 
@@ -20,6 +25,7 @@ use core::ffi::{c_int, c_void};
 
 use lwm2m::c2c::access_request::Grant;
 use lwm2m::c2c::rights;
+use lwm2m::coap::observe::NotificationOrder;
 use lwm2m::coap::{code, content_format as cf, option, Message, MessageBuilder, MessageType};
 use lwm2m::config::{ENDPOINT_LEN, URI_LEN};
 use lwm2m::engine::AccessOutcome;
@@ -57,6 +63,8 @@ pub(crate) struct Op {
     cid: u16,
     /// An access request was made for this operation already.
     asked: bool,
+    /// Observe number and arrival of the last notification handed to the application.
+    order: NotificationOrder,
     #[cfg(feature = "oscore")]
     id: Option<lwm2m_oscore::RequestId>,
     cb: CResultFn,
@@ -160,6 +168,7 @@ pub(crate) fn start(
         ssid: None,
         cid: 0,
         asked: false,
+        order: NotificationOrder::new(),
         #[cfg(feature = "oscore")]
         id: None,
         cb,
@@ -313,6 +322,12 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
     let Ok(m) = Message::parse(bytes) else {
         return;
     };
+    if !protected && op.phase == Phase::Observing {
+        // Unauthenticated, so it must not end the observation (e.g. the host's 4.01 to a
+        // duplicate of the Observe request that its OSCORE replay check caught).
+        ev!("c2c_rejected unprotected h={} code={}", i, Code(m.code));
+        return;
+    }
     if protected != (op.phase == Phase::Protected || op.phase == Phase::Observing)
         && m.code != code::UNAUTHORIZED
     {
@@ -327,6 +342,16 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
             .or_else(|| m.option_uint(option::OBSERVE).and_then(Result::ok));
         match (op.observe, obs) {
             (true, Some(seq)) => {
+                if !op.order.accept(seq, now) {
+                    // A duplicate or an overtaken notification: the application saw newer.
+                    ev!(
+                        "notification_stale h={} obs={} last={}",
+                        i,
+                        seq,
+                        op.order.last().unwrap_or(0)
+                    );
+                    return;
+                }
                 ev!(
                     "notification_rx h={} host={} path={} seq={} value={}",
                     i,
@@ -472,6 +497,7 @@ pub(crate) fn access_results(s: &mut State, now: u64) {
                     op.cid = cid;
                     op.phase = Phase::Protected;
                     op.token = token();
+                    op.order = NotificationOrder::new();
                 }
                 send(s, i);
             }
