@@ -30,6 +30,8 @@ USEMODULE += auto_init_gnrc_netif
 # (tests/riot/c2c.sh step 4); a host node takes only default routes.
 ifeq (1,$(LWM2M_ROUTER))
   USEMODULE += gnrc_ipv6_router_default
+  # No Router Advertisements (see apps/forwarder/Makefile): routes stay the static ones.
+  CFLAGS += -DCONFIG_GNRC_IPV6_NIB_MULTIHOP_P6C_AUTO_ADV=0
 else
   USEMODULE += gnrc_ipv6_default
 endif
