@@ -32,6 +32,8 @@ ifeq (1,$(LWM2M_ROUTER))
   USEMODULE += gnrc_ipv6_router_default
   # No Router Advertisements (see apps/forwarder/Makefile): routes stay the static ones.
   CFLAGS += -DCONFIG_GNRC_IPV6_NIB_MULTIHOP_P6C_AUTO_ADV=0
+  # Room for the next hops of the static routes (RIOT's 6LR default is 4 neighbours).
+  CFLAGS += -DCONFIG_GNRC_IPV6_NIB_NUMOF=16
 else
   USEMODULE += gnrc_ipv6_default
 endif
