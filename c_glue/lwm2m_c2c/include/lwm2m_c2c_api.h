@@ -415,8 +415,10 @@ typedef struct {
  *
  * - `handle`: the operation (the value the call returned);
  * - `status`: 0 when the host answered (`code` is its CoAP code, e.g. 0x45 for 2.05), or a
- *   negative errno ending the operation: `-EACCES` (no trusted hint, access denied),
- *   `-ETIMEDOUT`, `-ENOTSUP` (no OSCORE account after the grant), `-ENOMEM`;
+ *   negative errno ending the operation: `-EACCES` (no trusted hint, access denied, no
+ *   credential for the DTLS handshake, the DTLS account closed), `-ETIMEDOUT`, `-ENOTSUP`
+ *   (after the grant no account this build can use: OSCORE, or PSK with `LWM2M_DTLS=1`),
+ *   `-ENOMEM`;
  * - `observe`: the Observe sequence number of a notification, `UINT32_MAX` for a response
  *   without Observe (the operation then ends);
  * - `payload` / `len`: the plain (decrypted) payload, valid during the call only.
@@ -524,12 +526,14 @@ ptrdiff_t lwm2m_riot_handle_request(uint8_t id_kind,
                                     uint64_t now);
 
 /**
- * Hands a response to a request the engine sent.
+ * Hands a response to a request the engine sent. `dtls_cred` names the credential of the
+ * DTLS session it came over (`LWM2M_C2C_CRED_*` << 16 | instance), negative when it did not
+ * come over DTLS (or not over a session with a credential recorded).
  *
  * # Safety
  * `buf` must be valid for reads of `len` bytes.
  */
-void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, uint64_t now);
+void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, int dtls_cred, uint64_t now);
 
 /**
  * Tells the engine that a request it sent timed out or was rejected.
@@ -685,6 +689,21 @@ extern int lwm2m_c2c_glue_psk_set(uint8_t kind,
  * sessions.
  */
 extern void lwm2m_c2c_glue_psk_remove(uint8_t kind, uint16_t inst);
+
+/**
+ * Binds the credential of Client Security instance `inst` (already loaded) to the
+ * hosting client at `uri` (C glue): a DTLS handshake toward that address offers it.
+ * Returns 0, `-ENOENT` (credential not loaded) or `-EINVAL` (bad URI).
+ */
+extern int lwm2m_c2c_glue_psk_bind(uint16_t inst, const uint8_t *uri, size_t uri_len);
+
+/**
+ * Frees gcoap's memo of the Observe request with `token` to the host at `uri` (C glue).
+ */
+extern void lwm2m_c2c_glue_obs_forget(const uint8_t *uri,
+                                      size_t uri_len,
+                                      const uint8_t *token,
+                                      size_t token_len);
 
 #ifdef __cplusplus
 }  // extern "C"

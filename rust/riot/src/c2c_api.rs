@@ -26,8 +26,10 @@ pub const LWM2M_C2C_RIGHT_DISCOVER: u8 = 0x20;
 ///
 /// - `handle`: the operation (the value the call returned);
 /// - `status`: 0 when the host answered (`code` is its CoAP code, e.g. 0x45 for 2.05), or a
-///   negative errno ending the operation: `-EACCES` (no trusted hint, access denied),
-///   `-ETIMEDOUT`, `-ENOTSUP` (no OSCORE account after the grant), `-ENOMEM`;
+///   negative errno ending the operation: `-EACCES` (no trusted hint, access denied, no
+///   credential for the DTLS handshake, the DTLS account closed), `-ETIMEDOUT`, `-ENOTSUP`
+///   (after the grant no account this build can use: OSCORE, or PSK with `LWM2M_DTLS=1`),
+///   `-ENOMEM`;
 /// - `observe`: the Observe sequence number of a notification, `UINT32_MAX` for a response
 ///   without Observe (the operation then ends);
 /// - `payload` / `len`: the plain (decrypted) payload, valid during the call only.

@@ -256,6 +256,8 @@ impl State {
             self.sec.close(cid);
             #[cfg(feature = "dtls")]
             self.dtls.close_client(&self.engine, cid);
+            #[cfg(feature = "c2c-auth")]
+            requester::account_closed(self, cid);
         }
         #[cfg(feature = "c2c-auth")]
         requester::access_results(self, now);
@@ -664,15 +666,24 @@ fn answer(s: &mut State, peer: &Peer, req_len: usize, out: &mut [u8], now: u64) 
     isize::try_from(len).unwrap_or(-1)
 }
 
-/// Hands a response to a request the engine sent.
+/// Hands a response to a request the engine sent. `dtls_cred` names the credential of the
+/// DTLS session it came over (`LWM2M_C2C_CRED_*` << 16 | instance), negative when it did not
+/// come over DTLS (or not over a session with a credential recorded).
 ///
 /// # Safety
 /// `buf` must be valid for reads of `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lwm2m_riot_handle_response(buf: *const u8, len: usize, now: u64) {
+pub unsafe extern "C" fn lwm2m_riot_handle_response(
+    buf: *const u8,
+    len: usize,
+    dtls_cred: c_int,
+    now: u64,
+) {
     if buf.is_null() {
         return;
     }
+    #[cfg(not(feature = "c2c-auth"))]
+    let _ = dtls_cred;
     // SAFETY: the caller promises `buf` is valid for `len` bytes.
     let bytes = unsafe { core::slice::from_raw_parts(buf, len) };
     let _ = with_state(|s| {
@@ -683,7 +694,7 @@ pub unsafe extern "C" fn lwm2m_riot_handle_response(buf: *const u8, len: usize, 
         {
             if let Some(rx) = s.rx.get_mut(..len) {
                 rx.copy_from_slice(bytes);
-                requester::response(s, i, len, now);
+                requester::response(s, i, len, dtls_cred, now);
             }
             return;
         }

@@ -6,20 +6,32 @@
 //!    ignored, T3) -> [`Engine::request_access`] with `c` -> `POST /ac` to that server;
 //! 3. the server installs the accounts (11000/11001/21) on both clients, then answers 2.01:
 //!    [`Engine::take_access_result`];
-//! 4. the request again, OSCORE-protected with the context of the new account
-//!    ([`Engine::client_account`] of the host's endpoint name);
+//! 4. the request again, protected by the new account ([`Engine::client_account`] of the
+//!    host's endpoint name): with OSCORE when the account links an OSCORE (21) instance, over
+//!    DTLS (feature `dtls`) when its Client Security (11000) instance is in PSK mode with an
+//!    identity and a key and no OSCORE link;
 //! 5. the response, and for an observation every notification, to the application's
 //!    callback.
 //!
 //! With an account already installed the flow starts at step 4; a protected request answered
-//! 4.01 (the host lost or dropped the account) goes back to step 2 once. Once an OSCORE
+//! 4.01 (the host lost or dropped the account) goes back to step 2 once. Once a protected
 //! observation is established, unprotected responses on its token are ignored, 4.01 included:
 //! anyone can send them (a host that rejected a duplicate of the Observe request as a replay
 //! did), and only an authenticated response may end the observation. Notifications that are
 //! not fresher than the last one accepted (RFC 7641 section 3.4: duplicates, reordered ones)
-//! are dropped before the application's callback. Without OSCORE
-//! (`LWM2M_OSCORE=0`) the host could not tell who asks, so the flow ends after step 3 with
+//! are dropped before the application's callback. With an account neither protection of
+//! this build can use, the host could not tell who asks, so the flow ends after step 3 with
 //! `-ENOTSUP`.
+//!
+//! Over DTLS the glue already holds the account's PSK in credman (`dtls::Dtls::sync`, Client
+//! Security tag range); before each protected request the driver binds that credential to
+//! the operation's host address (`lwm2m_c2c_glue_psk_bind`), so that the handshake gcoap
+//! starts for the request offers it, and sends to the operation's URI with the scheme
+//! `coaps://` (a `coap://` URI loses its port: the host's DTLS port is the default 5684).
+//! A response counts as protected only if the glue saw it arrive over a session whose
+//! handshake used that credential; anything else on the token is handled like a plain
+//! response to an OSCORE operation. When the engine closes the account, its credential and
+//! sessions go (`dtls::Dtls::close_client`) and its DTLS operations end ([`account_closed`]).
 
 use core::ffi::{c_int, c_void};
 
@@ -34,6 +46,83 @@ use lwm2m::Path;
 use crate::c2c_api::CResultFn;
 use crate::ev::{ev, Code, Payload};
 use crate::{err, State, LWM2M_C2C_DEST_PEER};
+
+#[cfg(feature = "dtls")]
+extern "C" {
+    /// Binds the credential of Client Security instance `inst` (already loaded) to the
+    /// hosting client at `uri` (C glue): a DTLS handshake toward that address offers it.
+    /// Returns 0, `-ENOENT` (credential not loaded) or `-EINVAL` (bad URI).
+    fn lwm2m_c2c_glue_psk_bind(inst: u16, uri: *const u8, uri_len: usize) -> c_int;
+    /// Frees gcoap's memo of the Observe request with `token` to the host at `uri` (C glue).
+    fn lwm2m_c2c_glue_obs_forget(
+        uri: *const u8,
+        uri_len: usize,
+        token: *const u8,
+        token_len: usize,
+    );
+}
+
+/// How an operation's protected requests reach the host (decided by the account's mode).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(not(all(feature = "oscore", feature = "dtls")), allow(dead_code))]
+enum Transport {
+    /// OSCORE over plain CoAP: the account's 11000 instance links an OSCORE instance.
+    Oscore,
+    /// DTLS with the PSK of Client Security instance `.0` (Security Mode 0, no OSCORE link).
+    Dtls(u16),
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Oscore => "oscore",
+            Transport::Dtls(_) => "dtls",
+        }
+    }
+}
+
+/// The open account of this node for hosting client `host` and how to use it: its Short
+/// Client ID and transport, `None` when there is none this build can use.
+fn account(s: &State, host: &str, now: u64) -> Option<(u16, Transport)> {
+    let a = s
+        .engine
+        .client_account(host)
+        .filter(|a| a.client.active(now))?;
+    #[cfg(feature = "oscore")]
+    if a.oscore.is_some() {
+        return Some((a.short_id, Transport::Oscore));
+    }
+    #[cfg(feature = "dtls")]
+    if let Some(sec) = a.security.filter(|c| {
+        c.mode == lwm2m::objects::security::mode::PSK
+            && c.oscore.is_none()
+            && !c.identity.is_empty()
+            && !c.secret_key.is_empty()
+    }) {
+        return Some((a.short_id, Transport::Dtls(sec.id)));
+    }
+    None
+}
+
+/// The `coaps://` form of a host URI given for plain CoAP: the same host and path, the
+/// default DTLS port. A `coaps://` URI stays as it is.
+#[cfg(feature = "dtls")]
+fn dtls_uri(uri: &str) -> Option<heapless::String<URI_LEN>> {
+    if uri.starts_with("coaps://") {
+        return heapless::String::try_from(uri).ok();
+    }
+    let rest = uri.strip_prefix("coap://")?;
+    let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = match auth.rfind(']') {
+        Some(end) => auth.get(..=end)?,
+        None => auth.split(':').next()?,
+    };
+    let mut out = heapless::String::new();
+    out.push_str("coaps://").ok()?;
+    out.push_str(host).ok()?;
+    out.push_str(path).ok()?;
+    Some(out)
+}
 
 /// Concurrent client-to-client operations (an observation keeps its slot).
 pub(crate) const MAX_OPS: usize = 4;
@@ -61,6 +150,8 @@ pub(crate) struct Op {
     ssid: Option<u16>,
     /// Short Client ID of the host's account at this node (protected phase).
     cid: u16,
+    /// Transport of the protected phase (set when it begins).
+    transport: Option<Transport>,
     /// An access request was made for this operation already.
     asked: bool,
     /// Observe number and arrival of the last notification handed to the application.
@@ -167,6 +258,7 @@ pub(crate) fn start(
         token: token(),
         ssid: None,
         cid: 0,
+        transport: None,
         asked: false,
         order: NotificationOrder::new(),
         #[cfg(feature = "oscore")]
@@ -176,20 +268,14 @@ pub(crate) fn start(
     };
     let slot = s.ops.ops.get_mut(i).ok_or(err::NOMEM)?;
     *slot = Some(op);
-    // With an account (and its OSCORE context) for the host, go protected right away.
-    #[cfg(feature = "oscore")]
-    if let Some(cid) = s
-        .engine
-        .client_account(host)
-        .filter(|a| a.oscore.is_some() && a.client.active(now))
-        .map(|a| a.short_id)
-    {
+    // With an account for the host (an OSCORE context or a PSK), go protected right away.
+    if let Some((cid, transport)) = account(s, host, now) {
         if let Some(Some(op)) = s.ops.ops.get_mut(i) {
             op.cid = cid;
+            op.transport = Some(transport);
             op.phase = Phase::Protected;
         }
     }
-    let _ = now;
     send(s, i);
     Ok(i)
 }
@@ -225,16 +311,40 @@ fn send(s: &mut State, i: usize) {
     let Some(Some(op)) = s.ops.ops.get(i) else {
         return;
     };
-    let protected = op.phase == Phase::Protected;
+    let transport = op.transport.filter(|_| op.phase == Phase::Protected);
     ev!(
         "c2c_request h={} host={} path={} {} {}",
         i,
         op.host,
         op.path,
         if op.observe { "observe" } else { "read" },
-        if protected { "oscore" } else { "plain" }
+        transport.map_or("plain", Transport::name)
     );
-    let (ptr, len) = if protected {
+    #[cfg_attr(not(feature = "dtls"), allow(unused_mut))]
+    let mut uri = op.uri.clone();
+    let (ptr, len) = if let Some(Transport::Dtls(inst)) = transport {
+        #[cfg(feature = "dtls")]
+        {
+            let Some(u) = dtls_uri(&op.uri) else {
+                return fail(s, i, err::INVAL, "uri");
+            };
+            // SAFETY: `u` is valid for its length during the call; the glue copies what it
+            // keeps (the parsed address).
+            if unsafe { lwm2m_c2c_glue_psk_bind(inst, u.as_ptr(), u.len()) } < 0 {
+                return fail(s, i, err::ACCES, "no_credential");
+            }
+            uri = u;
+            let Some(n) = build(op, &mut s.tx) else {
+                return fail(s, i, err::NOMEM, "build");
+            };
+            (s.tx.as_mut_ptr(), n)
+        }
+        #[cfg(not(feature = "dtls"))]
+        {
+            let _ = inst;
+            return fail(s, i, err::NOTSUP, "no_dtls");
+        }
+    } else if transport == Some(Transport::Oscore) {
         #[cfg(feature = "oscore")]
         {
             let cid = op.cid;
@@ -257,17 +367,15 @@ fn send(s: &mut State, i: usize) {
         };
         (s.tx.as_mut_ptr(), n)
     };
-    let Some(Some(op)) = s.ops.ops.get(i) else {
-        return;
-    };
     // SAFETY: `ptr` points to `len` initialized bytes of a state buffer, `uri` is valid for
-    // its length; the glue copies both before returning.
+    // its length; the glue copies both before returning. Over DTLS the first request waits
+    // here for the handshake (the glue's Limits).
     let sent = unsafe {
         crate::lwm2m_c2c_glue_send(
             LWM2M_C2C_DEST_PEER,
             i as u32,
-            op.uri.as_ptr(),
-            op.uri.len(),
+            uri.as_ptr(),
+            uri.len(),
             ptr,
             len,
             true,
@@ -279,8 +387,16 @@ fn send(s: &mut State, i: usize) {
     }
 }
 
-/// Handles the response in `s.rx[..len]` to operation `i`.
-pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
+/// The glue's number for the credential of Client Security instance `inst` (kind << 16 |
+/// instance), as it reports the session a response came over.
+fn client_cred(inst: u16) -> c_int {
+    (c_int::from(crate::LWM2M_C2C_CRED_CLIENT) << 16) | c_int::from(inst)
+}
+
+/// Handles the response in `s.rx[..len]` to operation `i`; `dtls_cred` is the credential of
+/// the DTLS session it came over (the glue's kind << 16 | instance), negative when it did not
+/// come over DTLS.
+pub(crate) fn response(s: &mut State, i: usize, len: usize, dtls_cred: c_int, now: u64) {
     let Some(Some(op)) = s.ops.ops.get_mut(i) else {
         return;
     };
@@ -290,11 +406,15 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
     let Ok(outer) = Message::parse(rx) else {
         return;
     };
-    let protected = outer.option(option::OSCORE).is_some();
+    // Over DTLS: only what came over a session made with this operation's credential.
+    let dtls = dtls_cred >= 0
+        && matches!(op.transport, Some(Transport::Dtls(inst)) if client_cred(inst) == dtls_cred);
+    let oscore = !dtls && outer.option(option::OSCORE).is_some();
+    let protected = dtls || oscore;
     // With OSCORE the outer Observe option carries the notification's number (the inner one
     // is empty, RFC 8613 section 4.1.3.5.2).
     let outer_obs = outer.option_uint(option::OBSERVE).and_then(Result::ok);
-    let plain = if protected {
+    let plain = if oscore {
         #[cfg(feature = "oscore")]
         {
             let Some(id) = op.id.as_ref() else {
@@ -338,7 +458,7 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, now: u64) {
     if m.code < 0x80 {
         let obs = m
             .option(option::OBSERVE)
-            .and(if protected { outer_obs } else { None })
+            .and(if oscore { outer_obs } else { None })
             .or_else(|| m.option_uint(option::OBSERVE).and_then(Result::ok));
         match (op.observe, obs) {
             (true, Some(seq)) => {
@@ -482,31 +602,49 @@ pub(crate) fn access_results(s: &mut State, now: u64) {
                 fail(s, i, st, "access_denied");
                 continue;
             }
-            #[cfg(feature = "oscore")]
-            {
-                let acc = s
-                    .engine
-                    .client_account(&r.host)
-                    .filter(|a| a.oscore.is_some() && a.client.active(now))
-                    .map(|a| a.short_id);
-                let Some(cid) = acc else {
-                    fail(s, i, err::NOTSUP, "no_oscore_account");
-                    continue;
-                };
-                if let Some(Some(op)) = s.ops.ops.get_mut(i) {
-                    op.cid = cid;
-                    op.phase = Phase::Protected;
-                    op.token = token();
-                    op.order = NotificationOrder::new();
-                }
-                send(s, i);
+            let Some((cid, transport)) = account(s, &r.host, now) else {
+                fail(s, i, err::NOTSUP, "no_secure_account");
+                continue;
+            };
+            if let Some(Some(op)) = s.ops.ops.get_mut(i) {
+                op.cid = cid;
+                op.transport = Some(transport);
+                op.phase = Phase::Protected;
+                op.token = token();
+                op.order = NotificationOrder::new();
             }
-            #[cfg(not(feature = "oscore"))]
-            {
-                let _ = now;
-                fail(s, i, err::NOTSUP, "no_oscore");
+            send(s, i);
+        }
+    }
+}
+
+/// The engine closed the account `cid`: its DTLS operations end (their session went with
+/// the credential). OSCORE operations stay as they are: the host stops answering them.
+pub(crate) fn account_closed(s: &mut State, cid: u16) {
+    for i in 0..MAX_OPS {
+        let over_dtls = s.ops.ops.get(i).and_then(Option::as_ref).is_some_and(|o| {
+            o.cid == cid
+                && matches!(o.transport, Some(Transport::Dtls(_)))
+                && matches!(o.phase, Phase::Protected | Phase::Observing)
+        });
+        if !over_dtls {
+            continue;
+        }
+        #[cfg(feature = "dtls")]
+        if let Some(Some(op)) = s.ops.ops.get(i) {
+            if let Some(uri) = dtls_uri(&op.uri).filter(|_| op.observe) {
+                // SAFETY: both slices are valid for their lengths during the call.
+                unsafe {
+                    lwm2m_c2c_glue_obs_forget(
+                        uri.as_ptr(),
+                        uri.len(),
+                        op.token.as_ptr(),
+                        op.token.len(),
+                    )
+                };
             }
         }
+        fail(s, i, err::ACCES, "account_closed");
     }
 }
 
