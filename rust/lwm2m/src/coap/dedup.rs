@@ -38,7 +38,7 @@
 //! assert_eq!(cache.check(&rx, 2_000), Check::Replay(&response[..]));
 //! ```
 
-use super::{code, Message, MessageType};
+use super::code;
 use crate::config::{DEDUP_ENTRIES, DEDUP_RESPONSE_LEN};
 
 /// EXCHANGE_LIFETIME (RFC 7252 section 4.8.2) in milliseconds: how long a CON message ID is
@@ -64,21 +64,24 @@ pub struct Received {
 
 impl Received {
     /// The request `datagram` from `peer`. `None` (leave it to the caller, untouched by the
-    /// cache) for anything but a well-formed CON or NON request: an empty or unparsable
-    /// datagram, an empty message (ping), a response, ACK or RST.
+    /// cache) for anything but a CON or NON request: an empty datagram, a bad header or
+    /// token, an empty message (ping), a response, ACK or RST. Only the fixed header and the
+    /// token length are read: the caller parses the whole message when it processes it, and
+    /// a request it cannot process is never recorded.
     pub fn parse(peer: u64, datagram: &[u8]) -> Option<Self> {
-        let m = Message::parse(datagram).ok()?;
-        if !code::is_request(m.code) {
+        let (&[b0, c, m0, m1], rest) = datagram.split_first_chunk()?;
+        let tkl = usize::from(b0 & 0xf);
+        if b0 >> 6 != 1 || tkl > 8 || rest.len() < tkl || !code::is_request(c) {
             return None;
         }
-        let confirmable = match m.mtype {
-            MessageType::Con => true,
-            MessageType::Non => false,
-            MessageType::Ack | MessageType::Rst => return None,
+        let confirmable = match (b0 >> 4) & 0x3 {
+            0 => true,
+            1 => false,
+            _ => return None, // ACK, RST
         };
         Some(Received {
             peer,
-            mid: m.message_id,
+            mid: u16::from_be_bytes([m0, m1]),
             confirmable,
             digest: digest(datagram),
         })
