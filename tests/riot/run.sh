@@ -34,16 +34,8 @@
 # environment the caller provides.
 set -u
 
-if [ -z "${RIOTBASE:-}" ]; then
-    echo "SKIP: RIOTBASE not set"
-    exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root for a network namespace with a tap interface"
-    exit 0
-fi
-# shellcheck source=tests/riot/sudo.sh
-. "$(dirname "$0")/sudo.sh"
+# shellcheck source=tests/riot/common.sh
+. "$(dirname "$0")/common.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TIMEOUT=${TIMEOUT:-30}

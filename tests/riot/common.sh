@@ -1,7 +1,17 @@
-# Sourced by tests/riot/run.sh and tests/riot/c2c.sh, which need root for their network
-# namespace. Run through sudo, they still use the invoking user's Rust toolchain (sudo's PATH
-# has no ~/.cargo/bin), and files the builds create in the checkout are given back to that
-# user when the script ends (no root-owned files left in a user's checkout).
+# Sourced first by the RIOT scripts (tests/riot/run.sh, c2c.sh, submac_stress.sh), which need
+# a RIOT checkout and root for their network namespace: without either they print why and
+# skip (exit 0). Run through sudo, they still use the invoking user's Rust toolchain (sudo's
+# PATH has no ~/.cargo/bin), and files the builds create in the checkout are given back to
+# that user when the script ends (no root-owned files left in a user's checkout).
+
+if [ -z "${RIOTBASE:-}" ]; then
+    echo "SKIP: RIOTBASE not set"
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (or CAP_NET_ADMIN) for a network namespace"
+    exit 0
+fi
 
 if [ -n "${SUDO_USER:-}" ] && [ "${SUDO_UID:-0}" != 0 ]; then
     _sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
