@@ -67,6 +67,11 @@ const KNOBS: &[(&str, usize, &str)] = &[
         "Requests remembered by duplicate detection (`coap::dedup`); the oldest goes first.",
     ),
     (
+        "LWM2M_UPDATE_MARGIN_MS",
+        93_000,
+        "Milliseconds before the lifetime ends at which the Update is sent, so that its retransmissions end in time (RFC 7252 MAX_TRANSMIT_WAIT); never earlier than half the lifetime.",
+    ),
+    (
         "LWM2M_DEDUP_RESPONSE_LEN",
         160,
         "Response bytes kept per remembered request (`coap::dedup`; RAM: ENTRIES * (LEN + 40)).",

@@ -61,19 +61,34 @@ fn register_without_location_is_retried() {
 #[test]
 fn update_before_lifetime_ends() {
     let mut e = registered();
-    // Lifetime 300 s: Update at 90 %.
-    assert_eq!(e.next_wakeup(), Some(270_000));
-    assert!(poll(&mut e, 269_999).is_none());
-    let r = one(&mut e, 270_000);
+    // Lifetime 300 s: Update MAX_TRANSMIT_WAIT (93 s) before it ends, at 207 s.
+    assert_eq!(e.next_wakeup(), Some(207_000));
+    assert!(poll(&mut e, 206_999).is_none());
+    let r = one(&mut e, 207_000);
     assert_eq!(e.registration_state(S), RegistrationState::Updating);
     assert_eq!(r.code, code::POST);
     assert_eq!(r.path_of(option::URI_PATH), "/rd/1");
     assert!(r.queries().is_empty(), "{:?}", r.queries());
     assert!(r.payload.is_empty());
     assert_eq!(r.opt(option::CONTENT_FORMAT), None);
-    answer(&mut e, &r, code::CHANGED, &[], 271_000);
+    answer(&mut e, &r, code::CHANGED, &[], 208_000);
     assert_eq!(e.registration_state(S), RegistrationState::Registered);
-    assert_eq!(e.next_wakeup(), Some(271_000 + 270_000));
+    assert_eq!(e.next_wakeup(), Some(208_000 + 207_000));
+}
+
+#[test]
+fn short_lifetime_updates_at_the_half() {
+    let mut e = registered();
+    // Lifetime 120 s: 120 - 93 = 27 s would leave most of the lifetime unused; the Update goes
+    // at the half instead, 60 s, so that a lost one still has 60 s to be retransmitted.
+    assert_eq!(
+        put_text(&mut e, server(S), "/1/0/1", "120", 0).code,
+        code::CHANGED
+    );
+    let r = one(&mut e, 0);
+    assert_eq!(r.queries(), ["lt=120", "b=U"]);
+    answer(&mut e, &r, code::CHANGED, &[], 1_000);
+    assert_eq!(e.next_wakeup(), Some(1_000 + 60_000));
 }
 
 #[test]
@@ -121,7 +136,7 @@ fn update_carries_lifetime_after_it_was_written() {
     assert_eq!(r.queries(), ["lt=600", "b=U"]);
     assert!(r.payload.is_empty());
     answer(&mut e, &r, code::CHANGED, &[], 500);
-    assert_eq!(e.next_wakeup(), Some(500 + 540_000));
+    assert_eq!(e.next_wakeup(), Some(500 + 507_000));
 }
 
 #[test]

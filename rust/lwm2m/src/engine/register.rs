@@ -6,7 +6,7 @@ use super::{Destination, Engine, Millis, Outgoing};
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder, MessageType};
 use crate::codec::link::{write_link, LinkAttr};
 use crate::codec::Writer;
-use crate::config::{LOCATION_LEN, MAX_SERVERS};
+use crate::config::{LOCATION_LEN, MAX_SERVERS, UPDATE_MARGIN_MS};
 use crate::path::Path;
 
 /// Retry policy of registration and bootstrap requests.
@@ -214,10 +214,13 @@ impl Engine<'_> {
         self.server.by_ssid(ssid).map_or(86400, |s| s.lifetime)
     }
 
-    /// When to send the Update that keeps a registration alive: before 90 % of the lifetime.
+    /// When to send the Update that keeps a registration alive: `UPDATE_MARGIN_MS` (by default
+    /// MAX_TRANSMIT_WAIT, 93 s) before the lifetime ends, so that a lost Update's
+    /// retransmissions still end before the server expires the registration, but never before
+    /// half the lifetime (short lifetimes: Update at the half).
     fn update_due(&self, ssid: u16, now: Millis) -> Millis {
         let lt = u64::from(self.lifetime_of(ssid)) * 1000;
-        now + lt - (lt / 10).max(1000).min(lt / 2)
+        now + lt.saturating_sub(UPDATE_MARGIN_MS as u64).max(lt / 2)
     }
 
     pub(crate) fn poll_registration(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
