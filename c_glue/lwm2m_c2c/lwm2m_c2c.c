@@ -50,7 +50,7 @@ typedef struct {
 
 static peer_t _peers[CONFIG_LWM2M_MAX_PEERS];
 static mutex_t _peers_lock = MUTEX_INIT;
-static char _stack[CONFIG_LWM2M_THREAD_STACKSIZE];
+static char _lwm2m_stack[CONFIG_LWM2M_THREAD_STACKSIZE];
 static msg_t _queue[4];
 static kernel_pid_t _pid = KERNEL_PID_UNDEF;
 static uint16_t _next_mid;
@@ -480,7 +480,7 @@ int lwm2m_c2c_init(const char *endpoint, const char *server_uri)
     lwm2m_c2c_dtls_init();
 #endif
     _next_mid = random_uint32();
-    kernel_pid_t pid = thread_create(_stack, sizeof(_stack), CONFIG_LWM2M_THREAD_PRIO,
+    kernel_pid_t pid = thread_create(_lwm2m_stack, sizeof(_lwm2m_stack), CONFIG_LWM2M_THREAD_PRIO,
                                      0, _thread, NULL, "lwm2m");
     if (pid < 0) {
         return -ENOMEM;

@@ -95,6 +95,21 @@ else
     echo "SKIP: cbindgen not installed (cargo install cbindgen --locked): header not checked"
 fi
 
+# On iotlab-m3 the engine thread's stack is CONFIG_LWM2M_THREAD_STACKSIZE (5 KB): the deepest
+# direct-call path below lwm2m_riot_init and lwm2m_riot_poll must fit in it, less 512 B for the
+# C thread function, the saved context and an exception frame (tests/riot/stack_frames.py).
+for app in c2c-requester c2c-host; do
+    echo "== build $app for iotlab-m3 (stack check)"
+    if make -C "$ROOT/apps/$app" BOARD=iotlab-m3 -j"$(nproc)" >"$WORK/build-$app-m3.log" 2>&1; then
+        check "$app on iotlab-m3: engine thread's deepest path fits its stack" \
+            python3 "$ROOT/tests/riot/stack_frames.py" "$ROOT/apps/$app/bin/iotlab-m3/$app.elf" \
+            --budget-symbol _lwm2m_stack --reserve 512 --root lwm2m_riot_init --root lwm2m_riot_poll
+    else
+        tail -30 "$WORK/build-$app-m3.log"
+        check "$app builds for iotlab-m3" false
+    fi
+done
+
 # native64 numbers its first (tap) interface 6.
 URI='coap://[fe80::1%6]:5683'
 for app in lwm2m-client sensor-c; do

@@ -25,6 +25,8 @@
 #![no_std]
 
 use core::ffi::{c_char, c_int, CStr};
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI16, Ordering};
 
 use lwm2m::coap::dedup::{Check, ConfiguredDedup, Received};
@@ -167,9 +169,8 @@ static DEVICE: StaticCell<Device> = StaticCell::new();
 static TEMPERATURE: StaticCell<Temperature<1>> = StaticCell::new();
 static OBJECTS: StaticCell<Objects> = StaticCell::new();
 /// Requests answered recently, so that duplicates are not processed twice (RFC 7252 section
-/// 4.5). Not a field of [`State`]: `State` is built on the engine thread's stack before it
-/// moves to its cell, and this one, all zeros when empty, can start in .bss instead. Only
-/// locked with the engine lock held.
+/// 4.5). Not a field of [`State`], so that it needs no run-time initialization: all zeros when
+/// empty, it starts in .bss. Only locked with the engine lock held.
 static DEDUP: Mutex<ConfiguredDedup> = Mutex::new(ConfiguredDedup::new());
 
 /// A C object registered before the engine exists.
@@ -482,7 +483,23 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     let Some(objects) = objects(device) else {
         return err::NOMEM;
     };
-    let Ok(mut engine) = Engine::new(ep, objects, seed()) else {
+    let Some(cell) = STATE_CELL.try_uninit() else {
+        return err::ALREADY;
+    };
+    // The state is larger than the thread that calls this has stack (15.8 KB on iotlab-m3 when
+    // it was built here and moved, against CONFIG_LWM2M_THREAD_STACKSIZE): it is built in its
+    // static cell, field by field.
+    let state: *mut State = {
+        let shared: *mut Shared = cell.as_mut_ptr();
+        // SAFETY: `shared` points to the cell's memory (valid, aligned, handed out once by
+        // `try_uninit`); taking a field's address reads nothing.
+        unsafe { addr_of_mut!((*shared).0) }
+    };
+    // SAFETY: the engine field of the cell's memory, not referenced elsewhere; MaybeUninit has
+    // the layout of the field.
+    let slot: &mut MaybeUninit<Engine<'static>> =
+        unsafe { &mut *addr_of_mut!((*state).engine).cast() };
+    let Ok(engine) = Engine::new_in(slot, ep, objects, seed()) else {
         return err::INVAL;
     };
     // PSK credentials go to RIOT's credman at the first poll (dtls::Dtls::sync).
@@ -499,21 +516,23 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     }
     let mut tracked = [(0, RegistrationState::NotRegistered); TRACKED];
     tracked[0].0 = ssid;
-    let Some(cell) = STATE_CELL.try_uninit() else {
-        return err::ALREADY;
-    };
-    *guard = Some(cell.write(Shared(State {
-        engine,
-        rx: [0; PDU_BUF],
-        tx: [0; PDU_BUF],
-        tracked,
+    // SAFETY: each remaining field of the cell's memory is written once through its own
+    // pointer (no reference to uninitialized memory is made); after this block every field of
+    // `State` is initialized, so the cell is too. On the error returns above the cell stays
+    // uninitialized and unused (a second init answers -EALREADY, as before).
+    let shared = unsafe {
+        addr_of_mut!((*state).rx).write_bytes(0, 1);
+        addr_of_mut!((*state).tx).write_bytes(0, 1);
+        addr_of_mut!((*state).tracked).write(tracked);
         #[cfg(feature = "oscore")]
-        sec: secure::Secure::new(),
+        addr_of_mut!((*state).sec).write(secure::Secure::new());
         #[cfg(feature = "c2c-auth")]
-        ops: requester::Ops::new(),
+        addr_of_mut!((*state).ops).write(requester::Ops::new());
         #[cfg(feature = "dtls")]
-        dtls: dtls::Dtls::new(),
-    })));
+        addr_of_mut!((*state).dtls).write(dtls::Dtls::new());
+        cell.assume_init_mut()
+    };
+    *guard = Some(shared);
     0
 }
 

@@ -34,6 +34,8 @@ pub use c2c::{ClientAccount, HINT_BURST, HINT_REFILL_MS};
 pub use c2c_auth::{AccessOutcome, AccessResult, ACCESS_BACKOFF, ACCESS_TRIES, REFRESH_PERMILLE};
 pub use register::{RegistrationState, RetryPolicy};
 
+use core::mem::MaybeUninit;
+
 use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
 use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
 use crate::dm::{Caller, Object, ObjectDef};
@@ -155,6 +157,27 @@ impl<'a> Engine<'a> {
     /// them; IDs must be unique and not 0, 1 or 2, nor 11000, 11001, 11002 or 21 with `c2c`) and a seed for token and jitter generation
     /// (take it from a hardware RNG).
     pub fn new(endpoint: &str, objects: &'a mut [&'a mut dyn Object], seed: u64) -> Result<Self> {
+        let endpoint = Self::check(endpoint, objects)?;
+        Ok(Self::build(endpoint, objects, seed))
+    }
+
+    /// [`Engine::new`], built in `slot` rather than returned: a driver whose engine lives in a
+    /// static (RIOT's) never has the whole engine on a thread's stack, which on a device is
+    /// smaller than the engine. `slot` is left untouched on error.
+    pub fn new_in<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        endpoint: &str,
+        objects: &'a mut [&'a mut dyn Object],
+        seed: u64,
+    ) -> Result<&'s mut Self> {
+        let endpoint = Self::check(endpoint, objects)?;
+        Ok(slot.write(Self::build(endpoint, objects, seed)))
+    }
+
+    fn check(
+        endpoint: &str,
+        objects: &[&'a mut dyn Object],
+    ) -> Result<heapless::String<ENDPOINT_LEN>> {
         let mut ep = heapless::String::new();
         ep.push_str(endpoint).map_err(|_| Error::BadRequest)?;
         if endpoint.is_empty() || objects.len() + BUILT_IN.len() > MAX_OBJECTS {
@@ -166,8 +189,18 @@ impl<'a> Engine<'a> {
                 return Err(Error::BadRequest);
             }
         }
-        Ok(Engine {
-            endpoint: ep,
+        Ok(ep)
+    }
+
+    // Inlined into both constructors, so that `new_in` writes each part straight into its slot.
+    #[inline(always)]
+    fn build(
+        endpoint: heapless::String<ENDPOINT_LEN>,
+        objects: &'a mut [&'a mut dyn Object],
+        seed: u64,
+    ) -> Self {
+        Engine {
+            endpoint,
             security: Security::default(),
             server: Server::default(),
             acl: AccessControl::default(),
@@ -182,7 +215,7 @@ impl<'a> Engine<'a> {
             #[cfg(feature = "c2c")]
             c2c: c2c::State::default(),
             generation: 0,
-        })
+        }
     }
 
     /// The endpoint name.
