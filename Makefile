@@ -41,7 +41,7 @@ test-thumb:
 
 test-interop:
 	$(CARGO) build --release -p lwm2m-host -p lwm2m-server
-	$(PY) -m pytest -q tests/interop
+	$(PY) -m pytest -q tests/interop tests/lossy
 
 ## The RIOT scenario's own tools (simulated radio medium, event-log figures), without RIOT.
 test-scripts:
