@@ -33,7 +33,7 @@ mod state;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
@@ -137,9 +137,19 @@ pub struct Config {
     pub max_sessions: usize,
     /// Most handshakes in progress at once; a subset of `max_sessions`.
     pub max_handshakes: usize,
+    /// Server role: most handshakes in progress from one source (an IPv4 address, or an IPv6
+    /// /64 prefix), so that one host flooding ClientHellos that echo the cookie cannot take
+    /// the slots of the others. A new handshake from a source at its limit replaces that
+    /// source's oldest half-open one (a client that restarts is not locked out by its own
+    /// earlier attempt).
+    pub max_handshakes_per_source: usize,
     /// A handshake not finished this long after [`DtlsEndpoint::poll_timers`] first saw it is
     /// dropped.
     pub handshake_timeout: Duration,
+    /// Server role: a half-open handshake (nothing received after the ClientHello that
+    /// echoed the cookie; a client following the protocol answers within a round trip) is
+    /// dropped after this long, well before `handshake_timeout`.
+    pub half_open_timeout: Duration,
     /// An established session that receives nothing for this long is closed by
     /// [`DtlsEndpoint::poll_timers`]; `None` keeps sessions until closed.
     pub idle_timeout: Option<Duration>,
@@ -149,8 +159,10 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_sessions: 16,
-            max_handshakes: 4,
+            max_handshakes: 8,
+            max_handshakes_per_source: 2,
             handshake_timeout: Duration::from_secs(30),
+            half_open_timeout: Duration::from_secs(5),
             idle_timeout: None,
         }
     }
@@ -280,8 +292,11 @@ pub struct Stats {
     pub undelivered_records: u64,
     /// Handshakes that ended without a session (alert, wrong key, unknown identity).
     pub handshakes_failed: u64,
-    /// Handshakes dropped by [`Config::handshake_timeout`].
+    /// Handshakes dropped by [`Config::handshake_timeout`] or [`Config::half_open_timeout`].
     pub handshake_timeouts: u64,
+    /// Half-open handshakes replaced by a newer one of the same source
+    /// ([`Config::max_handshakes_per_source`]).
+    pub source_replacements: u64,
     /// Sessions closed by [`Config::idle_timeout`].
     pub idle_closes: u64,
     /// Sessions and handshakes ended by [`DtlsEndpoint::close`] or
@@ -297,6 +312,30 @@ struct Peer {
     since: Option<Instant>,
     /// Data arrived since the last `poll_timers`.
     active: bool,
+    /// A handshake record other than the ClientHello arrived: the peer answered the
+    /// ServerHello, it is no longer half-open.
+    progressed: bool,
+    /// Order of creation (oldest first), for replacing a source's oldest half-open handshake.
+    order: u64,
+}
+
+/// The source a handshake counts against for [`Config::max_handshakes_per_source`]: the IPv4
+/// address, or the /64 prefix of an IPv6 address (one host usually holds a whole /64).
+fn source(peer: SocketAddr) -> (u8, [u8; 8]) {
+    let v4 = |a: std::net::Ipv4Addr| {
+        let [a, b, c, d] = a.octets();
+        (4, [a, b, c, d, 0, 0, 0, 0])
+    };
+    match peer.ip() {
+        IpAddr::V4(a) => v4(a),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(a) => v4(a),
+            None => {
+                let o = a.octets();
+                (6, [o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]])
+            }
+        },
+    }
 }
 
 /// A DTLS-PSK endpoint in one [`Role`], owning a tinydtls context.
@@ -306,6 +345,8 @@ pub struct DtlsEndpoint {
     config: Config,
     peers: HashMap<SocketAddr, Peer>,
     stats: Stats,
+    /// Creation counter for [`Peer::order`].
+    created: u64,
 }
 
 impl fmt::Debug for DtlsEndpoint {
@@ -336,6 +377,7 @@ impl DtlsEndpoint {
             config,
             peers: HashMap::new(),
             stats: Stats::default(),
+            created: 0,
         })
     }
 
@@ -388,7 +430,14 @@ impl DtlsEndpoint {
         if !started {
             return Err(Error::OutOfMemory);
         }
-        self.peers.insert(peer, Peer::default());
+        let order = self.next_order();
+        self.peers.insert(
+            peer,
+            Peer {
+                order,
+                ..Peer::default()
+            },
+        );
         Ok(())
     }
 
@@ -406,17 +455,21 @@ impl DtlsEndpoint {
                 }
                 // Only a ClientHello with a cookie can make tinydtls allocate a peer; one
                 // without is answered statelessly.
-                if cookie_len > 0 && !self.admits(peer) {
-                    self.stats.capacity_drops += 1;
-                    return Vec::new();
+                if cookie_len > 0 && !self.peers.contains_key(&peer) {
+                    self.make_room_in_source(peer);
+                    if !self.admits(peer) {
+                        self.stats.capacity_drops += 1;
+                        return Vec::new();
+                    }
                 }
             }
-            record::Kind::Other => {
-                if !self.peers.contains_key(&peer) {
+            record::Kind::Other => match self.peers.get_mut(&peer) {
+                Some(p) => p.progressed = true,
+                None => {
                     self.stats.unknown_peer_drops += 1;
                     return Vec::new();
                 }
-            }
+            },
         }
         let queued = self.cb.outgoing.len();
         self.ctx.handle_message(&mut self.cb, peer, datagram);
@@ -491,7 +544,9 @@ impl DtlsEndpoint {
                 continue;
             }
             let elapsed = now.saturating_duration_since(since);
+            let half_open = self.cb.role == Role::Server && !p.progressed;
             let limit = match p.identity {
+                None if half_open => Some(self.config.half_open_timeout),
                 None => Some(self.config.handshake_timeout),
                 Some(_) => self.config.idle_timeout,
             };
@@ -524,16 +579,54 @@ impl DtlsEndpoint {
         self.cb.outgoing.pop_front()
     }
 
+    fn next_order(&mut self) -> u64 {
+        self.created += 1;
+        self.created
+    }
+
+    /// When `peer`'s source is at [`Config::max_handshakes_per_source`], drops that source's
+    /// oldest half-open handshake (never one that progressed, never a session).
+    fn make_room_in_source(&mut self, peer: SocketAddr) {
+        let src = source(peer);
+        let mut count = 0;
+        let mut oldest: Option<(u64, SocketAddr)> = None;
+        for (a, p) in &self.peers {
+            if p.identity.is_some() || source(*a) != src {
+                continue;
+            }
+            count += 1;
+            if !p.progressed && oldest.is_none_or(|(o, _)| p.order < o) {
+                oldest = Some((p.order, *a));
+            }
+        }
+        if count < self.config.max_handshakes_per_source {
+            return;
+        }
+        if let Some((_, victim)) = oldest {
+            self.peers.remove(&victim);
+            self.cb.pending_identity.remove(&victim);
+            self.ctx.close(&mut self.cb, victim, false);
+            self.cb.events.clear();
+            self.stats.source_replacements += 1;
+        }
+    }
+
     /// Would a new handshake with `peer` stay within the limits? State `peer` already has is
     /// replaced, so it does not count.
     fn admits(&self, peer: SocketAddr) -> bool {
         let others = self.peers.iter().filter(|(a, _)| **a != peer);
-        let (mut total, mut handshakes) = (0, 0);
-        for (_, p) in others {
+        let src = source(peer);
+        let (mut total, mut handshakes, mut from_source) = (0, 0, 0);
+        for (a, p) in others {
             total += 1;
-            handshakes += usize::from(p.identity.is_none());
+            if p.identity.is_none() {
+                handshakes += 1;
+                from_source += usize::from(source(*a) == src);
+            }
         }
-        total < self.config.max_sessions && handshakes < self.config.max_handshakes
+        let per_source_ok =
+            self.cb.role == Role::Client || from_source < self.config.max_handshakes_per_source;
+        total < self.config.max_sessions && handshakes < self.config.max_handshakes && per_source_ok
     }
 
     /// Turns tinydtls' raw events into [`Event`]s and brings `self.peers` in line with
@@ -595,6 +688,16 @@ impl DtlsEndpoint {
                 }
             }
             Some(ffi::PeerState::Handshaking) => {
+                if !self.peers.contains_key(&peer) {
+                    let order = self.next_order();
+                    self.peers.insert(
+                        peer,
+                        Peer {
+                            order,
+                            ..Peer::default()
+                        },
+                    );
+                }
                 let entry = self.peers.entry(peer).or_default();
                 if entry.identity.take().is_some() {
                     // A new handshake (or renegotiation) replaced the session: until it

@@ -230,8 +230,14 @@ fn handshakes_and_sessions_are_bounded() {
         ..Config::default()
     };
     let mut s = server(ServerStore::with(ID, KEY), config);
+    // Six hosts (six sources: the per-source limit is not what this test is about).
     let mut clients: Vec<_> = (0..6u16)
-        .map(|i| (client(ID, KEY), addr(&format!("127.0.0.1:{}", 41000 + i))))
+        .map(|i| {
+            (
+                client(ID, KEY),
+                addr(&format!("127.0.0.{}:{}", 1 + i, 41000 + i)),
+            )
+        })
         .collect();
     // Flight 1: all ClientHellos answered statelessly.
     let mut hellos2 = Vec::new();
@@ -379,4 +385,99 @@ fn roles_and_limits_are_enforced() {
     let big = vec![0u8; lwm2m_dtls::MAX_PLAINTEXT_LEN + 1];
     assert_eq!(c.send(sa, &big), Err(Error::TooLarge(big.len())));
     assert!(c.send(sa, &big[1..]).is_ok());
+}
+
+/// Runs the cookie exchange for a fresh client at `ca` and returns its ClientHello with the
+/// cookie (what an attacker that receives at its own address can send).
+fn hello_with_cookie(s: &mut lwm2m_dtls::DtlsEndpoint, ca: std::net::SocketAddr) -> Vec<u8> {
+    let sa = addr("127.0.0.1:5684");
+    let mut c = client(ID, KEY);
+    c.connect(sa).expect("connect");
+    let h = c.poll_transmit().expect("hello").bytes;
+    s.handle_datagram(ca, &h);
+    let hvr = s.poll_transmit().expect("hvr").bytes;
+    c.handle_datagram(sa, &hvr);
+    c.poll_transmit().expect("hello with cookie").bytes
+}
+
+#[test]
+fn a_flood_of_cookie_echoing_hellos_from_one_host_keeps_others_in() {
+    let sa = addr("127.0.0.1:5684");
+    let mut s = server(ServerStore::with(ID, KEY), Config::default());
+    // 300 half-open handshakes from one host (127.0.0.2, one port each), each with a valid
+    // cookie: the host holds at most its per-source share of the slots.
+    for port in 0..300u16 {
+        let from = addr(&format!("127.0.0.2:{}", 20000 + port));
+        let h = hello_with_cookie(&mut s, from);
+        s.handle_datagram(from, &h);
+        while s.poll_transmit().is_some() {}
+    }
+    let per_source = Config::default().max_handshakes_per_source;
+    assert_eq!(s.handshake_count(), per_source);
+    assert_eq!(s.stats().source_replacements, 300 - per_source as u64);
+    assert_eq!(s.stats().capacity_drops, 0);
+    // A legitimate client on another host gets its session at once.
+    let ca = addr("127.0.0.1:40001");
+    let mut c = client(ID, KEY);
+    c.connect(sa).expect("connect");
+    let t = pump(&mut c, ca, &mut s, sa);
+    assert_eq!(connected(&t.b_events), 1);
+    assert_eq!(s.session_identity(ca), Some(ID));
+}
+
+#[test]
+fn half_open_handshakes_expire_early_and_answered_ones_do_not() {
+    let sa = addr("127.0.0.1:5684");
+    let mut s = server(ServerStore::with(ID, KEY), Config::default());
+    // Half-open: a valid ClientHello with cookie, then silence.
+    let idle = addr("127.0.0.3:30000");
+    let h = hello_with_cookie(&mut s, idle);
+    s.handle_datagram(idle, &h);
+    // Answered: a client with the wrong key gets through its flight, and the Finished it
+    // sends is dropped by the server, so its handshake stays open but progressed.
+    let wrong = addr("127.0.0.4:30001");
+    let mut c = client(ID, b"WRONG-key-16byte");
+    c.connect(sa).expect("connect");
+    pump(&mut c, wrong, &mut s, sa);
+    while s.poll_transmit().is_some() {}
+    assert_eq!(s.handshake_count(), 2);
+    let t0 = Instant::now();
+    assert!(s.poll_timers(t0).is_empty());
+    let half_open = Config::default().half_open_timeout;
+    let events = s.poll_timers(t0 + half_open);
+    assert_eq!(events, vec![Event::Closed { peer: idle }]);
+    assert_eq!(s.handshake_count(), 1);
+    let events = s.poll_timers(t0 + Config::default().handshake_timeout);
+    assert_eq!(events, vec![Event::Closed { peer: wrong }]);
+    assert_eq!(s.stats().handshake_timeouts, 2);
+}
+
+#[test]
+fn a_restarting_client_replaces_its_own_half_open_handshake() {
+    let sa = addr("127.0.0.1:5684");
+    let config = Config {
+        max_handshakes_per_source: 1,
+        ..Config::default()
+    };
+    let mut s = server(ServerStore::with(ID, KEY), config);
+    let old = addr("[2001:db8::1]:40001");
+    let h = hello_with_cookie(&mut s, old);
+    s.handle_datagram(old, &h);
+    while s.poll_transmit().is_some() {}
+    assert_eq!(s.handshake_count(), 1);
+    // The same host (same /64) on a new port, after a restart: it gets in and the old
+    // attempt is gone.
+    let new = addr("[2001:db8::2]:40002");
+    let mut c = client(ID, KEY);
+    c.connect(sa).expect("connect");
+    let t = pump(&mut c, new, &mut s, sa);
+    assert_eq!(connected(&t.b_events), 1);
+    assert_eq!(s.stats().source_replacements, 1);
+    assert_eq!((s.session_count(), s.handshake_count()), (1, 0));
+    // Another /64 is another source.
+    let other = addr("[2001:db8:0:1::1]:40003");
+    let h = hello_with_cookie(&mut s, other);
+    s.handle_datagram(other, &h);
+    assert_eq!(s.handshake_count(), 1);
+    assert_eq!(s.stats().source_replacements, 1);
 }
