@@ -5,10 +5,14 @@ A function's frame is what its prologue reserves: the registers it pushes (`push
 `vpush`) plus its `sub sp` adjustments. The deepest path from a root adds the frames along the
 direct calls (`bl` / `b.w` to a function) it can reach; indirect calls (`blx rN`, e.g. through
 `&dyn Object`) cannot be followed from the code alone, so a path through one is reported as a
-lower bound, and a call cycle (recursion) is cut and named.
+lower bound, unless `--indirect PATTERN` names the functions they can reach (e.g.
+`as lwm2m::dm::Object>::` for the engine's object calls): each indirect call site then
+counts as a call to every function whose name contains a pattern. A call cycle (recursion)
+is cut and named.
 
     python3 tests/riot/stack_frames.py ELF [--function NAME ...] [--root NAME ...] [--top N]
         [--max-frame BYTES] [--budget-symbol SYMBOL | --budget BYTES] [--reserve BYTES]
+        [--indirect PATTERN ...]
 
 `--function` prints the frame of each named function (demangled names match by substring);
 `--root` prints the deepest direct-call path below each; `--top` lists the N largest frames;
@@ -92,8 +96,11 @@ def parse(objdump_text):
     return funcs
 
 
-def deepest(funcs, root):
-    """(bytes, path, lower_bound, cycles) of the deepest direct-call path from `root`."""
+def deepest(funcs, root, indirect=()):
+    """(bytes, path, lower_bound, cycles) of the deepest call path from `root`; indirect call
+    sites go to every function whose name contains one of `indirect`'s patterns (and make the
+    result a lower bound when `indirect` is empty)."""
+    targets = sorted(n for n in funcs if any(p in n for p in indirect))
     memo = {}
     cycles = set()
 
@@ -105,7 +112,10 @@ def deepest(funcs, root):
             return (0, [name], True)
         best = (0, [], False)
         stack.add(name)
-        for c in sorted(f.callees):
+        callees = set(f.callees)
+        if f.indirect and targets:
+            callees.update(targets)
+        for c in sorted(callees):
             if c in stack:
                 cycles.add(c)
                 continue
@@ -113,7 +123,7 @@ def deepest(funcs, root):
             if sub[0] > best[0]:
                 best = sub
         stack.discard(name)
-        lower = f.indirect or f.dynamic or best[2]
+        lower = (f.indirect and not targets) or f.dynamic or best[2]
         res = (f.frame + best[0], [name] + best[1], lower)
         memo[name] = res
         return res
@@ -154,6 +164,7 @@ def main():
     ap.add_argument("--root", action="append", default=[])
     ap.add_argument("--top", type=int, default=0)
     ap.add_argument("--max-frame", type=int)
+    ap.add_argument("--indirect", action="append", default=[])
     ap.add_argument("--budget", type=int)
     ap.add_argument("--budget-symbol")
     ap.add_argument("--reserve", type=int, default=0)
@@ -187,7 +198,7 @@ def main():
             status = 1
     for pat in a.root:
         f = find(funcs, pat)
-        total, path, lower, cycles = deepest(funcs, f.name)
+        total, path, lower, cycles = deepest(funcs, f.name, a.indirect)
         bound = " (lower bound: indirect calls not followed)" if lower else ""
         print(f"deepest {total:6d} B{bound}  from {f.name}")
         for n in path:

@@ -70,3 +70,18 @@ def test_register_lists():
     assert sf.reg_count("{d8-d15}") == 8
     assert sf.reg_count("{lr}") == 1
     assert sf.reg_count("") == 0
+
+
+INDIRECT = LISTING + """
+08000500 <<Big as Object>::read>:
+ 8000500:	push	{r4, lr}
+ 8000502:	sub	sp, #2000
+"""
+
+
+def test_indirect_calls_reach_the_named_functions():
+    f = sf.parse(INDIRECT)
+    total, path, lower, _ = sf.deepest(f, "root", ["as Object>::"])
+    assert path == ["root", "middle", "<Big as Object>::read"]
+    assert total == (9 * 4 + 16) + (6 * 4 + 1024) + (2 * 4 + 2000)
+    assert not lower
