@@ -50,7 +50,7 @@ use crate::error::ServerError;
 use crate::event::Event;
 use crate::msg::{code_string, IncomingRequest, OutRequest, Reply};
 use crate::ops::{self, Response};
-use crate::policy::{Decision, Policy, PolicyError};
+use crate::policy::{bounded_lifetime, Decision, Policy, PolicyError};
 use crate::registration::{Registration, Registry};
 use crate::server::{lock, Caller, Input, Shared};
 use crate::transport::PeerSecurity;
@@ -227,8 +227,11 @@ fn check_inner(
             ));
         }
     }
-    let cap = match policy.decide(&requester.endpoint, &host.endpoint, &grants) {
-        Decision::Allow { max_lifetime } => max_lifetime,
+    let (cap, renew) = match policy.decide(&requester.endpoint, &host.endpoint, &grants) {
+        Decision::Allow {
+            max_lifetime,
+            renew,
+        } => (max_lifetime, renew),
         Decision::Deny { reason } => {
             // The requester learns only "forbidden"; the operator sees the rule in the event.
             *ev_reason = reason;
@@ -236,18 +239,32 @@ fn check_inner(
         }
     };
     let key = (requester.endpoint.clone(), host.endpoint.clone());
-    if !q.credentials && !state.pairs.contains_key(&key) {
+    let existing = state.pairs.get(&key);
+    if !q.credentials && existing.is_none() {
         return Checked::Reply(diag(
             code::BAD_REQUEST,
             "no account for this host: ask with c",
         ));
     }
+    let granted = existing.map(|p| p.granted);
+    let lifetime = match bounded_lifetime(
+        lifetime(cfg.default_lifetime, cap),
+        renew,
+        granted,
+        SystemTime::now(),
+    ) {
+        Ok(l) => l,
+        Err(reason) => {
+            *ev_reason = reason;
+            return Checked::Reply(Reply::code(code::FORBIDDEN));
+        }
+    };
     Checked::Install(AcJob {
         requester: requester.endpoint.clone(),
         host: host.endpoint.clone(),
         grants,
         credentials: q.credentials,
-        lifetime: lifetime(cfg.default_lifetime, cap),
+        lifetime,
         peer: req.peer,
         token: Vec::new(),
         con: true,
@@ -549,6 +566,7 @@ impl Worker {
                     security,
                     lifetime: job.lifetime,
                     renewed: SystemTime::now(),
+                    granted: SystemTime::now(),
                 };
                 (pair, true)
             }

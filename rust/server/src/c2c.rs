@@ -276,6 +276,9 @@ pub struct Pair {
     /// Last time the server wrote the lifetime (install or renewal), wall-clock time so that
     /// it survives a server restart ([`crate::state`]).
     pub renewed: SystemTime,
+    /// When the pair got its accounts (the first grant); the policy's `renew=` counts from
+    /// here.
+    pub granted: SystemTime,
 }
 
 impl Pair {

@@ -13,7 +13,11 @@ use crate::values::{self, OwnedRecord, OwnedValue};
 
 /// Help text of the console.
 pub const HELP: &str = "\
-commands (paths like /3/0/1; formats: senml-cbor tlv cbor text opaque or a number):
+commands (paths like /3/0/1). Commands that send or ask for a payload take
+`--format F` or `format=F` anywhere (F: senml-cbor senml-json tlv lwm2m-cbor lwm2m-json
+text opaque or a number); without, the server picks per client: the format that worked
+before, else SenML CBOR (1.1) / TLV (1.0), falling back to TLV, SenML JSON (1.1) and text
+(single resources) on 4.06 / 4.15.
   list                                   registered clients
   show <ep>                              one registration
   read <ep> <path> [format]              Read
@@ -21,14 +25,14 @@ commands (paths like /3/0/1; formats: senml-cbor tlv cbor text opaque or a numbe
   write <ep> <path> <res>=<value>...     Write (replace) resources of an instance
   update <ep> <path> <res>=<value>...    Write (partial update, POST)
   exec <ep> <path> [args]                Execute
-  create <ep> </O or /O/I> <res>=<value>...  Create (TLV)
+  create <ep> </O or /O/I> [<res>=<value>...]  Create (the answer's location names the instance)
   delete <ep> <path>                     Delete
   discover <ep> [path]                   Discover
   observe <ep> <path> [format]           Observe (notifications print as events)
-  cancel <ep> <path>                     cancel an observation
+  cancel <ep> <path>                     cancel an observation (with its own options)
   attr <ep> <path> pmin=N pmax=N gt=X lt=X st=X epmin=N epmax=N   Write-Attributes
-  cread <ep> <path>...                   Read-Composite
-  cwrite <ep> <path>=<value>...          Write-Composite
+  cread <ep> <path>...                   Read-Composite (senml-cbor or senml-json)
+  cwrite <ep> <path>=<value>...          Write-Composite (senml-cbor or senml-json)
   grants                                 client-to-client grants
   revoke <id>                            revoke a grant (and the accounts with the pair's last one)
   policy                                 the access policy in force
@@ -54,12 +58,12 @@ pub enum Command {
     Show(String),
     /// `read <ep> <path> [format]`.
     Read(String, Path, Option<u16>),
-    /// `write` / `update`: endpoint, path, records, replace.
-    Write(String, Path, Vec<OwnedRecord>, bool),
+    /// `write` / `update`: endpoint, path, records, replace, format.
+    Write(String, Path, Vec<OwnedRecord>, bool, Option<u16>),
     /// `exec <ep> <path> [args]`.
     Exec(String, Path, Option<String>),
-    /// `create <ep> <path> res=value...`: object, instance, records.
-    Create(String, u16, Option<u16>, Vec<OwnedRecord>),
+    /// `create <ep> <path> res=value...`: object, instance, records, format.
+    Create(String, u16, Option<u16>, Vec<OwnedRecord>, Option<u16>),
     /// `delete <ep> <path>`.
     Delete(String, Path),
     /// `discover <ep> [path]`.
@@ -70,10 +74,10 @@ pub enum Command {
     Cancel(String, Path),
     /// `attr <ep> <path> k=v...`.
     Attr(String, Path, Attributes),
-    /// `cread <ep> <path>...`.
-    CompositeRead(String, Vec<Path>),
-    /// `cwrite <ep> <path>=<value>...`.
-    CompositeWrite(String, Vec<OwnedRecord>),
+    /// `cread <ep> <path>...`, format.
+    CompositeRead(String, Vec<Path>, Option<u16>),
+    /// `cwrite <ep> <path>=<value>...`, format.
+    CompositeWrite(String, Vec<OwnedRecord>, Option<u16>),
     /// `grants`.
     Grants,
     /// `revoke <id>`.
@@ -159,9 +163,41 @@ fn assignments(base: &Path, items: &[String]) -> Result<Vec<OwnedRecord>, String
         .collect()
 }
 
+/// Takes `--format F` / `format=F` out of the words; the format if one was given.
+fn take_format(t: &mut Vec<String>) -> Result<Option<u16>, String> {
+    let mut found = None;
+    let mut i = 0;
+    while let Some(w) = t.get(i) {
+        let value = if w == "--format" {
+            let v = t.get(i + 1).cloned().ok_or("--format needs a value")?;
+            t.drain(i..i + 2);
+            v
+        } else if let Some(v) = w.strip_prefix("format=").or(w.strip_prefix("--format=")) {
+            let v = v.to_owned();
+            t.remove(i);
+            v
+        } else {
+            i += 1;
+            continue;
+        };
+        if found.is_some() {
+            return Err("format given twice".into());
+        }
+        found = format(Some(&value))?;
+    }
+    Ok(found)
+}
+
 /// Parses one console line.
 pub fn parse_command(line: &str) -> Result<Command, String> {
-    let t = tokenize(line);
+    let mut t = tokenize(line);
+    let fmt = take_format(&mut t)?;
+    let positional = |i: usize| -> Result<Option<u16>, String> {
+        match (fmt, format(t.get(i))?) {
+            (Some(_), Some(_)) => Err("format given twice".into()),
+            (a, b) => Ok(a.or(b)),
+        }
+    };
     let words: Vec<&str> = t.iter().map(String::as_str).collect();
     let ep = || t.get(1).cloned().ok_or("missing endpoint name");
     let p = |i: usize| -> Result<Path, String> {
@@ -174,7 +210,7 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         Some("quit" | "exit") => Command::Quit,
         Some("list" | "ls") => Command::List,
         Some("show") => Command::Show(ep()?),
-        Some("read") => Command::Read(ep()?, p(2)?, format(t.get(3))?),
+        Some("read") => Command::Read(ep()?, p(2)?, positional(3)?),
         Some(w @ ("write" | "update")) => {
             let target = p(2)?;
             let args = rest(3);
@@ -183,7 +219,7 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                 [v] if !v.contains('=') || target.len() >= 3 => vec![value_at(target, v)?],
                 _ => assignments(&target, args)?,
             };
-            Command::Write(ep()?, target, recs, w == "write")
+            Command::Write(ep()?, target, recs, w == "write", fmt)
         }
         Some("exec") => {
             let args = rest(3).join(" ");
@@ -197,11 +233,11 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                 _ => return Err("create needs /O or /O/I".into()),
             };
             let recs = assignments(&Path::instance(obj, inst.unwrap_or(0)), rest(3))?;
-            Command::Create(ep()?, obj, inst, recs)
+            Command::Create(ep()?, obj, inst, recs, fmt)
         }
         Some("delete") => Command::Delete(ep()?, p(2)?),
         Some("discover") => Command::Discover(ep()?, if t.len() > 2 { p(2)? } else { Path::ROOT }),
-        Some("observe") => Command::Observe(ep()?, p(2)?, format(t.get(3))?),
+        Some("observe") => Command::Observe(ep()?, p(2)?, positional(3)?),
         Some("cancel") => Command::Cancel(ep()?, p(2)?),
         Some("attr") => Command::Attr(ep()?, p(2)?, Attributes::parse_str(&rest(3).join(" "))?),
         Some("cread") => {
@@ -209,9 +245,9 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                 .iter()
                 .map(|s| path(s))
                 .collect::<Result<Vec<_>, _>>()?;
-            Command::CompositeRead(ep()?, paths)
+            Command::CompositeRead(ep()?, paths, fmt)
         }
-        Some("cwrite") => Command::CompositeWrite(ep()?, assignments(&Path::ROOT, rest(2))?),
+        Some("cwrite") => Command::CompositeWrite(ep()?, assignments(&Path::ROOT, rest(2))?, fmt),
         Some("grants") => Command::Grants,
         Some("policy") => Command::Policy,
         Some("reload") => Command::Reload,
@@ -253,16 +289,16 @@ pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
             None => json!({"error": format!("no client registered as {ep:?}")}),
         },
         Command::Read(ep, p, f) => show(h.read(ep, p, *f)),
-        Command::Write(ep, p, recs, replace) => show(h.write(ep, p, recs, None, *replace)),
+        Command::Write(ep, p, recs, replace, f) => show(h.write(ep, p, recs, *f, *replace)),
         Command::Exec(ep, p, args) => show(h.execute(ep, p, args.as_deref())),
-        Command::Create(ep, o, i, recs) => show(h.create(ep, *o, *i, recs, None)),
+        Command::Create(ep, o, i, recs, f) => show(h.create(ep, *o, *i, recs, *f)),
         Command::Delete(ep, p) => show(h.delete(ep, p)),
         Command::Discover(ep, p) => show(h.discover(ep, p)),
         Command::Observe(ep, p, f) => show(h.observe(ep, p, *f)),
         Command::Cancel(ep, p) => show(h.cancel_observe(ep, p)),
         Command::Attr(ep, p, a) => show(h.write_attributes(ep, p, a)),
-        Command::CompositeRead(ep, paths) => show(h.read_composite(ep, paths, None)),
-        Command::CompositeWrite(ep, recs) => show(h.write_composite(ep, recs)),
+        Command::CompositeRead(ep, paths, f) => show(h.read_composite(ep, paths, *f)),
+        Command::CompositeWrite(ep, recs, f) => show(h.write_composite(ep, recs, *f)),
         Command::Grants => h.grants(),
         Command::Revoke(id) => h
             .revoke(*id)
@@ -338,11 +374,12 @@ mod tests {
                     path: Path::resource(3, 0, 14),
                     value: OwnedValue::String("+02".into())
                 }],
-                true
+                true,
+                None
             ))
         );
         match parse_command("update n /1/0 1=60 7=U").unwrap() {
-            Command::Write(_, p, recs, false) => {
+            Command::Write(_, p, recs, false, None) => {
                 assert_eq!(p, Path::instance(1, 0));
                 assert_eq!(recs[0].value, OwnedValue::Integer(60));
                 assert_eq!(recs[1].path, Path::resource(1, 0, 7));
@@ -350,7 +387,7 @@ mod tests {
             c => panic!("{c:?}"),
         }
         match parse_command("create n /3303/2 5700=21.5").unwrap() {
-            Command::Create(_, 3303, Some(2), recs) => {
+            Command::Create(_, 3303, Some(2), recs, None) => {
                 assert_eq!(recs[0].path, Path::resource(3303, 2, 5700));
                 assert_eq!(recs[0].value, OwnedValue::Float(21.5));
             }
@@ -388,5 +425,41 @@ mod tests {
         );
         assert_eq!(parse_command("unrelay 2"), Ok(Command::Unrelay(2)));
         assert!(parse_command("create n /3/0/1 x=1").is_err());
+    }
+
+    #[test]
+    fn format_options_on_payload_commands() {
+        let w = parse_command("write n /3/0/14 +02 --format tlv").unwrap();
+        assert!(
+            matches!(w, Command::Write(_, _, _, true, Some(11542))),
+            "{w:?}"
+        );
+        let u = parse_command("update n /3/0 format=senml-json 14=+02").unwrap();
+        assert!(
+            matches!(u, Command::Write(_, _, _, false, Some(110))),
+            "{u:?}"
+        );
+        let c = parse_command("create n /3303/4 --format=senml-cbor").unwrap();
+        assert!(matches!(c, Command::Create(_, 3303, Some(4), ref r, Some(112)) if r.is_empty()));
+        assert_eq!(
+            parse_command("read n /3/0 --format tlv"),
+            parse_command("read n /3/0 tlv")
+        );
+        assert!(matches!(
+            parse_command("observe n /3/0/9 format=text").unwrap(),
+            Command::Observe(_, _, Some(0))
+        ));
+        assert!(matches!(
+            parse_command("cread n /3/0/0 --format senml-json").unwrap(),
+            Command::CompositeRead(_, ref p, Some(110)) if p.len() == 1
+        ));
+        assert!(matches!(
+            parse_command("cwrite n /3/0/14=+02 format=110").unwrap(),
+            Command::CompositeWrite(_, _, Some(110))
+        ));
+        assert!(parse_command("read n /3/0 tlv --format tlv").is_err());
+        assert!(parse_command("read n /3/0 --format").is_err());
+        assert!(parse_command("read n /3/0 --format nope").is_err());
+        assert!(parse_command("write n /3/0/14 x format=tlv format=tlv").is_err());
     }
 }

@@ -58,6 +58,45 @@ impl Default for C2cConfig {
     }
 }
 
+/// Limits and credential of the HTTP API ([`crate::http`]); the binary's `--http-*` and
+/// `--api-token-file` flags.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Open connections at most (`--http-max-connections`); one more is answered 503 and
+    /// closed at once.
+    pub max_connections: usize,
+    /// Request line and headers must arrive within this time (`--http-header-timeout`),
+    /// else the connection is closed (slow clients).
+    pub header_timeout: std::time::Duration,
+    /// The body must arrive within this time after the headers (`--http-body-timeout`).
+    pub body_timeout: std::time::Duration,
+    /// Largest request line plus headers in bytes (`--http-max-head`, at least 8192: the
+    /// smallest read buffer of hyper); larger heads get 431 and the connection is closed.
+    pub max_head: usize,
+    /// Largest request body in bytes (`--http-max-body`); larger bodies get 413.
+    pub max_body: usize,
+    /// Threads that run LwM2M operations for the API at the same time (`--http-workers`);
+    /// further requests wait for one.
+    pub workers: usize,
+    /// Bearer token every request must carry (`Authorization: Bearer <token>`), read from
+    /// `--api-token-file`. Required when the API is bound to a non-loopback address.
+    pub token: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 64,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(10),
+            max_head: 16 * 1024,
+            max_body: 1 << 20,
+            workers: 8,
+            token: None,
+        }
+    }
+}
+
 /// Everything [`crate::Server::start`] needs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -65,6 +104,8 @@ pub struct Config {
     pub coap_addr: String,
     /// HTTP API bind address; `None` disables the HTTP API.
     pub http_addr: Option<String>,
+    /// HTTP API limits and token.
+    pub http: HttpConfig,
     /// How long an API call waits for the client's answer.
     pub request_timeout: Duration,
     /// CoAP transmission parameters.
@@ -110,6 +151,7 @@ impl Default for Config {
         Config {
             coap_addr: "[::]:5683".into(),
             http_addr: None,
+            http: HttpConfig::default(),
             request_timeout: Duration::from_secs(30),
             transmission: TransmissionParams::default(),
             expiry_check_interval: Duration::from_millis(500),

@@ -17,6 +17,9 @@ pub enum ServerError {
     InvalidArgument(String),
     /// Encoding or decoding a payload failed in the engine's codec.
     Codec(lwm2m::Error),
+    /// A payload could not be encoded or decoded in the server's JSON formats (SenML JSON,
+    /// LwM2M JSON).
+    Payload(String),
     /// A response body grew past the configured limit during Block2 reassembly.
     TooLarge,
     /// The server is shutting down.
@@ -34,6 +37,7 @@ impl fmt::Display for ServerError {
             ServerError::Reset => f.write_str("the client answered with RST"),
             ServerError::InvalidArgument(s) => write!(f, "invalid argument: {s}"),
             ServerError::Codec(e) => write!(f, "codec error: {e}"),
+            ServerError::Payload(s) => write!(f, "payload error: {s}"),
             ServerError::TooLarge => f.write_str("response too large"),
             ServerError::Shutdown => f.write_str("server shutting down"),
             ServerError::UnknownId(id) => write!(f, "no grant or relay with ID {id}"),
@@ -46,5 +50,14 @@ impl std::error::Error for ServerError {}
 impl From<lwm2m::Error> for ServerError {
     fn from(e: lwm2m::Error) -> Self {
         ServerError::Codec(e)
+    }
+}
+
+impl From<crate::values::CodecError> for ServerError {
+    fn from(e: crate::values::CodecError) -> Self {
+        match e {
+            crate::values::CodecError::Engine(e) => ServerError::Codec(e),
+            crate::values::CodecError::Json(e) => ServerError::Payload(e.0),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! A small HTTP/1.1 JSON API over `std::net` (one thread per connection, `Connection: close`).
+//! The HTTP/JSON API: routes and their mapping onto LwM2M operations. The HTTP/1.1 server
+//! under it (hyper, its limits, the bearer token, the event stream) is in `http_server.rs`.
 //!
 //! Routes (`<ep>` is the endpoint name, `<path>` an LwM2M path such as `3/0/1`):
 //!
@@ -6,7 +7,7 @@
 //! |---|---|---|
 //! | GET | `/api/clients` | list registrations |
 //! | GET | `/api/clients/<ep>` | one registration |
-//! | GET | `/api/clients/<ep>/<path>?format=senml-cbor\|tlv\|cbor\|text\|opaque` | Read |
+//! | GET | `/api/clients/<ep>/<path>[?format=senml-cbor\|senml-json\|tlv\|lwm2m-cbor\|lwm2m-json\|text\|opaque]` | Read |
 //! | PUT | `/api/clients/<ep>/<path>[?format=..][&replace=false]` (JSON body) | Write (replace; partial update with `replace=false`) |
 //! | POST | `/api/clients/<ep>/<O>[?instance=I][&format=..]` (JSON body) | Create |
 //! | POST | `/api/clients/<ep>/<O>/<I>` (JSON body) | Write (partial update) |
@@ -16,7 +17,7 @@
 //! | POST / DELETE | `/api/clients/<ep>/<path>/observe[?format=..]` | Observe / cancel |
 //! | PUT | `/api/clients/<ep>/<path>/attributes?pmin=..&pmax=..&gt=..&lt=..&st=..` | Write-Attributes |
 //! | GET | `/api/clients/<ep>/composite?paths=/3/0/0,/3/0/1[&format=..]` | Read-Composite |
-//! | PUT | `/api/clients/<ep>/composite` (JSON array of `{path,value[,type]}`) | Write-Composite |
+//! | PUT | `/api/clients/<ep>/composite[?format=senml-cbor\|senml-json]` (JSON array of `{path,value[,type]}`) | Write-Composite |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
 //! | GET | `/api/grants` | client-to-client grants (no secrets) |
 //! | DELETE | `/api/grants/<id>` | revoke a grant (report of every step) |
@@ -27,14 +28,12 @@
 //! | DELETE | `/api/relays/<id>` | stop a relay |
 //!
 //! JSON write bodies are those of [`crate::values::records_from_json`]. Operation results are
-//! `200` with the CoAP response as JSON ([`crate::ops::Response::to_json`]); failures without a
-//! CoAP response map to 400 (bad arguments), 404 (unknown endpoint), 502 (RST), 504 (timeout).
+//! `200` with the CoAP response as JSON ([`crate::ops::Response::to_json`]); a 2.xx response
+//! whose payload this server cannot decode is `502` with `"success": false`; failures without
+//! a CoAP response map to 400 (bad arguments), 404 (unknown endpoint), 502 (RST), 504 (timeout).
+//! Without `format=` the server picks the format per client ([`crate::formats`]).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::RecvTimeoutError;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
@@ -44,38 +43,7 @@ use crate::ops::{Attributes, Response};
 use crate::server::ServerHandle;
 use crate::values::{self, records_from_json};
 
-const MAX_HEADER: usize = 16 * 1024;
-const MAX_BODY: usize = 1 << 20;
-
-/// Binds `addr` and serves the API until the server stops.
-pub(crate) fn spawn(addr: &str, handle: ServerHandle) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let bound = listener.local_addr()?;
-    let t = thread::Builder::new()
-        .name("lwm2m-http".into())
-        .spawn(move || accept_loop(listener, handle))?;
-    Ok((bound, t))
-}
-
-fn accept_loop(listener: TcpListener, handle: ServerHandle) {
-    while !handle.is_stopped() {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let h = handle.clone();
-                let _ = thread::Builder::new()
-                    .name("lwm2m-http-conn".into())
-                    .spawn(move || {
-                        let _ = serve(stream, &h);
-                    });
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(25))
-            }
-            Err(_) => thread::sleep(Duration::from_millis(25)),
-        }
-    }
-}
+pub(crate) use crate::http_server::spawn;
 
 /// A parsed HTTP request.
 #[derive(Debug, PartialEq)]
@@ -84,6 +52,25 @@ pub(crate) struct HttpRequest {
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A request from its method, target (`/path?query`) and body.
+    pub(crate) fn new(method: &str, target: &str, body: Vec<u8>) -> Self {
+        let (segments, query) = split_target(target);
+        HttpRequest {
+            method: method.to_owned(),
+            segments,
+            query,
+            body,
+        }
+    }
+
+    /// The event-stream route, with its endpoint filter.
+    pub(crate) fn events_filter(&self) -> Option<Option<String>> {
+        (self.method == "GET" && self.segments == ["api", "events"])
+            .then(|| self.q("endpoint").map(str::to_owned))
+    }
 }
 
 impl HttpRequest {
@@ -138,129 +125,19 @@ pub(crate) fn split_target(target: &str) -> (Vec<String>, Vec<(String, String)>)
     (segs, q)
 }
 
-fn read_request(stream: &mut TcpStream) -> io::Result<HttpRequest> {
-    let bad = |m: &str| io::Error::new(io::ErrorKind::InvalidData, m.to_owned());
-    let mut r = BufReader::new(stream);
-    let mut head = String::new();
-    let mut line = String::new();
-    r.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(bad("bad request line"));
-    };
-    let (method, target) = (method.to_owned(), target.to_owned());
-    let mut content_length = 0usize;
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            break;
-        }
-        head.push_str(&line);
-        if head.len() > MAX_HEADER {
-            return Err(bad("header too large"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                content_length = v.trim().parse().map_err(|_| bad("bad content-length"))?;
-            }
-        }
-    }
-    if content_length > MAX_BODY {
-        return Err(bad("body too large"));
-    }
-    let mut body = vec![0u8; content_length];
-    r.read_exact(&mut body)?;
-    let (segments, query) = split_target(&target);
-    Ok(HttpRequest {
-        method,
-        segments,
-        query,
-        body,
-    })
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Error",
-    }
-}
-
-fn write_json(stream: &mut TcpStream, status: u16, body: &Json) -> io::Result<()> {
-    let text = format!("{body}\n");
-    write!(
-        stream,
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        reason(status),
-        text.len()
-    )?;
-    stream.flush()
-}
-
-fn serve(mut stream: TcpStream, h: &ServerHandle) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let req = match read_request(&mut stream) {
-        Ok(r) => r,
-        Err(e) => return write_json(&mut stream, 400, &json!({"error": e.to_string()})),
-    };
-    if req.method == "GET" && req.segments == ["api", "events"] {
-        return stream_events(stream, h, req.q("endpoint").map(str::to_owned));
-    }
-    let (status, body) = route(h, &req);
-    write_json(&mut stream, status, &body)
-}
-
-fn stream_events(mut stream: TcpStream, h: &ServerHandle, ep: Option<String>) -> io::Result<()> {
-    let rx = h.subscribe();
-    stream.write_all(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-    )?;
-    stream.flush()?;
-    let mut last_write = Instant::now();
-    while !h.is_stopped() {
-        match rx.recv_timeout(Duration::from_millis(250)) {
-            Ok(ev) => {
-                if ep.as_deref().is_some_and(|e| e != ev.endpoint()) {
-                    continue;
-                }
-                let line = format!("{}\n", ev.to_json());
-                write!(stream, "{:x}\r\n{line}\r\n", line.len())?;
-                stream.flush()?;
-                last_write = Instant::now();
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                // An empty line keeps idle connections alive and detects closed ones.
-                if last_write.elapsed() > Duration::from_secs(15) {
-                    stream.write_all(b"1\r\n\n\r\n")?;
-                    last_write = Instant::now();
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    stream.write_all(b"0\r\n\r\n")
-}
-
 fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
     match r {
+        // The client answered, but in a payload this server cannot read: not a success.
+        Ok(resp) if resp.is_undecodable() => (502, resp.to_json()),
         Ok(resp) => (200, resp.to_json()),
         Err(e) => {
             let status = match e {
                 ServerError::UnknownEndpoint(_)
                 | ServerError::NotObserved
                 | ServerError::UnknownId(_) => 404,
-                ServerError::InvalidArgument(_) | ServerError::Codec(_) => 400,
+                ServerError::InvalidArgument(_)
+                | ServerError::Codec(_)
+                | ServerError::Payload(_) => 400,
                 ServerError::Reset | ServerError::TooLarge => 502,
                 ServerError::Timeout => 504,
                 ServerError::Shutdown => 503,
@@ -390,7 +267,7 @@ fn client_route(
         }
         ("PUT", "composite") if head.is_empty() => {
             let recs = records_from_json(&json_body(req)?, &Path::ROOT)?;
-            op_result(h.write_composite(ep, &recs))
+            op_result(h.write_composite(ep, &recs, format))
         }
         ("GET", "discover") => op_result(h.discover(ep, &parse_path(head)?)),
         ("POST", "observe") => op_result(h.observe(ep, &parse_path(head)?, format)),

@@ -25,6 +25,8 @@ pub struct Response {
     pub observe: Option<u32>,
     /// The path of the request, the base for decoding the payload.
     pub path: Path,
+    /// Location-Path segments (a Create's 2.01 names the new instance: `["3303", "1"]`).
+    pub location: Vec<String>,
 }
 
 impl Response {
@@ -42,8 +44,22 @@ impl Response {
         Ok(values::decode(format, &self.path, &self.payload)?)
     }
 
-    /// The JSON form: code, name and, by content format, decoded `values`, `links` (Discover)
-    /// or `payload_hex` (anything undecodable, with `error`).
+    /// The Location-Path as a path (`/3303/1`), if the response has one.
+    pub fn location_path(&self) -> Option<String> {
+        (!self.location.is_empty()).then(|| format!("/{}", self.location.join("/")))
+    }
+
+    /// True for a success whose payload this server cannot decode (a 2.xx that still failed).
+    pub fn is_undecodable(&self) -> bool {
+        self.is_success()
+            && !self.payload.is_empty()
+            && self.content_format != Some(cf::LINK_FORMAT)
+            && self.values().is_err()
+    }
+
+    /// The JSON form: code, name, `location` (Create) and, by content format, decoded
+    /// `values`, `links` (Discover) or, for a payload that cannot be decoded, `success: false`
+    /// with `error` and `payload_hex`.
     pub fn to_json(&self) -> Json {
         let mut j = json!({
             "code": code_string(self.code),
@@ -55,6 +71,9 @@ impl Response {
         }
         if let Some(o) = self.observe {
             j["observe"] = json!(o);
+        }
+        if let Some(l) = self.location_path() {
+            j["location"] = json!(l);
         }
         if self.payload.is_empty() {
             return j;
@@ -69,7 +88,11 @@ impl Response {
             _ => match self.values() {
                 Ok(v) => j["values"] = Json::Array(v.iter().map(OwnedRecord::to_json).collect()),
                 Err(e) => {
-                    j["error"] = json!(e.to_string());
+                    j["success"] = json!(false);
+                    j["error"] = json!(format!(
+                        "undecodable payload ({}): {e}",
+                        values::format_name(self.content_format.unwrap_or(cf::TEXT))
+                    ));
                     j["payload_hex"] = json!(hex(&self.payload));
                 }
             },
@@ -240,9 +263,11 @@ pub fn execute(path: &Path, args: Option<&str>) -> Result<OutRequest, ServerErro
     Ok(r)
 }
 
-/// Create: POST on the object. With `instance`, the payload names the new instance (records
-/// under `/O/I`); without, the client picks the ID and the payload holds the resources of
-/// one instance (records under `/O/0`). Returns the target path (the object) and the request.
+/// Create: POST on the object. With `instance`, the payload names the new instance: records
+/// under `/O/I` inside a TLV object-instance header, or SenML names below the base name
+/// `/O/I/`; without values it is that header (or base name) alone. Without `instance` the
+/// client picks the ID and the payload holds the resources of one instance (records under
+/// `/O/0`). Returns the target path (the object) and the request.
 pub fn create(
     object: u16,
     instance: Option<u16>,
@@ -256,16 +281,43 @@ pub fn create(
             r.path
         )));
     }
-    let base = if instance.is_some() {
-        Path::object(object)
-    } else {
-        inst_path
+    let payload = match instance {
+        Some(i) if records.is_empty() => empty_instance(object, i, format)?,
+        Some(_) => values::encode(format, &Path::object(object), records)?,
+        None => values::encode(format, &inst_path, records)?,
     };
-    let payload = values::encode(format, &base, records)?;
     Ok((
         Path::object(object),
         with_format(OutRequest::new(code::POST, Vec::new()), payload, format),
     ))
+}
+
+/// The payload of a Create of instance `/object/instance` without resources.
+fn empty_instance(object: u16, instance: u16, format: u16) -> Result<Vec<u8>, ServerError> {
+    let bn = format!("/{object}/{instance}/");
+    Ok(match format {
+        // Object Instance TLV (type bits 00) of length 0, with an 8- or 16-bit identifier.
+        cf::LWM2M_TLV => match u8::try_from(instance) {
+            Ok(i) => vec![0x00, i],
+            Err(_) => {
+                let [hi, lo] = instance.to_be_bytes();
+                vec![0x20, hi, lo]
+            }
+        },
+        // [{-2: "/O/I/"}]: one record that sets only the base name.
+        cf::SENML_CBOR => {
+            let mut p = vec![0x81, 0xa1, 0x21, 0x60 | bn.len() as u8];
+            p.extend(bn.as_bytes());
+            p
+        }
+        cf::SENML_JSON => json!([{ "bn": bn }]).to_string().into_bytes(),
+        _ => {
+            return Err(ServerError::InvalidArgument(format!(
+                "a Create without values needs tlv, senml-cbor or senml-json, not {}",
+                values::format_name(format)
+            )))
+        }
+    })
 }
 
 /// Delete: DELETE on an instance (or, in bootstrap, any path).
@@ -283,30 +335,38 @@ pub fn write_attributes(attrs: &Attributes) -> Result<OutRequest, ServerError> {
     Ok(r)
 }
 
-/// Read-Composite: FETCH on the root with a SenML CBOR list of paths.
+/// Read-Composite: FETCH on the root with a list of paths, in SenML JSON when that is the
+/// format asked for, else in SenML CBOR.
 pub fn read_composite(paths: &[Path], format: u16) -> Result<OutRequest, ServerError> {
     if paths.is_empty() {
         return Err(ServerError::InvalidArgument("no paths given".into()));
     }
-    let mut r = with_format(
-        OutRequest::new(code::FETCH, Vec::new()),
-        values::composite_paths_payload(paths),
-        cf::SENML_CBOR,
-    );
+    let (list, list_format) = if format == cf::SENML_JSON {
+        let names: Vec<Json> = paths.iter().map(|p| json!({"n": p.to_string()})).collect();
+        (Json::Array(names).to_string().into_bytes(), cf::SENML_JSON)
+    } else {
+        (values::composite_paths_payload(paths), cf::SENML_CBOR)
+    };
+    let mut r = with_format(OutRequest::new(code::FETCH, Vec::new()), list, list_format);
     r.accept = Some(format);
     Ok(r)
 }
 
-/// Write-Composite: iPATCH on the root with SenML CBOR records.
-pub fn write_composite(records: &[OwnedRecord]) -> Result<OutRequest, ServerError> {
+/// Write-Composite: iPATCH on the root with records in `format` (SenML CBOR or SenML JSON).
+pub fn write_composite(records: &[OwnedRecord], format: u16) -> Result<OutRequest, ServerError> {
     if records.is_empty() {
         return Err(ServerError::InvalidArgument("no values given".into()));
     }
-    let payload = values::encode(cf::SENML_CBOR, &Path::ROOT, records)?;
+    if format != cf::SENML_CBOR && format != cf::SENML_JSON {
+        return Err(ServerError::InvalidArgument(
+            "Write-Composite needs senml-cbor or senml-json".into(),
+        ));
+    }
+    let payload = values::encode(format, &Path::ROOT, records)?;
     Ok(with_format(
         OutRequest::new(code::IPATCH, Vec::new()),
         payload,
-        cf::SENML_CBOR,
+        format,
     ))
 }
 
@@ -359,6 +419,7 @@ mod tests {
             payload: Vec::new(),
             observe: None,
             path: Path::resource(3, 0, 14),
+            location: Vec::new(),
         };
         assert_eq!(
             r.to_json(),
@@ -370,6 +431,7 @@ mod tests {
             payload: b"</3/0>,</3/0/1>".to_vec(),
             observe: None,
             path: Path::object(3),
+            location: Vec::new(),
         };
         assert_eq!(d.to_json()["links"], json!("</3/0>,</3/0/1>"));
         let e = Response {
@@ -378,7 +440,44 @@ mod tests {
             payload: Vec::new(),
             observe: None,
             path: Path::object(3),
+            location: Vec::new(),
         };
         assert_eq!(e.to_json()["success"], json!(false));
+    }
+}
+#[cfg(test)]
+mod create_tests {
+    use super::*;
+    use crate::values::OwnedValue;
+
+    #[test]
+    fn create_carries_the_instance_id() {
+        let recs = [OwnedRecord {
+            path: Path::resource(3303, 2, 5700),
+            value: OwnedValue::Float(20.5),
+        }];
+        for f in [cf::LWM2M_TLV, cf::SENML_CBOR, cf::SENML_JSON] {
+            let (target, req) = create(3303, Some(2), &recs, f).unwrap();
+            assert_eq!(target, Path::object(3303));
+            assert_eq!((req.code, req.content_format), (code::POST, Some(f)));
+            let back = values::decode(f, &Path::object(3303), &req.payload).unwrap();
+            assert_eq!(back, recs, "{f}");
+        }
+        // TLV: an Object Instance header (type 00, ID 2, length 7) around the resource.
+        let (_, req) = create(3303, Some(2), &recs, cf::LWM2M_TLV).unwrap();
+        assert_eq!(req.payload[..2], [0x07, 0x02]);
+        // Without values: the header alone, or a base name alone.
+        let empty = |i, f| create(3303, Some(i), &[], f).unwrap().1.payload;
+        assert_eq!(empty(2, cf::LWM2M_TLV), [0x00, 0x02]);
+        assert_eq!(empty(300, cf::LWM2M_TLV), [0x20, 0x01, 0x2c]);
+        let mut want = vec![0x81, 0xa1, 0x21, 0x68];
+        want.extend(b"/3303/2/");
+        assert_eq!(empty(2, cf::SENML_CBOR), want);
+        assert_eq!(empty(2, cf::SENML_JSON), br#"[{"bn":"/3303/2/"}]"#);
+        assert!(create(3303, Some(2), &[], cf::LWM2M_CBOR).is_err());
+        // The client picks the ID: resources of one instance, no instance header.
+        let (_, req) = create(3303, None, &recs[..0], cf::LWM2M_TLV).unwrap();
+        assert!(req.payload.is_empty());
+        assert!(create(3303, Some(1), &recs, cf::LWM2M_TLV).is_err());
     }
 }

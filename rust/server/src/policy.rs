@@ -11,8 +11,12 @@
 //! # path: an object or instance prefix, `/` = everything (default `/`)
 //! # rights: `all`, a number (`33`, `0x21`) or names joined by `,` or `+`:
 //! #         read write execute delete create discover (default `all`)
-//! # lifetime: longest account lifetime in seconds this rule grants (allow rules only)
-//! allow requester=lamp-switch-* host=lamp-* path=/3311 rights=read,write lifetime=600
+//! # lifetime: longest lifetime in seconds of one grant: the account lifetime written at the
+//! #           install and at each refresh (allow rules only)
+//! # renew: how long refreshes may keep the access going, in seconds after the first grant
+//! #        (the accounts never live past it); `no` (or 0): no refresh; absent: refreshes
+//! #        without end (allow rules only)
+//! allow requester=lamp-switch-* host=lamp-* path=/3311 rights=read,write lifetime=600 renew=3600
 //! deny  requester=* host=door-* path=/3 rights=write
 //! allow requester=* host=* path=/3303 rights=read+discover
 //! ```
@@ -28,11 +32,19 @@
 //! Nothing applies: deny (default deny). The account lifetime is the server's default
 //! lifetime, lowered to the smallest `lifetime=` of the allow rules that decided.
 //!
+//! An access request for a pair that already has accounts (a refresh, with or without new
+//! credentials) is decided again, and the smallest `renew=` of the deciding rules bounds it:
+//! refused with 4.03 once `renew` seconds have passed since the pair's first grant (or at
+//! once with `renew=no`), else the lifetime written is cut so that the accounts end by then.
+//! When the accounts have ended the server forgets the pair; a later request with `c` is a
+//! new grant, decided anew.
+//!
 //! The server's own objects and the C2C objects (0, 1, 2, 11000, 11001, 11002, 21) are never
 //! granted, whatever the policy says.
 
 use std::fmt;
 use std::path::Path as FsPath;
+use std::time::{Duration, SystemTime};
 
 use lwm2m::c2c::{access_request::Grant, rights};
 use lwm2m::Path;
@@ -53,8 +65,11 @@ pub struct Rule {
     pub path: Path,
     /// Rights mask ([`rights`] bits).
     pub rights: u8,
-    /// Longest account lifetime (s) this rule grants.
+    /// Longest account lifetime (s) this rule grants, per install or refresh.
     pub max_lifetime: Option<u32>,
+    /// How long after a pair's first grant refreshes are granted (s; 0: never); `None`:
+    /// without bound.
+    pub renew: Option<u32>,
 }
 
 impl Rule {
@@ -82,6 +97,11 @@ impl Rule {
         );
         if let Some(l) = self.max_lifetime {
             s.push_str(&format!(" lifetime={l}"));
+        }
+        match self.renew {
+            Some(0) => s.push_str(" renew=no"),
+            Some(r) => s.push_str(&format!(" renew={r}")),
+            None => {}
         }
         s
     }
@@ -111,10 +131,12 @@ impl std::error::Error for PolicyError {}
 /// The outcome of a policy check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Every grant is allowed; the smallest `lifetime=` of the deciding rules, if any.
+    /// Every grant is allowed; the smallest `lifetime=` and `renew=` of the deciding rules.
     Allow {
         /// Lifetime cap (s).
         max_lifetime: Option<u32>,
+        /// Refresh bound (s after the first grant; 0: no refresh).
+        renew: Option<u32>,
     },
     /// Some grant is denied.
     Deny {
@@ -159,6 +181,7 @@ impl Policy {
                 path: Path::ROOT,
                 rights: rights::ALL,
                 max_lifetime: None,
+                renew: None,
             };
             let mut seen = Vec::new();
             for w in words {
@@ -192,7 +215,18 @@ impl Policy {
                             l.ok_or_else(|| err(format!("bad lifetime {v:?} (seconds > 0)")))?,
                         );
                     }
-                    "lifetime" => return Err(err("lifetime only makes sense on allow".into())),
+                    "renew" if allow => {
+                        let r = match v {
+                            "no" => Some(0),
+                            n => n.parse::<u32>().ok(),
+                        };
+                        rule.renew = Some(
+                            r.ok_or_else(|| err(format!("bad renew {v:?} (seconds, or no)")))?,
+                        );
+                    }
+                    k @ ("lifetime" | "renew") => {
+                        return Err(err(format!("{k} only makes sense on allow")))
+                    }
                     _ => return Err(err(format!("unknown field {k:?}"))),
                 }
             }
@@ -213,6 +247,7 @@ impl Policy {
     /// Decides on every grant of one request.
     pub fn decide(&self, requester: &str, host: &str, grants: &[Grant]) -> Decision {
         let mut cap: Option<u32> = None;
+        let mut renew: Option<u32> = None;
         for g in grants {
             let what = format!("{} {} on {host}", rights_text(g.rights), g.path);
             if g.path
@@ -228,6 +263,9 @@ impl Policy {
                     if let Some(l) = r.max_lifetime {
                         cap = Some(cap.map_or(l, |c| c.min(l)));
                     }
+                    if let Some(l) = r.renew {
+                        renew = Some(renew.map_or(l, |c| c.min(l)));
+                    }
                 }
                 Some(r) => {
                     return Decision::Deny {
@@ -241,7 +279,10 @@ impl Policy {
                 }
             }
         }
-        Decision::Allow { max_lifetime: cap }
+        Decision::Allow {
+            max_lifetime: cap,
+            renew,
+        }
     }
 
     /// The JSON form (for `GET /api/policy`).
@@ -253,6 +294,44 @@ impl Policy {
                 .collect(),
         )
     }
+}
+
+/// The lifetime to write under a `renew` bound (see the module text): for a new
+/// pair (`granted` = `None`) the grant's lifetime, at most `renew` when that is set; for a
+/// refresh of a pair granted at `granted`, refused once `renew` seconds have passed since then
+/// (at once for `renew` = 0), else cut to the time left. `lifetime` 0 means forever.
+pub fn bounded_lifetime(
+    lifetime: u32,
+    renew: Option<u32>,
+    granted: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<u32, String> {
+    let Some(total) = renew else {
+        return Ok(lifetime);
+    };
+    let Some(granted) = granted else {
+        return Ok(match (lifetime, total) {
+            (l, 0) => l,
+            (0, t) => t,
+            (l, t) => l.min(t),
+        });
+    };
+    if total == 0 {
+        return Err("refresh refused: the policy allows no renewal (renew=no)".into());
+    }
+    let end = granted + Duration::from_secs(u64::from(total));
+    let left = end.duration_since(now).map_or(0, |d| d.as_secs());
+    if left == 0 {
+        return Err(format!(
+            "refresh refused: the policy's renewal limit ({total} s after the first grant) is reached"
+        ));
+    }
+    let left = u32::try_from(left).unwrap_or(u32::MAX);
+    Ok(if lifetime == 0 {
+        left
+    } else {
+        lifetime.min(left)
+    })
 }
 
 /// `*` matches any run of characters (also none); everything else matches itself.
@@ -389,7 +468,8 @@ mod tests {
         assert_eq!(
             p.decide("sw-1", "lamp-1", &[rw]),
             Decision::Allow {
-                max_lifetime: Some(600)
+                max_lifetime: Some(600),
+                renew: None
             }
         );
         // Not a sw-*: rule 2 does not apply, rule 3 denies the write.
@@ -405,7 +485,8 @@ mod tests {
                 &[g(Path::instance(3311, 1), rights::READ)]
             ),
             Decision::Allow {
-                max_lifetime: Some(60)
+                max_lifetime: Some(60),
+                renew: None
             }
         );
         // Rights beyond the allow rule's mask do not match it: default deny.
@@ -425,7 +506,8 @@ mod tests {
         assert_eq!(
             p.decide("sw-2", "lamp-1", &two),
             Decision::Allow {
-                max_lifetime: Some(600)
+                max_lifetime: Some(600),
+                renew: None
             }
         );
         assert!(matches!(
@@ -449,7 +531,10 @@ mod tests {
         }
         assert_eq!(
             p.decide("a", "b", &[g(Path::instance(3, 0), rights::READ)]),
-            Decision::Allow { max_lifetime: None }
+            Decision::Allow {
+                max_lifetime: None,
+                renew: None
+            }
         );
     }
 
@@ -463,5 +548,70 @@ mod tests {
             p.rules[0].to_line(),
             "allow requester=a* host=b path=/3/0 rights=read lifetime=9"
         );
+    }
+
+    #[test]
+    fn renew_bounds_parse_decide_and_print() {
+        let p = Policy::parse(
+            "allow host=a path=/3303 rights=read lifetime=5 renew=12\n\
+             allow host=a path=/3311 rights=read lifetime=9 renew=no\n\
+             allow host=b lifetime=7\n",
+        )
+        .unwrap();
+        let g = |path| Grant {
+            path,
+            rights: rights::READ,
+        };
+        assert_eq!(
+            p.decide("r", "a", &[g(Path::object(3303))]),
+            Decision::Allow {
+                max_lifetime: Some(5),
+                renew: Some(12)
+            }
+        );
+        // Several grants: the smallest bound of each kind.
+        assert_eq!(
+            p.decide("r", "a", &[g(Path::object(3303)), g(Path::object(3311))]),
+            Decision::Allow {
+                max_lifetime: Some(5),
+                renew: Some(0)
+            }
+        );
+        assert_eq!(
+            p.decide("r", "b", &[g(Path::object(3303))]),
+            Decision::Allow {
+                max_lifetime: Some(7),
+                renew: None
+            }
+        );
+        assert!(p.rules[0].to_line().ends_with("lifetime=5 renew=12"));
+        assert!(p.rules[1].to_line().ends_with("lifetime=9 renew=no"));
+        assert_eq!(
+            Policy::parse(&p.rules[1].to_line()).unwrap().rules[0].renew,
+            Some(0)
+        );
+        assert_eq!(Policy::parse("deny renew=5").unwrap_err().line, 1);
+        assert_eq!(Policy::parse("allow renew=x").unwrap_err().line, 1);
+        assert_eq!(Policy::parse("allow renew=-1").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn renewal_bounds() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |s| t0 + Duration::from_secs(s);
+        // No bound: the grant's lifetime, first grant or refresh.
+        assert_eq!(bounded_lifetime(5, None, None, t0), Ok(5));
+        assert_eq!(bounded_lifetime(5, None, Some(t0), at(999)), Ok(5));
+        // First grant: at most the bound (forever becomes the bound).
+        assert_eq!(bounded_lifetime(5, Some(12), None, t0), Ok(5));
+        assert_eq!(bounded_lifetime(60, Some(12), None, t0), Ok(12));
+        assert_eq!(bounded_lifetime(0, Some(12), None, t0), Ok(12));
+        assert_eq!(bounded_lifetime(5, Some(0), None, t0), Ok(5));
+        // Refreshes: cut to what is left, refused at the end or with renew=no.
+        assert_eq!(bounded_lifetime(5, Some(12), Some(t0), at(4)), Ok(5));
+        assert_eq!(bounded_lifetime(5, Some(12), Some(t0), at(9)), Ok(3));
+        assert!(bounded_lifetime(5, Some(12), Some(t0), at(12)).is_err());
+        assert!(bounded_lifetime(5, Some(12), Some(t0), at(30)).is_err());
+        assert!(bounded_lifetime(5, Some(0), Some(t0), t0).is_err());
     }
 }

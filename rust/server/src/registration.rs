@@ -98,6 +98,9 @@ pub struct Registration {
     /// bound to it: Updates, De-registers and access requests must come over the same
     /// identity; NoSec registrations keep the address rule.
     pub security: PeerSecurity,
+    /// The content format this client last answered or accepted a multi-value payload in
+    /// (remembered by the server's format choice, see [`crate::formats`]); `None` until then.
+    pub format: Option<u16>,
 }
 
 impl Registration {
@@ -146,6 +149,7 @@ impl Registration {
             "objects": objects,
             "registered_at": registered,
             "expires_in": self.expires_at().saturating_duration_since(now).as_secs(),
+            "format": self.format.map(crate::values::format_name),
         })
     }
 }
@@ -185,6 +189,10 @@ fn parse_queue(v: Option<&str>) -> Result<bool, String> {
         Some(_) => Err("Q takes no value".into()),
     }
 }
+
+/// The LwM2M enabler versions this server accepts in Register (`lwm2m=`; absent means 1.0).
+/// Any other version is answered with 4.12 Precondition Failed.
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["1.0", "1.1"];
 
 /// Parses the Register query (`ep` is required; unknown parameters are ignored).
 pub fn parse_register_query(items: &[String]) -> Result<RegisterParams, String> {
@@ -363,6 +371,14 @@ impl Registry {
         Some(reg.clone())
     }
 
+    /// Remembers the content format that worked for registration `id` (ignored when that
+    /// registration is gone, e.g. replaced by a new Register meanwhile).
+    pub fn set_format(&mut self, id: &str, format: u16) {
+        if let Some(reg) = self.ep_of_id.get(id).and_then(|ep| self.by_ep.get_mut(ep)) {
+            reg.format = Some(format);
+        }
+    }
+
     /// The registration with this ID.
     pub fn by_id(&self, id: &str) -> Option<&Registration> {
         self.by_ep.get(self.ep_of_id.get(id)?)
@@ -452,6 +468,11 @@ pub fn handle(
             let Ok(params) = parse_register_query(&req.query) else {
                 return fail(code::BAD_REQUEST);
             };
+            // LwM2M 1.1 TS Transport 6.2.1: an unsupported version gets 4.12, and the client
+            // may register again with an older one.
+            if !SUPPORTED_VERSIONS.contains(&params.version.as_str()) {
+                return fail(code::PRECONDITION_FAILED);
+            }
             let Ok(l) = links(req) else {
                 return fail(code::BAD_REQUEST);
             };
@@ -475,6 +496,7 @@ pub fn handle(
                 registered_at: SystemTime::now(),
                 last_update: now,
                 security: req.security.clone(),
+                format: None,
             };
             let replaced = registry.insert(reg.clone());
             let reply = Reply {
@@ -673,6 +695,7 @@ mod tests {
             registered_at: SystemTime::now(),
             last_update: Instant::now(),
             security: PeerSecurity::NoSec,
+            format: None,
         }
         .uri_path(&Path::resource(3, 0, 1));
         assert_eq!(reg_path, vec!["lwm2m", "3", "0", "1"]);

@@ -21,6 +21,7 @@ use crate::c2c::C2cState;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::event::Event;
+use crate::formats;
 use crate::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
 use crate::msg::{self, IncomingRequest, OutRequest, Reply};
 use crate::ops::{self, Attributes, Response};
@@ -355,7 +356,7 @@ impl ServerHandle {
 
     /// Starts the HTTP API on `addr` (see [`crate::http`]); returns the bound address.
     pub fn start_http(&self, addr: &str) -> io::Result<SocketAddr> {
-        let (bound, t) = crate::http::spawn(addr, self.clone())?;
+        let (bound, t) = crate::http::spawn(addr, self.clone(), &self.inner.config.http)?;
         *lock(&self.inner.http_addr) = Some(bound);
         lock(&self.inner.threads).push(t);
         Ok(bound)
@@ -389,23 +390,46 @@ impl ServerHandle {
         lock(&self.inner.shared.registry).get(endpoint).cloned()
     }
 
-    /// The default content format for a client: SenML CBOR for LwM2M 1.1+, TLV for 1.0.
+    /// The first content format tried for a client without an explicit one: the format it
+    /// last answered in, else SenML CBOR for LwM2M 1.1 and TLV for 1.0 (see [`formats`]).
     pub fn default_format(&self, endpoint: &str) -> Result<u16, ServerError> {
         let reg = self
             .client(endpoint)
             .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
-        Ok(if reg.version.starts_with("1.0") {
-            cf::LWM2M_TLV
-        } else {
-            cf::SENML_CBOR
-        })
+        Ok(reg
+            .format
+            .unwrap_or_else(|| formats::default_format(&reg.version)))
     }
 
-    fn format(&self, endpoint: &str, format: Option<u16>) -> Result<u16, ServerError> {
-        match format {
-            Some(f) => Ok(f),
-            None => self.default_format(endpoint),
+    /// Runs an operation in `explicit` or, without, in the formats of [`formats::candidates`]
+    /// until the client takes one; remembers a format that worked for this registration.
+    fn with_formats(
+        &self,
+        endpoint: &str,
+        path: &Path,
+        explicit: Option<u16>,
+        kind: CallKind,
+        build: impl FnMut(u16) -> Result<OutRequest, ServerError>,
+    ) -> Result<Response, ServerError> {
+        let reg = self
+            .client(endpoint)
+            .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
+        let list = match explicit {
+            Some(f) => vec![f],
+            None => formats::candidates(&reg.version, reg.format, path),
+        };
+        let send = |req| self.call(endpoint, *path, req, kind);
+        let (r, asked) = formats::try_formats(&list, build, send)?;
+        if r.is_success() {
+            // A read answers in its own Content-Format; a write was taken in the one it had.
+            let used = r.content_format.unwrap_or(asked);
+            if let Some(f) = Some(used).filter(|f| formats::is_general(*f)) {
+                if reg.format != Some(f) && !r.is_undecodable() {
+                    lock(&self.inner.shared.registry).set_format(&reg.id, f);
+                }
+            }
         }
+        Ok(r)
     }
 
     pub(crate) fn caller(&self) -> Caller {
@@ -478,18 +502,20 @@ impl ServerHandle {
         lock(&self.inner.threads).push(t);
     }
 
-    /// Read (GET). `format` defaults to SenML CBOR (TLV for 1.0 clients).
+    /// Read (GET). Without `format`, the client's format with fallback ([`formats`]).
     pub fn read(
         &self,
         endpoint: &str,
         path: &Path,
         format: Option<u16>,
     ) -> Result<Response, ServerError> {
-        let f = self.format(endpoint, format)?;
-        self.call(endpoint, *path, ops::read(f), CallKind::Plain)
+        self.with_formats(endpoint, path, format, CallKind::Plain, |f| {
+            Ok(ops::read(f))
+        })
     }
 
-    /// Write: replace (PUT) or partial update (POST) of an instance or resource.
+    /// Write: replace (PUT) or partial update (POST) of an instance or resource. Without
+    /// `format`, the client's format with fallback on 4.15 ([`formats`]).
     pub fn write(
         &self,
         endpoint: &str,
@@ -498,9 +524,9 @@ impl ServerHandle {
         format: Option<u16>,
         replace: bool,
     ) -> Result<Response, ServerError> {
-        let f = self.format(endpoint, format)?;
-        let req = ops::write(path, records, f, replace)?;
-        self.call(endpoint, *path, req, CallKind::Plain)
+        self.with_formats(endpoint, path, format, CallKind::Plain, |f| {
+            ops::write(path, records, f, replace)
+        })
     }
 
     /// Execute (POST on a resource) with optional arguments.
@@ -514,7 +540,9 @@ impl ServerHandle {
     }
 
     /// Create an instance of `object` (with the given ID, or one the client picks). Records
-    /// lie under `/object/instance` (`/object/0` when the client picks). Format defaults to TLV.
+    /// lie under `/object/instance` (`/object/0` when the client picks); the answer's
+    /// [`Response::location`] names the instance created. Without `format`, the client's
+    /// format with fallback on 4.15 ([`formats`]).
     pub fn create(
         &self,
         endpoint: &str,
@@ -523,9 +551,10 @@ impl ServerHandle {
         records: &[OwnedRecord],
         format: Option<u16>,
     ) -> Result<Response, ServerError> {
-        let (target, req) =
-            ops::create(object, instance, records, format.unwrap_or(cf::LWM2M_TLV))?;
-        self.call(endpoint, target, req, CallKind::Plain)
+        let target = Path::object(object);
+        self.with_formats(endpoint, &target, format, CallKind::Plain, |f| {
+            ops::create(object, instance, records, f).map(|(_, req)| req)
+        })
     }
 
     /// Delete an object instance.
@@ -554,30 +583,33 @@ impl ServerHandle {
     }
 
     /// Observe (GET Observe=0). The first response is returned; notifications arrive as
-    /// [`Event::Notification`].
+    /// [`Event::Notification`]. Without `format`, the client's format with fallback.
     pub fn observe(
         &self,
         endpoint: &str,
         path: &Path,
         format: Option<u16>,
     ) -> Result<Response, ServerError> {
-        let f = self.format(endpoint, format)?;
-        self.call(endpoint, *path, ops::observe(f, false), CallKind::Observe)
+        self.with_formats(endpoint, path, format, CallKind::Observe, |f| {
+            Ok(ops::observe(f, false))
+        })
     }
 
-    /// Cancels an observation actively (GET Observe=1 with the observation's token). Later
-    /// notifications on that token are answered with RST.
+    /// Cancels an observation actively: GET with Observe=1, the observation's token and the
+    /// options of the request that registered it (RFC 7641 3.6). Later notifications on that
+    /// token are answered with RST.
     pub fn cancel_observe(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
-        let f = self.format(endpoint, None)?;
+        // The event loop replaces this request with the registering one.
         self.call(
             endpoint,
             *path,
-            ops::observe(f, true),
+            ops::observe(cf::SENML_CBOR, true),
             CallKind::CancelObserve,
         )
     }
 
-    /// Read-Composite (FETCH with a SenML CBOR list of paths). `format` defaults to SenML CBOR.
+    /// Read-Composite (FETCH with a list of paths). `format` defaults to SenML CBOR; with
+    /// SenML JSON the list is in SenML JSON too.
     pub fn read_composite(
         &self,
         endpoint: &str,
@@ -588,13 +620,14 @@ impl ServerHandle {
         self.call(endpoint, Path::ROOT, req, CallKind::Plain)
     }
 
-    /// Write-Composite (iPATCH with SenML CBOR).
+    /// Write-Composite (iPATCH) in `format`: SenML CBOR (default) or SenML JSON.
     pub fn write_composite(
         &self,
         endpoint: &str,
         records: &[OwnedRecord],
+        format: Option<u16>,
     ) -> Result<Response, ServerError> {
-        let req = ops::write_composite(records)?;
+        let req = ops::write_composite(records, format.unwrap_or(cf::SENML_CBOR))?;
         self.call(endpoint, Path::ROOT, req, CallKind::Plain)
     }
 }
@@ -630,6 +663,8 @@ struct Observation {
     endpoint: String,
     reg_id: String,
     path: Path,
+    /// The registering request: a cancel repeats its options (RFC 7641 3.6).
+    req: OutRequest,
 }
 
 struct BootstrapSession {
@@ -1041,6 +1076,7 @@ impl EventLoop {
                 payload: m.payload.to_vec(),
                 observe: observe_value(m),
                 path,
+                location: Vec::new(),
             };
             if response.is_success() && response.observe.is_some() {
                 self.shared.emit(Event::Notification {
@@ -1137,6 +1173,7 @@ impl EventLoop {
             payload: std::mem::take(&mut ex.body),
             observe: first.1,
             path: ex.target,
+            location: location_path(m),
         };
         self.complete(token, Ok(response), now);
     }
@@ -1160,6 +1197,7 @@ impl EventLoop {
                                 endpoint,
                                 reg_id,
                                 path: ex.target,
+                                req: ex.req.clone(),
                             },
                         );
                     }
@@ -1178,6 +1216,7 @@ impl EventLoop {
                 .send(Err(ServerError::UnknownEndpoint(call.endpoint)));
             return;
         };
+        let mut req = call.req;
         let token = match call.kind {
             CallKind::CancelObserve => {
                 let found = self
@@ -1185,9 +1224,14 @@ impl EventLoop {
                     .iter()
                     .find(|(_, o)| o.endpoint == call.endpoint && o.path == call.target)
                     .map(|(t, _)| t.clone());
-                match found {
-                    Some(t) => {
-                        self.observations.remove(&t);
+                match found.and_then(|t| self.observations.remove(&t).map(|o| (t, o))) {
+                    Some((t, o)) => {
+                        // The registering request's options (Accept, query), Observe = 1.
+                        req = OutRequest {
+                            observe: Some(1),
+                            block2: None,
+                            ..o.req
+                        };
                         t
                     }
                     None => {
@@ -1198,7 +1242,6 @@ impl EventLoop {
             }
             _ => self.ids.token(),
         };
-        let mut req = call.req;
         req.path = reg.uri_path(&call.target);
         let owner = Owner::Call {
             reply: call.reply,
@@ -1348,6 +1391,14 @@ fn content_format(m: &Message<'_>) -> Option<u16> {
         Some(Ok(v)) => u16::try_from(v).ok(),
         _ => None,
     }
+}
+
+/// The Location-Path segments of a response (a Create's 2.01).
+fn location_path(m: &Message<'_>) -> Vec<String> {
+    m.options()
+        .filter(|o| o.number == option::LOCATION_PATH)
+        .map(|o| String::from_utf8_lossy(o.value).into_owned())
+        .collect()
 }
 
 fn observe_value(m: &Message<'_>) -> Option<u32> {

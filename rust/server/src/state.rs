@@ -18,7 +18,8 @@
 //!                     "instances": {"11000": [1], "11001": [1], "11002": [0]},
 //!                     "recipient_ids": []}},
 //!  "pairs": [{"requester": "switch", "host": "lamp", "security": "psk", "lifetime": 3600,
-//!             "renewed_ms": 1767225600000, "expires_at": 1767229200,
+//!             "renewed_ms": 1767225600000, "granted_ms": 1767225600000,
+//!             "expires_at": 1767229200,
 //!             "at_host": {"short_id": 1, "client_instance": 1, "security_instance": 1},
 //!             "at_requester": {"short_id": 1, "client_instance": 0, "security_instance": 0}}],
 //!  "acls": [{"host": "lamp", "path": "/3311/0", "instance": 0, "entries": {"1": 1}}],
@@ -27,7 +28,8 @@
 //! ```
 //!
 //! `expires_at` (Unix seconds) is for the reader; the server computes expiry from
-//! `renewed_ms` and `lifetime`.
+//! `renewed_ms` and `lifetime`; `granted_ms` is the pair's first grant, from which the
+//! policy's `renew=` counts (absent in older files: `renewed_ms` is taken).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -101,6 +103,7 @@ pub fn to_json(st: &C2cState) -> Json {
                 "security": p.security.name(),
                 "lifetime": p.lifetime,
                 "renewed_ms": millis(p.renewed),
+                "granted_ms": millis(p.granted),
                 "at_host": account_json(&p.at_host),
                 "at_requester": account_json(&p.at_requester),
             });
@@ -265,6 +268,13 @@ fn pair(i: usize, j: &Json) -> R<Pair> {
     let renewed = SystemTime::UNIX_EPOCH
         .checked_add(Duration::from_millis(uint(j, "renewed_ms", ctx)?))
         .ok_or_else(|| format!("{ctx}: renewed_ms out of range"))?;
+    // Files written before `renew=` existed have no granted_ms: count from the last renewal.
+    let granted = match j.get("granted_ms") {
+        None => renewed,
+        Some(_) => SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_millis(uint(j, "granted_ms", ctx)?))
+            .ok_or_else(|| format!("{ctx}: granted_ms out of range"))?,
+    };
     Ok(Pair {
         requester: text(j, "requester", ctx)?,
         host: text(j, "host", ctx)?,
@@ -277,6 +287,7 @@ fn pair(i: usize, j: &Json) -> R<Pair> {
             .ok_or_else(|| format!("{ctx}: unknown security {security:?}"))?,
         lifetime: small(uint(j, "lifetime", ctx)?, "lifetime", ctx)?,
         renewed,
+        granted,
     })
 }
 
@@ -406,6 +417,7 @@ mod tests {
                 security: SecurityMode::Oscore,
                 lifetime: 60,
                 renewed: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+                granted: SystemTime::UNIX_EPOCH + Duration::from_millis(1_699_999_999_000),
             },
         );
         st.acls.insert(

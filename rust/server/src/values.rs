@@ -202,9 +202,45 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Why a payload could not be encoded or decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CodecError {
+    /// The engine's codecs (TLV, SenML CBOR, LwM2M CBOR, text, opaque).
+    Engine(lwm2m::Error),
+    /// The server's JSON formats ([`crate::senml_json`]).
+    Json(crate::senml_json::JsonFormatError),
+}
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CodecError::Engine(e) => write!(f, "{e}"),
+            CodecError::Json(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+impl From<lwm2m::Error> for CodecError {
+    fn from(e: lwm2m::Error) -> Self {
+        CodecError::Engine(e)
+    }
+}
+
 /// Decodes a payload in `format` relative to the request path `base`, using the built-in type
-/// table for formats without types.
-pub fn decode(format: u16, base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecord>, lwm2m::Error> {
+/// table for formats without types. SenML JSON and LwM2M JSON are decoded by
+/// [`crate::senml_json`], the others by the engine's codecs.
+pub fn decode(format: u16, base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecord>, CodecError> {
+    match format {
+        cf::SENML_JSON => {
+            return crate::senml_json::decode(base, payload).map_err(CodecError::Json)
+        }
+        cf::LWM2M_JSON => {
+            return crate::senml_json::decode_lwm2m_json(base, payload).map_err(CodecError::Json)
+        }
+        _ => {}
+    }
     let type_of = |p: &Path| types::type_for_decoding(format, p);
     let dec = Decoder::new(format, base, payload, &type_of)?;
     let mut out = Vec::new();
@@ -215,9 +251,13 @@ pub fn decode(format: u16, base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecor
 }
 
 /// Encodes records (any order; they are sorted) in `format` for a request on `base`.
-pub fn encode(format: u16, base: &Path, records: &[OwnedRecord]) -> Result<Vec<u8>, lwm2m::Error> {
+pub fn encode(format: u16, base: &Path, records: &[OwnedRecord]) -> Result<Vec<u8>, CodecError> {
     let mut sorted: Vec<&OwnedRecord> = records.iter().collect();
     sorted.sort_by_key(|r| r.path);
+    if format == cf::SENML_JSON {
+        let owned: Vec<OwnedRecord> = sorted.into_iter().cloned().collect();
+        return crate::senml_json::encode(base, &owned).map_err(CodecError::Json);
+    }
     let recs: Vec<Record<'_>> = sorted
         .iter()
         .map(|r| Record {

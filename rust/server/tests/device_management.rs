@@ -244,7 +244,7 @@ fn composite_read_and_write() {
                 value: OwnedValue::Integer(60),
             },
         ];
-        h.write_composite("dev", &recs)
+        h.write_composite("dev", &recs, None)
     });
     let req = c.recv_request();
     assert_eq!(

@@ -333,3 +333,28 @@ fn ipv6_and_ipv4_peers_on_a_dual_stack_socket() {
     assert_eq!(addr.port(), v4.sock.local_addr().unwrap().port());
     server.shutdown();
 }
+
+#[test]
+fn unsupported_versions_get_precondition_failed() {
+    let server = start(|_| {});
+    let mut c = FakeClient::new(server.coap_addr());
+    let register = |c: &mut FakeClient, version: Option<&str>| {
+        let mut opts = vec![
+            (option::URI_PATH, b"rd".to_vec()),
+            (option::URI_QUERY, b"ep=v".to_vec()),
+        ];
+        opts.extend(version.map(|v| (option::URI_QUERY, format!("lwm2m={v}").into_bytes())));
+        c.request(code::POST, &opts, b"").code
+    };
+    for v in ["1.2", "2.0", "9.9", "1"] {
+        assert_eq!(register(&mut c, Some(v)), code::PRECONDITION_FAILED, "{v}");
+    }
+    assert!(server.client("v").is_none());
+    // A 1.2 client falls back to 1.1; a missing lwm2m= means 1.0.
+    assert_eq!(register(&mut c, Some("1.1")), code::CREATED);
+    assert_eq!(server.client("v").unwrap().version, "1.1");
+    assert_eq!(register(&mut c, None), code::CREATED);
+    assert_eq!(server.client("v").unwrap().version, "1.0");
+    assert_eq!(register(&mut c, Some("1.0")), code::CREATED);
+    server.shutdown();
+}
