@@ -8,6 +8,9 @@
 //! Numbers are typed by the server's resource table ([`crate::types`]): integer-typed
 //! resources must hold whole numbers, unknown resources become integers when whole, else float.
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::{DecodePaddingMode, Engine as _};
 use lwm2m::{DataType, Path};
 use serde_json::{json, Map, Value as Json};
 
@@ -221,50 +224,24 @@ pub fn decode_lwm2m_json(base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecord>
     Ok(out)
 }
 
-const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /// base64url without padding (RFC 4648 section 5), as SenML `vd` wants.
 pub fn base64url(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            let idx = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(B64URL[idx as usize]));
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(data)
 }
+
+/// Lenient base64 engines: padding optional, trailing bits of the last character ignored
+/// only where RFC 4648 allows (the `base64` crate checks them).
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_ANY: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE_ANY: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Decodes base64 in either alphabet (standard or URL-safe), with or without padding.
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // A single leftover character (6 bits) cannot come from any byte sequence.
-    (bits < 6).then_some(out)
+    STANDARD_ANY
+        .decode(s)
+        .or_else(|_| URL_SAFE_ANY.decode(s))
+        .ok()
 }
 
 #[cfg(test)]
