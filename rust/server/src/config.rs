@@ -114,6 +114,8 @@ pub struct Config {
     pub expiry_check_interval: Duration,
     /// Capacity of the duplicate-detection cache.
     pub dedup_capacity: usize,
+    /// Bounds of the registry (`--max-registrations`, `--max-lifetime`).
+    pub registrations: crate::registration::RegistryLimits,
     /// Largest response body assembled from Block2 blocks.
     pub max_body: usize,
     /// Bootstrap configurations by endpoint name (`*` matches any endpoint). Empty: the
@@ -156,6 +158,7 @@ impl Default for Config {
             transmission: TransmissionParams::default(),
             expiry_check_interval: Duration::from_millis(500),
             dedup_capacity: 4096,
+            registrations: crate::registration::RegistryLimits::default(),
             max_body: 1 << 20,
             bootstrap: BTreeMap::new(),
             c2c: C2cConfig::default(),

@@ -26,6 +26,10 @@ pub enum ServerError {
     Shutdown,
     /// No grant or relay with this ID.
     UnknownId(u64),
+    /// An Observe the client answered with success but without the Observe option: it did not
+    /// add the observation (RFC 7641 4.1), e.g. because its observation pool is full. Holds
+    /// the answer (JSON) with the current value.
+    ObserveRefused(String),
 }
 
 impl fmt::Display for ServerError {
@@ -41,6 +45,11 @@ impl fmt::Display for ServerError {
             ServerError::TooLarge => f.write_str("response too large"),
             ServerError::Shutdown => f.write_str("server shutting down"),
             ServerError::UnknownId(id) => write!(f, "no grant or relay with ID {id}"),
+            ServerError::ObserveRefused(answer) => write!(
+                f,
+                "the client did not add the observation (answer without Observe; its \
+                 observation pool may be full): {answer}"
+            ),
         }
     }
 }

@@ -28,6 +28,14 @@ pub enum Event {
         /// The removed registration.
         registration: Registration,
     },
+    /// A registration limit was hit ([`crate::registration::RegistryLimits`]): a Register
+    /// refused with 5.03 because the registry is full, or a lifetime shortened.
+    RegistrationLimited {
+        /// The endpoint that registered.
+        endpoint: String,
+        /// What happened.
+        reason: String,
+    },
     /// A registration's lifetime passed without an Update.
     Expired {
         /// The removed registration.
@@ -187,6 +195,7 @@ impl Event {
             Event::Updated { .. } => "updated",
             Event::Deregistered { .. } => "deregistered",
             Event::Expired { .. } => "expired",
+            Event::RegistrationLimited { .. } => "registration-limited",
             Event::Notification { .. } => "notification",
             Event::ObservationEnded { .. } => "observation-ended",
             Event::Bootstrap { .. } => "bootstrap",
@@ -212,6 +221,7 @@ impl Event {
             | Event::Deregistered { registration }
             | Event::Expired { registration } => &registration.endpoint,
             Event::Notification { endpoint, .. }
+            | Event::RegistrationLimited { endpoint, .. }
             | Event::ObservationEnded { endpoint, .. }
             | Event::Bootstrap { endpoint, .. }
             | Event::BootstrapFinished { endpoint }
@@ -249,6 +259,7 @@ impl Event {
                 j["path"] = json!(path.to_string());
                 j["response"] = response.to_json();
             }
+            Event::RegistrationLimited { reason, .. } => j["reason"] = json!(reason),
             Event::ObservationEnded { path, reason, .. } => {
                 j["path"] = json!(path.to_string());
                 j["reason"] = json!(reason);

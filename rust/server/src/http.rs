@@ -138,7 +138,7 @@ fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
                 ServerError::InvalidArgument(_)
                 | ServerError::Codec(_)
                 | ServerError::Payload(_) => 400,
-                ServerError::Reset | ServerError::TooLarge => 502,
+                ServerError::Reset | ServerError::TooLarge | ServerError::ObserveRefused(_) => 502,
                 ServerError::Timeout => 504,
                 ServerError::Shutdown => 503,
             };

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use lwm2m_server::c2c::{InstallMode, SecurityMode};
+use lwm2m_server::registration::RegistryLimits;
 use lwm2m_server::secure::Credentials;
 use lwm2m_server::{bootstrap, cli, values, Config, HttpConfig, Policy, Server};
 
@@ -98,6 +99,14 @@ struct Args {
     /// How long an operation waits for the client, in seconds (at least 1)
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
+    /// Most registrations at once; a new endpoint beyond it gets 5.03 (an event
+    /// `registration-limited` says so)
+    #[arg(long, value_name = "N", default_value_t = RegistryLimits::default().max_registrations)]
+    max_registrations: usize,
+    /// Longest registration lifetime in seconds; a longer `lt` is shortened to it (the
+    /// registration expires then; event `registration-limited`)
+    #[arg(long, value_name = "SECS", default_value_t = RegistryLimits::default().max_lifetime)]
+    max_lifetime: u32,
     /// Serve Bootstrap-Requests of an endpoint (repeatable):
     /// EP,URI[,ssid=N][,lifetime=N][,binding=B][,security-instance=N][,server-instance=N]
     /// [,discover] (EP `*` matches any endpoint) [,oscore=SECRET:SALT:SID:RID]
@@ -154,6 +163,10 @@ fn options(a: Args) -> Result<Options, String> {
         http_addr: (!a.no_http).then_some(a.http),
         request_timeout: Duration::from_secs(a.timeout.max(1)),
         oscore_seqno_file: a.oscore_seqno_file,
+        registrations: RegistryLimits {
+            max_registrations: a.max_registrations.max(1),
+            max_lifetime: a.max_lifetime.max(1),
+        },
         ..Default::default()
     };
     for f in &a.psk_file {

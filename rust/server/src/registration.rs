@@ -298,17 +298,53 @@ pub fn parse_object_links(payload: &[u8]) -> Result<ObjectLinks, String> {
     })
 }
 
+/// Bounds of the registry (`--max-registrations`, `--max-lifetime`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistryLimits {
+    /// Most registrations held at once. A Register of a new endpoint beyond it gets 5.03
+    /// Service Unavailable (retry later, RFC 7252 5.9.3.4); an endpoint already registered may
+    /// always register again.
+    pub max_registrations: usize,
+    /// Longest lifetime (s) the server keeps a registration without an Update. A longer `lt`
+    /// (in Register or Update) is accepted and shortened to this: the registration expires
+    /// then, and the event `lifetime-limited` says so.
+    pub max_lifetime: u32,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        RegistryLimits {
+            max_registrations: 4096,
+            max_lifetime: 7 * 86_400,
+        }
+    }
+}
+
 /// All current registrations, by endpoint name.
 #[derive(Debug, Default)]
 pub struct Registry {
     by_ep: BTreeMap<String, Registration>,
     ep_of_id: HashMap<String, String>,
+    limits: RegistryLimits,
 }
 
 impl Registry {
-    /// An empty registry.
+    /// An empty registry with the default limits.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty registry with `limits`.
+    pub fn with_limits(limits: RegistryLimits) -> Self {
+        Registry {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// The registry's bounds.
+    pub fn limits(&self) -> RegistryLimits {
+        self.limits
     }
 
     /// Adds a registration, replacing (and returning) an older one of the same endpoint.
@@ -430,9 +466,18 @@ pub enum Outcome {
         registration: Registration,
         /// The one it replaced.
         replaced: Option<Registration>,
+        /// The `lt` asked for, when it was above [`RegistryLimits::max_lifetime`].
+        lifetime_requested: Option<u32>,
     },
     /// An Update.
     Updated(Registration),
+    /// A Register refused because the registry is full.
+    Refused {
+        /// The endpoint that asked.
+        endpoint: String,
+        /// Why (for the event).
+        reason: String,
+    },
     /// A De-register.
     Deregistered(Registration),
 }
@@ -465,7 +510,7 @@ pub fn handle(
     }
     match (req.code, req.path.as_slice()) {
         (code::POST, [_rd]) => {
-            let Ok(params) = parse_register_query(&req.query) else {
+            let Ok(mut params) = parse_register_query(&req.query) else {
                 return fail(code::BAD_REQUEST);
             };
             // LwM2M 1.1 TS Transport 6.2.1: an unsupported version gets 4.12, and the client
@@ -476,6 +521,24 @@ pub fn handle(
             let Ok(l) = links(req) else {
                 return fail(code::BAD_REQUEST);
             };
+            let limits = registry.limits();
+            if registry.get(&params.endpoint).is_none()
+                && registry.len() >= limits.max_registrations
+            {
+                let reason = format!(
+                    "registration limit reached ({} registrations)",
+                    limits.max_registrations
+                );
+                let reply = Reply {
+                    code: code::SERVICE_UNAVAILABLE,
+                    payload: reason.clone().into_bytes(),
+                    ..Default::default()
+                };
+                let endpoint = params.endpoint;
+                return (reply, Outcome::Refused { endpoint, reason });
+            }
+            let requested = params.lifetime;
+            params.lifetime = requested.min(limits.max_lifetime);
             let mut id = rng.ident(10);
             while registry.contains_id(&id) {
                 id = rng.ident(10);
@@ -498,6 +561,7 @@ pub fn handle(
                 security: req.security.clone(),
                 format: None,
             };
+            let params_lifetime = reg.lifetime;
             let replaced = registry.insert(reg.clone());
             let reply = Reply {
                 code: code::CREATED,
@@ -509,13 +573,16 @@ pub fn handle(
                 Outcome::Registered {
                     registration: reg,
                     replaced,
+                    lifetime_requested: (requested > params_lifetime).then_some(requested),
                 },
             )
         }
         (code::POST, [_rd, id]) => {
-            let Ok(params) = parse_update_query(&req.query) else {
+            let Ok(mut params) = parse_update_query(&req.query) else {
                 return fail(code::BAD_REQUEST);
             };
+            let max = registry.limits().max_lifetime;
+            params.lifetime = params.lifetime.map(|lt| lt.min(max));
             let Ok(l) = links(req) else {
                 return fail(code::BAD_REQUEST);
             };

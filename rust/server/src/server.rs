@@ -192,7 +192,7 @@ impl Server {
             None => C2cState::default(),
         };
         let shared = Arc::new(Shared {
-            registry: Mutex::new(Registry::new()),
+            registry: Mutex::new(Registry::with_limits(config.registrations)),
             subscribers: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             policy: Mutex::new(config.c2c.policy.clone()),
@@ -583,16 +583,22 @@ impl ServerHandle {
     }
 
     /// Observe (GET Observe=0). The first response is returned; notifications arrive as
-    /// [`Event::Notification`]. Without `format`, the client's format with fallback.
+    /// [`Event::Notification`]. Without `format`, the client's format with fallback. A
+    /// success without the Observe option (the client did not add the observation, e.g. its
+    /// pool is full) is [`ServerError::ObserveRefused`].
     pub fn observe(
         &self,
         endpoint: &str,
         path: &Path,
         format: Option<u16>,
     ) -> Result<Response, ServerError> {
-        self.with_formats(endpoint, path, format, CallKind::Observe, |f| {
+        let r = self.with_formats(endpoint, path, format, CallKind::Observe, |f| {
             Ok(ops::observe(f, false))
-        })
+        })?;
+        if r.is_success() && r.observe.is_none() {
+            return Err(ServerError::ObserveRefused(r.to_json().to_string()));
+        }
+        Ok(r)
     }
 
     /// Cancels an observation actively: GET with Observe=1, the observation's token and the
@@ -1011,9 +1017,19 @@ impl EventLoop {
             Outcome::Registered {
                 registration,
                 replaced,
+                lifetime_requested,
             } => {
                 if let Some(old) = &replaced {
                     self.drop_observations(&old.id, "client registered again");
+                }
+                if let Some(requested) = lifetime_requested {
+                    self.shared.emit(Event::RegistrationLimited {
+                        endpoint: registration.endpoint.clone(),
+                        reason: format!(
+                            "lifetime {requested} s shortened to {} s (--max-lifetime)",
+                            registration.lifetime
+                        ),
+                    });
                 }
                 self.shared.emit(Event::Registered {
                     registration,
@@ -1021,6 +1037,10 @@ impl EventLoop {
                 });
             }
             Outcome::Updated(registration) => self.shared.emit(Event::Updated { registration }),
+            Outcome::Refused { endpoint, reason } => {
+                self.shared
+                    .emit(Event::RegistrationLimited { endpoint, reason });
+            }
             Outcome::Deregistered(registration) => {
                 self.drop_observations(&registration.id, "client de-registered");
                 self.shared.emit(Event::Deregistered { registration });

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use lwm2m::coap::{code, content_format as cf, option, Block, MessageType};
 use lwm2m::Path;
-use lwm2m_server::{values, Attributes, Event, OwnedRecord, OwnedValue, ServerHandle};
+use lwm2m_server::{values, Attributes, Event, OwnedRecord, OwnedValue, ServerError, ServerHandle};
 use serde_json::json;
 
 fn registered(links: &str) -> (ServerHandle, FakeClient) {
@@ -495,5 +495,33 @@ fn deregistration_ends_observations() {
     assert_eq!(r.code, code::DELETED);
     let ev = wait_event(&events, |e| matches!(e, Event::ObservationEnded { .. }));
     assert_eq!(ev.endpoint(), "dev");
+    server.shutdown();
+}
+
+#[test]
+fn an_observe_answered_without_observe_is_an_error() {
+    // A client whose observation pool is full answers the GET with the value but without
+    // Observe (RFC 7641 4.1): the server must not report an observation.
+    let (server, mut c) = registered("</3/0>");
+    let op = spawn(&server, |h| {
+        h.observe("dev", &Path::resource(3, 0, 9), Some(cf::TEXT))
+    });
+    let req = c.recv_request();
+    assert_eq!(req.uint(option::OBSERVE), Some(0));
+    c.respond(
+        &req,
+        code::CONTENT,
+        &[(option::CONTENT_FORMAT, uint(0))],
+        b"50",
+    );
+    match op.join().unwrap() {
+        Err(ServerError::ObserveRefused(answer)) => assert!(answer.contains("50"), "{answer}"),
+        other => panic!("expected ObserveRefused, got {other:?}"),
+    }
+    // Nothing to cancel: no observation was recorded.
+    assert_eq!(
+        server.cancel_observe("dev", &Path::resource(3, 0, 9)).err(),
+        Some(ServerError::NotObserved)
+    );
     server.shutdown();
 }
