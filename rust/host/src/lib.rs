@@ -1,16 +1,15 @@
 //! Host (Linux, std) runtime of the LwM2M engine.
 //!
-//! - [`transport`]: datagram transports ([`transport::UdpTransport`]; DTLS will slot in
-//!   behind the same [`transport::Transport`] trait);
-//! - [`message`]: the RFC 7252 message layer (message IDs, CON retransmission, ACK / RST /
-//!   separate-response matching, duplicate detection), sans-IO and clock-injected;
+//! - [`transport`], [`secure`], [`message`], [`transmission`], [`clock`], [`oscore`]: the std
+//!   CoAP endpoint shared with the server, from the `lwm2m-endpoint` crate (datagram
+//!   transports with the authenticated identity: UDP, DTLS-PSK, OSCORE; the RFC 7252 message
+//!   layer with NSTART and the transmission blocks it shares with the server);
 //! - [`client`]: the driver [`client::HostClient`] (one thread, blocking socket with read
 //!   timeout) and a complete simulated client behind [`client::spawn`] /
 //!   [`client::ClientHandle`]; it also runs client-to-client operations in both roles
 //!   (hosting: peer client accounts authenticate over DTLS-PSK or OSCORE; requesting:
 //!   [`client::ClientHandle::c2c`] with hint, access request and secure request);
-//! - [`uri`]: server URIs; [`clock`]: injectable time and randomness; [`objects`]: the
-//!   simulated Device and sensors.
+//! - [`uri`]: server URIs; [`objects`]: the simulated Device and sensors.
 //!
 //! ```no_run
 //! use lwm2m_host::client::{spawn_with_events, wait_for_event, ClientConfig, Event};
@@ -26,13 +25,8 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod clock;
-pub mod message;
 pub mod objects;
-/// OSCORE per peer: [`lwm2m_oscore::peer`], shared with the other host-side crate.
-pub use lwm2m_oscore::peer as oscore;
-pub mod secure;
-pub mod transport;
 pub mod uri;
+pub use lwm2m_endpoint::{clock, message, oscore, secure, transmission, transport};
 
 pub use client::{spawn, spawn_with_events, ClientConfig, ClientError, ClientHandle, Event};

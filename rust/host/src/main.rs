@@ -1,84 +1,108 @@
 //! `lwm2m-client`: a simulated LwM2M client on the host (see `--help`).
 
+// The doc comments of `Cli` are the `--help` text (clap), not rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use clap::{CommandFactory, FromArgMatches, Parser};
 use lwm2m::coap::content_format as cf;
 use lwm2m_host::client::{spawn, C2cRequest, ClientConfig, Event, Psk, ServerSpec};
 use lwm2m_host::oscore::OscoreParams;
 
-const HELP: &str = "\
-lwm2m-client: a simulated LwM2M 1.1 client (CoAP over UDP: NoSec, DTLS-PSK or OSCORE).
-
-USAGE:
-    lwm2m-client --endpoint NAME --server URI [OPTIONS]
-
-It registers to every --server, serves Read / Write / Execute / Create / Delete / Discover /
-Write-Attributes / Observe, and prints one line per event (registered, updated, request
-served with its response code, notification sent). Ctrl-C (SIGINT) or SIGTERM de-registers,
-then exits.
-
-OPTIONS:
-    --endpoint NAME          Endpoint client name (also the Device serial number). Required.
-    --server [SSID=]URI      DM server, coap://host[:port] (default port 5683) or
-                             coaps://host[:port] (DTLS-PSK, default port 5684; needs --psk).
-                             IPv6 literals in brackets: coap://[::1]:5683. Repeatable; Short
-                             Server IDs are 1, 2, ... in order unless given as 101=coap://...
-    --psk IDENTITY,KEY_HEX   PSK of the preceding coaps:// --server (Security mode 0): the
-                             identity as text, the key (1..16 bytes) in hex.
-    --oscore SECRET,SALT,SID,RID
-                             OSCORE context of the preceding coap:// --server: master
-                             secret, master salt, sender ID, recipient ID, all hex (salt and
-                             IDs may be empty). Written at start as OSCORE object instance
-                             /21/65534 linked from res 17 of the server's Security instance,
-                             as a bootstrap server would provision it. Every request,
-                             response and notification to and from that server is
-                             protected; plain ones are refused.
-    --oscore-seqno-file PATH Persist OSCORE sequence numbers here (RFC 8613 B.1.1); on a
-                             restart they continue above the stored limit and the replay
-                             window is recovered with Echo (B.1.2). Without it the context
-                             must be fresh material each run. With several OSCORE server
-                             accounts (bootstrap), the lowest Short Server ID uses PATH, the
-                             others PATH.ssid-<SSID>.
-    --dtls-listen-psk IDENTITY,KEY_HEX
-                             Also act as DTLS server on the client's socket for peers with
-                             this PSK (repeatable). A peer whose identity is a server's --psk
-                             identity is that server; others are unauthenticated.
-    --bootstrap URI          Bootstrap server (used when no --server is given, or when
-                             registration keeps failing).
-    --lifetime S             Registration lifetime in seconds [default: 300].
-    --bind ADDR              Local address, IP or IP:PORT, e.g. [::]:56830 or 127.0.0.1
-                             [default: wildcard of the first server's family, any port].
-    --temperature N          Simulated IPSO temperature sensors, object 3303 (0..=16)
-                             [default: 0].
-    --period S               Seconds between simulated readings (fractions allowed)
-                             [default: 5]. Observers are notified under their attributes.
-    --lights N               Pre-created IPSO Light Control instances, object 3311 (0..=16)
-                             [default: 0]; servers may create more.
-    --accept-any-peer-as SSID
-                             INSECURE, for tests only: serve requests no account matches
-                             (plain from any address, or DTLS with a --dtls-listen-psk of no
-                             server) as server SSID, so generic CoAP tools can act as server.
-    --c2c-read HOST_EP,HOST_URI,PATH
-                             Client-to-client Read (repeatable), started once registered:
-                             the request goes in clear to HOST_URI (coap://host:port); on
-                             4.01 the owner server hint is checked (a server this client is
-                             not registered with is ignored), Read rights on the instance of
-                             PATH are requested from that server (POST /ac), and the request
-                             is repeated over the installed DTLS-PSK or OSCORE account. With
-                             an account already installed it goes secure at once. A resource
-                             PATH asks for text/plain. One line per step.
-    --c2c-observe HOST_EP,HOST_URI,PATH
-                             The same with Observe: one line per notification (with its
-                             Observe number) until the client stops or the account closes.
-    --duration S             De-register and exit after S seconds.
-    --quiet                  Print only errors.
-    -h, --help               This text.
-
-Key material never appears in the output or in error messages. Security modes 1 (RPK),
-2 and 4 (certificates) are not supported and reported as such.";
+/// lwm2m-client: a simulated LwM2M 1.1 client (CoAP over UDP: NoSec, DTLS-PSK or OSCORE).
+///
+/// It registers to every --server, serves Read / Write / Execute / Create / Delete / Discover /
+/// Write-Attributes / Observe, and prints one line per event (registered, updated, request
+/// served with its response code, notification sent). Ctrl-C (SIGINT) or SIGTERM de-registers,
+/// then exits.
+#[derive(Parser, Debug)]
+#[command(
+    name = "lwm2m-client",
+    // A repeated single-value flag: the last one counts (as before clap).
+    args_override_self = true,
+    override_usage = "lwm2m-client --endpoint NAME --server URI [OPTIONS]",
+    after_help = "Key material never appears in the output or in error messages. Security \
+                  modes 1 (RPK), 2 and 4 (certificates) are not supported and reported as such."
+)]
+struct Cli {
+    /// Endpoint client name (also the Device serial number).
+    #[arg(long, value_name = "NAME")]
+    endpoint: String,
+    /// DM server, coap://host[:port] (default port 5683) or coaps://host[:port] (DTLS-PSK,
+    /// default port 5684; needs --psk). IPv6 literals in brackets: coap://[::1]:5683.
+    /// Repeatable; Short Server IDs are 1, 2, ... in order unless given as 101=coap://...
+    #[arg(long, value_name = "[SSID=]URI")]
+    server: Vec<String>,
+    /// PSK of the preceding coaps:// --server (Security mode 0): the identity as text, the key
+    /// (1..16 bytes) in hex.
+    #[arg(long, value_name = "IDENTITY,KEY_HEX")]
+    psk: Vec<String>,
+    /// OSCORE context of the preceding coap:// --server: master secret, master salt, sender
+    /// ID, recipient ID, all hex (salt and IDs may be empty). Written at start as OSCORE object
+    /// instance /21/65534 linked from res 17 of the server's Security instance, as a bootstrap
+    /// server would provision it. Every request, response and notification to and from that
+    /// server is protected; plain ones are refused.
+    #[arg(long, value_name = "SECRET,SALT,SID,RID")]
+    oscore: Vec<String>,
+    /// Persist OSCORE sequence numbers here (RFC 8613 B.1.1); on a restart they continue above
+    /// the stored limit and the replay window is recovered with Echo (B.1.2). Without it the
+    /// context must be fresh material each run. With several OSCORE server accounts
+    /// (bootstrap), the lowest Short Server ID uses PATH, the others PATH.ssid-<SSID>.
+    #[arg(long, value_name = "PATH")]
+    oscore_seqno_file: Option<std::path::PathBuf>,
+    /// Also act as DTLS server on the client's socket for peers with this PSK (repeatable). A
+    /// peer whose identity is a server's --psk identity is that server; others are
+    /// unauthenticated.
+    #[arg(long, value_name = "IDENTITY,KEY_HEX")]
+    dtls_listen_psk: Vec<String>,
+    /// Bootstrap server (used when no --server is given, or when registration keeps failing).
+    #[arg(long, value_name = "URI")]
+    bootstrap: Option<String>,
+    /// Registration lifetime in seconds.
+    #[arg(long, value_name = "S", default_value_t = 300)]
+    lifetime: u32,
+    /// Local address, IP or IP:PORT, e.g. [::]:56830 or 127.0.0.1 [default: wildcard of the
+    /// first server's family, any port].
+    #[arg(long, value_name = "ADDR", value_parser = bind_addr)]
+    bind: Option<SocketAddr>,
+    /// Simulated IPSO temperature sensors, object 3303 (0..=16).
+    #[arg(long, alias = "temperatures", value_name = "N", default_value_t = 0)]
+    temperature: usize,
+    /// Seconds between simulated readings (fractions allowed). Observers are notified under
+    /// their attributes.
+    #[arg(long, value_name = "S", default_value = "5", value_parser = seconds)]
+    period: Duration,
+    /// Pre-created IPSO Light Control instances, object 3311 (0..=16); servers may create more.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    lights: usize,
+    /// INSECURE, for tests only: serve requests no account matches (plain from any address, or
+    /// DTLS with a --dtls-listen-psk of no server) as server SSID, so generic CoAP tools can
+    /// act as server.
+    #[arg(long, value_name = "SSID")]
+    accept_any_peer_as: Option<u16>,
+    /// Client-to-client Read (repeatable), started once registered: the request goes in clear
+    /// to HOST_URI (coap://host:port); on 4.01 the owner server hint is checked (a server this
+    /// client is not registered with is ignored), Read rights on the instance of PATH are
+    /// requested from that server (POST /ac), and the request is repeated over the installed
+    /// DTLS-PSK or OSCORE account. With an account already installed it goes secure at once. A
+    /// resource PATH asks for text/plain. One line per step.
+    #[arg(long, value_name = "HOST_EP,HOST_URI,PATH")]
+    c2c_read: Vec<String>,
+    /// The same with Observe: one line per notification (with its Observe number) until the
+    /// client stops or the account closes.
+    #[arg(long, value_name = "HOST_EP,HOST_URI,PATH")]
+    c2c_observe: Vec<String>,
+    /// De-register and exit after S seconds.
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    duration: Option<Duration>,
+    /// Print only errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
 /// The parsed command line.
 struct Args {
@@ -92,8 +116,12 @@ fn main() -> ExitCode {
     let Args { config, quiet, c2c } = match parse_args(&args) {
         Ok(Some(c)) => c,
         Ok(None) => {
-            println!("{HELP}");
+            println!("{}", Cli::command().render_long_help());
             return ExitCode::SUCCESS;
+        }
+        Err(e) if e.contains("--help") => {
+            eprintln!("lwm2m-client: {e}");
+            return ExitCode::from(2);
         }
         Err(e) => {
             eprintln!("lwm2m-client: {e}\nTry `lwm2m-client --help`.");
@@ -176,79 +204,90 @@ fn c2c_request(v: &str, observe: bool) -> Result<C2cRequest, String> {
     Ok(r)
 }
 
-/// Parses the command line; `Ok(None)` for `--help`.
+/// Parses the command line (without the program name); `Ok(None)` for `--help`.
 fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
-    let mut c = ClientConfig::new("");
-    let mut c2c = Vec::new();
-    c.period = Some(Duration::from_secs(5));
-    let mut endpoint = None;
-    let mut quiet = false;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
+    let argv = std::iter::once("lwm2m-client").chain(args.iter().map(String::as_str));
+    let matches = match Cli::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => return Ok(None),
+        Err(e) => return Err(e.render().to_string().trim_end().to_owned()),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    // --psk and --oscore belong to the --server before them on the command line.
+    let indices = |id: &str| -> Vec<usize> {
+        matches
+            .indices_of(id)
+            .map(Iterator::collect)
+            .unwrap_or_default()
+    };
+    let server_at = indices("server");
+    let owner = |at: usize, flag: &str| -> Result<usize, String> {
+        server_at
+            .iter()
+            .rposition(|&s| s < at)
+            .ok_or_else(|| format!("{flag} must follow a --server"))
+    };
+    let mut c = ClientConfig::new(&cli.endpoint);
+    for v in &cli.server {
+        let spec = match v.split_once('=') {
+            Some((ssid, uri)) if !ssid.contains(':') => {
+                ServerSpec::new(number("--server", ssid)?, uri)
+            }
+            _ => {
+                let ssid = (1..=65534u16)
+                    .find(|s| c.servers.iter().all(|x| x.ssid != *s))
+                    .unwrap_or(1);
+                ServerSpec::new(ssid, v)
+            }
         };
-        let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match name {
-            "-h" | "--help" => return Ok(None),
-            "--quiet" | "-q" => quiet = true,
-            "--endpoint" => endpoint = Some(value()?),
-            "--server" => {
-                let v = value()?;
-                let spec = match v.split_once('=') {
-                    Some((ssid, uri)) if !ssid.contains(':') => {
-                        ServerSpec::new(number(name, ssid)?, uri)
-                    }
-                    _ => {
-                        let ssid = (1..=65534u16)
-                            .find(|s| c.servers.iter().all(|x| x.ssid != *s))
-                            .unwrap_or(1);
-                        ServerSpec::new(ssid, &v)
-                    }
-                };
-                c.servers.push(spec);
-            }
-            "--bootstrap" => c.bootstrap = Some(value()?),
-            "--psk" => {
-                let p = Psk::parse(&value()?).map_err(|e| format!("--psk: {e}"))?;
-                let s = c.servers.last_mut().ok_or("--psk must follow a --server")?;
-                s.psk = Some(p);
-            }
-            "--oscore" => {
-                let p = OscoreParams::parse(&value()?).map_err(|e| format!("--oscore: {e}"))?;
-                let s = c
-                    .servers
-                    .last_mut()
-                    .ok_or("--oscore must follow a --server")?;
-                s.oscore = Some(p);
-            }
-            "--oscore-seqno-file" => c.oscore_seqno_file = Some(value()?.into()),
-            "--dtls-listen-psk" => c
-                .listen_psks
-                .push(Psk::parse(&value()?).map_err(|e| format!("--dtls-listen-psk: {e}"))?),
-            "--lifetime" => c.lifetime = number(name, &value()?)?,
-            "--bind" => c.bind = Some(bind_addr(&value()?)?),
-            "--temperature" | "--temperatures" => c.temperatures = number(name, &value()?)?,
-            "--period" => c.period = Some(seconds(name, &value()?)?),
-            "--lights" => c.lights = number(name, &value()?)?,
-            "--accept-any-peer-as" => c.accept_any_peer_as = Some(number(name, &value()?)?),
-            "--duration" => c.duration = Some(seconds(name, &value()?)?),
-            "--c2c-read" => c2c.push(c2c_request(&value()?, false)?),
-            "--c2c-observe" => c2c.push(c2c_request(&value()?, true)?),
-            _ => return Err(format!("unknown argument {arg:?}")),
+        c.servers.push(spec);
+    }
+    for (v, at) in cli.psk.iter().zip(indices("psk")) {
+        let p = Psk::parse(v).map_err(|e| format!("--psk: {e}"))?;
+        let i = owner(at, "--psk")?;
+        if let Some(s) = c.servers.get_mut(i) {
+            s.psk = Some(p);
         }
     }
-    c.endpoint = endpoint.ok_or("--endpoint NAME is required")?;
+    for (v, at) in cli.oscore.iter().zip(indices("oscore")) {
+        let p = OscoreParams::parse(v).map_err(|e| format!("--oscore: {e}"))?;
+        let i = owner(at, "--oscore")?;
+        if let Some(s) = c.servers.get_mut(i) {
+            s.oscore = Some(p);
+        }
+    }
+    for v in &cli.dtls_listen_psk {
+        c.listen_psks
+            .push(Psk::parse(v).map_err(|e| format!("--dtls-listen-psk: {e}"))?);
+    }
+    c.bootstrap = cli.bootstrap;
+    c.oscore_seqno_file = cli.oscore_seqno_file;
+    c.lifetime = cli.lifetime;
+    c.bind = cli.bind;
+    c.temperatures = cli.temperature;
+    c.period = Some(cli.period);
+    c.lights = cli.lights;
+    c.accept_any_peer_as = cli.accept_any_peer_as;
+    c.duration = cli.duration;
+    // In command-line order (operation numbers follow it).
+    let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
+    c2c_at.extend(
+        cli.c2c_read
+            .iter()
+            .zip(indices("c2c_read"))
+            .map(|(v, i)| (i, v, false)),
+    );
+    let observes = cli.c2c_observe.iter().zip(indices("c2c_observe"));
+    c2c_at.extend(observes.map(|(v, i)| (i, v, true)));
+    c2c_at.sort_by_key(|x| x.0);
+    let mut c2c = Vec::new();
+    for (_, v, observe) in c2c_at {
+        c2c.push(c2c_request(v, observe)?);
+    }
     c.validate().map_err(|e| e.to_string())?;
     Ok(Some(Args {
         config: c,
-        quiet,
+        quiet: cli.quiet,
         c2c,
     }))
 }
@@ -258,10 +297,11 @@ fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
         .map_err(|_| format!("{name}: {v:?} is not a valid number"))
 }
 
-fn seconds(name: &str, v: &str) -> Result<Duration, String> {
+/// A number of seconds, fractions allowed.
+fn seconds(v: &str) -> Result<Duration, String> {
     match v.parse::<f64>() {
         Ok(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!("{name}: {v:?} is not a number of seconds")),
+        _ => Err(format!("{v:?} is not a number of seconds")),
     }
 }
 
@@ -273,7 +313,7 @@ fn bind_addr(v: &str) -> Result<SocketAddr, String> {
     let bare = v.trim_start_matches('[').trim_end_matches(']');
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 0))
-        .map_err(|_| format!("--bind: {v:?} is not an address (e.g. [::]:5690 or 0.0.0.0)"))
+        .map_err(|_| format!("{v:?} is not an address (e.g. [::]:5690 or 0.0.0.0)"))
 }
 
 #[cfg(test)]
@@ -289,13 +329,15 @@ mod tests {
     fn c2c_options() {
         let v: Vec<String> = "--endpoint r --server coap://127.0.0.1:5683 \
              --c2c-read lamp,coap://127.0.0.1:5690,/3311/0 \
-             --c2c-observe lamp,coap://127.0.0.1:5690,/3303/0/5700"
+             --c2c-observe lamp,coap://127.0.0.1:5690,/3303/0/5700 \
+             --c2c-read lamp,coap://127.0.0.1:5690,/3/0"
             .split_whitespace()
             .map(String::from)
             .collect();
         let a = parse_args(&v).unwrap().unwrap();
-        assert_eq!(a.c2c.len(), 2);
-        assert!(!a.c2c[0].observe && a.c2c[1].observe);
+        assert_eq!(a.c2c.len(), 3);
+        // Command-line order.
+        assert!(!a.c2c[0].observe && a.c2c[1].observe && !a.c2c[2].observe);
         assert_eq!(a.c2c[0].accept, None);
         assert_eq!(a.c2c[1].accept, Some(cf::TEXT));
         assert_eq!(a.c2c[1].host_uri, "coap://127.0.0.1:5690");
@@ -329,6 +371,56 @@ mod tests {
         assert_eq!(c.period, Some(Duration::from_millis(200)));
         assert_eq!(c.accept_any_peer_as, Some(1));
         assert_eq!(c.duration, Some(Duration::from_secs(3)));
+    }
+
+    /// --psk / --oscore go to the --server before them; a repeated single flag: the last wins.
+    #[test]
+    fn per_server_options_and_repeats() {
+        let (c, _) = parse(
+            "--endpoint e --server coap://127.0.0.1:5683 --oscore 0102,,01,02 \
+             --server coaps://127.0.0.1:5684 --psk a,00 --lifetime 60 --lifetime=70",
+        )
+        .unwrap()
+        .unwrap();
+        let ssids: Vec<u16> = c.servers.iter().map(|s| s.ssid).collect();
+        assert_eq!(ssids, [1, 2]);
+        assert!(c.servers[0].oscore.is_some() && c.servers[0].psk.is_none());
+        assert_eq!(c.servers[1].psk.as_ref().unwrap().identity, b"a");
+        assert!(c.servers[1].oscore.is_none());
+        assert_eq!(c.lifetime, 70);
+        assert_eq!(c.period, Some(Duration::from_secs(5)), "default period");
+        assert!(parse("--oscore 0102,,01,02 --endpoint e --server coap://h")
+            .unwrap_err()
+            .contains("--oscore must follow a --server"));
+    }
+
+    /// `--help` lists every flag.
+    #[test]
+    fn help_lists_every_flag() {
+        let help = Cli::command().render_long_help().to_string();
+        for flag in [
+            "--endpoint",
+            "--server",
+            "--psk",
+            "--oscore ",
+            "--oscore-seqno-file",
+            "--dtls-listen-psk",
+            "--bootstrap",
+            "--lifetime",
+            "--bind",
+            "--temperature",
+            "--period",
+            "--lights",
+            "--accept-any-peer-as",
+            "--c2c-read",
+            "--c2c-observe",
+            "--duration",
+            "--quiet",
+            "--help",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+        assert!(help.contains("Key material never appears"));
     }
 
     #[test]
@@ -375,7 +467,10 @@ mod tests {
             .contains("--bogus"));
         assert!(parse("--endpoint e --server coap://h --lights")
             .unwrap_err()
-            .contains("needs a value"));
+            .contains("a value is required for '--lights"));
+        assert!(parse("--endpoint e --server coap://h --period x")
+            .unwrap_err()
+            .contains("--period"));
         assert!(
             parse("--endpoint e --server 1=coap://h --server 1=coap://g")
                 .unwrap_err()

@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn simulation_stays_in_a_plausible_band_and_moves() {
-        let mut s = Simulation::new(Rng::seeded(3));
+        let mut s = Simulation::new(Rng::from_seed(3));
         let a = s.reading(0, 0);
         let b = s.reading(0, 30_000);
         for v in [a, b] {

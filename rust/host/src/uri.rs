@@ -190,11 +190,7 @@ impl fmt::Display for ServerUri {
     }
 }
 
-/// The address with an IPv4-mapped IPv6 address (what a dual-stack socket reports for IPv4
-/// peers) turned into plain IPv4, so that one peer has one key.
-pub fn canonical(a: SocketAddr) -> SocketAddr {
-    SocketAddr::new(a.ip().to_canonical(), a.port())
-}
+pub use lwm2m_endpoint::transport::canonical;
 
 #[cfg(test)]
 mod tests {

@@ -220,7 +220,7 @@ fn dtls_wrong_key_and_unknown_identity_register_nothing() {
         ("sec-dtls", b"stranger", &KEY[..]),
     ] {
         let mut cfg = dtls_client(&s, ep, id, key);
-        cfg.tx.ack_timeout = 200;
+        cfg.tx.ack_timeout = Duration::from_millis(200);
         let (c, _cev, log) = start_client(cfg);
         std::thread::sleep(Duration::from_millis(1500));
         assert!(

@@ -521,6 +521,13 @@ fn parse_oscore_option(v: &[u8]) -> Result<OscoreOpt<'_>, Error> {
     })
 }
 
+/// Whether an OSCORE option value is well formed (RFC 8613 section 6.1: reserved flag bits
+/// clear, Partial IV, kid context and kid lengths within the value). A request whose option is
+/// not gets 4.02 (Bad Option), one whose kid matches no context 4.01 (section 8.2).
+pub fn is_valid_option(value: &[u8]) -> bool {
+    parse_oscore_option(value).is_ok()
+}
+
 /// The key ID of a protected request (to pick the context among several), or `None` if the
 /// datagram is not an OSCORE request with a kid.
 pub fn request_kid(protected: &[u8]) -> Option<&[u8]> {
@@ -1026,6 +1033,29 @@ mod tests {
         s.copy_from_slice(&imm.sender_key[..16]);
         r.copy_from_slice(&imm.recipient_key[..16]);
         (s, r, imm.common_iv)
+    }
+
+    /// RFC 8613 section 6.1 option values: well formed and not.
+    #[test]
+    fn option_value_validity() {
+        // Empty (a response's), Partial IV 0x05 + kid 0x07, with kid context.
+        for ok in [
+            &[][..],
+            &[0x09, 0x05, 0x07],
+            &[0x19, 0x05, 0x02, 0xaa, 0xbb, 0x07],
+        ] {
+            assert!(is_valid_option(ok), "{ok:02x?}");
+        }
+        for bad in [
+            &[0x80][..],               // reserved bit
+            &[0x06, 1, 2, 3, 4, 5, 6], // Partial IV length 6 (reserved)
+            &[0x03, 0x01],             // Partial IV shorter than announced
+            &[0x11, 0x05, 0x04, 0xaa], // kid context shorter than announced
+            &[0x01, 0x05, 0x07],       // bytes after the Partial IV without the kid flag
+            b"x",                      // 0x78: reserved bits
+        ] {
+            assert!(!is_valid_option(bad), "{bad:02x?}");
+        }
     }
 
     fn hex(s: &str) -> std::vec::Vec<u8> {

@@ -1,6 +1,6 @@
-//! An LwM2M 1.1 server (a minimal Leshan): CoAP over UDP with its own message layer, the
-//! Registration and Bootstrap interfaces, device management and observation toward registered
-//! clients, and three front ends: the library API ([`ServerHandle`]), an HTTP/JSON API
+//! An LwM2M 1.1 server (a minimal Leshan): CoAP over UDP on the std endpoint's transmission
+//! blocks (`lwm2m-endpoint`), the Registration and Bootstrap interfaces, device management and
+//! observation toward registered clients, and three front ends: the library API ([`ServerHandle`]), an HTTP/JSON API
 //! ([`http`]) and a line console ([`cli`]).
 //!
 //! The wire formats come from the engine crate `lwm2m` (`coap` message codec, content-format

@@ -1,41 +1,12 @@
 //! Owned forms of the CoAP messages the server sends and receives, built and parsed with the
-//! engine's zero-copy codec (`lwm2m::coap`).
+//! engine's zero-copy codec (`lwm2m::coap`) through the std endpoint's helpers
+//! ([`lwm2m_endpoint::msg`]: code names, whole-message building, empty ACK / RST).
 
 use crate::transport::PeerSecurity;
-use lwm2m::coap::{code, option, Block, Message, MessageBuilder, MessageType};
+use lwm2m::coap::{option, Block, Message, MessageType};
+use lwm2m_endpoint::msg::uint_bytes;
+pub use lwm2m_endpoint::msg::{build, code_name, code_string, empty};
 use std::net::SocketAddr;
-
-/// Renders a CoAP code as `c.dd` (e.g. `2.05`).
-pub fn code_string(c: u8) -> String {
-    format!("{}.{:02}", c >> 5, c & 0x1f)
-}
-
-/// The RFC 7252 name of a response code (`Content`, `Not Found`, ...).
-pub fn code_name(c: u8) -> &'static str {
-    match c {
-        code::CREATED => "Created",
-        code::DELETED => "Deleted",
-        code::VALID => "Valid",
-        code::CHANGED => "Changed",
-        code::CONTENT => "Content",
-        code::CONTINUE => "Continue",
-        code::BAD_REQUEST => "Bad Request",
-        code::UNAUTHORIZED => "Unauthorized",
-        code::BAD_OPTION => "Bad Option",
-        code::FORBIDDEN => "Forbidden",
-        code::NOT_FOUND => "Not Found",
-        code::METHOD_NOT_ALLOWED => "Method Not Allowed",
-        code::NOT_ACCEPTABLE => "Not Acceptable",
-        code::REQUEST_ENTITY_INCOMPLETE => "Request Entity Incomplete",
-        code::PRECONDITION_FAILED => "Precondition Failed",
-        code::REQUEST_ENTITY_TOO_LARGE => "Request Entity Too Large",
-        code::UNSUPPORTED_CONTENT_FORMAT => "Unsupported Content-Format",
-        code::INTERNAL_SERVER_ERROR => "Internal Server Error",
-        code::NOT_IMPLEMENTED => "Not Implemented",
-        code::SERVICE_UNAVAILABLE => "Service Unavailable",
-        _ => "Unknown",
-    }
-}
 
 /// A request the server sends to a client, before message ID and token are assigned.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,45 +69,6 @@ impl OutRequest {
             &self.payload,
         )
     }
-}
-
-/// Shortest big-endian encoding of a CoAP uint option.
-fn uint_bytes(v: u32) -> Vec<u8> {
-    let b = v.to_be_bytes();
-    let skip = b.iter().take_while(|&&x| x == 0).count();
-    b.get(skip..).unwrap_or(&[]).to_vec()
-}
-
-/// Builds a message; `options` may be in any order (a stable sort keeps repeated options in
-/// their given order). `None` if the message cannot be encoded.
-pub fn build(
-    mtype: MessageType,
-    code: u8,
-    mid: u16,
-    token: &[u8],
-    options: &[(u16, Vec<u8>)],
-    payload: &[u8],
-) -> Option<Vec<u8>> {
-    let mut sorted: Vec<&(u16, Vec<u8>)> = options.iter().collect();
-    sorted.sort_by_key(|o| o.0);
-    let size =
-        16 + token.len() + options.iter().map(|o| o.1.len() + 5).sum::<usize>() + payload.len();
-    let mut buf = vec![0u8; size];
-    let mut b = MessageBuilder::new(&mut buf, mtype, code, mid, token).ok()?;
-    for (n, v) in sorted {
-        b.option(*n, v).ok()?;
-    }
-    if !payload.is_empty() {
-        b.payload(payload).ok()?;
-    }
-    let len = b.finish();
-    buf.truncate(len);
-    Some(buf)
-}
-
-/// An empty ACK or RST for a message ID.
-pub fn empty(mtype: MessageType, mid: u16) -> Option<Vec<u8>> {
-    build(mtype, code::EMPTY, mid, &[], &[], &[])
 }
 
 /// A request received from a client, copied out of the datagram.
@@ -215,24 +147,5 @@ impl Reply {
             opts.push((option::CONTENT_FORMAT, uint_bytes(u32::from(cf))));
         }
         build(mtype, self.code, mid, token, &opts, &self.payload)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_rendering() {
-        assert_eq!(code_string(code::CONTENT), "2.05");
-        assert_eq!(code_string(code::NOT_FOUND), "4.04");
-        assert_eq!(code_name(code::CHANGED), "Changed");
-    }
-
-    #[test]
-    fn uint_option_is_shortest() {
-        assert_eq!(uint_bytes(0), Vec::<u8>::new());
-        assert_eq!(uint_bytes(40), vec![40]);
-        assert_eq!(uint_bytes(11542), vec![0x2d, 0x16]);
     }
 }

@@ -133,6 +133,7 @@ impl Credentials {
             .find(|o| o.endpoint == endpoint)
             .map(|o| PeerSecurity::Oscore {
                 kid: o.params.recipient_id.clone(),
+                owner: None,
             })
     }
 
@@ -145,7 +146,7 @@ impl Credentials {
                 .iter()
                 .find(|p| p.identity == *identity)
                 .map(|p| p.endpoint.as_str()),
-            PeerSecurity::Oscore { kid } => self
+            PeerSecurity::Oscore { kid, .. } => self
                 .oscore
                 .iter()
                 .find(|o| o.params.recipient_id == *kid)
@@ -501,7 +502,7 @@ impl Inner {
                         .map(|p| p.recipient_id().to_vec())
                         .unwrap_or_default()
                 };
-                self.deliver(plain, peer, PeerSecurity::Oscore { kid });
+                self.deliver(plain, peer, PeerSecurity::Oscore { kid, owner: None });
             }
             Inbound::Plain(plain) => {
                 self.record(false, peer, &plain, wire_len);
@@ -769,11 +770,17 @@ mod tests {
         );
         assert_eq!(
             c.expected("ep-3"),
-            Some(PeerSecurity::Oscore { kid: vec![1] })
+            Some(PeerSecurity::Oscore {
+                kid: vec![1],
+                owner: None
+            })
         );
         assert_eq!(c.expected("other"), None);
         assert_eq!(
-            c.endpoint_of(&PeerSecurity::Oscore { kid: vec![1] }),
+            c.endpoint_of(&PeerSecurity::Oscore {
+                kid: vec![1],
+                owner: None
+            }),
             Some("ep-3")
         );
         assert_eq!(c.endpoint_of(&PeerSecurity::NoSec), None);

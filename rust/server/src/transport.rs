@@ -10,36 +10,9 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-/// How a received datagram was authenticated.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub enum PeerSecurity {
-    /// Not at all (plain CoAP): only the source address is known.
-    #[default]
-    NoSec,
-    /// Over a DTLS-PSK session; `identity` is the session's PSK identity.
-    Dtls {
-        /// The PSK identity whose key the session proved.
-        identity: Vec<u8>,
-    },
-    /// OSCORE-protected and verified; `kid` is the client's Sender ID.
-    Oscore {
-        /// The verified key ID.
-        kid: Vec<u8>,
-    },
-}
-
-impl PeerSecurity {
-    /// `nosec`, `dtls:<identity>` or `oscore:<kid hex>` (for events and the HTTP API).
-    pub fn label(&self) -> String {
-        match self {
-            PeerSecurity::NoSec => "nosec".into(),
-            PeerSecurity::Dtls { identity } => {
-                format!("dtls:{}", String::from_utf8_lossy(identity))
-            }
-            PeerSecurity::Oscore { kid } => format!("oscore:{}", crate::oscore::hex(kid)),
-        }
-    }
-}
+/// How a received datagram was authenticated: the std endpoint's type, shared with the host
+/// client (OSCORE contexts here carry no account owner: `owner` is `None`).
+pub use lwm2m_endpoint::transport::PeerSecurity;
 
 /// Sends and receives whole datagrams. Implementations are shared between the receiving
 /// thread and the event loop, hence `Send + Sync`.

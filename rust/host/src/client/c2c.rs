@@ -1,6 +1,9 @@
 //! Client-to-client (C2C) operations of the driver, both roles (Lanzieri et al., IPSN'22,
 //! sections 3-5; `docs/c2c-protocol.md`).
 //!
+//! This file holds the types and the state; the two roles are `c2c_hosting.rs` and
+//! `c2c_requesting.rs`.
+//!
 //! **Hosting side.** After every handled message and timer tick ([`HostClient::flush`]) the
 //! driver copies the engine's peer client accounts into the transport: the PSK identities and
 //! keys of the Client Security (11000) instances become DTLS listener keys, and every active
@@ -22,6 +25,11 @@
 //! notifications come back as [`Event::C2c`] steps. With an active account the secure request
 //! goes first; a 4.01 to it re-runs the access request once.
 //!
+//! [`HostClient::flush`]: super::HostClient::flush
+//! [`HostClient::identity_for`]: super::HostClient::identity_for
+//! [`HostClient::c2c_start`]: super::HostClient::c2c_start
+//! [`Event::C2cClosed`]: super::Event::C2cClosed
+//! [`Event::C2c`]: super::Event::C2c
 //! [`Engine::take_closed_client`]: lwm2m::engine::Engine::take_closed_client
 //! [`Engine::hint_server`]: lwm2m::engine::Engine::hint_server
 //! [`Engine::request_access`]: lwm2m::engine::Engine::request_access
@@ -35,22 +43,19 @@ use std::time::Instant;
 
 use lwm2m::c2c::access_request::Grant;
 use lwm2m::c2c::rights;
-use lwm2m::coap::{code, option, Message, MessageBuilder, MessageType};
-use lwm2m::engine::{AccessOutcome, Destination};
-use lwm2m::objects::security::mode;
-use lwm2m::{Error as EngineError, Path};
+use lwm2m::coap::{code, option, MessageBuilder, MessageType};
+use lwm2m::Path;
 use zeroize::Zeroizing;
 
-use super::{code_text, Event, HostClient, BUF_LEN};
-use crate::clock::{Clock, Rng};
-use crate::oscore::{OscoreParams, OscorePeer, VolatileStore};
-use crate::transport::{PeerPsk, Transport};
+use crate::clock::Rng;
+use crate::transport::PeerPsk;
 use crate::uri::ServerUri;
+use lwm2m_endpoint::msg::code_string;
 
 /// Length of the tokens of driver requests.
-const TOKEN_LEN: usize = 8;
+pub(super) const TOKEN_LEN: usize = 8;
 /// Most C2C operations in progress; the oldest finished ones are forgotten first.
-const MAX_OPS: usize = 64;
+pub(super) const MAX_OPS: usize = 64;
 
 /// One client-to-client operation to run from the requesting client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +156,7 @@ impl fmt::Display for C2cChannel {
     }
 }
 
-/// One step of a C2C operation ([`Event::C2c`]).
+/// One step of a C2C operation ([`Event::C2c`](super::Event::C2c)).
 #[derive(Clone, Debug, PartialEq)]
 pub enum C2cStep {
     /// The request went out.
@@ -265,7 +270,7 @@ impl fmt::Display for C2cStep {
             } => write!(
                 f,
                 "response {} over {channel}: {}",
-                code_text(*code),
+                code_string(*code),
                 printable(payload)
             ),
             C2cStep::Notification {
@@ -274,7 +279,7 @@ impl fmt::Display for C2cStep {
                 payload,
                 ..
             } => {
-                write!(f, "notification {}", code_text(*code))?;
+                write!(f, "notification {}", code_string(*code))?;
                 if let Some(o) = observe {
                     write!(f, " observe={o}")?;
                 }
@@ -294,7 +299,7 @@ fn printable(p: &[u8]) -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     /// Request in clear, awaiting the 4.01.
     Plain,
     /// Access request queued or sent to this server.
@@ -308,25 +313,25 @@ enum Phase {
 }
 
 #[derive(Debug)]
-struct Op {
-    req: C2cRequest,
-    phase: Phase,
-    access_retried: bool,
-    channel: C2cChannel,
-    short_id: Option<u16>,
-    to: Option<SocketAddr>,
-    token: Vec<u8>,
+pub(super) struct Op {
+    pub(super) req: C2cRequest,
+    pub(super) phase: Phase,
+    pub(super) access_retried: bool,
+    pub(super) channel: C2cChannel,
+    pub(super) short_id: Option<u16>,
+    pub(super) to: Option<SocketAddr>,
+    pub(super) token: Vec<u8>,
 }
 
 /// Transport state of one peer client account.
 #[derive(Default)]
-struct Channel {
+pub(super) struct Channel {
     /// PSK identity (11000 res 3) as last synchronized.
-    identity: Option<Vec<u8>>,
+    pub(super) identity: Option<Vec<u8>>,
     /// The OSCORE material the context was built from (never rebuilt from the same bytes).
-    oscore_material: Option<Zeroizing<Vec<u8>>>,
+    pub(super) oscore_material: Option<Zeroizing<Vec<u8>>>,
     /// The context is in the transport.
-    oscore_live: bool,
+    pub(super) oscore_live: bool,
 }
 
 impl fmt::Debug for Channel {
@@ -339,14 +344,14 @@ impl fmt::Debug for Channel {
 
 /// The driver's C2C state (`Debug` leaves the keys out).
 pub(crate) struct State {
-    ops: HashMap<u32, Op>,
-    order: Vec<u32>,
-    tokens: HashMap<Vec<u8>, u32>,
-    channels: HashMap<u16, Channel>,
-    psks: Vec<PeerPsk>,
+    pub(super) ops: HashMap<u32, Op>,
+    pub(super) order: Vec<u32>,
+    pub(super) tokens: HashMap<Vec<u8>, u32>,
+    pub(super) channels: HashMap<u16, Channel>,
+    pub(super) psks: Vec<PeerPsk>,
     /// `Engine::config_generation` at the last sync (None: sync at the next chance).
     pub(crate) synced: Option<u32>,
-    rng: Rng,
+    pub(super) rng: Rng,
 }
 
 impl fmt::Debug for State {
@@ -378,530 +383,8 @@ impl State {
     }
 }
 
-/// One 11000 instance as the sync needs it.
-struct AccountView {
-    short_id: u16,
-    active: bool,
-    uri: String,
-    psk: Option<PeerPsk>,
-    oscore: Option<OscoreParams>,
-}
-
-fn material(p: &OscoreParams) -> Zeroizing<Vec<u8>> {
-    let mut m = Zeroizing::new(Vec::new());
-    for part in [
-        &p.master_secret[..],
-        &p.master_salt[..],
-        &p.sender_id[..],
-        &p.recipient_id[..],
-    ] {
-        m.push(part.len() as u8);
-        m.extend_from_slice(part);
-    }
-    m
-}
-
-impl<T: Transport, C: Clock> HostClient<'_, T, C> {
-    /// The first address of `uri` the socket's family reaches.
-    fn c2c_addr(&mut self, uri: &str) -> Option<SocketAddr> {
-        let v6_socket = self.transport.local_addr().is_ok_and(|a| a.is_ipv6());
-        self.resolve_uri(uri)
-            .ok()?
-            .into_iter()
-            .find(|a| v6_socket || a.is_ipv4())
-    }
-
-    fn c2c_emit(&mut self, op: u32, step: C2cStep) {
-        self.emit(Event::C2c { op, step });
-    }
-
-    /// Starts C2C operation `op` (an ID chosen by the caller, reported in every step).
-    pub fn c2c_start(&mut self, op: u32, req: C2cRequest) {
-        if self.c2c.ops.len() >= MAX_OPS {
-            let done = self
-                .c2c
-                .order
-                .iter()
-                .position(|i| self.c2c.ops.get(i).is_none_or(|o| o.phase == Phase::Done));
-            match done {
-                Some(pos) => {
-                    let old = self.c2c.order.remove(pos);
-                    self.c2c.ops.remove(&old);
-                }
-                None => {
-                    self.c2c_emit(
-                        op,
-                        C2cStep::Failed {
-                            reason: "too many C2C operations in progress".into(),
-                        },
-                    );
-                    return;
-                }
-            }
-        }
-        if let Some(old) = self.c2c.ops.remove(&op) {
-            self.c2c.tokens.remove(&old.token);
-        }
-        self.c2c.order.retain(|i| *i != op);
-        self.c2c.order.push(op);
-        self.c2c.ops.insert(
-            op,
-            Op {
-                req,
-                phase: Phase::Plain,
-                access_retried: false,
-                channel: C2cChannel::Plain,
-                short_id: None,
-                to: None,
-                token: Vec::new(),
-            },
-        );
-        self.c2c_send(op);
-        self.flush();
-    }
-
-    /// Ends C2C operation `op`: an observation is forgotten, so the host's next notification
-    /// is reset and its observation ends.
-    pub fn c2c_cancel(&mut self, op: u32) {
-        if let Some(o) = self.c2c.ops.get_mut(&op) {
-            if let Some(to) = o.to {
-                self.ml.forget_token(to, &o.token);
-            }
-            self.c2c.tokens.remove(&o.token);
-            o.phase = Phase::Done;
-        }
-    }
-
-    fn c2c_fail(&mut self, op: u32, reason: String) {
-        if let Some(o) = self.c2c.ops.get_mut(&op) {
-            o.phase = Phase::Done;
-            if let Some(to) = o.to {
-                self.ml.forget_token(to, &o.token);
-            }
-            let t = std::mem::take(&mut o.token);
-            self.c2c.tokens.remove(&t);
-        }
-        self.c2c_emit(op, C2cStep::Failed { reason });
-    }
-
-    /// Sends the request of `op`: over the account's channel when there is an active
-    /// account for the host, else in clear to the host URI.
-    fn c2c_send(&mut self, op: u32) {
-        let Some(o) = self.c2c.ops.get(&op) else {
-            return;
-        };
-        let host = o.req.host_ep.clone();
-        let host_uri = o.req.host_uri.clone();
-        let now = self.now();
-        let account = self.engine.client_account(&host).and_then(|a| {
-            let s = a.security?;
-            let active = self.engine.client_active(a.short_id, now);
-            let psk = (s.mode == mode::PSK && !s.identity.is_empty() && !s.secret_key.is_empty())
-                .then(|| (s.identity.to_vec(), Zeroizing::new(s.secret_key.to_vec())));
-            Some((
-                a.short_id,
-                active,
-                s.uri.as_str().to_owned(),
-                psk,
-                a.oscore.is_some(),
-            ))
-        });
-        let plain_addr = self.c2c_addr(&host_uri);
-        let (to, channel, short_id) = match account {
-            Some((cid, true, uri, psk, has_oscore)) => {
-                let addr = self.c2c_addr(&uri).or(plain_addr);
-                let Some(addr) = addr else {
-                    return self.c2c_fail(op, format!("cannot resolve {uri}"));
-                };
-                if let Some((id, key)) = psk {
-                    if let Err(e) = self.transport.add_dtls_peer(addr, &id, &key) {
-                        return self.c2c_fail(op, format!("DTLS to {addr}: {e}"));
-                    }
-                    (addr, C2cChannel::Dtls, Some(cid))
-                } else if has_oscore && self.c2c.channels.get(&cid).is_some_and(|c| c.oscore_live) {
-                    (addr, C2cChannel::Oscore, Some(cid))
-                } else {
-                    return self.c2c_fail(
-                        op,
-                        format!("account {cid} has neither a PSK nor a usable OSCORE context"),
-                    );
-                }
-            }
-            _ => match plain_addr {
-                Some(a) => (a, C2cChannel::Plain, None),
-                None => return self.c2c_fail(op, format!("cannot resolve {host_uri}")),
-            },
-        };
-        let token = self.c2c.rng.next_u64().to_be_bytes()[..TOKEN_LEN].to_vec();
-        let Some(o) = self.c2c.ops.get_mut(&op) else {
-            return;
-        };
-        let mut buf = vec![0u8; BUF_LEN];
-        let Some(n) = build_request(&o.req, &token, &mut buf) else {
-            return self.c2c_fail(op, "request does not fit a datagram".into());
-        };
-        let old = std::mem::replace(&mut o.token, token.clone());
-        o.to = Some(to);
-        o.channel = channel;
-        o.short_id = short_id;
-        o.phase = if channel == C2cChannel::Plain {
-            Phase::Plain
-        } else {
-            Phase::Secure
-        };
-        self.c2c.tokens.remove(&old);
-        self.c2c.tokens.insert(token, op);
-        let handle = self.peers.handle(to);
-        let msg = buf.get_mut(..n).unwrap_or_default();
-        if self
-            .ml
-            .send(to, Destination::Endpoint(handle), msg, now)
-            .is_none()
-        {
-            return self.c2c_fail(op, "message layer refused the request".into());
-        }
-        if let Err(e) = self.transport.send(msg, to) {
-            // CON: retransmitted by the message layer.
-            self.emit(Event::SendFailed {
-                dest: to.to_string(),
-                reason: e.to_string(),
-            });
-        }
-        self.c2c_emit(
-            op,
-            C2cStep::Sent {
-                to,
-                channel,
-                short_id,
-            },
-        );
-    }
-
-    /// A response or notification to a driver request.
-    pub(crate) fn c2c_response(&mut self, msg: &Message<'_>) {
-        let Some(&op) = self.c2c.tokens.get(msg.token) else {
-            return;
-        };
-        let Some(o) = self.c2c.ops.get_mut(&op) else {
-            return;
-        };
-        let channel = o.channel;
-        let content_format = msg
-            .option_uint(option::CONTENT_FORMAT)
-            .and_then(Result::ok)
-            .map(|c| c as u16);
-        match o.phase {
-            Phase::Observing => {
-                let step = C2cStep::Notification {
-                    code: msg.code,
-                    observe: msg.option_uint(option::OBSERVE).and_then(Result::ok),
-                    payload: msg.payload.to_vec(),
-                    received: Instant::now(),
-                };
-                let failed = msg.code >> 5 != 2;
-                self.c2c_emit(op, step);
-                if failed {
-                    self.c2c_fail(
-                        op,
-                        format!("observation ended with {}", code_text(msg.code)),
-                    );
-                }
-            }
-            Phase::Plain | Phase::Secure if msg.code == code::UNAUTHORIZED => {
-                if o.phase == Phase::Secure && o.access_retried {
-                    let c = msg.code;
-                    return self.c2c_fail(
-                        op,
-                        format!("{} again after the access request", code_text(c)),
-                    );
-                }
-                o.access_retried |= o.phase == Phase::Secure;
-                let t = std::mem::take(&mut o.token);
-                self.c2c.tokens.remove(&t);
-                let hint = lwm2m::c2c::hint::decode(msg.payload)
-                    .map(|v| v.iter().map(|s| (*s).to_owned()).collect())
-                    .unwrap_or_default();
-                self.c2c_emit(op, C2cStep::Unauthorized { hint });
-                self.c2c_access(op, msg.payload);
-            }
-            Phase::Plain | Phase::Secure => {
-                let observing =
-                    o.req.observe && msg.code >> 5 == 2 && msg.option(option::OBSERVE).is_some();
-                if observing {
-                    o.phase = Phase::Observing;
-                    if let Some(to) = o.to {
-                        let handle = self.peers.handle(to);
-                        self.ml
-                            .keep_token(to, msg.token, Destination::Endpoint(handle), code::GET);
-                    }
-                } else {
-                    o.phase = Phase::Done;
-                    self.c2c.tokens.remove(msg.token);
-                }
-                self.c2c_emit(
-                    op,
-                    C2cStep::Response {
-                        code: msg.code,
-                        channel,
-                        content_format,
-                        payload: msg.payload.to_vec(),
-                    },
-                );
-            }
-            Phase::Access(_) | Phase::Done => {}
-        }
-    }
-
-    /// A driver request got no answer (timeout or reset).
-    pub(crate) fn c2c_no_answer(&mut self, token: &[u8], reason: &str) {
-        if let Some(&op) = self.c2c.tokens.get(token) {
-            self.c2c_fail(op, format!("no answer from the host ({reason})"));
-        }
-    }
-
-    /// Follows an owner server hint with an access request.
-    fn c2c_access(&mut self, op: u32, hint: &[u8]) {
-        let ssid = match self.engine.hint_server(hint) {
-            Ok(s) => s,
-            Err(e) => {
-                let reason = match e {
-                    EngineError::Forbidden => {
-                        "it names no server this client is registered with".to_string()
-                    }
-                    _ => "no valid hint in the 4.01".to_string(),
-                };
-                self.c2c_emit(op, C2cStep::HintIgnored { reason });
-                return self.c2c_fail(op, "no access request sent".into());
-            }
-        };
-        let Some(o) = self.c2c.ops.get(&op) else {
-            return;
-        };
-        let host = o.req.host_ep.clone();
-        let grants = o.req.grants.clone();
-        let now = self.now();
-        let credentials = match self.engine.client_account(&host) {
-            Some(a) => a.security.is_none() || !self.engine.client_active(a.short_id, now),
-            None => true,
-        };
-        if let Err(e) = self
-            .engine
-            .request_access(ssid, &host, &grants, credentials, now)
-        {
-            return self.c2c_fail(op, format!("access request not queued: {e}"));
-        }
-        if let Some(o) = self.c2c.ops.get_mut(&op) {
-            o.phase = Phase::Access(ssid);
-        }
-        self.c2c_emit(op, C2cStep::AccessRequested { ssid, credentials });
-    }
-
-    /// The C2C work after every handled message and tick: closed accounts, transport sync,
-    /// access results.
-    pub(crate) fn c2c_service(&mut self) {
-        while let Some(cid) = self.engine.take_closed_client() {
-            self.c2c_teardown(cid, "account closed (expired, disabled or deleted)");
-        }
-        self.c2c_sync();
-        while let Some(r) = self.engine.take_access_result() {
-            let op = self.c2c.order.iter().copied().find(|i| {
-                self.c2c.ops.get(i).is_some_and(|o| {
-                    o.phase == Phase::Access(r.ssid) && o.req.host_ep == r.host.as_str()
-                })
-            });
-            let result = match r.outcome {
-                AccessOutcome::Granted => None,
-                AccessOutcome::Rejected(c) => Some(code_text(c)),
-                AccessOutcome::Timeout => Some("timeout".into()),
-            };
-            let Some(op) = op else {
-                self.emit(Event::C2cAccessRefresh {
-                    host: r.host.as_str().to_owned(),
-                    ssid: r.ssid,
-                    result: result.unwrap_or_else(|| "2.01".into()),
-                });
-                continue;
-            };
-            match result {
-                None => {
-                    self.c2c_emit(op, C2cStep::AccessGranted { ssid: r.ssid });
-                    // The accounts arrived before the 2.01: give them their channels.
-                    self.c2c_sync();
-                    self.c2c_send(op);
-                }
-                Some(result) => {
-                    self.c2c_emit(
-                        op,
-                        C2cStep::AccessRefused {
-                            ssid: r.ssid,
-                            result,
-                        },
-                    );
-                    self.c2c_fail(op, "access refused".into());
-                }
-            }
-        }
-    }
-
-    /// Copies the peer client accounts into the transport (see the module documentation).
-    fn c2c_sync(&mut self) {
-        // The accounts change only with server requests, account closes and re-enables,
-        // which all move the generation: no copying of key material per datagram.
-        let generation = self.engine.config_generation();
-        if self.c2c.synced == Some(generation) {
-            return;
-        }
-        self.c2c.synced = Some(generation);
-        let now = self.now();
-        let views: Vec<AccountView> = self
-            .engine
-            .client_security()
-            .instances
-            .iter()
-            .map(|s| AccountView {
-                short_id: s.short_id,
-                active: self.engine.client_active(s.short_id, now),
-                uri: s.uri.as_str().to_owned(),
-                psk: (s.mode == mode::PSK && !s.identity.is_empty() && !s.secret_key.is_empty())
-                    .then(|| (s.identity.to_vec(), Zeroizing::new(s.secret_key.to_vec()))),
-                oscore: s
-                    .oscore
-                    .and_then(|(_, i)| self.engine.oscore().instances.get(i))
-                    .map(|o| OscoreParams {
-                        master_secret: Zeroizing::new(o.master_secret.to_vec()),
-                        master_salt: o.master_salt.to_vec(),
-                        sender_id: o.sender_id.to_vec(),
-                        recipient_id: o.recipient_id.to_vec(),
-                    }),
-            })
-            .collect();
-        let psks: Vec<PeerPsk> = views.iter().filter_map(|v| v.psk.clone()).collect();
-        if psks != self.c2c.psks {
-            self.transport.set_peer_psks(&psks);
-            self.c2c.psks = psks;
-        }
-        let gone: Vec<u16> = self
-            .c2c
-            .channels
-            .keys()
-            .copied()
-            .filter(|cid| views.iter().all(|v| v.short_id != *cid))
-            .collect();
-        for cid in gone {
-            self.c2c_teardown(cid, "account removed");
-            self.c2c.channels.remove(&cid);
-        }
-        for v in views {
-            let cid = v.short_id;
-            let identity = v.psk.as_ref().map(|(id, _)| id.clone());
-            let ch = self.c2c.channels.entry(cid).or_default();
-            if let Some(old) = ch.identity.clone().filter(|o| Some(o) != identity.as_ref()) {
-                let n = self.transport.close_dtls_identity(&old);
-                self.emit(Event::C2cClosed {
-                    short_id: cid,
-                    reason: "PSK replaced".into(),
-                    dtls_sessions: n,
-                    oscore: false,
-                });
-            }
-            let ch = self.c2c.channels.entry(cid).or_default();
-            ch.identity = identity;
-            let Some(params) = v.oscore else {
-                if ch.oscore_live {
-                    ch.oscore_live = false;
-                    ch.oscore_material = None;
-                    let dropped = self.transport.remove_peer_oscore(cid);
-                    self.emit(Event::C2cClosed {
-                        short_id: cid,
-                        reason: "OSCORE link removed".into(),
-                        dtls_sessions: 0,
-                        oscore: dropped,
-                    });
-                }
-                continue;
-            };
-            let m = material(&params);
-            if ch.oscore_material.as_ref() == Some(&m) || !v.active {
-                continue;
-            }
-            let replaced = ch.oscore_live;
-            ch.oscore_material = Some(m);
-            ch.oscore_live = false;
-            let dest = self.c2c_addr(&v.uri);
-            let ctx = match params.context() {
-                Ok(c) => c,
-                Err(e) => {
-                    self.transport.remove_peer_oscore(cid);
-                    self.emit(Event::SendFailed {
-                        dest: format!("client account {cid}"),
-                        reason: format!("OSCORE context: {e:?}"),
-                    });
-                    continue;
-                }
-            };
-            let peer = OscorePeer::new(ctx, Box::new(VolatileStore));
-            match self.transport.add_peer_oscore(cid, dest, peer) {
-                Ok(()) => {
-                    if let Some(ch) = self.c2c.channels.get_mut(&cid) {
-                        ch.oscore_live = true;
-                    }
-                    if replaced {
-                        self.emit(Event::C2cClosed {
-                            short_id: cid,
-                            reason: "OSCORE material replaced".into(),
-                            dtls_sessions: 0,
-                            oscore: true,
-                        });
-                    }
-                }
-                Err(e) => self.emit(Event::SendFailed {
-                    dest: format!("client account {cid}"),
-                    reason: format!("OSCORE context: {e}"),
-                }),
-            }
-        }
-    }
-
-    /// Closes the DTLS sessions and drops the OSCORE context of account `cid`; operations
-    /// running over it end.
-    fn c2c_teardown(&mut self, cid: u16, reason: &str) {
-        let (identity, had_oscore) = match self.c2c.channels.get_mut(&cid) {
-            Some(ch) => {
-                let live = ch.oscore_live;
-                ch.oscore_live = false;
-                (ch.identity.clone(), live)
-            }
-            None => (None, false),
-        };
-        let n = identity
-            .map(|id| self.transport.close_dtls_identity(&id))
-            .unwrap_or(0);
-        let oscore = self.transport.remove_peer_oscore(cid) || had_oscore;
-        self.emit(Event::C2cClosed {
-            short_id: cid,
-            reason: reason.into(),
-            dtls_sessions: n,
-            oscore,
-        });
-        let victims: Vec<u32> = self
-            .c2c
-            .order
-            .iter()
-            .copied()
-            .filter(|i| {
-                self.c2c.ops.get(i).is_some_and(|o| {
-                    o.short_id == Some(cid) && matches!(o.phase, Phase::Observing | Phase::Secure)
-                })
-            })
-            .collect();
-        for op in victims {
-            self.c2c_fail(op, format!("account {cid} closed"));
-        }
-    }
-}
-
 /// Builds the CON request of `req` with `token` (message ID set by the message layer).
-fn build_request(req: &C2cRequest, token: &[u8], buf: &mut [u8]) -> Option<usize> {
+pub(super) fn build_request(req: &C2cRequest, token: &[u8], buf: &mut [u8]) -> Option<usize> {
     let mut b = MessageBuilder::new(buf, MessageType::Con, req.method, 0, token).ok()?;
     if req.observe && req.method == code::GET {
         b.option_uint(option::OBSERVE, 0).ok()?;
@@ -924,6 +407,8 @@ fn build_request(req: &C2cRequest, token: &[u8], buf: &mut [u8]) -> Option<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use lwm2m::coap::Message;
 
     #[test]
     fn parse_and_build() {

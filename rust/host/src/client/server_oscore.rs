@@ -18,47 +18,12 @@ use std::path::{Path as FsPath, PathBuf};
 use lwm2m_oscore::SeqnoStore;
 use zeroize::Zeroizing;
 
-use super::{Event, HostClient};
+use super::driver::HostClient;
+use super::event::Event;
+use super::oscore_state::{Installed, MAX_RETIRED};
 use crate::clock::Clock;
 use crate::oscore::{FileSeqnoStore, OscoreParams, OscorePeer, VolatileStore};
 use crate::transport::Transport;
-
-/// Most retired contexts kept for their material's return.
-const MAX_RETIRED: usize = 4;
-
-/// One installed server context.
-struct Installed {
-    ssid: u16,
-    params: OscoreParams,
-    dest: Option<SocketAddr>,
-}
-
-/// The driver's view of the server contexts (`Debug` leaves the keys out).
-#[derive(Default)]
-pub(crate) struct ServerOscore {
-    installed: Vec<Installed>,
-    retired: Vec<(OscoreParams, OscorePeer)>,
-    seqno_file: Option<PathBuf>,
-    /// `Engine::config_generation` at the last sync (None: sync at the next chance).
-    pub(crate) synced: Option<u32>,
-}
-
-impl std::fmt::Debug for ServerOscore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ssids: Vec<u16> = self.installed.iter().map(|i| i.ssid).collect();
-        f.debug_struct("ServerOscore")
-            .field("installed", &ssids)
-            .field("retired", &self.retired.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServerOscore {
-    /// True if server `ssid` has its context in the transport.
-    pub(crate) fn is_installed(&self, ssid: u16) -> bool {
-        self.installed.iter().any(|i| i.ssid == ssid)
-    }
-}
 
 /// The sequence-number file of server `ssid`: the configured path for the lowest Short
 /// Server ID with OSCORE (`lowest`), `<path>.ssid-<ssid>` for any other.

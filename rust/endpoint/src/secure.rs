@@ -15,7 +15,9 @@
 //! peer client's context can never stand in for a server's (or the reverse).
 //!
 //! [`Transport::received_security`] tells the driver how the datagram it just got was
-//! authenticated; that, not the source address, decides who sent it.
+//! authenticated; that, not the source address, decides who sent it. A protected request that
+//! no context verifies (unknown kid, malformed OSCORE option) is handed up unverified, so the
+//! driver can answer it as RFC 8613 section 8.2 says ([`Transport::verifies_oscore`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -301,10 +303,12 @@ impl SecureTransport {
             })
         };
         let Some(i) = idx else {
-            if protected {
-                // Unknown kid, or a protected answer to nothing of ours.
+            if protected && !code::is_request(m.code) {
+                // A protected answer to nothing of ours.
                 self.stats.dropped += 1;
             } else {
+                // Plain, or a protected request under an unknown kid or with a malformed
+                // option: the driver answers it unprotected (4.01 / 4.02, RFC 8613 8.2).
                 self.inbox.push_back((data, from, carrier));
             }
             return;
@@ -315,8 +319,14 @@ impl SecureTransport {
         let owner = *owner;
         match peer.unprotect(&data) {
             Inbound::Verified { plain, kid } => {
-                self.inbox
-                    .push_back((plain, from, PeerSecurity::Oscore { kid, owner }));
+                self.inbox.push_back((
+                    plain,
+                    from,
+                    PeerSecurity::Oscore {
+                        kid,
+                        owner: Some(owner),
+                    },
+                ));
             }
             Inbound::Plain(plain) => self.inbox.push_back((plain, from, carrier)),
             Inbound::Answer(bytes) => {
@@ -427,6 +437,10 @@ impl Transport for SecureTransport {
 
     fn received_security(&self) -> PeerSecurity {
         self.last.clone()
+    }
+
+    fn verifies_oscore(&self) -> bool {
+        true
     }
 
     fn add_dtls_peer(&mut self, addr: SocketAddr, identity: &[u8], key: &[u8]) -> io::Result<()> {
@@ -568,7 +582,7 @@ mod tests {
                     t.received_security(),
                     PeerSecurity::Oscore {
                         kid: vec![1],
-                        owner
+                        owner: Some(owner)
                     }
                 );
             }

@@ -11,14 +11,13 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use crate::oscore::OscorePeer;
-use crate::uri::canonical;
 use zeroize::Zeroizing;
 
 /// A DTLS PSK of a peer client account: identity and key (zeroed on drop).
 pub type PeerPsk = (Vec<u8>, Zeroizing<Vec<u8>>);
 
-/// How a received datagram was authenticated.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// How a received datagram was authenticated (the host client's transports and the server's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum PeerSecurity {
     /// Not at all (plain CoAP): only the source address is known.
     #[default]
@@ -33,9 +32,24 @@ pub enum PeerSecurity {
     Oscore {
         /// The verified key ID.
         kid: Vec<u8>,
-        /// The account of the context.
-        owner: OscoreOwner,
+        /// The account of the context, when the transport ties contexts to accounts (the
+        /// host client's [`crate::secure::SecureTransport`]); `None` on the server, whose
+        /// contexts are bound to endpoints by their kid.
+        owner: Option<OscoreOwner>,
     },
+}
+
+impl PeerSecurity {
+    /// `nosec`, `dtls:<identity>` or `oscore:<kid hex>` (for events and the HTTP API).
+    pub fn label(&self) -> String {
+        match self {
+            PeerSecurity::NoSec => "nosec".into(),
+            PeerSecurity::Dtls { identity } => {
+                format!("dtls:{}", String::from_utf8_lossy(identity))
+            }
+            PeerSecurity::Oscore { kid, .. } => format!("oscore:{}", crate::oscore::hex(kid)),
+        }
+    }
 }
 
 /// The account an OSCORE context of the transport belongs to.
@@ -55,7 +69,7 @@ pub trait Transport {
     fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()>;
 
     /// Waits at most `timeout` (at least 1 ms) for one datagram; `Ok(None)` on timeout. The
-    /// source address is canonical ([`crate::uri::canonical`]).
+    /// source address is canonical ([`canonical`]).
     fn recv(
         &mut self,
         buf: &mut [u8],
@@ -68,6 +82,14 @@ pub trait Transport {
     /// How the datagram last returned by [`Transport::recv`] was authenticated.
     fn received_security(&self) -> PeerSecurity {
         PeerSecurity::NoSec
+    }
+
+    /// True if the transport verifies OSCORE: then a request it hands up with an OSCORE
+    /// option but not as [`PeerSecurity::Oscore`] matched none of its contexts (or its option
+    /// is malformed), and the driver answers it as RFC 8613 section 8.2 says. Without OSCORE
+    /// the option is an unknown critical one (4.02, RFC 7252 section 5.4.1).
+    fn verifies_oscore(&self) -> bool {
+        false
     }
 
     /// Makes `addr` a `coaps://` peer: datagrams to it go over a DTLS-PSK session (started on
@@ -140,6 +162,12 @@ pub trait Transport {
         let _ = ssid;
         None
     }
+}
+
+/// The address with an IPv4-mapped IPv6 address (what a dual-stack socket reports for IPv4
+/// peers) turned into plain IPv4, so that one peer has one key.
+pub fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
 /// CoAP over plain UDP.

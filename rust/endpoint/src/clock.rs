@@ -65,19 +65,21 @@ impl Clock for ManualClock {
     }
 }
 
-/// A small xorshift64* generator: jitter, message IDs and simulated readings, not secrets.
+/// A small xorshift64* generator: jitter, message IDs, tokens, registration IDs and simulated
+/// readings, not secrets (a secured deployment relies on DTLS / OSCORE, not on tokens).
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
 impl Rng {
     /// A generator with a fixed seed (tests).
-    pub fn seeded(seed: u64) -> Self {
+    pub fn from_seed(seed: u64) -> Self {
         Rng(seed | 1)
     }
 
-    /// A generator seeded from the process's hash-map keys (random per process).
-    pub fn from_entropy() -> Self {
-        Rng::seeded(entropy())
+    /// A generator seeded from the process's hash-map keys, the time and the process ID
+    /// (random per process and per call).
+    pub fn new() -> Self {
+        Rng::from_seed(entropy())
     }
 
     /// Next 64 random bits.
@@ -94,6 +96,23 @@ impl Rng {
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// A short identifier of `len` lowercase letters and digits (registration IDs).
+    pub fn ident(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        (0..len)
+            .map(|_| {
+                let i = (self.next_u64() % ALPHABET.len() as u64) as usize;
+                char::from(ALPHABET.get(i).copied().unwrap_or(b'x'))
+            })
+            .collect()
+    }
+}
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng::new()
+    }
 }
 
 /// 64 bits from the standard library's randomly keyed hasher (seeded by the OS per process).
@@ -104,6 +123,7 @@ pub fn entropy() -> u64 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
+    h.write_u32(std::process::id());
     h.finish()
 }
 
@@ -124,13 +144,17 @@ mod tests {
 
     #[test]
     fn rng_is_reproducible_and_in_range() {
-        let mut a = Rng::seeded(42);
-        let mut b = Rng::seeded(42);
+        let mut a = Rng::from_seed(42);
+        let mut b = Rng::from_seed(42);
         for _ in 0..1000 {
             let x = a.next_f64();
             assert!((0.0..1.0).contains(&x));
             assert_eq!(x, b.next_f64());
         }
-        assert_ne!(Rng::seeded(1).next_u64(), Rng::seeded(3).next_u64());
+        assert_ne!(Rng::from_seed(1).next_u64(), Rng::from_seed(3).next_u64());
+        let id = a.ident(10);
+        assert_eq!(id.len(), 10);
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(id, a.ident(10));
     }
 }

@@ -1,0 +1,366 @@
+//! The requesting side of client-to-client operations ([`HostClient::c2c_start`]): request in
+//! clear, owner server hint, access request, secure request, responses and notifications as
+//! [`C2cStep`]s (see `c2c.rs`).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use lwm2m::coap::{code, option, Message};
+use lwm2m::engine::{AccessOutcome, Destination};
+use lwm2m::objects::security::mode;
+use lwm2m::Error as EngineError;
+use zeroize::Zeroizing;
+
+use super::c2c::{build_request, C2cChannel, C2cRequest, C2cStep, Op, Phase, MAX_OPS, TOKEN_LEN};
+use super::driver::{HostClient, BUF_LEN};
+use super::event::Event;
+use crate::clock::Clock;
+use crate::message::Sent;
+use crate::transport::Transport;
+use lwm2m_endpoint::msg::code_string;
+
+impl<T: Transport, C: Clock> HostClient<'_, T, C> {
+    /// The first address of `uri` the socket's family reaches.
+    pub(super) fn c2c_addr(&mut self, uri: &str) -> Option<SocketAddr> {
+        let v6_socket = self.transport.local_addr().is_ok_and(|a| a.is_ipv6());
+        self.resolve_uri(uri)
+            .ok()?
+            .into_iter()
+            .find(|a| v6_socket || a.is_ipv4())
+    }
+
+    fn c2c_emit(&mut self, op: u32, step: C2cStep) {
+        self.emit(Event::C2c { op, step });
+    }
+
+    /// Starts C2C operation `op` (an ID chosen by the caller, reported in every step).
+    pub fn c2c_start(&mut self, op: u32, req: C2cRequest) {
+        if self.c2c.ops.len() >= MAX_OPS {
+            let done = self
+                .c2c
+                .order
+                .iter()
+                .position(|i| self.c2c.ops.get(i).is_none_or(|o| o.phase == Phase::Done));
+            match done {
+                Some(pos) => {
+                    let old = self.c2c.order.remove(pos);
+                    self.c2c.ops.remove(&old);
+                }
+                None => {
+                    self.c2c_emit(
+                        op,
+                        C2cStep::Failed {
+                            reason: "too many C2C operations in progress".into(),
+                        },
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(old) = self.c2c.ops.remove(&op) {
+            self.c2c.tokens.remove(&old.token);
+        }
+        self.c2c.order.retain(|i| *i != op);
+        self.c2c.order.push(op);
+        self.c2c.ops.insert(
+            op,
+            Op {
+                req,
+                phase: Phase::Plain,
+                access_retried: false,
+                channel: C2cChannel::Plain,
+                short_id: None,
+                to: None,
+                token: Vec::new(),
+            },
+        );
+        self.c2c_send(op);
+        self.flush();
+    }
+
+    /// Ends C2C operation `op`: an observation is forgotten, so the host's next notification
+    /// is reset and its observation ends.
+    pub fn c2c_cancel(&mut self, op: u32) {
+        if let Some(o) = self.c2c.ops.get_mut(&op) {
+            if let Some(to) = o.to {
+                self.ml.forget_token(to, &o.token);
+            }
+            self.c2c.tokens.remove(&o.token);
+            o.phase = Phase::Done;
+        }
+    }
+
+    pub(super) fn c2c_fail(&mut self, op: u32, reason: String) {
+        if let Some(o) = self.c2c.ops.get_mut(&op) {
+            o.phase = Phase::Done;
+            if let Some(to) = o.to {
+                self.ml.forget_token(to, &o.token);
+            }
+            let t = std::mem::take(&mut o.token);
+            self.c2c.tokens.remove(&t);
+        }
+        self.c2c_emit(op, C2cStep::Failed { reason });
+    }
+
+    /// Sends the request of `op`: over the account's channel when there is an active
+    /// account for the host, else in clear to the host URI.
+    pub(super) fn c2c_send(&mut self, op: u32) {
+        let Some(o) = self.c2c.ops.get(&op) else {
+            return;
+        };
+        let host = o.req.host_ep.clone();
+        let host_uri = o.req.host_uri.clone();
+        let now = self.now();
+        let account = self.engine.client_account(&host).and_then(|a| {
+            let s = a.security?;
+            let active = self.engine.client_active(a.short_id, now);
+            let psk = (s.mode == mode::PSK && !s.identity.is_empty() && !s.secret_key.is_empty())
+                .then(|| (s.identity.to_vec(), Zeroizing::new(s.secret_key.to_vec())));
+            Some((
+                a.short_id,
+                active,
+                s.uri.as_str().to_owned(),
+                psk,
+                a.oscore.is_some(),
+            ))
+        });
+        let plain_addr = self.c2c_addr(&host_uri);
+        let (to, channel, short_id) = match account {
+            Some((cid, true, uri, psk, has_oscore)) => {
+                let addr = self.c2c_addr(&uri).or(plain_addr);
+                let Some(addr) = addr else {
+                    return self.c2c_fail(op, format!("cannot resolve {uri}"));
+                };
+                if let Some((id, key)) = psk {
+                    if let Err(e) = self.transport.add_dtls_peer(addr, &id, &key) {
+                        return self.c2c_fail(op, format!("DTLS to {addr}: {e}"));
+                    }
+                    (addr, C2cChannel::Dtls, Some(cid))
+                } else if has_oscore && self.c2c.channels.get(&cid).is_some_and(|c| c.oscore_live) {
+                    (addr, C2cChannel::Oscore, Some(cid))
+                } else {
+                    return self.c2c_fail(
+                        op,
+                        format!("account {cid} has neither a PSK nor a usable OSCORE context"),
+                    );
+                }
+            }
+            _ => match plain_addr {
+                Some(a) => (a, C2cChannel::Plain, None),
+                None => return self.c2c_fail(op, format!("cannot resolve {host_uri}")),
+            },
+        };
+        let token = self.c2c.rng.next_u64().to_be_bytes()[..TOKEN_LEN].to_vec();
+        let Some(o) = self.c2c.ops.get_mut(&op) else {
+            return;
+        };
+        let mut buf = vec![0u8; BUF_LEN];
+        let Some(n) = build_request(&o.req, &token, &mut buf) else {
+            return self.c2c_fail(op, "request does not fit a datagram".into());
+        };
+        let old = std::mem::replace(&mut o.token, token.clone());
+        o.to = Some(to);
+        o.channel = channel;
+        o.short_id = short_id;
+        o.phase = if channel == C2cChannel::Plain {
+            Phase::Plain
+        } else {
+            Phase::Secure
+        };
+        self.c2c.tokens.remove(&old);
+        self.c2c.tokens.insert(token, op);
+        let handle = self.peers.handle(to);
+        let msg = buf.get_mut(..n).unwrap_or_default();
+        match self.ml.send(to, Destination::Endpoint(handle), msg, now) {
+            Ok(Sent::Now(_)) => {}
+            // Sent when NSTART lets it go (the loop's flush).
+            Ok(Sent::Queued(_)) => return self.c2c_sent(op, to, channel, short_id),
+            Err(e) => return self.c2c_fail(op, format!("message layer refused the request: {e}")),
+        }
+        if let Err(e) = self.transport.send(msg, to) {
+            // CON: retransmitted by the message layer.
+            self.emit(Event::SendFailed {
+                dest: to.to_string(),
+                reason: e.to_string(),
+            });
+        }
+        self.c2c_sent(op, to, channel, short_id);
+    }
+
+    fn c2c_sent(&mut self, op: u32, to: SocketAddr, channel: C2cChannel, short_id: Option<u16>) {
+        self.c2c_emit(
+            op,
+            C2cStep::Sent {
+                to,
+                channel,
+                short_id,
+            },
+        );
+    }
+
+    /// A response or notification to a driver request.
+    pub(crate) fn c2c_response(&mut self, msg: &Message<'_>) {
+        let Some(&op) = self.c2c.tokens.get(msg.token) else {
+            return;
+        };
+        let Some(o) = self.c2c.ops.get_mut(&op) else {
+            return;
+        };
+        let channel = o.channel;
+        let content_format = msg
+            .option_uint(option::CONTENT_FORMAT)
+            .and_then(Result::ok)
+            .map(|c| c as u16);
+        match o.phase {
+            Phase::Observing => {
+                let step = C2cStep::Notification {
+                    code: msg.code,
+                    observe: msg.option_uint(option::OBSERVE).and_then(Result::ok),
+                    payload: msg.payload.to_vec(),
+                    received: Instant::now(),
+                };
+                let failed = msg.code >> 5 != 2;
+                self.c2c_emit(op, step);
+                if failed {
+                    self.c2c_fail(
+                        op,
+                        format!("observation ended with {}", code_string(msg.code)),
+                    );
+                }
+            }
+            Phase::Plain | Phase::Secure if msg.code == code::UNAUTHORIZED => {
+                if o.phase == Phase::Secure && o.access_retried {
+                    let c = msg.code;
+                    return self.c2c_fail(
+                        op,
+                        format!("{} again after the access request", code_string(c)),
+                    );
+                }
+                o.access_retried |= o.phase == Phase::Secure;
+                let t = std::mem::take(&mut o.token);
+                self.c2c.tokens.remove(&t);
+                let hint = lwm2m::c2c::hint::decode(msg.payload)
+                    .map(|v| v.iter().map(|s| (*s).to_owned()).collect())
+                    .unwrap_or_default();
+                self.c2c_emit(op, C2cStep::Unauthorized { hint });
+                self.c2c_access(op, msg.payload);
+            }
+            Phase::Plain | Phase::Secure => {
+                let observing =
+                    o.req.observe && msg.code >> 5 == 2 && msg.option(option::OBSERVE).is_some();
+                if observing {
+                    o.phase = Phase::Observing;
+                    if let Some(to) = o.to {
+                        let handle = self.peers.handle(to);
+                        self.ml
+                            .keep_token(to, msg.token, Destination::Endpoint(handle), code::GET);
+                    }
+                } else {
+                    o.phase = Phase::Done;
+                    self.c2c.tokens.remove(msg.token);
+                }
+                self.c2c_emit(
+                    op,
+                    C2cStep::Response {
+                        code: msg.code,
+                        channel,
+                        content_format,
+                        payload: msg.payload.to_vec(),
+                    },
+                );
+            }
+            Phase::Access(_) | Phase::Done => {}
+        }
+    }
+
+    /// A driver request got no answer (timeout or reset).
+    pub(crate) fn c2c_no_answer(&mut self, token: &[u8], reason: &str) {
+        if let Some(&op) = self.c2c.tokens.get(token) {
+            self.c2c_fail(op, format!("no answer from the host ({reason})"));
+        }
+    }
+
+    /// Follows an owner server hint with an access request.
+    fn c2c_access(&mut self, op: u32, hint: &[u8]) {
+        let ssid = match self.engine.hint_server(hint) {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = match e {
+                    EngineError::Forbidden => {
+                        "it names no server this client is registered with".to_string()
+                    }
+                    _ => "no valid hint in the 4.01".to_string(),
+                };
+                self.c2c_emit(op, C2cStep::HintIgnored { reason });
+                return self.c2c_fail(op, "no access request sent".into());
+            }
+        };
+        let Some(o) = self.c2c.ops.get(&op) else {
+            return;
+        };
+        let host = o.req.host_ep.clone();
+        let grants = o.req.grants.clone();
+        let now = self.now();
+        let credentials = match self.engine.client_account(&host) {
+            Some(a) => a.security.is_none() || !self.engine.client_active(a.short_id, now),
+            None => true,
+        };
+        if let Err(e) = self
+            .engine
+            .request_access(ssid, &host, &grants, credentials, now)
+        {
+            return self.c2c_fail(op, format!("access request not queued: {e}"));
+        }
+        if let Some(o) = self.c2c.ops.get_mut(&op) {
+            o.phase = Phase::Access(ssid);
+        }
+        self.c2c_emit(op, C2cStep::AccessRequested { ssid, credentials });
+    }
+
+    /// The C2C work after every handled message and tick: closed accounts, transport sync,
+    /// access results.
+    pub(crate) fn c2c_service(&mut self) {
+        while let Some(cid) = self.engine.take_closed_client() {
+            self.c2c_teardown(cid, "account closed (expired, disabled or deleted)");
+        }
+        self.c2c_sync();
+        while let Some(r) = self.engine.take_access_result() {
+            let op = self.c2c.order.iter().copied().find(|i| {
+                self.c2c.ops.get(i).is_some_and(|o| {
+                    o.phase == Phase::Access(r.ssid) && o.req.host_ep == r.host.as_str()
+                })
+            });
+            let result = match r.outcome {
+                AccessOutcome::Granted => None,
+                AccessOutcome::Rejected(c) => Some(code_string(c)),
+                AccessOutcome::Timeout => Some("timeout".into()),
+            };
+            let Some(op) = op else {
+                self.emit(Event::C2cAccessRefresh {
+                    host: r.host.as_str().to_owned(),
+                    ssid: r.ssid,
+                    result: result.unwrap_or_else(|| "2.01".into()),
+                });
+                continue;
+            };
+            match result {
+                None => {
+                    self.c2c_emit(op, C2cStep::AccessGranted { ssid: r.ssid });
+                    // The accounts arrived before the 2.01: give them their channels.
+                    self.c2c_sync();
+                    self.c2c_send(op);
+                }
+                Some(result) => {
+                    self.c2c_emit(
+                        op,
+                        C2cStep::AccessRefused {
+                            ssid: r.ssid,
+                            result,
+                        },
+                    );
+                    self.c2c_fail(op, "access refused".into());
+                }
+            }
+        }
+    }
+}

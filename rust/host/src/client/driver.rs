@@ -1,0 +1,539 @@
+//! The driver core: [`HostClient`] joins the engine, the CoAP message layer and a transport
+//! in one single-threaded event loop: registration and device management toward the servers,
+//! requests served to any peer, the message layer's timers. Who a peer is
+//! ([`HostClient::identity_for`]) and where a destination is (`security.rs`), the
+//! client-to-client roles (`c2c_requesting.rs`, `c2c_hosting.rs`) and the server OSCORE
+//! contexts (`server_oscore.rs`) are further `impl` blocks of the same type.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lwm2m::coap::{code, option, Message, MessageBuilder, MessageType};
+use lwm2m::engine::{Destination, Engine, Millis, Outgoing, Peer, RegistrationState};
+
+use super::c2c;
+use super::event::Event;
+use super::oscore_state::ServerOscore;
+use crate::clock::{Clock, Rng};
+use crate::message::{MessageLayer, Received, SendError, Sent, Timeout};
+use crate::transmission::TransmissionParams;
+use crate::transport::{PeerSecurity, Transport};
+use lwm2m_endpoint::msg::code_string;
+
+/// Size of the buffers for built and received messages (the IPv6 minimum MTU; larger
+/// responses go out block-wise).
+pub const BUF_LEN: usize = 1280;
+/// Longest the loop sleeps before looking at its command channel.
+pub(super) const TICK: Duration = Duration::from_millis(50);
+/// Most remote addresses that get their own peer handle.
+const MAX_PEERS: usize = 4096;
+/// Most remembered observation paths (labels of the notification events).
+const MAX_OBSERVED_LABELS: usize = 256;
+/// The handle shared by addresses beyond [`MAX_PEERS`]; it maps to no address.
+const OVERFLOW_HANDLE: u32 = u32::MAX;
+
+/// Stable `u32` handles for remote addresses (the engine's [`Peer::endpoint`]).
+#[derive(Debug, Default)]
+pub struct PeerTable {
+    by_addr: HashMap<SocketAddr, u32>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl PeerTable {
+    /// The handle of `addr`, allocated on first use. Past `MAX_PEERS` (4096) addresses every new
+    /// one shares a handle that cannot be sent to (so hostile traffic cannot grow the table).
+    pub fn handle(&mut self, addr: SocketAddr) -> u32 {
+        if let Some(&h) = self.by_addr.get(&addr) {
+            return h;
+        }
+        if self.addrs.len() >= MAX_PEERS {
+            return OVERFLOW_HANDLE;
+        }
+        let h = self.addrs.len() as u32;
+        self.addrs.push(addr);
+        self.by_addr.insert(addr, h);
+        h
+    }
+
+    /// The address of a handle.
+    pub fn addr(&self, handle: u32) -> Option<SocketAddr> {
+        self.addrs.get(handle as usize).copied()
+    }
+}
+
+/// Options of a [`HostClient`] besides its parts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DriverOptions {
+    /// Message-layer parameters.
+    pub tx: TransmissionParams,
+    /// INSECURE, for NoSec interoperability tests only: serve every unauthenticated peer as
+    /// this Short Server ID.
+    pub accept_any_peer_as: Option<u16>,
+}
+
+/// The event loop of one client: engine, message layer, transport and clock.
+pub struct HostClient<'a, T: Transport, C: Clock> {
+    pub(super) engine: Engine<'a>,
+    pub(super) transport: T,
+    pub(super) clock: C,
+    pub(super) ml: MessageLayer,
+    pub(super) peers: PeerTable,
+    pub(super) resolved: HashMap<String, Vec<SocketAddr>>,
+    pub(super) accept_any_peer_as: Option<u16>,
+    /// The OSCORE contexts of server accounts (Security res 17 -> object 21).
+    pub(super) server_oscore: ServerOscore,
+    /// How the datagram being handled was authenticated.
+    pub(super) rx_security: PeerSecurity,
+    /// Observed path by (peer handle, token), for the event lines.
+    pub(super) observed: HashMap<(u32, Vec<u8>), String>,
+    /// Client-to-client state (both roles).
+    pub(super) c2c: c2c::State,
+    pub(super) sink: Box<dyn FnMut(&Event) + 'a>,
+    pub(super) buf: Vec<u8>,
+    pub(super) rx: Vec<u8>,
+}
+
+impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
+    /// A driver around a configured engine. `rng` seeds message IDs and jitter; `sink`
+    /// receives every [`Event`].
+    pub fn new(
+        engine: Engine<'a>,
+        transport: T,
+        clock: C,
+        options: DriverOptions,
+        mut rng: Rng,
+        sink: Box<dyn FnMut(&Event) + 'a>,
+    ) -> Self {
+        let c2c = c2c::State::new(Rng::from_seed(rng.next_u64() ^ 0xc2c0_c2c0));
+        HostClient {
+            engine,
+            transport,
+            clock,
+            ml: MessageLayer::new(options.tx, rng),
+            peers: PeerTable::default(),
+            resolved: HashMap::new(),
+            accept_any_peer_as: options.accept_any_peer_as,
+            server_oscore: Default::default(),
+            rx_security: PeerSecurity::NoSec,
+            observed: HashMap::new(),
+            c2c,
+            sink,
+            buf: vec![0; BUF_LEN],
+            rx: vec![0; BUF_LEN * 2],
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&mut self) -> &mut Engine<'a> {
+        // The caller may change objects directly: mirror the credentials again.
+        self.c2c.synced = None;
+        self.server_oscore.synced = None;
+        &mut self.engine
+    }
+
+    /// The message layer (diagnostics).
+    pub fn message_layer(&self) -> &MessageLayer {
+        &self.ml
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The transport, mutably (to add credentials).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Current time on the driver's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Reports an event to the sink.
+    pub fn emit(&mut self, e: Event) {
+        (self.sink)(&e);
+    }
+
+    /// Starts the engine (registration or bootstrap) and sends what is due.
+    pub fn start(&mut self) {
+        let now = self.now();
+        self.engine.start(now);
+        self.flush();
+    }
+
+    /// When the loop next has timed work (engine timers, retransmissions).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        match (self.engine.next_wakeup(), self.ml.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends everything the engine and the message layer have due now.
+    pub fn flush(&mut self) {
+        self.server_oscore_sync();
+        self.c2c_service();
+        let mut buf = std::mem::take(&mut self.buf);
+        // Bounded: each round either sends or reports a failure that reschedules into the
+        // future; the bound only guards against an engine bug spinning the loop.
+        for _ in 0..64 {
+            let now = self.now();
+            let mut busy = false;
+            while let Some(out) = self.engine.poll(now, &mut buf) {
+                busy = true;
+                if let Some(msg) = buf.get_mut(..out.len) {
+                    self.send_outgoing(out, msg, now);
+                }
+            }
+            while let Some(t) = self.ml.poll(now) {
+                busy = true;
+                match t {
+                    Timeout::Transmit { to, bytes } | Timeout::Retransmit { to, bytes } => {
+                        if let Err(e) = self.transport.send(&bytes, to) {
+                            self.emit(Event::SendFailed {
+                                dest: to.to_string(),
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
+                    Timeout::Failed {
+                        dest,
+                        token,
+                        request_code,
+                    } => self.failed(dest, &token, request_code, "timeout".into()),
+                }
+            }
+            if !busy {
+                break;
+            }
+            // Closed accounts, access results: may queue more work.
+            self.c2c_service();
+        }
+        self.buf = buf;
+        // Accounts the timers just closed.
+        self.c2c_service();
+    }
+
+    fn send_outgoing(&mut self, out: Outgoing, msg: &mut [u8], now: Millis) {
+        let to = match self.resolve_dest(out.dest) {
+            Ok(a) => a,
+            Err(reason) => {
+                self.emit(Event::SendFailed {
+                    dest: dest_text(out.dest),
+                    reason: reason.clone(),
+                });
+                if let Ok(m) = Message::parse(msg) {
+                    let token = m.token.to_vec();
+                    self.failed(out.dest, &token, m.code, reason);
+                }
+                return;
+            }
+        };
+        match self.ml.send(to, out.dest, msg, now) {
+            Ok(Sent::Now(_)) => {}
+            // Sent by `flush` when NSTART lets it go.
+            Ok(Sent::Queued(_)) => return,
+            Err(SendError::NotCoap) => return,
+            Err(e @ SendError::QueueFull) => {
+                let reason = e.to_string();
+                self.emit(Event::SendFailed {
+                    dest: format!("{} ({to})", dest_text(out.dest)),
+                    reason: reason.clone(),
+                });
+                if let Ok(m) = Message::parse(msg) {
+                    let token = m.token.to_vec();
+                    self.failed(out.dest, &token, m.code, reason);
+                }
+                return;
+            }
+        }
+        if let Err(e) = self.transport.send(msg, to) {
+            // A CON stays pending and is retransmitted; a NON is lost.
+            self.emit(Event::SendFailed {
+                dest: format!("{} ({to})", dest_text(out.dest)),
+                reason: e.to_string(),
+            });
+        }
+        if let (Destination::Endpoint(h), Ok(m)) = (out.dest, Message::parse(msg)) {
+            let key = (h, m.token.to_vec());
+            let path = self.observed.get(&key).cloned().unwrap_or_default();
+            if code::is_response(m.code) && m.code >> 5 != 2 {
+                // An error notification ends the observation in the engine.
+                self.observed.remove(&key);
+            }
+            self.emit(Event::NotificationSent {
+                peer: to,
+                path,
+                observe: m.option_uint(option::OBSERVE).and_then(Result::ok),
+                confirmable: out.confirmable,
+                code: m.code,
+            });
+        }
+    }
+
+    /// Tells the engine that a message got no answer, and reports it.
+    fn failed(&mut self, dest: Destination, token: &[u8], request_code: u8, reason: String) {
+        if self.c2c.owns(token) {
+            return self.c2c_no_answer(token, &reason);
+        }
+        let before = self.reg_state(dest);
+        let now = self.now();
+        self.engine.request_failed(dest, token, now);
+        match dest {
+            Destination::Endpoint(h) => {
+                let path = self
+                    .observed
+                    .remove(&(h, token.to_vec()))
+                    .unwrap_or_default();
+                self.emit(Event::ObservationEnded {
+                    peer: self.peers.addr(h),
+                    path,
+                    reason,
+                });
+            }
+            _ => self.registration_event(dest, request_code, before, reason),
+        }
+    }
+
+    fn reg_state(&self, dest: Destination) -> Option<RegistrationState> {
+        match dest {
+            Destination::Server(s) => Some(self.engine.registration_state(s)),
+            _ => None,
+        }
+    }
+
+    /// Reports what a response (or failure, with `result` the reason) did to the registration.
+    fn registration_event(
+        &mut self,
+        dest: Destination,
+        request_code: u8,
+        before: Option<RegistrationState>,
+        result: String,
+    ) {
+        let e = match dest {
+            Destination::Bootstrap => Event::BootstrapRequest { result },
+            Destination::Server(ssid) => {
+                let after = self.engine.registration_state(ssid);
+                match (request_code, before) {
+                    (code::DELETE, _) => Event::Deregistered { ssid, result },
+                    (_, Some(RegistrationState::Registering)) => {
+                        if after == RegistrationState::Registered {
+                            Event::Registered { ssid }
+                        } else {
+                            Event::RegistrationFailed {
+                                ssid,
+                                reason: result,
+                            }
+                        }
+                    }
+                    (_, Some(RegistrationState::Updating)) => {
+                        if after == RegistrationState::Registered {
+                            Event::Updated { ssid }
+                        } else {
+                            Event::UpdateFailed {
+                                ssid,
+                                reason: result,
+                            }
+                        }
+                    }
+                    _ => return,
+                }
+            }
+            Destination::Endpoint(_) => return,
+        };
+        self.emit(e);
+    }
+
+    /// Waits up to `max_wait` (less if a timer is due earlier) for one datagram and handles it.
+    /// Returns whether one came.
+    pub fn receive_once(&mut self, max_wait: Duration) -> io::Result<bool> {
+        let now = self.now();
+        let wait = match self.next_deadline() {
+            Some(t) => Duration::from_millis(t.saturating_sub(now)).min(max_wait),
+            None => max_wait,
+        };
+        let mut rx = std::mem::take(&mut self.rx);
+        let r = self.transport.recv(&mut rx, wait);
+        if let Ok(Some((n, from))) = r {
+            if let Some(data) = rx.get(..n) {
+                self.rx_security = self.transport.received_security();
+                self.handle_datagram(from, data);
+                self.rx_security = PeerSecurity::NoSec;
+            }
+        }
+        self.rx = rx;
+        r.map(|x| x.is_some())
+    }
+
+    /// Handles one datagram from `from` (canonical address).
+    pub fn handle_datagram(&mut self, from: SocketAddr, data: &[u8]) {
+        let now = self.now();
+        let inbound = self.ml.receive(from, data, now);
+        if let Some(r) = &inbound.reply {
+            if let Err(e) = self.transport.send(r, from) {
+                self.emit(Event::SendFailed {
+                    dest: from.to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        match inbound.event {
+            Received::Request(msg) => self.serve(from, &msg, now),
+            Received::Response { msg, .. } if self.c2c.owns(msg.token) => {
+                self.c2c_response(&msg);
+            }
+            Received::Response {
+                dest,
+                request_code,
+                msg,
+            } => {
+                let before = self.reg_state(dest);
+                self.engine.handle_response(&msg, now);
+                self.registration_event(dest, request_code, before, code_string(msg.code));
+            }
+            Received::Reset {
+                dest,
+                token,
+                request_code,
+            } => self.failed(dest, &token, request_code, "reset".into()),
+            Received::Nothing => {}
+        }
+        self.flush();
+    }
+
+    fn serve(&mut self, from: SocketAddr, msg: &Message<'_>, now: Millis) {
+        let handle = self.peers.handle(from);
+        let sec = self.rx_security.clone();
+        let identity = self.identity_for(from, &sec);
+        let peer = Peer {
+            identity,
+            endpoint: handle,
+        };
+        let (mtype, mid) = self.ml.response_header(msg);
+        let mut buf = std::mem::take(&mut self.buf);
+        let Ok(mut b) = MessageBuilder::new(&mut buf, mtype, code::EMPTY, mid, msg.token) else {
+            self.buf = buf;
+            return;
+        };
+        match oscore_rejection(msg, &sec, self.transport.verifies_oscore()) {
+            Some((c, diagnostic)) => {
+                // Unprotected (nothing verified it), Max-Age 0 so no proxy keeps it.
+                b.set_code(c);
+                let _ = b.option(option::MAX_AGE, &[]);
+                let _ = b.payload(diagnostic.as_bytes());
+            }
+            None => self.engine.handle_request(&peer, msg, now, &mut b),
+        }
+        if b.code() == code::EMPTY {
+            b.set_code(code::INTERNAL_SERVER_ERROR);
+        }
+        let resp_code = b.code();
+        let n = b.finish();
+        let out = buf.get(..n).unwrap_or_default();
+        if mtype == MessageType::Ack {
+            self.ml.responded(from, msg.message_id, out);
+        }
+        let sent = self.transport.send(out, from);
+        let observe_resp = Message::parse(out)
+            .ok()
+            .and_then(|m| m.option(option::OBSERVE).map(|_| ()));
+        self.buf = buf;
+        if let Err(e) = sent {
+            self.emit(Event::SendFailed {
+                dest: from.to_string(),
+                reason: e.to_string(),
+            });
+        }
+        let path = path_text(msg);
+        if msg.code == code::GET {
+            let key = (handle, msg.token.to_vec());
+            match msg.option_uint(option::OBSERVE) {
+                Some(Ok(0)) if observe_resp.is_some() => {
+                    // The engine keeps one observation per peer and path; so do the labels.
+                    self.observed
+                        .retain(|(h, _), p| !(*h == handle && *p == path));
+                    if self.observed.len() >= MAX_OBSERVED_LABELS {
+                        // Only log labels are lost; the engine's observations are unaffected.
+                        self.observed.clear();
+                    }
+                    self.observed.insert(key, path.clone());
+                }
+                Some(Ok(1)) => {
+                    self.observed.remove(&key);
+                }
+                _ => {}
+            }
+        }
+        self.emit(Event::RequestServed {
+            peer: from,
+            identity,
+            method: msg.code,
+            path,
+            code: resp_code,
+        });
+    }
+
+    /// De-registers from every server and waits (handling traffic) until the De-register
+    /// requests are answered or failed, at most `timeout`.
+    pub fn shutdown(&mut self, timeout: Duration) {
+        let start = self.now();
+        self.engine.deregister_all(start);
+        let deadline = start + timeout.as_millis() as Millis;
+        loop {
+            self.flush();
+            let waiting = self
+                .ml
+                .is_pending(|d, c| matches!(d, Destination::Server(_)) && c == code::DELETE);
+            let now = self.now();
+            if !waiting || now >= deadline {
+                break;
+            }
+            let _ = self.receive_once(Duration::from_millis(deadline - now).min(TICK));
+        }
+    }
+}
+
+/// The RFC 8613 section 8.2 answer to a request with an OSCORE option that the transport did
+/// not verify: 4.02 (Bad Option) with "Failed to decode COSE" when the option is malformed,
+/// else 4.01 (Unauthorized) with "Security context not found" (no context has its kid).
+/// `None` for a verified or unprotected request, and when the transport has no OSCORE at all
+/// (then the option is an unknown critical one and the engine answers 4.02).
+pub fn oscore_rejection(
+    msg: &Message<'_>,
+    sec: &PeerSecurity,
+    verifies_oscore: bool,
+) -> Option<(u8, &'static str)> {
+    let value = msg.option(option::OSCORE)?;
+    if !verifies_oscore || matches!(sec, PeerSecurity::Oscore { .. }) {
+        return None;
+    }
+    Some(if lwm2m_oscore::is_valid_option(value) {
+        (code::UNAUTHORIZED, "Security context not found")
+    } else {
+        (code::BAD_OPTION, "Failed to decode COSE")
+    })
+}
+
+fn dest_text(d: Destination) -> String {
+    match d {
+        Destination::Server(s) => format!("server {s}"),
+        Destination::Bootstrap => "bootstrap server".into(),
+        Destination::Endpoint(h) => format!("peer #{h}"),
+    }
+}
+
+fn path_text(msg: &Message<'_>) -> String {
+    let mut s = String::new();
+    for seg in msg.uri_path() {
+        s.push('/');
+        s.push_str(&String::from_utf8_lossy(seg));
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
+}

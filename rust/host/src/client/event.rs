@@ -1,0 +1,217 @@
+//! [`Event`]: what the client did, one line each in the binary's output.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use lwm2m::engine::Identity;
+use lwm2m::objects::device::DeviceAction;
+
+use super::c2c::C2cStep;
+use lwm2m_endpoint::msg::{code_string, method_name};
+
+/// Something the client did, one line each in the binary's output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Registered to a server.
+    Registered {
+        /// Short Server ID.
+        ssid: u16,
+    },
+    /// A Register failed (error code, timeout, reset, unreachable); the engine retries.
+    RegistrationFailed {
+        /// Short Server ID.
+        ssid: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A registration Update succeeded.
+    Updated {
+        /// Short Server ID.
+        ssid: u16,
+    },
+    /// An Update failed; the engine registers again.
+    UpdateFailed {
+        /// Short Server ID.
+        ssid: u16,
+        /// Why.
+        reason: String,
+    },
+    /// De-registered (or gave up waiting for the answer).
+    Deregistered {
+        /// Short Server ID.
+        ssid: u16,
+        /// The response code, or why there was none.
+        result: String,
+    },
+    /// The Bootstrap-Request got an answer or failed.
+    BootstrapRequest {
+        /// The response code, or why there was none.
+        result: String,
+    },
+    /// A request was answered.
+    RequestServed {
+        /// Who sent it.
+        peer: SocketAddr,
+        /// As whom it was served.
+        identity: Identity,
+        /// Request code.
+        method: u8,
+        /// Uri-Path, `/`-joined.
+        path: String,
+        /// Response code.
+        code: u8,
+    },
+    /// A notification went out.
+    NotificationSent {
+        /// The observer.
+        peer: SocketAddr,
+        /// Observed path (as far as known).
+        path: String,
+        /// Observe sequence number.
+        observe: Option<u32>,
+        /// CON or NON.
+        confirmable: bool,
+        /// Response code (an error code ends the observation).
+        code: u8,
+    },
+    /// An observation ended because a notification was reset or never acknowledged.
+    ObservationEnded {
+        /// The observer.
+        peer: Option<SocketAddr>,
+        /// Observed path (as far as known).
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A server executed Reboot or Factory Reset (simulated: only reported).
+    DeviceAction(DeviceAction),
+    /// A message could not be sent.
+    SendFailed {
+        /// Destination.
+        dest: String,
+        /// Why.
+        reason: String,
+    },
+    /// A step of client-to-client operation `op` (requesting side).
+    C2c {
+        /// The operation ID ([`ClientHandle::c2c`](super::ClientHandle::c2c)).
+        op: u32,
+        /// What happened.
+        step: C2cStep,
+    },
+    /// The sessions / context of a peer client account were closed (T2).
+    C2cClosed {
+        /// Short Client ID of the account.
+        short_id: u16,
+        /// Why.
+        reason: String,
+        /// DTLS sessions and handshakes closed.
+        dtls_sessions: usize,
+        /// An OSCORE context was dropped.
+        oscore: bool,
+    },
+    /// An automatic access request (account refresh) ended.
+    C2cAccessRefresh {
+        /// Endpoint name of the hosting client.
+        host: String,
+        /// Short Server ID asked.
+        ssid: u16,
+        /// Response code text, or `timeout`.
+        result: String,
+    },
+    /// The event loop ended.
+    Stopped,
+}
+
+fn identity_text(id: Identity) -> String {
+    match id {
+        Identity::Server(s) => format!("server {s}"),
+        Identity::Bootstrap => "bootstrap server".into(),
+        Identity::Client(c) => format!("client {c}"),
+        Identity::Unauthenticated => "unauthenticated".into(),
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Registered { ssid } => write!(f, "registered ssid={ssid}"),
+            Event::RegistrationFailed { ssid, reason } => {
+                write!(f, "registration failed ssid={ssid}: {reason}")
+            }
+            Event::Updated { ssid } => write!(f, "updated ssid={ssid}"),
+            Event::UpdateFailed { ssid, reason } => {
+                write!(f, "update failed ssid={ssid}: {reason}")
+            }
+            Event::Deregistered { ssid, result } => {
+                write!(f, "deregistered ssid={ssid} ({result})")
+            }
+            Event::BootstrapRequest { result } => write!(f, "bootstrap request: {result}"),
+            Event::RequestServed {
+                peer,
+                identity,
+                method,
+                path,
+                code,
+            } => write!(
+                f,
+                "served {} {path} from {peer} ({}) -> {}",
+                method_name(*method),
+                identity_text(*identity),
+                code_string(*code)
+            ),
+            Event::NotificationSent {
+                peer,
+                path,
+                observe,
+                confirmable,
+                code,
+            } => {
+                let t = if *confirmable { "CON" } else { "NON" };
+                write!(
+                    f,
+                    "notification sent {path} to {peer} {t} {}",
+                    code_string(*code)
+                )?;
+                match observe {
+                    Some(o) => write!(f, " observe={o}"),
+                    None => Ok(()),
+                }
+            }
+            Event::ObservationEnded { peer, path, reason } => match peer {
+                Some(p) => write!(f, "observation ended {path} by {p}: {reason}"),
+                None => write!(f, "observation ended {path}: {reason}"),
+            },
+            Event::DeviceAction(DeviceAction::Reboot) => {
+                f.write_str("device: reboot requested (simulated, nothing done)")
+            }
+            Event::DeviceAction(DeviceAction::FactoryReset) => {
+                f.write_str("device: factory reset requested (simulated, nothing done)")
+            }
+            Event::SendFailed { dest, reason } => write!(f, "send to {dest} failed: {reason}"),
+            Event::C2c { op, step } => write!(f, "c2c #{op}: {step}"),
+            Event::C2cClosed {
+                short_id,
+                reason,
+                dtls_sessions,
+                oscore,
+            } => {
+                write!(
+                    f,
+                    "c2c account {short_id} closed ({reason}): {dtls_sessions} DTLS session(s)"
+                )?;
+                if *oscore {
+                    f.write_str(", OSCORE context dropped")?;
+                }
+                Ok(())
+            }
+            Event::C2cAccessRefresh { host, ssid, result } => {
+                write!(
+                    f,
+                    "c2c account refresh for {host} at server {ssid}: {result}"
+                )
+            }
+            Event::Stopped => f.write_str("stopped"),
+        }
+    }
+}
