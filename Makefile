@@ -5,7 +5,6 @@ CARGO ?= cargo
 PYTHON ?= python3
 THUMB := thumbv7m-none-eabi
 PROBE := rust/size-probe
-PROBE_ELF := $(PROBE)/target/$(THUMB)/release/lwm2m-size-probe
 VENV := target/venv
 PY := $(VENV)/bin/python
 
@@ -52,17 +51,24 @@ test-riot:
 	@bash tests/riot/run.sh
 
 ## size: text / data / bss of the engine linked into a bare-metal thumbv7m program.
-## One line per configuration: minimal (text, opaque, link formats only), baseline (all
-## content formats), c2c (hosting side of client-to-client), c2c-auth (both sides).
+## One line per configuration: tiny (text, opaque, link formats; no bootstrap, Discover,
+## Write / Create / Delete: see the README), minimal (text, opaque, link formats only),
+## baseline (all content formats), c2c (hosting side of client-to-client), c2c-auth (both
+## sides); then where the bytes go, per group of symbols (rust/size-probe/breakdown.py; the
+## groups sum to text). SIZE_SAVE=<file> saves the groups, SIZE_COMPARE=<file> adds the change.
+SIZE_CONFIGS := tiny minimal baseline c2c c2c-auth
+SIZE_FLAGS_tiny := --no-default-features --features tiny
+SIZE_FLAGS_minimal := --no-default-features --features minimal
+SIZE_FLAGS_baseline :=
+SIZE_FLAGS_c2c := --features c2c
+SIZE_FLAGS_c2c-auth := --features c2c-auth
+size_elf = $(PROBE)/target/size-$(1)/$(THUMB)/release/lwm2m-size-probe
 size:
-	@cd $(PROBE) && $(CARGO) build --release -q --no-default-features --features minimal --target-dir target/size-minimal
-	@$(PYTHON) $(PROBE)/elf_size.py --label minimal $(PROBE)/target/size-minimal/$(THUMB)/release/lwm2m-size-probe LWM2M_ENGINE_STATE_SIZE
-	@cd $(PROBE) && $(CARGO) build --release -q
-	@$(PYTHON) $(PROBE)/elf_size.py --label baseline $(PROBE_ELF) LWM2M_ENGINE_STATE_SIZE
-	@for c in c2c c2c-auth; do \
-	  (cd $(PROBE) && $(CARGO) build --release -q --features $$c --target-dir target/size-$$c) || exit 1; \
-	  $(PYTHON) $(PROBE)/elf_size.py --label $$c $(PROBE)/target/size-$$c/$(THUMB)/release/lwm2m-size-probe LWM2M_ENGINE_STATE_SIZE || exit 1; \
-	done
+	@$(foreach c,$(SIZE_CONFIGS),(cd $(PROBE) && $(CARGO) build --release -q $(SIZE_FLAGS_$(c)) --target-dir target/size-$(c)) && \
+	  $(PYTHON) $(PROBE)/elf_size.py --label $(c) $(call size_elf,$(c)) LWM2M_ENGINE_STATE_SIZE && ) true
+	@echo
+	@$(PYTHON) $(PROBE)/breakdown.py $(if $(SIZE_SAVE),--save $(SIZE_SAVE)) $(if $(SIZE_COMPARE),--compare $(SIZE_COMPARE)) \
+	  $(foreach c,$(SIZE_CONFIGS),$(c)=$(call size_elf,$(c)))
 
 ## bench: benchmarks (reported, never asserted), then the CPU cost per protected request:
 ## instructions per request (NoSec, DTLS, OSCORE) and per handshake / context setup, counted

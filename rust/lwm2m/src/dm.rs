@@ -39,7 +39,9 @@ impl Operations {
 pub struct ResourceDef {
     /// Resource ID.
     pub id: u16,
-    /// Resource name from the object registry (used in logs and tools only).
+    /// Resource name from the object registry, for logs and tools; only with the `names`
+    /// feature (enabled by `std`), so that device flash does not carry the strings.
+    #[cfg(feature = "names")]
     pub name: &'static str,
     /// Allowed operations.
     pub ops: Operations,
@@ -60,8 +62,11 @@ impl ResourceDef {
         mandatory: bool,
         data_type: DataType,
     ) -> Self {
+        #[cfg(not(feature = "names"))]
+        let _ = name;
         ResourceDef {
             id,
+            #[cfg(feature = "names")]
             name,
             ops,
             multiple: false,
@@ -78,8 +83,11 @@ impl ResourceDef {
         mandatory: bool,
         data_type: DataType,
     ) -> Self {
+        #[cfg(not(feature = "names"))]
+        let _ = name;
         ResourceDef {
             id,
+            #[cfg(feature = "names")]
             name,
             ops,
             multiple: true,
@@ -89,12 +97,23 @@ impl ResourceDef {
     }
 }
 
+/// `name` with the `names` feature (enabled by `std`), else `""`: object definitions write
+/// `name: dm::name("Device")` so that device flash does not carry the strings.
+pub const fn name(name: &'static str) -> &'static str {
+    if cfg!(feature = "names") {
+        name
+    } else {
+        ""
+    }
+}
+
 /// The static definition of an object.
 #[derive(Clone, Copy, Debug)]
 pub struct ObjectDef {
     /// Object ID.
     pub id: u16,
-    /// Object name.
+    /// Object name, for logs and tools: empty without the `names` feature when written with
+    /// [`name`] (as the built-in objects are).
     pub name: &'static str,
     /// Object version when it is not 1.0 (sent as `ver=` in registration), e.g. `"1.1"`.
     pub version: Option<&'static str>,
@@ -139,21 +158,6 @@ pub trait Object {
     /// The smallest existing instance ID greater than `after` (or the smallest one when `after`
     /// is `None`). Iterating with it lists instances in ascending order.
     fn next_instance(&self, after: Option<u16>) -> Option<u16>;
-
-    /// True if the instance exists.
-    fn has_instance(&self, inst: u16) -> bool {
-        let mut cur = None;
-        while let Some(i) = self.next_instance(cur) {
-            if i == inst {
-                return true;
-            }
-            if i > inst {
-                return false;
-            }
-            cur = Some(i);
-        }
-        false
-    }
 
     /// True if the (optional) resource is present in the instance. Defaults to every resource
     /// of the definition being present.
@@ -224,9 +228,28 @@ pub trait Object {
         let _ = (caller, inst);
         Err(Error::MethodNotAllowed)
     }
+}
+
+/// Instance bookkeeping over [`Object::next_instance`], written once for every object (as
+/// default trait methods they were compiled once per object type, 7 copies each).
+impl dyn Object + '_ {
+    /// True if the instance exists.
+    pub fn has_instance(&self, inst: u16) -> bool {
+        let mut cur = None;
+        while let Some(i) = self.next_instance(cur) {
+            if i == inst {
+                return true;
+            }
+            if i > inst {
+                return false;
+            }
+            cur = Some(i);
+        }
+        false
+    }
 
     /// Lowest free instance ID, used when a Create does not name one.
-    fn free_instance_id(&self) -> Option<u16> {
+    pub fn free_instance_id(&self) -> Option<u16> {
         // Instances come in ascending order, so the first gap is the lowest free ID (one pass
         // instead of a `has_instance` scan per candidate).
         let mut free = 0u16;
@@ -274,13 +297,15 @@ mod tests {
     }
 
     #[test]
-    fn default_free_instance_id_is_lowest_gap() {
-        assert_eq!(Ids(&[]).free_instance_id(), Some(0));
-        assert_eq!(Ids(&[0, 1, 2]).free_instance_id(), Some(3));
-        assert_eq!(Ids(&[0, 2, 3]).free_instance_id(), Some(1));
-        assert_eq!(Ids(&[1, 2]).free_instance_id(), Some(0));
-        assert_eq!(Ids(&[5]).free_instance_id(), Some(0));
-        assert!(Ids(&[0, 1, 7]).has_instance(7));
-        assert!(!Ids(&[0, 1, 7]).has_instance(2));
+    fn free_instance_id_is_lowest_gap() {
+        let free = |ids: &'static [u16]| (&Ids(ids) as &dyn Object).free_instance_id();
+        assert_eq!(free(&[]), Some(0));
+        assert_eq!(free(&[0, 1, 2]), Some(3));
+        assert_eq!(free(&[0, 2, 3]), Some(1));
+        assert_eq!(free(&[1, 2]), Some(0));
+        assert_eq!(free(&[5]), Some(0));
+        let has = |ids: &'static [u16], i| (&Ids(ids) as &dyn Object).has_instance(i);
+        assert!(has(&[0, 1, 7], 7));
+        assert!(!has(&[0, 1, 7], 2));
     }
 }

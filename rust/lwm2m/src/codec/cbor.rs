@@ -72,8 +72,7 @@ pub(super) fn value(w: &mut Writer<'_>, v: &Value<'_>) -> Result<()> {
             int(w, x)
         }
         Value::Float(x) => {
-            let narrow = x as f32;
-            if f64::from(narrow).to_bits() == x.to_bits() {
+            if let Some(narrow) = super::binary32::narrow(x) {
                 w.byte(0xfa)?;
                 w.write(&narrow.to_be_bytes())
             } else {
@@ -209,7 +208,7 @@ pub(super) fn number<'a>(h: Head) -> Result<Value<'a>> {
         (UINT, _, v) => i64::try_from(v).map_or(Value::Unsigned(v), Value::Integer),
         (NINT, _, v) => Value::Integer(!i64::try_from(v).map_err(|_| Error::BadRequest)?),
         (SIMPLE, 25, h) => Value::Float(f16_to_f64(h as u16)),
-        (SIMPLE, 26, f) => Value::Float(f32::from_bits(f as u32).into()),
+        (SIMPLE, 26, f) => Value::Float(super::binary32::widen(f as u32)),
         (SIMPLE, 27, f) => Value::Float(f64::from_bits(f)),
         _ => return Err(Error::BadRequest),
     })

@@ -12,12 +12,19 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::value::{DataType, Value};
 
+#[cfg(any(
+    feature = "format-tlv",
+    feature = "format-senml-cbor",
+    feature = "format-lwm2m-cbor"
+))]
+mod binary32;
 #[cfg(any(feature = "format-senml-cbor", feature = "format-lwm2m-cbor"))]
 #[cfg_attr(
     not(all(feature = "format-senml-cbor", feature = "format-lwm2m-cbor")),
     allow(dead_code)
 )]
 mod cbor;
+mod float;
 pub mod link;
 #[cfg(feature = "format-lwm2m-cbor")]
 pub mod lwm2m_cbor;

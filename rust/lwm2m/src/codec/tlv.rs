@@ -136,7 +136,13 @@ fn uint_width(v: u64) -> usize {
 }
 
 fn float_is_f32(f: f64) -> bool {
-    f64::from(f as f32) == f
+    f32_bits(f).is_some()
+}
+
+/// The 4-byte form of `f` when it holds `f` exactly; NaN always takes 8 bytes.
+fn f32_bits(f: f64) -> Option<u32> {
+    let nan = f.to_bits() & !(1 << 63) > f64::INFINITY.to_bits();
+    super::binary32::narrow(f).filter(|_| !nan)
 }
 
 /// Number of bytes of the TLV value of `v`.
@@ -157,8 +163,10 @@ fn write_value(w: &mut Writer<'_>, v: &Value<'_>) -> Result<()> {
     match *v {
         Value::Integer(i) | Value::Time(i) => w.write(&i.to_be_bytes()[8 - int_width(i)..]),
         Value::Unsigned(u) => w.write(&u.to_be_bytes()[8 - uint_width(u)..]),
-        Value::Float(f) if float_is_f32(f) => w.write(&(f as f32).to_be_bytes()),
-        Value::Float(f) => w.write(&f.to_be_bytes()),
+        Value::Float(f) => match f32_bits(f) {
+            Some(b) => w.write(&b.to_be_bytes()),
+            None => w.write(&f.to_be_bytes()),
+        },
         Value::Boolean(b) => w.byte(u8::from(b)),
         Value::String(s) | Value::CoreLnk(s) => w.write(s.as_bytes()),
         Value::Opaque(b) => w.write(b),
@@ -288,7 +296,7 @@ fn decode_value(b: &[u8], ty: Option<DataType>) -> Result<Value<'_>> {
             _ => return Err(Error::BadRequest),
         },
         Some(DataType::Float) => match *b {
-            [a, b, c, d] => Value::Float(f64::from(f32::from_be_bytes([a, b, c, d]))),
+            [a, b, c, d] => Value::Float(super::binary32::widen(u32::from_be_bytes([a, b, c, d]))),
             [a, b, c, d, e, f, g, h] => Value::Float(f64::from_be_bytes([a, b, c, d, e, f, g, h])),
             _ => return Err(Error::BadRequest),
         },

@@ -22,6 +22,8 @@ use crate::path::ID_NONE;
 
 /// An operation class, mapped onto ACL bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Without `write` nothing checks Write or Create rights; the ACL bits stay as they are.
+#[cfg_attr(not(feature = "write"), allow(dead_code))]
 pub(crate) enum Action {
     /// Read, Observe, Discover, Write-Attributes.
     Read,
@@ -39,10 +41,10 @@ pub(crate) enum Action {
 }
 
 /// The action Discover is checked as.
-#[cfg(feature = "c2c")]
+#[cfg(all(feature = "c2c", feature = "discover"))]
 pub(crate) const DISCOVER: Action = Action::Discover;
 /// The action Discover is checked as.
-#[cfg(not(feature = "c2c"))]
+#[cfg(all(not(feature = "c2c"), feature = "discover"))]
 pub(crate) const DISCOVER: Action = Action::Read;
 
 impl Action {

@@ -37,11 +37,16 @@ impl Attributes {
     /// Checks the constraints between attributes: lt < gt, lt + 2 st < gt, st >= 0,
     /// epmin <= epmax.
     fn valid(&self) -> bool {
-        if self.st.is_some_and(|s| s < 0.0) {
+        use core::cmp::Ordering::{Equal, Greater, Less};
+        if self.st.is_some_and(|s| compare(s, 0.0) == Some(Less)) {
             return false;
         }
         if let (Some(lt), Some(gt)) = (self.lt, self.gt) {
-            if lt >= gt || lt + 2.0 * self.st.unwrap_or(0.0) >= gt {
+            // 2 st as st + st: the same value, without a multiplication.
+            let st = self.st.unwrap_or(0.0);
+            if matches!(compare(lt, gt), Some(Greater | Equal))
+                || matches!(compare(lt + st + st, gt), Some(Greater | Equal))
+            {
                 return false;
             }
         }
@@ -56,13 +61,36 @@ impl Attributes {
         let Some(last) = last else { return true };
         // "Above gt" is v > gt, "below lt" is v < lt: a value equal to the threshold is on
         // the other side of each.
-        self.gt.is_some_and(|t| (last > t) != (v > t))
-            || self.lt.is_some_and(|t| (last < t) != (v < t))
+        use core::cmp::Ordering::{Equal, Greater, Less};
+        let above = |a, t| compare(a, t) == Some(Greater);
+        let under = |a, t| compare(a, t) == Some(Less);
+        self.gt.is_some_and(|t| above(last, t) != above(v, t))
+            || self.lt.is_some_and(|t| under(last, t) != under(v, t))
             || self.st.is_some_and(|s| {
-                let d = v - last;
-                (if d < 0.0 { -d } else { d }) >= s
+                let d = f64::from_bits((v - last).to_bits() & !(1 << 63));
+                matches!(compare(d, s), Some(Greater | Equal))
             })
     }
+}
+
+/// `f` as an integer with the same order as the floats (`-0.0` and `0.0` equal), `None` for
+/// NaN.
+fn order_key(f: f64) -> Option<i64> {
+    let bits = f.to_bits();
+    let mag = (bits & !(1 << 63)) as i64;
+    if mag > f64::INFINITY.to_bits() as i64 {
+        None
+    } else if bits >> 63 != 0 {
+        Some(-mag)
+    } else {
+        Some(mag)
+    }
+}
+
+/// `a.partial_cmp(&b)` on the bits: thresholds are checked on every value change, and on
+/// FPU-less targets this keeps the soft-float compare routines out of the firmware.
+fn compare(a: f64, b: f64) -> Option<core::cmp::Ordering> {
+    Some(order_key(a)?.cmp(&order_key(b)?))
 }
 
 /// Whose attributes: a Short Server ID, or with `c2c` also a requesting client (values above
@@ -211,6 +239,7 @@ impl AttributeStore {
     }
 
     /// Forgets attributes at and below a path.
+    #[cfg(feature = "write")]
     pub fn remove_under(&mut self, path: &Path) {
         self.retain(&|e| !e.path.starts_with(path));
     }
@@ -235,7 +264,7 @@ pub(crate) fn parse_number(s: &[u8]) -> Option<f64> {
             return None;
         }
     }
-    crate::codec::text::parse_f64(s).filter(|v| v.is_finite())
+    crate::codec::text::parse_f64(s).filter(|v| v.to_bits() & !(1 << 63) < f64::INFINITY.to_bits())
 }
 
 fn parse_u32(s: &[u8]) -> Option<u32> {
@@ -329,6 +358,7 @@ impl Engine<'_> {
     }
 
     /// Attributes set exactly at `path` by `caller` (for Discover).
+    #[cfg(feature = "discover")]
     pub(crate) fn attributes_at(&self, caller: Caller, path: &Path) -> Attributes {
         self.attributes.get(owner_of(caller), path)
     }
@@ -337,6 +367,30 @@ impl Engine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bit_comparison_matches_partial_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -5e-324,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1.0000000000000002,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(compare(a, b), a.partial_cmp(&b), "{a} {b}");
+            }
+        }
+    }
 
     #[test]
     fn numbers() {

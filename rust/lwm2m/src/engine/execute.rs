@@ -40,7 +40,9 @@ impl Engine<'_> {
         self.check_instance(caller, Action::Execute, oid, inst)?;
         let obj = self.object(oid).ok_or(Error::NotFound)?;
         let def = obj.def().resource(rid).ok_or(Error::NotFound)?;
-        if !def.ops.executable() {
+        // Without the `bootstrap` feature nothing could act on the Bootstrap-Request Trigger.
+        let bootstrap_trigger = oid == server::ID && rid == server::res::BOOTSTRAP_REQUEST_TRIGGER;
+        if !def.ops.executable() || (bootstrap_trigger && cfg!(not(feature = "bootstrap"))) {
             return Err(Error::MethodNotAllowed);
         }
         if !valid_arguments(args) {
@@ -63,6 +65,7 @@ impl Engine<'_> {
                     server::res::REGISTRATION_UPDATE_TRIGGER => {
                         self.registration.request_update(ssid, false, now)
                     }
+                    #[cfg(feature = "bootstrap")]
                     server::res::BOOTSTRAP_REQUEST_TRIGGER => self.bootstrap.schedule(now, 0),
                     _ => {}
                 }

@@ -12,19 +12,25 @@
 mod access;
 mod attributes;
 mod block;
+#[cfg(feature = "bootstrap")]
 mod bootstrap;
 #[cfg(feature = "c2c")]
 mod c2c;
 #[cfg(feature = "c2c-auth")]
 mod c2c_auth;
+#[cfg(feature = "write")]
 mod create;
+#[cfg(feature = "write")]
 mod delete;
+#[cfg(feature = "discover")]
 mod discover;
 mod execute;
 mod observe;
 mod read;
 mod register;
+mod request;
 mod tree;
+#[cfg(feature = "write")]
 mod write;
 
 pub use attributes::Attributes;
@@ -33,10 +39,11 @@ pub use c2c::{ClientAccount, HINT_BURST, HINT_REFILL_MS};
 #[cfg(feature = "c2c-auth")]
 pub use c2c_auth::{AccessOutcome, AccessResult, ACCESS_BACKOFF, ACCESS_TRIES, REFRESH_PERMILLE};
 pub use register::{RegistrationState, RetryPolicy};
+pub(crate) use request::Request;
 
 use core::mem::MaybeUninit;
 
-use crate::coap::{code, content_format as cf, option, Message, MessageBuilder};
+use crate::coap::{code, Message, MessageBuilder};
 use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
 use crate::dm::{Caller, Object, ObjectDef};
 use crate::error::{Error, Result};
@@ -142,6 +149,7 @@ pub struct Engine<'a> {
     observations: observe::Observations,
     attributes: attributes::AttributeStore,
     registration: register::Registrations,
+    #[cfg(feature = "bootstrap")]
     bootstrap: bootstrap::Bootstrap,
     block1: block::Block1,
     block1_buf: Option<&'a mut [u8]>,
@@ -208,6 +216,7 @@ impl<'a> Engine<'a> {
             observations: observe::Observations::default(),
             attributes: attributes::AttributeStore::default(),
             registration: register::Registrations::default(),
+            #[cfg(feature = "bootstrap")]
             bootstrap: bootstrap::Bootstrap::default(),
             block1: block::Block1::default(),
             block1_buf: None,
@@ -268,6 +277,7 @@ impl<'a> Engine<'a> {
 
     /// Adds the bootstrap server account (used when no DM server is configured, or when
     /// registration to every server fails).
+    #[cfg(feature = "bootstrap")]
     pub fn add_bootstrap_server(
         &mut self,
         uri: &str,
@@ -492,7 +502,7 @@ impl<'a> Engine<'a> {
         if !code::is_request(req.code) {
             return Err(Error::BadRequest);
         }
-        if req.unknown_critical_option(known_option).is_some() {
+        if req.unknown_critical_option(request::known_option).is_some() {
             return Err(Error::BadOption);
         }
         // Peers nobody authenticated learn nothing but the owner server hint (T0).
@@ -501,6 +511,7 @@ impl<'a> Engine<'a> {
             return Err(Error::Unauthorized);
         }
         // Bootstrap-Finish is the only request on a non-numeric path.
+        #[cfg(feature = "bootstrap")]
         if let Some(first) = req.uri_path().next() {
             if first == b"bs" {
                 return if req.uri_path().nth(1).is_none() && req.code == code::POST {
@@ -525,7 +536,10 @@ impl<'a> Engine<'a> {
             #[cfg(not(feature = "c2c"))]
             Identity::Client(_) => Err(Error::Unauthorized),
             Identity::Unauthenticated => Err(Error::Unauthorized),
+            #[cfg(feature = "bootstrap")]
             Identity::Bootstrap => self.handle_bootstrap(peer, &op, req, now, resp),
+            #[cfg(not(feature = "bootstrap"))]
+            Identity::Bootstrap => Err(Error::Unauthorized),
             Identity::Server(ssid) => {
                 if self.server.by_ssid(ssid).is_none() {
                     return Err(Error::Unauthorized);
@@ -547,7 +561,8 @@ impl<'a> Engine<'a> {
         resp: &mut MessageBuilder<'_>,
     ) -> Result<()> {
         match req.code {
-            code::GET if op.accept == Some(cf::LINK_FORMAT) => {
+            #[cfg(feature = "discover")]
+            code::GET if op.accept == Some(crate::coap::content_format::LINK_FORMAT) => {
                 self.discover(caller, &op.path, op.block2, resp)
             }
             code::GET => match op.observe {
@@ -566,9 +581,13 @@ impl<'a> Engine<'a> {
                 let method = req.code;
                 self.with_payload(peer, op, req, resp, &mut |e, payload, resp| {
                     let res = match (method, op.path.len()) {
+                        #[cfg(feature = "write")]
                         (code::IPATCH, 0) => e.write_composite(caller, op, payload, now),
+                        #[cfg(feature = "write")]
                         (code::PUT, 2..=4) => e.write(caller, op, payload, true, now),
+                        #[cfg(feature = "write")]
                         (code::POST, 1) => return e.create(caller, op, payload, now, resp),
+                        #[cfg(feature = "write")]
                         (code::POST, 2) => e.write(caller, op, payload, false, now),
                         (code::POST, 3) => e.execute(caller, &op.path, payload, now),
                         _ => Err(Error::MethodNotAllowed),
@@ -576,6 +595,7 @@ impl<'a> Engine<'a> {
                     res.map(|()| resp.set_code(code::CHANGED))
                 })
             }
+            #[cfg(feature = "write")]
             code::DELETE => {
                 self.delete(caller, &op.path, now)?;
                 resp.set_code(code::DELETED);
@@ -589,7 +609,8 @@ impl<'a> Engine<'a> {
     pub fn handle_response(&mut self, resp: &Message<'_>, now: Millis) {
         if self.registration.owns_token(resp.token) {
             self.registration_response(resp, now);
-        } else if self.bootstrap.owns_token(resp.token) {
+        } else if self.bootstrap_owns(resp.token) {
+            #[cfg(feature = "bootstrap")]
             self.bootstrap_response(resp, now);
         }
         #[cfg(feature = "c2c-auth")]
@@ -603,7 +624,8 @@ impl<'a> Engine<'a> {
     pub fn request_failed(&mut self, dest: Destination, token: &[u8], now: Millis) {
         if self.registration.owns_token(token) {
             self.registration_failed(token, now);
-        } else if self.bootstrap.owns_token(token) {
+        } else if self.bootstrap_owns(token) {
+            #[cfg(feature = "bootstrap")]
             self.bootstrap_failed(now);
         } else if self.access_owns(token) {
             #[cfg(feature = "c2c-auth")]
@@ -617,15 +639,17 @@ impl<'a> Engine<'a> {
     /// Starts operating: client-initiated bootstrap when no DM server is configured, else
     /// registration to every server.
     pub fn start(&mut self, now: Millis) {
+        #[cfg(feature = "bootstrap")]
         if self.server.instances.is_empty() && self.security.bootstrap().is_some() {
             self.bootstrap.schedule(now, self.bootstrap_hold_off());
-        } else {
-            self.schedule_registrations(now);
+            return;
         }
+        self.schedule_registrations(now);
     }
 
     /// Builds the next message to send into `buf`, if any is due at `now`.
     pub fn poll(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        #[cfg(feature = "bootstrap")]
         if let Some(o) = self.poll_bootstrap(now, buf) {
             return Some(o);
         }
@@ -643,7 +667,10 @@ impl<'a> Engine<'a> {
 
     /// The earliest time at which [`Engine::poll`] has something to do.
     pub fn next_wakeup(&self) -> Option<Millis> {
+        #[cfg(feature = "bootstrap")]
         let mut t = self.bootstrap.next_wakeup();
+        #[cfg(not(feature = "bootstrap"))]
+        let mut t: Option<Millis> = None;
         let mut consider = |x: Option<Millis>| {
             if let Some(x) = x {
                 t = Some(t.map_or(x, |t| t.min(x)));
@@ -671,6 +698,23 @@ impl<'a> Engine<'a> {
         self.observations.remove_identity(Identity::Server(ssid));
         self.attributes
             .remove_server(attributes::owner_of(Caller::Server(ssid)));
+    }
+
+    /// True if `token` is that of the Bootstrap-Request in flight.
+    fn bootstrap_owns(&self, token: &[u8]) -> bool {
+        #[cfg(feature = "bootstrap")]
+        return self.bootstrap.owns_token(token);
+        #[cfg(not(feature = "bootstrap"))]
+        {
+            let _ = token;
+            false
+        }
+    }
+
+    /// True while bootstrapping (never without the `bootstrap` feature).
+    #[cfg(not(feature = "bootstrap"))]
+    pub fn bootstrapping(&self) -> bool {
+        false
     }
 
     /// True if `token` is that of an access request in flight.
@@ -727,80 +771,12 @@ impl Defs {
     }
 }
 
-/// The parts of a request the operations need, parsed once.
-pub(crate) struct Request<'m> {
-    /// Target path.
-    pub path: Path,
-    /// Content-Format of the payload.
-    pub content_format: Option<u16>,
-    /// Accept.
-    pub accept: Option<u16>,
-    /// Observe option value.
-    pub observe: Option<u32>,
-    /// Block1 option.
-    pub block1: Option<crate::coap::Block>,
-    /// Block2 option.
-    pub block2: Option<crate::coap::Block>,
-    /// Request payload.
-    pub payload: &'m [u8],
-}
-
-impl<'m> Request<'m> {
-    fn new(req: &Message<'m>, path: Path) -> Result<Self> {
-        let uint = |n| -> Result<Option<u32>> {
-            match req.option_uint(n) {
-                None => Ok(None),
-                Some(Ok(v)) => Ok(Some(v)),
-                Some(Err(())) => Err(Error::BadOption),
-            }
-        };
-        let u16opt = |n| -> Result<Option<u16>> {
-            uint(n)?
-                .map(|v| u16::try_from(v).map_err(|_| Error::BadOption))
-                .transpose()
-        };
-        let block = |n| -> Result<Option<crate::coap::Block>> {
-            req.option(n)
-                .map(|v| crate::coap::Block::decode(v).ok_or(Error::BadOption))
-                .transpose()
-        };
-        Ok(Request {
-            path,
-            content_format: u16opt(option::CONTENT_FORMAT)?,
-            accept: u16opt(option::ACCEPT)?,
-            observe: uint(option::OBSERVE)?,
-            block1: block(option::BLOCK1)?,
-            block2: block(option::BLOCK2)?,
-            payload: req.payload,
-        })
-    }
-
-    /// PUT with only Uri-Query options and no payload is Write-Attributes.
-    fn is_write_attributes(&self, req: &Message<'_>) -> bool {
-        self.payload.is_empty() && self.content_format.is_none() && req.uri_query().next().is_some()
-    }
-}
-
 /// A response that does not fit the driver's buffer is the engine's failure (5.00), not a
 /// request that is too large (4.13).
+#[cfg(feature = "bootstrap")]
 pub(crate) fn own_overflow(e: Error) -> Error {
     match e {
         Error::RequestEntityTooLarge => Error::InternalServerError,
         e => e,
     }
-}
-
-/// Critical options the engine understands (RFC 7252 5.4.1: others get 4.02).
-fn known_option(n: u16) -> bool {
-    matches!(
-        n,
-        option::URI_HOST
-            | option::URI_PORT
-            | option::URI_PATH
-            | option::URI_QUERY
-            | option::ACCEPT
-            | option::BLOCK1
-            | option::BLOCK2
-            | option::IF_MATCH
-    )
 }

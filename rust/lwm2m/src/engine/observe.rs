@@ -76,6 +76,7 @@ impl Observations {
 
     /// Marks observations at or below `path` (every one for `None`) for a check of target and
     /// access rights at the next poll; those that fail get an error notification and end.
+    #[cfg(feature = "write")]
     pub fn recheck(&mut self, path: Option<&Path>) {
         for o in self.list.iter_mut() {
             if path.is_none_or(|p| o.path.starts_with(p)) {

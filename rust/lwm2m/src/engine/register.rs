@@ -133,6 +133,7 @@ impl Registrations {
     }
 
     /// Asks for an Update to every server.
+    #[cfg(feature = "write")]
     pub fn request_update_all(&mut self, objects: bool, now: Millis) {
         let ids: heapless::Vec<u16, MAX_SERVERS> = self.regs.iter().map(|r| r.ssid).collect();
         for s in ids {
@@ -155,6 +156,7 @@ impl Registrations {
     }
 
     /// Delay before retry number `attempts` (from 0).
+    #[cfg(feature = "bootstrap")]
     pub fn backoff_for(&self, attempts: u8, jitter: u32) -> Millis {
         self.backoff(attempts, jitter)
     }
@@ -417,7 +419,7 @@ impl Engine<'_> {
         let r = self.registration.regs[i].clone();
         let backoff = self.registration.backoff(r.attempts, jitter);
         let limit = self.registration.policy.attempts_before_bootstrap;
-        let has_bs = self.security.bootstrap().is_some();
+        let has_bs = cfg!(feature = "bootstrap") && self.security.bootstrap().is_some();
         let reg = &mut self.registration.regs[i];
         reg.token = [0; 4];
         reg.attempts = reg.attempts.saturating_add(1);
@@ -427,6 +429,7 @@ impl Engine<'_> {
         };
         if has_bs && reg.attempts >= limit && matches!(r.state, State::Registering) {
             reg.attempts = 0;
+            #[cfg(feature = "bootstrap")]
             self.bootstrap.schedule(now, 0);
         }
     }

@@ -36,7 +36,7 @@ static RESOURCES: [R; 4] = [
 /// Definition of object 2.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "LwM2M Access Control",
+    name: crate::dm::name("LwM2M Access Control"),
     version: None,
     multiple: true,
     mandatory: false,

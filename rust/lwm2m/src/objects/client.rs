@@ -39,7 +39,7 @@ static RESOURCES: [R; 10] = [
 /// Definition of object 11001.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Client",
+    name: crate::dm::name("Client"),
     version: None,
     multiple: true,
     mandatory: false,

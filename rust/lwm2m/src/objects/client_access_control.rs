@@ -26,7 +26,7 @@ static RESOURCES: [R; 4] = [
 /// Definition of object 11002.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Client Access Control",
+    name: crate::dm::name("Client Access Control"),
     version: None,
     multiple: true,
     mandatory: false,

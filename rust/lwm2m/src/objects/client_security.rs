@@ -28,7 +28,7 @@ static RESOURCES: [R; 6] = [
 /// Definition of object 11000.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Client Security",
+    name: crate::dm::name("Client Security"),
     version: None,
     multiple: true,
     mandatory: false,

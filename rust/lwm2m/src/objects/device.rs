@@ -30,7 +30,7 @@ static RESOURCES: [R; 16] = [
 /// Definition of object 3.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Device",
+    name: crate::dm::name("Device"),
     version: None,
     multiple: false,
     mandatory: true,

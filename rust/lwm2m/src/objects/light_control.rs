@@ -26,7 +26,7 @@ static RESOURCES: [R; 7] = [
 /// Definition of object 3311.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Light Control",
+    name: crate::dm::name("Light Control"),
     version: None,
     multiple: true,
     mandatory: false,

@@ -29,7 +29,7 @@ static RESOURCES: [R; 7] = [
 /// Definition of object 21.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "OSCORE",
+    name: crate::dm::name("OSCORE"),
     version: None,
     multiple: true,
     mandatory: false,

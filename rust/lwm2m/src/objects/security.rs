@@ -46,7 +46,7 @@ static RESOURCES: [R; 10] = [
 /// Definition of object 0.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "LwM2M Security",
+    name: crate::dm::name("LwM2M Security"),
     version: None,
     multiple: true,
     mandatory: true,

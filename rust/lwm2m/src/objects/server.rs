@@ -48,7 +48,7 @@ static RESOURCES: [R; 10] = [
 /// Definition of object 1 (version 1.1).
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "LwM2M Server",
+    name: crate::dm::name("LwM2M Server"),
     version: Some("1.1"),
     multiple: true,
     mandatory: true,

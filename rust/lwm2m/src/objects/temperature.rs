@@ -30,7 +30,7 @@ static RESOURCES: [R; 8] = [
 /// Definition of object 3303.
 pub static DEF: ObjectDef = ObjectDef {
     id: ID,
-    name: "Temperature",
+    name: crate::dm::name("Temperature"),
     version: None,
     multiple: true,
     mandatory: false,
