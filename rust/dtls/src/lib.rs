@@ -162,7 +162,7 @@ impl Default for Config {
             max_handshakes: 8,
             max_handshakes_per_source: 2,
             handshake_timeout: Duration::from_secs(30),
-            half_open_timeout: Duration::from_secs(5),
+            half_open_timeout: Duration::from_secs(15),
             idle_timeout: None,
         }
     }
