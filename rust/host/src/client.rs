@@ -26,7 +26,7 @@ mod server_oscore;
 #[cfg(test)]
 mod tests;
 
-pub use c2c::{C2cChannel, C2cRequest, C2cStep};
+pub use c2c::{C2cChannel, C2cRequest, C2cStep, C2C_RETRIES, C2C_RETRY_BASE_MS};
 pub use config::{unsupported_mode, ClientConfig, ClientError, Psk, ServerSpec};
 pub use driver::{oscore_rejection, DriverOptions, HostClient, PeerTable, BUF_LEN};
 pub use event::Event;

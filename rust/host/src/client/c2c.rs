@@ -56,6 +56,13 @@ use lwm2m_endpoint::msg::code_string;
 pub(super) const TOKEN_LEN: usize = 8;
 /// Most C2C operations in progress; the oldest finished ones are forgotten first.
 pub(super) const MAX_OPS: usize = 64;
+/// How often a C2C operation starts over after a transient refusal (a 4.01 without a usable
+/// owner server hint, e.g. rate limited; or an access request answered 4.00 / 5.03, e.g. the
+/// host not registered yet) before it fails for good.
+pub const C2C_RETRIES: u8 = 4;
+/// Back-off before the first retry (ms); it doubles with each retry, plus up to half as much
+/// random jitter, so requesters turned away together do not come back together.
+pub const C2C_RETRY_BASE_MS: u64 = 2_000;
 
 /// One client-to-client operation to run from the requesting client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +226,15 @@ pub enum C2cStep {
         /// When it was handed to the driver (for delay measurements).
         received: Instant,
     },
+    /// A transient refusal: the operation starts over (plain request) after `after_ms`.
+    RetryScheduled {
+        /// Delay before the retry (ms).
+        after_ms: u64,
+        /// Which retry this is (1 = first), at most [`C2C_RETRIES`].
+        attempt: u8,
+        /// What was refused.
+        reason: String,
+    },
     /// The operation ended without (further) response.
     Failed {
         /// Why.
@@ -247,6 +263,14 @@ impl fmt::Display for C2cStep {
                 write!(f, "4.01 unauthorized, owner hint {}", hint.join(" "))
             }
             C2cStep::HintIgnored { reason } => write!(f, "hint ignored: {reason}"),
+            C2cStep::RetryScheduled {
+                after_ms,
+                attempt,
+                reason,
+            } => write!(
+                f,
+                "{reason}: retry {attempt} of {C2C_RETRIES} in {after_ms} ms"
+            ),
             C2cStep::AccessRequested { ssid, credentials } => write!(
                 f,
                 "access request to server {ssid}{}",
@@ -321,6 +345,10 @@ pub(super) struct Op {
     pub(super) short_id: Option<u16>,
     pub(super) to: Option<SocketAddr>,
     pub(super) token: Vec<u8>,
+    /// Retries after transient refusals so far ([`C2C_RETRIES`]).
+    pub(super) retries: u8,
+    /// When the scheduled retry is due (driver clock, ms).
+    pub(super) retry_at: Option<u64>,
 }
 
 /// Transport state of one peer client account.

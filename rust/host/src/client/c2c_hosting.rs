@@ -120,7 +120,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
             let replaced = ch.oscore_live;
             ch.oscore_material = Some(m);
             ch.oscore_live = false;
-            let dest = self.c2c_addr(&v.uri);
+            let dest = self.c2c_account_addr(cid, &v.uri);
             let ctx = match params.context() {
                 Ok(c) => c,
                 Err(e) => {

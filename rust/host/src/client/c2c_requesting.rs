@@ -11,7 +11,10 @@ use lwm2m::objects::security::mode;
 use lwm2m::Error as EngineError;
 use zeroize::Zeroizing;
 
-use super::c2c::{build_request, C2cChannel, C2cRequest, C2cStep, Op, Phase, MAX_OPS, TOKEN_LEN};
+use super::c2c::{
+    build_request, C2cChannel, C2cRequest, C2cStep, Op, Phase, C2C_RETRIES, C2C_RETRY_BASE_MS,
+    MAX_OPS, TOKEN_LEN,
+};
 use super::driver::{HostClient, BUF_LEN};
 use super::event::Event;
 use crate::clock::Clock;
@@ -72,6 +75,8 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                 short_id: None,
                 to: None,
                 token: Vec::new(),
+                retries: 0,
+                retry_at: None,
             },
         );
         self.c2c_send(op);
@@ -127,7 +132,10 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
         let plain_addr = self.c2c_addr(&host_uri);
         let (to, channel, short_id) = match account {
             Some((cid, true, uri, psk, has_oscore)) => {
-                let addr = self.c2c_addr(&uri).or(plain_addr);
+                // The address this client reached the host on comes first: the account's URI
+                // is the address the server saw the host register from, which behind a NAT or
+                // a proxy is not where the host can be reached.
+                let addr = plain_addr.or_else(|| self.c2c_addr(&uri));
                 let Some(addr) = addr else {
                     return self.c2c_fail(op, format!("cannot resolve {uri}"));
                 };
@@ -280,6 +288,83 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
         }
     }
 
+    /// Schedules `op` to start over after a transient refusal, or fails it once
+    /// [`C2C_RETRIES`] retries were used.
+    fn c2c_retry(&mut self, op: u32, reason: &str) {
+        let now = self.now();
+        let jitter = self.c2c.rng.next_u64();
+        let Some(o) = self.c2c.ops.get_mut(&op) else {
+            return;
+        };
+        if o.retries >= C2C_RETRIES {
+            return self.c2c_fail(op, format!("{reason}, {C2C_RETRIES} retries used"));
+        }
+        o.retries += 1;
+        let base = C2C_RETRY_BASE_MS << (o.retries - 1);
+        let after_ms = base + jitter % (base / 2 + 1);
+        o.retry_at = Some(now + after_ms);
+        o.phase = Phase::Plain;
+        let t = std::mem::take(&mut o.token);
+        self.c2c.tokens.remove(&t);
+        let attempt = o.retries;
+        self.c2c_emit(
+            op,
+            C2cStep::RetryScheduled {
+                after_ms,
+                attempt,
+                reason: reason.to_owned(),
+            },
+        );
+    }
+
+    /// Starts the operations whose retry is due.
+    fn c2c_due_retries(&mut self) {
+        let now = self.now();
+        let due: Vec<u32> = self
+            .c2c
+            .order
+            .iter()
+            .copied()
+            .filter(|i| {
+                self.c2c
+                    .ops
+                    .get(i)
+                    .is_some_and(|o| o.retry_at.is_some_and(|t| t <= now))
+            })
+            .collect();
+        for op in due {
+            if let Some(o) = self.c2c.ops.get_mut(&op) {
+                o.retry_at = None;
+            }
+            self.c2c_send(op);
+        }
+    }
+
+    /// The earliest scheduled retry (driver clock, ms).
+    pub(super) fn c2c_next_retry(&self) -> Option<u64> {
+        self.c2c.ops.values().filter_map(|o| o.retry_at).min()
+    }
+
+    /// Where the peer of account `cid` is: the address this client reached that host on (the
+    /// host URI of an operation toward it), else the URI in the account.
+    pub(super) fn c2c_account_addr(&mut self, cid: u16, account_uri: &str) -> Option<SocketAddr> {
+        let reached = self
+            .c2c
+            .order
+            .iter()
+            .rev()
+            .filter_map(|i| self.c2c.ops.get(i))
+            .find(|o| {
+                self.engine
+                    .client_account(&o.req.host_ep)
+                    .is_some_and(|a| a.short_id == cid)
+            })
+            .map(|o| o.req.host_uri.clone());
+        reached
+            .and_then(|u| self.c2c_addr(&u))
+            .or_else(|| self.c2c_addr(account_uri))
+    }
+
     /// Follows an owner server hint with an access request.
     fn c2c_access(&mut self, op: u32, hint: &[u8]) {
         let ssid = match self.engine.hint_server(hint) {
@@ -292,7 +377,12 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                     _ => "no valid hint in the 4.01".to_string(),
                 };
                 self.c2c_emit(op, C2cStep::HintIgnored { reason });
-                return self.c2c_fail(op, "no access request sent".into());
+                if !hint.is_empty() {
+                    // A hint this client does not trust will not become trustworthy.
+                    return self.c2c_fail(op, "no access request sent".into());
+                }
+                // No hint at all: the host may be rate limiting its hints (T1); ask again.
+                return self.c2c_retry(op, "4.01 without an owner server hint");
             }
         };
         let Some(o) = self.c2c.ops.get(&op) else {
@@ -320,6 +410,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
     /// The C2C work after every handled message and tick: closed accounts, transport sync,
     /// access results.
     pub(crate) fn c2c_service(&mut self) {
+        self.c2c_due_retries();
         while let Some(cid) = self.engine.take_closed_client() {
             self.c2c_teardown(cid, "account closed (expired, disabled or deleted)");
         }
@@ -351,14 +442,23 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                     self.c2c_send(op);
                 }
                 Some(result) => {
+                    let transient = matches!(
+                        r.outcome,
+                        AccessOutcome::Rejected(code::BAD_REQUEST | code::SERVICE_UNAVAILABLE)
+                    );
                     self.c2c_emit(
                         op,
                         C2cStep::AccessRefused {
                             ssid: r.ssid,
-                            result,
+                            result: result.clone(),
                         },
                     );
-                    self.c2c_fail(op, "access refused".into());
+                    if transient {
+                        // E.g. 4.00 "unknown host endpoint": the host has not registered yet.
+                        self.c2c_retry(op, &format!("access request answered {result}"));
+                    } else {
+                        self.c2c_fail(op, "access refused".into());
+                    }
                 }
             }
         }

@@ -167,10 +167,14 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
 
     /// When the loop next has timed work (engine timers, retransmissions).
     pub fn next_deadline(&self) -> Option<Millis> {
-        match (self.engine.next_wakeup(), self.ml.next_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.engine.next_wakeup(),
+            self.ml.next_timeout(),
+            self.c2c_next_retry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Sends everything the engine and the message layer have due now.
