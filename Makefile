@@ -8,7 +8,7 @@ PROBE := rust/size-probe
 VENV := target/venv
 PY := $(VENV)/bin/python
 
-.PHONY: all demo test test-deps test-rust test-thumb test-interop test-scripts test-riot lint size bench fuzz clean
+.PHONY: all demo test test-deps test-rust test-thumb test-interop test-scripts test-eval test-riot lint size bench fuzz eval clean
 
 all: test
 
@@ -18,7 +18,7 @@ demo:
 	$(CARGO) run --release -q -p lwm2m-demo
 
 ## test: every test (formatting, lints, unit, integration, no_std build, interoperability).
-test: test-deps lint test-rust test-thumb test-interop test-scripts test-riot
+test: test-deps lint test-rust test-thumb test-interop test-scripts test-eval test-riot
 
 test-deps:
 	@tests/install-deps.sh
@@ -45,6 +45,12 @@ test-interop:
 ## The RIOT scenario's own tools (simulated radio medium, event-log figures), without RIOT.
 test-scripts:
 	$(PY) -m pytest -q tests/riot
+
+## The evaluation pipeline (tests/eval): medium arithmetic, experiment files, analysis on
+## recorded logs, IoT-LAB dry runs, and the host backend end to end on a small experiment.
+test-eval:
+	$(CARGO) build --release -p lwm2m-host -p lwm2m-server
+	$(PY) -m pytest -q tests/eval
 
 ## RIOT scenario on native64: runs when RIOTBASE is set, skips with a message otherwise.
 test-riot:
@@ -77,6 +83,31 @@ bench:
 	@tests/install-deps.sh bench
 	$(CARGO) run --release -q -p lwm2m-demo -- --bench
 	$(CARGO) run --release -q -p lwm2m-demo --bin lwm2m-cpu -- --callgrind
+
+## eval: the paper's evaluation (tests/eval/README.md). Without EXP: the small variants of
+## Figures 7a, 7b, 8, 10 and 9 on the host backend (a few minutes), then one summary table
+## (BACKEND=riot: the reduced Fig. 7a + 8 of experiments/riot-reduced.toml).
+## `make eval EXP=tests/eval/experiments/fig8.toml BACKEND=host|riot|iotlab` for one
+## experiment (iotlab: the dry run, which contacts nothing).
+EXP ?=
+BACKEND ?= host
+EVAL_QUICK := fig7a-quick fig7b-quick fig8-quick fig10-quick fig9-quick
+ifeq ($(BACKEND),riot)
+EVAL_QUICK := riot-reduced
+endif
+eval:
+	@tests/install-deps.sh eval
+	$(CARGO) build --release -q -p lwm2m-host -p lwm2m-server
+	@if [ -n "$(EXP)" ]; then \
+	  $(PY) tests/eval/eval.py "$(EXP)" --backend $(BACKEND) $(if $(filter iotlab,$(BACKEND)),--dry-run); \
+	else \
+	  for e in $(EVAL_QUICK); do \
+	    $(PY) tests/eval/eval.py tests/eval/experiments/$$e.toml --backend $(BACKEND) \
+	      $(if $(filter iotlab,$(BACKEND)),--dry-run) || exit 1; \
+	  done; \
+	  $(if $(filter host,$(BACKEND)),$(PY) tests/eval/analyze.py --summary target/eval/summary.md \
+	    $(foreach e,$(EVAL_QUICK),target/eval/$(e)-$(BACKEND));) \
+	fi
 
 ## fuzz: run every fuzz target for FUZZ_SECONDS each (needs nightly and cargo-fuzz).
 FUZZ_SECONDS ?= 60

@@ -3,7 +3,8 @@
 # Idempotent. `install-deps.sh build` installs only what building the host crates needs
 # (`make demo`); `install-deps.sh bench` that plus valgrind for the instruction counts of
 # `make bench` (optional: if it cannot be installed, the reason is printed and the script still
-# succeeds); without argument everything `make test` needs.
+# succeeds); `install-deps.sh eval` what building needs plus the Python venv (matplotlib for the
+# figures of `make eval`); without argument everything `make test` needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-all}
@@ -74,21 +75,23 @@ if [ "$MODE" = bench ]; then
   exit 0
 fi
 
-if ! rustup target list --installed | grep -qx thumbv7m-none-eabi; then
-  echo "install-deps: adding Rust target thumbv7m-none-eabi"
-  rustup target add thumbv7m-none-eabi
+if [ "$MODE" = all ]; then
+  if ! rustup target list --installed | grep -qx thumbv7m-none-eabi; then
+    echo "install-deps: adding Rust target thumbv7m-none-eabi"
+    rustup target add thumbv7m-none-eabi
+  fi
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
 VENV=target/venv
 if [ ! -x "$VENV/bin/python" ]; then
   echo "install-deps: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest, DTLSSocket' \
+if ! "$VENV/bin/python" -c 'import aiocoap, aiocoap.oscore, cbor2, pytest, DTLSSocket, matplotlib' \
     >/dev/null 2>&1; then
-  echo "install-deps: installing aiocoap, cbor2, pytest, DTLSSocket (pip)"
+  echo "install-deps: installing aiocoap, cbor2, pytest, DTLSSocket, matplotlib (pip)"
   # `python -m pip`: the venv's own interpreter, even if the venv directory was copied.
   "$VENV/bin/python" -m pip install -q -r tests/requirements.txt
 fi

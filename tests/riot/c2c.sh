@@ -47,6 +47,9 @@
 #                     rate: ZEP_HUB_ARGS='--loss 0.1 --seed 7'
 #   ZEP_AIRTIME       1 (default): the hub gives each frame its 802.15.4 air time, one frame at a
 #                     time; 0: forwards at once (faster, less realistic)
+#   C2C_KEEP          a directory: the nodes' logs (<name>.log, <name>.stamped), the server's
+#                     and the medium's are copied there at the end (tests/eval's riot backend
+#                     reads them); without it they go with the temporary directory
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap; skipped otherwise. The firmware
 # is built into apps/<app>/bin/native64-zep[-router] (a separate cargo target from the tap build of
 # run.sh: switching USE_ZEP in one bin directory leaves riot-sys with stale bindings).
@@ -88,6 +91,9 @@ cleanup() {
     for g in "${HOLDS[@]}"; do kill "$g" 2>/dev/null; done
     for g in "${GROUPS_RUNNING[@]}" "${HOLDS[@]}"; do wait "$g" 2>/dev/null; done
     ip netns del "$NS" 2>/dev/null
+    if [ -n "${C2C_KEEP:-}" ]; then
+        mkdir -p "$C2C_KEEP" && cp "$WORK"/*.log "$WORK"/*.stamped "$C2C_KEEP"/ 2>/dev/null
+    fi
     rm -rf "$WORK"
     give_back "$ROOT"
 }
