@@ -18,7 +18,7 @@ use lwm2m_host::client::OwnedValue as ClientValue;
 use lwm2m_host::oscore::OscoreParams;
 use lwm2m_host::{ClientConfig, ClientHandle};
 use lwm2m_server::secure::{Credentials, PskEntry, SecureTransport, WireRecord};
-use lwm2m_server::values::{OwnedRecord, OwnedValue};
+use lwm2m_server::values::{OwnedRecord, OwnedValue, ValueJson};
 use lwm2m_server::{Config, Event, Server, ServerHandle};
 use std::sync::Arc;
 

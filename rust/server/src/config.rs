@@ -6,11 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access::c2c::{InstallMode, SecurityMode};
+use crate::access::limit::AcRateLimit;
+use crate::access::policy::Policy;
 use crate::bootstrap::BootstrapConfig;
-use crate::c2c::{InstallMode, SecurityMode};
-use crate::layer::TransmissionParams;
-use crate::policy::Policy;
-use crate::secure::Credentials;
+use crate::transport::layer::TransmissionParams;
+use crate::transport::secure::Credentials;
 
 /// Default account lifetime (s) written to 11001 res 1 when the policy sets no lower cap.
 pub const DEFAULT_C2C_LIFETIME: u32 = 3600;
@@ -38,8 +39,10 @@ pub struct C2cConfig {
     /// when it finds it set.
     pub reload_flag: Option<Arc<AtomicBool>>,
     /// Where grants, pairs and the IDs handed out are kept across restarts (`--state`, see
-    /// [`crate::state`]); `None`: in memory only.
+    /// [`crate::access::state`]); `None`: in memory only.
     pub state_file: Option<PathBuf>,
+    /// The per-requester rate limit of `POST /ac` (`--ac-burst`, `--ac-refill-secs`).
+    pub rate_limit: AcRateLimit,
 }
 
 impl Default for C2cConfig {
@@ -54,11 +57,12 @@ impl Default for C2cConfig {
             short_server_id: 1,
             reload_flag: None,
             state_file: None,
+            rate_limit: AcRateLimit::default(),
         }
     }
 }
 
-/// Limits and credential of the HTTP API ([`crate::http`]); the binary's `--http-*` and
+/// Limits and credential of the HTTP API ([`crate::api::http`]); the binary's `--http-*` and
 /// `--api-token-file` flags.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {

@@ -30,6 +30,9 @@ pub enum ServerError {
     /// add the observation (RFC 7641 4.1), e.g. because its observation pool is full. Holds
     /// the answer (JSON) with the current value.
     ObserveRefused(String),
+    /// The client already had `nstart` requests outstanding and this many more waiting
+    /// ([`crate::transport::layer::TransmissionParams::nstart_queue`]).
+    QueueFull(usize),
 }
 
 impl fmt::Display for ServerError {
@@ -43,6 +46,7 @@ impl fmt::Display for ServerError {
             ServerError::Codec(e) => write!(f, "codec error: {e}"),
             ServerError::Payload(s) => write!(f, "payload error: {s}"),
             ServerError::TooLarge => f.write_str("response too large"),
+            ServerError::QueueFull(n) => write!(f, "{n} requests already wait for this client"),
             ServerError::Shutdown => f.write_str("server shutting down"),
             ServerError::UnknownId(id) => write!(f, "no grant or relay with ID {id}"),
             ServerError::ObserveRefused(answer) => write!(
@@ -59,14 +63,5 @@ impl std::error::Error for ServerError {}
 impl From<lwm2m::Error> for ServerError {
     fn from(e: lwm2m::Error) -> Self {
         ServerError::Codec(e)
-    }
-}
-
-impl From<crate::values::CodecError> for ServerError {
-    fn from(e: crate::values::CodecError) -> Self {
-        match e {
-            crate::values::CodecError::Engine(e) => ServerError::Codec(e),
-            crate::values::CodecError::Json(e) => ServerError::Payload(e.0),
-        }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
-use crate::ops::Response;
+use crate::dm::ops::Response;
 use crate::registration::Registration;
 
 /// Something that happened on the server.
@@ -96,7 +96,8 @@ pub enum Event {
         credentials: bool,
         /// The requested paths and rights.
         grants: Vec<(Path, u8)>,
-        /// `allowed`, `denied`, `malformed` or `unauthenticated`.
+        /// `allowed`, `existing` (answered from the grant in place, nothing written),
+        /// `rate-limited` (5.03 with Max-Age), `denied`, `malformed` or `unauthenticated`.
         decision: String,
         /// The answer (for `allowed`: the 2.01 comes after the installs).
         code: u8,
@@ -269,7 +270,7 @@ impl Event {
             } => {
                 j["step"] = json!(step);
                 if let Some(c) = code {
-                    j["code"] = json!(crate::msg::code_string(*c));
+                    j["code"] = json!(crate::transport::msg::code_string(*c));
                 }
                 if let Some(d) = detail {
                     j["detail"] = json!(d);
@@ -298,7 +299,7 @@ impl Event {
                         .collect(),
                 );
                 j["decision"] = json!(decision);
-                j["code"] = json!(crate::msg::code_string(*code));
+                j["code"] = json!(crate::transport::msg::code_string(*code));
                 j["reason"] = json!(reason);
             }
             Event::C2cInstalled {

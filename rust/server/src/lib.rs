@@ -1,7 +1,7 @@
 //! An LwM2M 1.1 server (a minimal Leshan): CoAP over UDP on the std endpoint's transmission
 //! blocks (`lwm2m-endpoint`), the Registration and Bootstrap interfaces, device management and
 //! observation toward registered clients, and three front ends: the library API ([`ServerHandle`]), an HTTP/JSON API
-//! ([`http`]) and a line console ([`cli`]).
+//! ([`api::http`]) and a line console ([`api::cli`]).
 //!
 //! The wire formats come from the engine crate `lwm2m` (`coap` message codec, content-format
 //! codecs); this crate adds what a server needs on top: sockets, threads, timers and state.
@@ -9,18 +9,18 @@
 //! # Client-to-client authorization
 //!
 //! The server is the trusted third party of the C2C extension (`docs/c2c-protocol.md`):
-//! - [`ac`]: `POST /ac?ep=<host>[&c]`, its checks in order and its answers (2.01 as a separate
+//! - [`access::ac`]: `POST /ac?ep=<host>[&c]`, its checks in order and its answers (2.01 as a separate
 //!   response once both clients acknowledged, 4.00 / 4.01 / 4.03 at once, 5.03 when a client
 //!   cannot be reached);
-//! - [`policy`]: the policy file format (allow/deny rules by requester, host, path prefix and
+//! - [`access::policy`]: the policy file format (allow/deny rules by requester, host, path prefix and
 //!   rights, first match wins, default deny, optional lifetime cap), reloadable on SIGHUP
 //!   ([`C2cConfig::reload_flag`]), [`ServerHandle::reload_policy`] or `POST /api/policy/reload`;
-//! - [`c2c`]: Short Client IDs, instance IDs, fresh credentials from the OS RNG (never stored,
+//! - [`access::c2c`]: Short Client IDs, instance IDs, fresh credentials from the OS RNG (never stored,
 //!   logged or shown), and the records installed: one Write-Composite per client by default,
-//!   or the artifact's sequence of Creates ([`c2c::InstallMode::Separate`]);
+//!   or the artifact's sequence of Creates ([`access::c2c::InstallMode::Separate`]);
 //! - grants are listed with [`ServerHandle::grants`] and revoked with [`ServerHandle::revoke`]
 //!   (also `GET /api/grants`, `DELETE /api/grants/<id>`, console `grants`, `revoke <id>`);
-//!   with [`C2cConfig::state_file`] they survive a restart ([`state`]); when a pair's
+//!   with [`C2cConfig::state_file`] they survive a restart ([`access::state`]); when a pair's
 //!   lifetime ends the server forgets its grants ([`Event::GrantsExpired`]);
 //! - [`relay`]: the server-centric baseline of the paper, for comparison
 //!   ([`ServerHandle::relay`]).
@@ -33,34 +33,62 @@
 //! println!("{}", ev.to_json());
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # Layout
+//!
+//! One folder per part of the server. Modules import only modules above them in this order
+//! (no module imports one that imports it; parents only declare and re-export children):
+//!
+//! 1. `sync` (lock helper), [`error`] ([`ServerError`]);
+//! 2. [`transport`]: `udp` (the [`transport::Transport`] trait, [`transport::UdpTransport`],
+//!    [`transport::PeerSecurity`]), `layer` (the endpoint's transmission blocks), `msg`
+//!    (request / reply shapes), `secure` (DTLS-PSK and OSCORE:
+//!    [`transport::secure::SecureTransport`]);
+//! 3. [`dm`] (device management): `types`, `values`, `senml_json`, `codec`, `ops`, `formats`;
+//! 4. [`registration`]: `record`, `registry` (limits, expiry), `rd` (the `/rd` handler);
+//! 5. [`bootstrap`], then [`event`];
+//! 6. [`access`], lower half: `limit` (the `/ac` rate limit), `policy`, `c2c` (accounts,
+//!    grants, credentials), `state` (grant state file);
+//! 7. [`config`] (every knob, [`Config`]), then `shared` (state shared by the threads, the
+//!    channel into the event loop);
+//! 8. [`access`], upper half: `ac` (the `/ac` checks), `worker` (installs, revocations);
+//! 9. [`relay`] (the baseline's list);
+//! 10. [`server`], the thin core: `exchange`, `event_loop` (with `nstart`), `handle`
+//!     ([`ServerHandle`]), `start` ([`Server::start`], the one place that wires every part);
+//! 11. on [`ServerHandle`]: `relay::run` (the relays' threads and [`ServerHandle::relay`]),
+//!     [`api`]: `http` (routes), `http_server` (hyper, [`ServerHandle::start_http`]), `cli`.
+//!
+//! The flat paths of before (`lwm2m_server::ops`, `values`, `secure`, `c2c`, `policy`, ...)
+//! stay as re-exports.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod ac;
+pub mod access;
+pub mod api;
 pub mod bootstrap;
-pub mod c2c;
-pub mod cli;
 pub mod config;
+pub mod dm;
 pub mod error;
 pub mod event;
-pub mod formats;
-pub mod http;
-mod http_server;
-pub mod layer;
-pub mod msg;
-pub mod ops;
 /// OSCORE per peer: [`lwm2m_oscore::peer`], shared with the other host-side crate.
 pub use lwm2m_oscore::peer as oscore;
-pub mod policy;
 pub mod registration;
 pub mod relay;
-pub mod secure;
-pub mod senml_json;
 pub mod server;
-pub mod state;
+pub(crate) mod shared;
+pub(crate) mod sync;
 pub mod transport;
-pub mod types;
-pub mod values;
+
+// The flat paths of the modules before the layout above.
+pub use access::{ac, c2c, policy, state};
+pub use api::{cli, http};
+pub use dm::{formats, ops, senml_json, types};
+pub use transport::{layer, msg, secure};
+/// Owned values ([`dm::values`]) and the content-format codecs ([`dm::codec`]).
+pub mod values {
+    pub use crate::dm::codec::{decode, encode, CodecError};
+    pub use crate::dm::values::*;
+}
 
 pub use config::{C2cConfig, Config, HttpConfig};
 pub use error::ServerError;

@@ -140,6 +140,13 @@ struct Args {
     /// --bootstrap spec of the host's endpoint takes precedence)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..65535), help_heading = "Client-to-client authorization (POST /ac?ep=<host>[&c])")]
     c2c_ssid: u16,
+    /// Access requests one requester may send at once (its token bucket); beyond, 5.03
+    /// Service Unavailable with Max-Age = seconds until the next token (0 = no limit)
+    #[arg(long, value_name = "N", default_value_t = lwm2m_server::access::limit::DEFAULT_AC_BURST, help_heading = "Client-to-client authorization (POST /ac?ep=<host>[&c])")]
+    ac_burst: u32,
+    /// One more access request per requester every SECS (refill of --ac-burst)
+    #[arg(long, value_name = "SECS", default_value_t = lwm2m_server::access::limit::DEFAULT_AC_REFILL_SECS, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Client-to-client authorization (POST /ac?ep=<host>[&c])")]
+    ac_refill_secs: u64,
     /// Keep grants, accounts and the IDs handed out in <FILE> (JSON, no keys), written on
     /// every change and loaded at start; a corrupt file stops the start
     #[arg(
@@ -215,6 +222,10 @@ fn options(a: Args) -> Result<Options, String> {
     config.c2c.default_lifetime = a.c2c_lifetime;
     config.c2c.short_server_id = a.c2c_ssid;
     config.c2c.state_file = a.state;
+    config.c2c.rate_limit = lwm2m_server::access::limit::AcRateLimit {
+        burst: a.ac_burst,
+        refill: std::time::Duration::from_secs(a.ac_refill_secs),
+    };
     Ok(Options {
         config,
         stdin: !a.no_stdin,

@@ -11,9 +11,9 @@
 use lwm2m::coap::{code, content_format as cf};
 use lwm2m::Path;
 
+use crate::dm::ops::Response;
 use crate::error::ServerError;
-use crate::msg::OutRequest;
-use crate::ops::Response;
+use crate::transport::msg::OutRequest;
 
 /// The first format to try for a client of LwM2M `version`.
 pub fn default_format(version: &str) -> u16 {

@@ -1,321 +1,31 @@
-//! The access-request interface `POST /ac?ep=<host>[&c]` (client-to-client authorization, see
-//! `docs/c2c-protocol.md` and [`crate::c2c`] for what gets installed).
-//!
-//! # Checks, in order, and answers
-//!
-//! | # | Check | Answer when it fails |
-//! |---|---|---|
-//! | 1 | method is POST | 4.05 |
-//! | 2 | the requester is identified: over DTLS or OSCORE, the one registration made on the same identity (PSK identity / kid); in clear, the one NoSec registration at the request's source address | 4.01 |
-//! | 3 | Uri-Query is `ep=<non-empty>` plus an optional valueless `c`, nothing else, nothing twice | 4.00 |
-//! | 4 | Content-Format 60 and a valid rights map (`lwm2m::c2c::access_request::decode`) | 4.00 |
-//! | 5 | the host endpoint is registered and is not the requester | 4.00 |
-//! | 6 | every path is among the host's registered objects (`/O`) or instances (`/O/I`) | 4.00 |
-//! | 7 | the policy allows every grant ([`crate::policy`]; objects 0, 1, 2, 21, 11000-11002 never) | 4.03 |
-//! | 8 | without `c`: this server installed accounts for the pair before | 4.00 |
-//!
-//! Nothing is sent to any client when a check fails. When all pass, the server answers the
-//! CON request with an empty ACK at once and installs the accounts / grants; the result comes
-//! as a separate response (RFC 7252 5.2.2): **2.01** once every client acknowledged its
-//! install, or **5.03** (with a short diagnostic text) when a client did not answer or
-//! rejected the install; whatever was created before the failure is deleted again.
-//!
-//! For NoSec registrations the requester identification of check 2 is only as strong as NoSec:
-//! anyone who can send from a registered client's address can ask in its name. Registrations
-//! made over DTLS or OSCORE are bound to the channel's identity ([`Registration::security`]):
-//! only a request authenticated with that identity speaks for them, whatever its address, and
-//! a request in clear never does.
-//!
-//! Installs and revocations run one at a time on a worker thread, so the allocation of Short
-//! Client IDs and instance IDs never races.
+//! The access-request worker: installs credentials and grants on both clients, one job at
+//! a time, rolls back on failure, revokes, persists and expires grants.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use lwm2m::c2c::access_request::{self, Grant};
 use lwm2m::c2c::{CLIENT, CLIENT_ACCESS_CONTROL, CLIENT_SECURITY, OSCORE};
 use lwm2m::coap::{code, content_format as cf};
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
-use crate::bootstrap::{self, BootstrapConfig};
-use crate::c2c::{
+use super::ac::{diag, instances_of, AcJob, Job};
+use crate::access::c2c::{
     self, Account, AclInstance, C2cState, GrantInfo, InstallMode, Pair, Secrets, SecurityMode,
 };
+use crate::bootstrap::{self, BootstrapConfig};
 use crate::config::C2cConfig;
+use crate::dm::codec;
+use crate::dm::ops::{self, Response};
+use crate::dm::values::OwnedRecord;
 use crate::error::ServerError;
 use crate::event::Event;
-use crate::msg::{code_string, IncomingRequest, OutRequest, Reply};
-use crate::ops::{self, Response};
-use crate::policy::{bounded_lifetime, Decision, Policy, PolicyError};
-use crate::registration::{Registration, Registry};
-use crate::server::{lock, Caller, Input, Shared};
-use crate::transport::PeerSecurity;
-use crate::values::{self, OwnedRecord};
-
-/// An access request that passed every check: what the worker installs.
-#[derive(Clone, Debug)]
-pub(crate) struct AcJob {
-    pub requester: String,
-    pub host: String,
-    pub grants: Vec<Grant>,
-    pub credentials: bool,
-    pub lifetime: u32,
-    /// Where and how to send the separate response.
-    pub peer: SocketAddr,
-    pub token: Vec<u8>,
-    pub con: bool,
-}
-
-/// Work for the C2C worker thread.
-pub(crate) enum Job {
-    Install(AcJob),
-    Revoke(u64, Sender<Result<Json, ServerError>>),
-}
-
-/// The result of the synchronous checks.
-pub(crate) enum Checked {
-    /// Answer at once (an error).
-    Reply(Reply),
-    /// Install, then answer.
-    Install(AcJob),
-}
-
-fn diag(c: u8, text: &str) -> Reply {
-    Reply {
-        code: c,
-        payload: text.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-struct Query {
-    host: String,
-    credentials: bool,
-}
-
-fn parse_query(items: &[String]) -> Result<Query, String> {
-    let mut host = None;
-    let mut credentials = false;
-    for it in items {
-        match it.split_once('=') {
-            Some(("ep", v)) if !v.is_empty() && host.is_none() => host = Some(v.to_owned()),
-            None if it == "c" && !credentials => credentials = true,
-            _ => return Err(format!("bad or repeated query item {it:?}")),
-        }
-    }
-    Ok(Query {
-        host: host.ok_or("missing ep")?,
-        credentials,
-    })
-}
-
-/// The account lifetime: the default, lowered to the policy's cap.
-fn lifetime(default: u32, cap: Option<u32>) -> u32 {
-    match (default, cap) {
-        (0, Some(c)) => c,
-        (d, Some(c)) => d.min(c),
-        (d, None) => d,
-    }
-}
-
-/// Runs checks 2-8 (the dispatcher did 1). Returns the outcome and its event.
-pub(crate) fn check(
-    req: &IncomingRequest,
-    registry: &Registry,
-    policy: &Policy,
-    state: &C2cState,
-    cfg: &C2cConfig,
-) -> (Checked, Event) {
-    let mut ev = Event::AccessRequest {
-        requester: req.peer.to_string(),
-        host: None,
-        credentials: false,
-        grants: Vec::new(),
-        decision: "malformed".into(),
-        code: code::BAD_REQUEST,
-        reason: String::new(),
-    };
-    let r = check_inner(req, registry, policy, state, cfg, &mut ev);
-    if let Event::AccessRequest {
-        decision,
-        code: c,
-        reason,
-        ..
-    } = &mut ev
-    {
-        match &r {
-            Checked::Reply(reply) => {
-                *c = reply.code;
-                if !reply.payload.is_empty() {
-                    *reason = String::from_utf8_lossy(&reply.payload).into_owned();
-                }
-                if reply.code == code::UNAUTHORIZED {
-                    *decision = "unauthenticated".into();
-                } else if reply.code == code::FORBIDDEN {
-                    *decision = "denied".into();
-                }
-            }
-            Checked::Install(_) => {
-                *c = code::CREATED;
-                *decision = "allowed".into();
-            }
-        }
-    }
-    (r, ev)
-}
-
-fn check_inner(
-    req: &IncomingRequest,
-    registry: &Registry,
-    policy: &Policy,
-    state: &C2cState,
-    cfg: &C2cConfig,
-    ev: &mut Event,
-) -> Checked {
-    let Event::AccessRequest {
-        requester: ev_req,
-        host: ev_host,
-        credentials: ev_c,
-        grants: ev_grants,
-        reason: ev_reason,
-        ..
-    } = ev
-    else {
-        return Checked::Reply(Reply::code(code::INTERNAL_SERVER_ERROR));
-    };
-    let mut at_addr = registry.list().into_iter().filter(|r| match &req.security {
-        PeerSecurity::NoSec => r.security == PeerSecurity::NoSec && r.addr == req.peer,
-        sec => r.security == *sec,
-    });
-    let requester = match (at_addr.next(), at_addr.next()) {
-        (Some(r), None) => r,
-        (None, _) => return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered")),
-        (Some(_), Some(_)) => {
-            return Checked::Reply(diag(code::UNAUTHORIZED, "requester not identified"))
-        }
-    };
-    ev_req.clone_from(&requester.endpoint);
-    let q = match parse_query(&req.query) {
-        Ok(q) => q,
-        Err(e) => return Checked::Reply(diag(code::BAD_REQUEST, &e)),
-    };
-    *ev_host = Some(q.host.clone());
-    *ev_c = q.credentials;
-    if req.content_format != Some(cf::CBOR) {
-        return Checked::Reply(diag(code::BAD_REQUEST, "Content-Format must be 60"));
-    }
-    let grants: Vec<Grant> = match access_request::decode(&req.payload) {
-        Ok(g) => g.into_iter().collect(),
-        Err(_) => return Checked::Reply(diag(code::BAD_REQUEST, "bad rights map")),
-    };
-    *ev_grants = grants.iter().map(|g| (g.path, g.rights)).collect();
-    let Some(host) = registry
-        .get(&q.host)
-        .filter(|h| h.endpoint != requester.endpoint)
-    else {
-        return Checked::Reply(diag(code::BAD_REQUEST, "unknown host endpoint"));
-    };
-    for g in &grants {
-        if !registered(host, &g.path) {
-            return Checked::Reply(diag(
-                code::BAD_REQUEST,
-                &format!("{} is not registered by the host", g.path),
-            ));
-        }
-    }
-    let (cap, renew) = match policy.decide(&requester.endpoint, &host.endpoint, &grants) {
-        Decision::Allow {
-            max_lifetime,
-            renew,
-        } => (max_lifetime, renew),
-        Decision::Deny { reason } => {
-            // The requester learns only "forbidden"; the operator sees the rule in the event.
-            *ev_reason = reason;
-            return Checked::Reply(Reply::code(code::FORBIDDEN));
-        }
-    };
-    let key = (requester.endpoint.clone(), host.endpoint.clone());
-    let existing = state.pairs.get(&key);
-    if !q.credentials && existing.is_none() {
-        return Checked::Reply(diag(
-            code::BAD_REQUEST,
-            "no account for this host: ask with c",
-        ));
-    }
-    let granted = existing.map(|p| p.granted);
-    let lifetime = match bounded_lifetime(
-        lifetime(cfg.default_lifetime, cap),
-        renew,
-        granted,
-        SystemTime::now(),
-    ) {
-        Ok(l) => l,
-        Err(reason) => {
-            *ev_reason = reason;
-            return Checked::Reply(Reply::code(code::FORBIDDEN));
-        }
-    };
-    Checked::Install(AcJob {
-        requester: requester.endpoint.clone(),
-        host: host.endpoint.clone(),
-        grants,
-        credentials: q.credentials,
-        lifetime,
-        peer: req.peer,
-        token: Vec::new(),
-        con: true,
-    })
-}
-
-fn registered(host: &Registration, path: &Path) -> bool {
-    let Some(o) = host
-        .links
-        .objects
-        .iter()
-        .find(|o| Some(o.object) == path.object_id())
-    else {
-        return false;
-    };
-    path.instance_id().is_none_or(|i| o.instances.contains(&i))
-}
-
-fn instances_of(reg: &Registration, object: u16) -> Vec<u16> {
-    reg.links
-        .objects
-        .iter()
-        .find(|o| o.object == object)
-        .map(|o| o.instances.clone())
-        .unwrap_or_default()
-}
-
-/// Reloads the policy from the configured file; keeps the old one on error.
-pub(crate) fn reload_policy(shared: &Shared, cfg: &C2cConfig) -> Result<usize, PolicyError> {
-    let r = match &cfg.policy_file {
-        Some(f) => Policy::load(f),
-        None => Err(PolicyError {
-            line: 0,
-            message: "no policy file configured (--policy)".into(),
-        }),
-    };
-    match r {
-        Ok(p) => {
-            let n = p.rules.len();
-            *lock(&shared.policy) = p;
-            shared.emit(Event::PolicyReloaded { rules: n });
-            Ok(n)
-        }
-        Err(e) => {
-            shared.emit(Event::PolicyReloadFailed {
-                error: e.to_string(),
-            });
-            Err(e)
-        }
-    }
-}
+use crate::registration::Registration;
+use crate::shared::{Caller, Input, Shared};
+use crate::sync::lock;
+use crate::transport::msg::{code_string, OutRequest, Reply};
 
 /// One instance to create or update.
 struct InstOp {
@@ -431,7 +141,7 @@ impl Worker {
         let Some(file) = &self.cfg.state_file else {
             return;
         };
-        let r = crate::state::save(file, &lock(&self.shared.c2c));
+        let r = crate::access::state::save(file, &lock(&self.shared.c2c));
         if let Err(e) = r {
             self.shared.emit(Event::StateSaveFailed {
                 error: format!("{}: {e}", file.display()),
@@ -745,7 +455,7 @@ impl Worker {
 
     /// A Write-Composite of `records` in the configured format, or the smaller one.
     fn composite(&self, records: &[OwnedRecord]) -> Result<(OutRequest, (usize, usize)), String> {
-        let enc = |f| values::encode(f, &Path::ROOT, records).map_err(|e| e.to_string());
+        let enc = |f| codec::encode(f, &Path::ROOT, records).map_err(|e| e.to_string());
         let senml = enc(cf::SENML_CBOR)?;
         let cbor = enc(cf::LWM2M_CBOR)?;
         let sizes = (senml.len(), cbor.len());
@@ -1078,38 +788,5 @@ impl Worker {
             "steps": steps,
             "failures": failures,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries() {
-        let q = |v: &[&str]| parse_query(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let ok = q(&["ep=lamp", "c"]).unwrap();
-        assert_eq!((ok.host.as_str(), ok.credentials), ("lamp", true));
-        assert!(!q(&["ep=lamp"]).unwrap().credentials);
-        for bad in [
-            &[][..],
-            &["c"],
-            &["ep="],
-            &["ep=a", "ep=b"],
-            &["ep=a", "c", "c"],
-            &["ep=a", "c=1"],
-            &["ep=a", "x=1"],
-        ] {
-            assert!(q(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn lifetimes() {
-        assert_eq!(lifetime(3600, None), 3600);
-        assert_eq!(lifetime(3600, Some(600)), 600);
-        assert_eq!(lifetime(60, Some(600)), 60);
-        assert_eq!(lifetime(0, Some(600)), 600);
-        assert_eq!(lifetime(0, None), 0);
     }
 }

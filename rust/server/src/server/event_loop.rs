@@ -1,685 +1,39 @@
-//! The server: one event-loop thread owns the CoAP message layer, the exchanges, observations
-//! and bootstrap sessions; a receiver thread feeds it datagrams; API callers feed it requests
-//! through a channel and wait on a reply channel. The registry is shared (behind a mutex) so
-//! listing clients needs no round trip through the loop.
+//! The event loop: the one thread that owns the CoAP message layer, the exchanges,
+//! observations and bootstrap sessions.
 
-use std::collections::{HashMap, VecDeque};
-use std::io;
+mod nstart;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lwm2m::coap::{code, content_format as cf, option, Block, Message, MessageType};
+use lwm2m::coap::{code, option, Block, Message, MessageType};
 use lwm2m::Path;
 
-use crate::ac::{self, Checked, Job};
-use crate::bootstrap::{self, BootstrapConfig, Step};
-use crate::c2c::C2cState;
+use crate::access::ac::{self, Checked, Job};
+use crate::access::limit::AcLimiter;
+use crate::shared::{Call, CallKind, Input, Shared};
+use crate::sync::lock;
+
+use crate::bootstrap::{self, BootstrapConfig};
 use crate::config::Config;
+use crate::dm::ops::Response;
 use crate::error::ServerError;
 use crate::event::Event;
-use crate::formats;
-use crate::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
-use crate::msg::{self, IncomingRequest, OutRequest, Reply};
-use crate::ops::{self, Attributes, Response};
-use crate::policy::{Policy, PolicyError};
-use crate::registration::{self, Outcome, Registration, Registry};
-use crate::secure::SecureTransport;
-use crate::transport::{PeerSecurity, Transport, UdpTransport};
-use crate::values::OwnedRecord;
+use crate::registration::{self, Outcome};
+use crate::transport::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
+use crate::transport::msg::{self, IncomingRequest, OutRequest, Reply};
+use crate::transport::{PeerSecurity, Transport};
 
-/// Largest datagram the server accepts.
-const MAX_DATAGRAM: usize = 65_535;
+use super::exchange::{
+    content_format, known_option, location_path, observe_value, BootstrapSession, Dispatched,
+    Exchange, Observation, Owner, SeparateResponse,
+};
 
-/// State shared by the loop, the handles, the C2C worker and the HTTP threads.
-pub(crate) struct Shared {
-    pub(crate) registry: Mutex<Registry>,
-    subscribers: Mutex<Vec<Sender<Event>>>,
-    pub(crate) stop: AtomicBool,
-    /// The access policy in force.
-    pub(crate) policy: Mutex<Policy>,
-    /// C2C accounts and grants.
-    pub(crate) c2c: Mutex<C2cState>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking holder cannot leave the registry half-updated in a way that matters more
-    // than losing the server, so poisoning is ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn emit(&self, ev: Event) {
-        lock(&self.subscribers).retain(|s| s.send(ev.clone()).is_ok());
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CallKind {
-    Plain,
-    Observe,
-    CancelObserve,
-}
-
-pub(crate) struct Call {
-    endpoint: String,
-    target: Path,
-    req: OutRequest,
-    kind: CallKind,
-    deadline: Instant,
-    reply: Sender<Result<Response, ServerError>>,
-}
-
-pub(crate) enum Input {
-    Datagram(SocketAddr, Vec<u8>, PeerSecurity),
-    Call(Call),
-    /// The C2C worker finished an access request: send the separate response.
-    AcDone {
-        peer: SocketAddr,
-        token: Vec<u8>,
-        con: bool,
-        reply: Reply,
-    },
-    Shutdown,
-}
-
-/// Sends requests to clients through the event loop and waits for the answers.
-#[derive(Clone)]
-pub(crate) struct Caller {
-    tx: Sender<Input>,
-    timeout: Duration,
-}
-
-impl Caller {
-    /// Queues a plain request; the answer arrives on the returned channel.
-    pub(crate) fn start(
-        &self,
-        endpoint: &str,
-        target: Path,
-        req: OutRequest,
-    ) -> Receiver<Result<Response, ServerError>> {
-        self.start_kind(endpoint, target, req, CallKind::Plain)
-    }
-
-    fn start_kind(
-        &self,
-        endpoint: &str,
-        target: Path,
-        req: OutRequest,
-        kind: CallKind,
-    ) -> Receiver<Result<Response, ServerError>> {
-        let (tx, rx) = mpsc::channel();
-        let call = Call {
-            endpoint: endpoint.to_owned(),
-            target,
-            req,
-            kind,
-            deadline: Instant::now() + self.timeout,
-            reply: tx,
-        };
-        // If the loop is gone, the call (and its reply sender) is dropped: the wait ends.
-        let _ = self.tx.send(Input::Call(call));
-        rx
-    }
-
-    /// Waits for an answer queued with [`Caller::start`].
-    pub(crate) fn wait(
-        &self,
-        rx: Receiver<Result<Response, ServerError>>,
-    ) -> Result<Response, ServerError> {
-        // The loop answers Timeout itself at the deadline; the margin covers its tick.
-        match rx.recv_timeout(self.timeout + Duration::from_secs(2)) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Err(ServerError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(ServerError::Shutdown),
-        }
-    }
-
-    /// Sends a plain request and waits for the answer.
-    pub(crate) fn call(
-        &self,
-        endpoint: &str,
-        target: Path,
-        req: OutRequest,
-    ) -> Result<Response, ServerError> {
-        self.wait(self.start(endpoint, target, req))
-    }
-}
-
-/// Entry point: `Server::start(config)` returns a [`ServerHandle`].
-#[derive(Debug)]
-pub struct Server;
-
-impl Server {
-    /// Binds the UDP socket (and the HTTP API if configured) and starts the server threads.
-    /// With [`Config::coaps_addr`] or OSCORE clients the transport is a
-    /// [`SecureTransport`] (plain CoAP and OSCORE on `coap_addr`, DTLS-PSK on `coaps_addr`).
-    pub fn start(config: Config) -> io::Result<ServerHandle> {
-        let poll = Duration::from_millis(100);
-        if config.coaps_addr.is_some() || !config.credentials.oscore.is_empty() {
-            let t = SecureTransport::bind_with_seqno(
-                Some(config.coap_addr.as_str()),
-                config.coaps_addr.as_deref(),
-                &config.credentials,
-                poll,
-                config.oscore_seqno_file.as_deref(),
-            )?;
-            let coaps = t.coaps_addr();
-            let h = Self::start_with(config, Arc::new(t))?;
-            *lock(&h.inner.coaps_addr) = coaps;
-            return Ok(h);
-        }
-        let transport = UdpTransport::bind(config.coap_addr.as_str(), poll)?;
-        Self::start_with(config, Arc::new(transport))
-    }
-
-    /// Starts the server over any [`Transport`].
-    pub fn start_with(config: Config, transport: Arc<dyn Transport>) -> io::Result<ServerHandle> {
-        let coap_addr = transport.local_addr()?;
-        let c2c_state = match &config.c2c.state_file {
-            Some(f) => {
-                let err = |e: io::Error| {
-                    io::Error::new(e.kind(), format!("state file {}: {e}", f.display()))
-                };
-                let st = crate::state::load(f).map_err(err)?.unwrap_or_default();
-                // Written at once: an unwritable place is an error now, not after a grant.
-                crate::state::save(f, &st).map_err(err)?;
-                st
-            }
-            None => C2cState::default(),
-        };
-        let shared = Arc::new(Shared {
-            registry: Mutex::new(Registry::with_limits(config.registrations)),
-            subscribers: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-            policy: Mutex::new(config.c2c.policy.clone()),
-            c2c: Mutex::new(c2c_state),
-        });
-        let (tx, rx) = mpsc::channel();
-        let (jobs_tx, jobs_rx) = mpsc::channel();
-        let mut threads = Vec::new();
-        let worker = ac::Worker {
-            shared: shared.clone(),
-            caller: Caller {
-                tx: tx.clone(),
-                timeout: config.request_timeout,
-            },
-            jobs: jobs_rx,
-            loop_tx: tx.clone(),
-            cfg: config.c2c.clone(),
-            bootstrap: config.bootstrap.clone(),
-            oscore_ids: config.oscore_ids(),
-        };
-        threads.push(
-            thread::Builder::new()
-                .name("lwm2m-c2c".into())
-                .spawn(move || worker.run())?,
-        );
-
-        let (rt, rsh, rtx) = (transport.clone(), shared.clone(), tx.clone());
-        threads.push(
-            thread::Builder::new()
-                .name("lwm2m-recv".into())
-                .spawn(move || receive_loop(&*rt, &rsh, &rtx))?,
-        );
-
-        let mut ids = IdGen::new(Rng::new());
-        let lp = EventLoop {
-            shared: shared.clone(),
-            transport,
-            rx,
-            dedup: DedupCache::new(config.transmission.exchange_lifetime, config.dedup_capacity),
-            rng: Rng::from_seed(ids.rng().next_u64()),
-            ids,
-            exchanges: HashMap::new(),
-            observations: HashMap::new(),
-            bootstraps: HashMap::new(),
-            next_expiry_check: Instant::now(),
-            jobs: jobs_tx.clone(),
-            separate: Vec::new(),
-            config: config.clone(),
-        };
-        threads.push(
-            thread::Builder::new()
-                .name("lwm2m-loop".into())
-                .spawn(move || lp.run())?,
-        );
-
-        let handle = ServerHandle {
-            inner: Arc::new(HandleInner {
-                shared,
-                tx: Mutex::new(tx),
-                jobs: Mutex::new(jobs_tx),
-                config: config.clone(),
-                relays: Mutex::new(crate::relay::Relays::default()),
-                coap_addr,
-                coaps_addr: Mutex::new(None),
-                http_addr: Mutex::new(None),
-                timeout: config.request_timeout,
-                threads: Mutex::new(threads),
-            }),
-        };
-        if let Some(addr) = &config.http_addr {
-            handle.start_http(addr)?;
-        }
-        Ok(handle)
-    }
-}
-
-fn receive_loop(t: &dyn Transport, shared: &Shared, tx: &Sender<Input>) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    while !shared.stop.load(Ordering::Relaxed) {
-        match t.recv_secure(&mut buf) {
-            Ok(Some((n, peer, sec))) => {
-                let data = buf.get(..n).unwrap_or(&[]).to_vec();
-                if tx.send(Input::Datagram(peer, data, sec)).is_err() {
-                    return;
-                }
-            }
-            Ok(None) => {}
-            // e.g. ICMP errors surfacing on some systems: keep serving, but don't spin.
-            Err(_) => thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
-
-struct HandleInner {
-    shared: Arc<Shared>,
-    tx: Mutex<Sender<Input>>,
-    jobs: Mutex<Sender<Job>>,
-    config: Config,
-    relays: Mutex<crate::relay::Relays>,
-    coap_addr: SocketAddr,
-    coaps_addr: Mutex<Option<SocketAddr>>,
-    http_addr: Mutex<Option<SocketAddr>>,
-    timeout: Duration,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl HandleInner {
-    fn shutdown(&self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = lock(&self.tx).send(Input::Shutdown);
-        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
-        let me = thread::current().id();
-        for t in threads {
-            if t.thread().id() != me {
-                let _ = t.join();
-            }
-        }
-    }
-}
-
-impl Drop for HandleInner {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-/// A handle on a running server: every LwM2M operation toward a registered client, the
-/// registry and the event stream. Cheap to clone; operations block the calling thread until
-/// the client answers or the request timeout passes.
-///
-/// The server stops on [`ServerHandle::shutdown`] or when the last handle is dropped (the
-/// HTTP API holds a handle, so with HTTP enabled call `shutdown`).
-#[derive(Clone)]
-pub struct ServerHandle {
-    inner: Arc<HandleInner>,
-}
-
-impl std::fmt::Debug for ServerHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHandle")
-            .field("coap_addr", &self.inner.coap_addr)
-            .finish()
-    }
-}
-
-impl ServerHandle {
-    /// The bound CoAP address.
-    pub fn coap_addr(&self) -> SocketAddr {
-        self.inner.coap_addr
-    }
-
-    /// The DTLS listener address, if [`Config::coaps_addr`] was set.
-    pub fn coaps_addr(&self) -> Option<SocketAddr> {
-        *lock(&self.inner.coaps_addr)
-    }
-
-    /// The bound HTTP address, if the HTTP API runs.
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        *lock(&self.inner.http_addr)
-    }
-
-    /// Starts the HTTP API on `addr` (see [`crate::http`]); returns the bound address.
-    pub fn start_http(&self, addr: &str) -> io::Result<SocketAddr> {
-        let (bound, t) = crate::http::spawn(addr, self.clone(), &self.inner.config.http)?;
-        *lock(&self.inner.http_addr) = Some(bound);
-        lock(&self.inner.threads).push(t);
-        Ok(bound)
-    }
-
-    /// True once shutdown started.
-    pub fn is_stopped(&self) -> bool {
-        self.inner.shared.stop.load(Ordering::Relaxed)
-    }
-
-    /// Stops all server threads and waits for them.
-    pub fn shutdown(&self) {
-        self.inner.shutdown();
-    }
-
-    /// A new subscription to the event stream. Events are queued without bound until read,
-    /// so drop receivers you no longer read.
-    pub fn subscribe(&self) -> Receiver<Event> {
-        let (tx, rx) = mpsc::channel();
-        lock(&self.inner.shared.subscribers).push(tx);
-        rx
-    }
-
-    /// All registrations, by endpoint name.
-    pub fn clients(&self) -> Vec<Registration> {
-        lock(&self.inner.shared.registry).list()
-    }
-
-    /// The registration of one endpoint.
-    pub fn client(&self, endpoint: &str) -> Option<Registration> {
-        lock(&self.inner.shared.registry).get(endpoint).cloned()
-    }
-
-    /// The first content format tried for a client without an explicit one: the format it
-    /// last answered in, else SenML CBOR for LwM2M 1.1 and TLV for 1.0 (see [`formats`]).
-    pub fn default_format(&self, endpoint: &str) -> Result<u16, ServerError> {
-        let reg = self
-            .client(endpoint)
-            .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
-        Ok(reg
-            .format
-            .unwrap_or_else(|| formats::default_format(&reg.version)))
-    }
-
-    /// Runs an operation in `explicit` or, without, in the formats of [`formats::candidates`]
-    /// until the client takes one; remembers a format that worked for this registration.
-    fn with_formats(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        explicit: Option<u16>,
-        kind: CallKind,
-        build: impl FnMut(u16) -> Result<OutRequest, ServerError>,
-    ) -> Result<Response, ServerError> {
-        let reg = self
-            .client(endpoint)
-            .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
-        let list = match explicit {
-            Some(f) => vec![f],
-            None => formats::candidates(&reg.version, reg.format, path),
-        };
-        let send = |req| self.call(endpoint, *path, req, kind);
-        let (r, asked) = formats::try_formats(&list, build, send)?;
-        if r.is_success() {
-            // A read answers in its own Content-Format; a write was taken in the one it had.
-            let used = r.content_format.unwrap_or(asked);
-            if let Some(f) = Some(used).filter(|f| formats::is_general(*f)) {
-                if reg.format != Some(f) && !r.is_undecodable() {
-                    lock(&self.inner.shared.registry).set_format(&reg.id, f);
-                }
-            }
-        }
-        Ok(r)
-    }
-
-    pub(crate) fn caller(&self) -> Caller {
-        Caller {
-            tx: lock(&self.inner.tx).clone(),
-            timeout: self.inner.timeout,
-        }
-    }
-
-    fn call(
-        &self,
-        endpoint: &str,
-        target: Path,
-        req: OutRequest,
-        kind: CallKind,
-    ) -> Result<Response, ServerError> {
-        if self.is_stopped() {
-            return Err(ServerError::Shutdown);
-        }
-        let c = self.caller();
-        c.wait(c.start_kind(endpoint, target, req, kind))
-    }
-
-    /// The grants of client-to-client authorizations (JSON list, no secrets).
-    pub fn grants(&self) -> serde_json::Value {
-        lock(&self.inner.shared.c2c).grants_json(std::time::SystemTime::now())
-    }
-
-    /// Revokes a grant: deletes it from the host's 11002 instance (the instance itself when
-    /// no other requester is in its ACL) and, when it was the pair's last grant, the accounts
-    /// on both clients. Returns a report of every step.
-    pub fn revoke(&self, grant: u64) -> Result<serde_json::Value, ServerError> {
-        let (tx, rx) = mpsc::channel();
-        lock(&self.inner.jobs)
-            .send(Job::Revoke(grant, tx))
-            .map_err(|_| ServerError::Shutdown)?;
-        // A revocation is up to 7 requests, each bounded by the request timeout.
-        match rx.recv_timeout(self.inner.timeout * 8 + Duration::from_secs(2)) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Err(ServerError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(ServerError::Shutdown),
-        }
-    }
-
-    /// Reloads the policy file (`--policy`); on error the old policy stays in force. Returns
-    /// the number of rules.
-    pub fn reload_policy(&self) -> Result<usize, PolicyError> {
-        ac::reload_policy(&self.inner.shared, &self.inner.config.c2c)
-    }
-
-    /// Replaces the policy in force (not the file).
-    pub fn set_policy(&self, policy: Policy) {
-        *lock(&self.inner.shared.policy) = policy;
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> Policy {
-        lock(&self.inner.shared.policy).clone()
-    }
-
-    pub(crate) fn relays(&self) -> MutexGuard<'_, crate::relay::Relays> {
-        lock(&self.inner.relays)
-    }
-
-    pub(crate) fn emit(&self, ev: Event) {
-        self.inner.shared.emit(ev);
-    }
-
-    pub(crate) fn push_thread(&self, t: JoinHandle<()>) {
-        lock(&self.inner.threads).push(t);
-    }
-
-    /// Read (GET). Without `format`, the client's format with fallback ([`formats`]).
-    pub fn read(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        format: Option<u16>,
-    ) -> Result<Response, ServerError> {
-        self.with_formats(endpoint, path, format, CallKind::Plain, |f| {
-            Ok(ops::read(f))
-        })
-    }
-
-    /// Write: replace (PUT) or partial update (POST) of an instance or resource. Without
-    /// `format`, the client's format with fallback on 4.15 ([`formats`]).
-    pub fn write(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        records: &[OwnedRecord],
-        format: Option<u16>,
-        replace: bool,
-    ) -> Result<Response, ServerError> {
-        self.with_formats(endpoint, path, format, CallKind::Plain, |f| {
-            ops::write(path, records, f, replace)
-        })
-    }
-
-    /// Execute (POST on a resource) with optional arguments.
-    pub fn execute(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        args: Option<&str>,
-    ) -> Result<Response, ServerError> {
-        self.call(endpoint, *path, ops::execute(path, args)?, CallKind::Plain)
-    }
-
-    /// Create an instance of `object` (with the given ID, or one the client picks). Records
-    /// lie under `/object/instance` (`/object/0` when the client picks); the answer's
-    /// [`Response::location`] names the instance created. Without `format`, the client's
-    /// format with fallback on 4.15 ([`formats`]).
-    pub fn create(
-        &self,
-        endpoint: &str,
-        object: u16,
-        instance: Option<u16>,
-        records: &[OwnedRecord],
-        format: Option<u16>,
-    ) -> Result<Response, ServerError> {
-        let target = Path::object(object);
-        self.with_formats(endpoint, &target, format, CallKind::Plain, |f| {
-            ops::create(object, instance, records, f).map(|(_, req)| req)
-        })
-    }
-
-    /// Delete an object instance.
-    pub fn delete(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
-        self.call(endpoint, *path, ops::delete(), CallKind::Plain)
-    }
-
-    /// Discover (GET with Accept 40).
-    pub fn discover(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
-        self.call(endpoint, *path, ops::discover(), CallKind::Plain)
-    }
-
-    /// Write-Attributes (PUT with Uri-Query only).
-    pub fn write_attributes(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        attrs: &Attributes,
-    ) -> Result<Response, ServerError> {
-        self.call(
-            endpoint,
-            *path,
-            ops::write_attributes(attrs)?,
-            CallKind::Plain,
-        )
-    }
-
-    /// Observe (GET Observe=0). The first response is returned; notifications arrive as
-    /// [`Event::Notification`]. Without `format`, the client's format with fallback. A
-    /// success without the Observe option (the client did not add the observation, e.g. its
-    /// pool is full) is [`ServerError::ObserveRefused`].
-    pub fn observe(
-        &self,
-        endpoint: &str,
-        path: &Path,
-        format: Option<u16>,
-    ) -> Result<Response, ServerError> {
-        let r = self.with_formats(endpoint, path, format, CallKind::Observe, |f| {
-            Ok(ops::observe(f, false))
-        })?;
-        if r.is_success() && r.observe.is_none() {
-            return Err(ServerError::ObserveRefused(r.to_json().to_string()));
-        }
-        Ok(r)
-    }
-
-    /// Cancels an observation actively: GET with Observe=1, the observation's token and the
-    /// options of the request that registered it (RFC 7641 3.6). Later notifications on that
-    /// token are answered with RST.
-    pub fn cancel_observe(&self, endpoint: &str, path: &Path) -> Result<Response, ServerError> {
-        // The event loop replaces this request with the registering one.
-        self.call(
-            endpoint,
-            *path,
-            ops::observe(cf::SENML_CBOR, true),
-            CallKind::CancelObserve,
-        )
-    }
-
-    /// Read-Composite (FETCH with a list of paths). `format` defaults to SenML CBOR; with
-    /// SenML JSON the list is in SenML JSON too.
-    pub fn read_composite(
-        &self,
-        endpoint: &str,
-        paths: &[Path],
-        format: Option<u16>,
-    ) -> Result<Response, ServerError> {
-        let req = ops::read_composite(paths, format.unwrap_or(cf::SENML_CBOR))?;
-        self.call(endpoint, Path::ROOT, req, CallKind::Plain)
-    }
-
-    /// Write-Composite (iPATCH) in `format`: SenML CBOR (default) or SenML JSON.
-    pub fn write_composite(
-        &self,
-        endpoint: &str,
-        records: &[OwnedRecord],
-        format: Option<u16>,
-    ) -> Result<Response, ServerError> {
-        let req = ops::write_composite(records, format.unwrap_or(cf::SENML_CBOR))?;
-        self.call(endpoint, Path::ROOT, req, CallKind::Plain)
-    }
-}
-
-enum Owner {
-    Call {
-        reply: Sender<Result<Response, ServerError>>,
-        kind: CallKind,
-        endpoint: String,
-        reg_id: String,
-    },
-    Bootstrap {
-        endpoint: String,
-    },
-}
-
-struct Exchange {
-    peer: SocketAddr,
-    mid: u16,
-    target: Path,
-    req: OutRequest,
-    bytes: Vec<u8>,
-    /// `None` once an empty ACK arrived (a separate response follows).
-    retrans: Option<Retransmission>,
-    deadline: Instant,
-    body: Vec<u8>,
-    /// Content-Format and Observe of the first block.
-    first: Option<(Option<u16>, Option<u32>)>,
-    owner: Owner,
-}
-
-struct Observation {
-    endpoint: String,
-    reg_id: String,
-    path: Path,
-    /// The registering request: a cancel repeats its options (RFC 7641 3.6).
-    req: OutRequest,
-}
-
-struct BootstrapSession {
-    peer: SocketAddr,
-    steps: VecDeque<Step>,
-    current: &'static str,
-}
-
-struct EventLoop {
+pub(super) struct EventLoop {
     shared: Arc<Shared>,
     transport: Arc<dyn Transport>,
     rx: Receiver<Input>,
@@ -694,39 +48,45 @@ struct EventLoop {
     jobs: Sender<Job>,
     /// Separate CON responses to access requests, until ACKed.
     separate: Vec<SeparateResponse>,
-}
-
-struct SeparateResponse {
-    peer: SocketAddr,
-    mid: u16,
-    bytes: Vec<u8>,
-    retrans: Retransmission,
-}
-
-/// What the dispatcher decided for a request.
-enum Dispatched {
-    Reply(Reply),
-    /// Reply, then start a bootstrap session.
-    Bootstrap(Reply, String, BootstrapConfig),
-    /// An empty ACK now, a separate response when the C2C worker is done.
-    Deferred(ac::AcJob),
-}
-
-/// Options the server understands in requests it receives.
-fn known_option(n: u16) -> bool {
-    matches!(
-        n,
-        option::URI_HOST
-            | option::URI_PORT
-            | option::URI_PATH
-            | option::URI_QUERY
-            | option::CONTENT_FORMAT
-            | option::ACCEPT
-    )
+    /// The per-requester token buckets of `POST /ac`.
+    ac_limiter: AcLimiter,
+    /// [`Exchange::seq`] of the next exchange.
+    next_seq: u64,
 }
 
 impl EventLoop {
-    fn run(mut self) {
+    /// The loop over `transport`, fed by `rx`, handing access requests to `jobs`.
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        transport: Arc<dyn Transport>,
+        rx: Receiver<Input>,
+        jobs: Sender<Job>,
+        config: &Config,
+    ) -> Self {
+        let mut ids = IdGen::new(Rng::new());
+        EventLoop {
+            shared,
+            transport,
+            rx,
+            dedup: DedupCache::new(config.transmission.exchange_lifetime, config.dedup_capacity),
+            rng: Rng::from_seed(ids.rng().next_u64()),
+            ids,
+            exchanges: HashMap::new(),
+            observations: HashMap::new(),
+            bootstraps: HashMap::new(),
+            next_expiry_check: Instant::now(),
+            jobs,
+            separate: Vec::new(),
+            next_seq: 0,
+            ac_limiter: AcLimiter::new(
+                config.c2c.rate_limit,
+                config.registrations.max_registrations,
+            ),
+            config: config.clone(),
+        }
+    }
+
+    pub(super) fn run(mut self) {
         loop {
             if self.shared.stop.load(Ordering::Relaxed) {
                 break;
@@ -982,12 +342,21 @@ impl EventLoop {
                     let registry = lock(&self.shared.registry);
                     let policy = lock(&self.shared.policy);
                     let state = lock(&self.shared.c2c);
-                    ac::check(req, &registry, &policy, &state, &self.config.c2c)
+                    ac::check(
+                        req,
+                        &registry,
+                        &policy,
+                        &state,
+                        &self.config.c2c,
+                        &mut self.ac_limiter,
+                        now,
+                    )
                 };
                 self.shared.emit(event);
                 match checked {
                     Checked::Reply(r) => Dispatched::Reply(r),
                     Checked::Install(job) => Dispatched::Deferred(job),
+                    Checked::Existing => Dispatched::Reply(Reply::code(code::CREATED)),
                 }
             }
             _ => Dispatched::Reply(Reply::code(code::NOT_FOUND)),
@@ -1134,6 +503,8 @@ impl EventLoop {
             if let Some(ex) = self.exchanges.get_mut(&token) {
                 ex.retrans = None;
             }
+            // No longer outstanding (RFC 7252 4.7): the next queued request may go.
+            self.release(peer, now);
         } else if m.token == token.as_slice() {
             self.on_exchange_response(&token, m, now);
         }
@@ -1202,6 +573,7 @@ impl EventLoop {
         let Some(ex) = self.exchanges.remove(token) else {
             return;
         };
+        self.release(ex.peer, now);
         match ex.owner {
             Owner::Call {
                 reply,
@@ -1286,7 +658,14 @@ impl EventLoop {
         let mid = self.ids.mid();
         let bytes = req.encode(mid, &token);
         let ok = bytes.is_some();
-        let ex = Exchange {
+        let params = self.config.transmission;
+        // NSTART (RFC 7252 4.7): with `nstart` interactions outstanding at this peer, the
+        // request waits (bounded by `nstart_queue`) and goes out when one of them ends.
+        let queued = ok && self.outstanding(peer) >= params.nstart.max(1);
+        if queued && self.queued_at(peer) >= params.nstart_queue {
+            return self.reject(owner, ServerError::QueueFull(params.nstart_queue), now);
+        }
+        let mut ex = Exchange {
             peer,
             mid,
             target,
@@ -1301,8 +680,13 @@ impl EventLoop {
             body: Vec::new(),
             first: None,
             owner,
+            queued,
+            seq: self.next_seq,
         };
-        if ok {
+        self.next_seq += 1;
+        if queued {
+            ex.retrans = None;
+        } else if ok {
             self.send(peer, &ex.bytes);
         }
         self.exchanges.insert(token.clone(), ex);
@@ -1403,27 +787,5 @@ impl EventLoop {
                 });
             }
         }
-    }
-}
-
-fn content_format(m: &Message<'_>) -> Option<u16> {
-    match m.option_uint(option::CONTENT_FORMAT) {
-        Some(Ok(v)) => u16::try_from(v).ok(),
-        _ => None,
-    }
-}
-
-/// The Location-Path segments of a response (a Create's 2.01).
-fn location_path(m: &Message<'_>) -> Vec<String> {
-    m.options()
-        .filter(|o| o.number == option::LOCATION_PATH)
-        .map(|o| String::from_utf8_lossy(o.value).into_owned())
-        .collect()
-}
-
-fn observe_value(m: &Message<'_>) -> Option<u32> {
-    match m.option_uint(option::OBSERVE) {
-        Some(Ok(v)) => Some(v),
-        _ => None,
     }
 }

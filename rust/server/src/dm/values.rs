@@ -6,73 +6,31 @@
 //! hex strings, object links `"3:0"`, time values seconds since the epoch.
 
 use lwm2m::coap::content_format as cf;
-use lwm2m::codec::{self, Decoder, Record, Writer};
+use lwm2m::codec::Record;
 use lwm2m::{DataType, Path, Value};
 use serde_json::{json, Value as Json};
 
-use crate::types;
+use crate::dm::types;
 
-/// An LwM2M value that owns its strings and bytes.
-#[derive(Clone, Debug, PartialEq)]
-pub enum OwnedValue {
-    /// Signed integer.
-    Integer(i64),
-    /// Unsigned integer.
-    Unsigned(u64),
-    /// Float.
-    Float(f64),
-    /// Boolean.
-    Boolean(bool),
-    /// UTF-8 string.
-    String(String),
-    /// Opaque bytes.
-    Opaque(Vec<u8>),
-    /// Seconds since the Unix epoch.
-    Time(i64),
-    /// Object link (object ID, instance ID).
-    ObjLnk(u16, u16),
-    /// CoRE link.
-    CoreLnk(String),
+/// The std endpoint's owned value, one type for host and server.
+pub use lwm2m_endpoint::OwnedValue;
+
+/// The server's JSON and text forms of an [`OwnedValue`] (API, console, events). Bring it into
+/// scope (`use lwm2m_server::values::ValueJson`) to call these on a value.
+pub trait ValueJson: Sized {
+    /// The JSON form of the bare value (without path and type).
+    fn to_json(&self) -> Json;
+    /// A value from JSON. With a type, the JSON must fit it (numbers for numeric types, hex
+    /// strings for opaque, `"O:I"` for object links; strings holding numbers are accepted
+    /// too). Without a type it is inferred: integer, float, boolean or string.
+    fn from_json(j: &Json, ty: Option<DataType>) -> Result<Self, String>;
+    /// A value from text (command line, string JSON values). Without a type: integer, float,
+    /// `true`/`false`, else string.
+    fn from_text(s: &str, ty: Option<DataType>) -> Result<Self, String>;
 }
 
-impl OwnedValue {
-    /// Copies a borrowed engine value.
-    pub fn from_value(v: &Value<'_>) -> Self {
-        match *v {
-            Value::Integer(i) => OwnedValue::Integer(i),
-            Value::Unsigned(u) => OwnedValue::Unsigned(u),
-            Value::Float(f) => OwnedValue::Float(f),
-            Value::Boolean(b) => OwnedValue::Boolean(b),
-            Value::String(s) => OwnedValue::String(s.to_owned()),
-            Value::Opaque(b) => OwnedValue::Opaque(b.to_vec()),
-            Value::Time(t) => OwnedValue::Time(t),
-            Value::ObjLnk(o, i) => OwnedValue::ObjLnk(o, i),
-            Value::CoreLnk(s) => OwnedValue::CoreLnk(s.to_owned()),
-        }
-    }
-
-    /// Borrows as an engine value (for the encoders).
-    pub fn as_value(&self) -> Value<'_> {
-        match self {
-            OwnedValue::Integer(i) => Value::Integer(*i),
-            OwnedValue::Unsigned(u) => Value::Unsigned(*u),
-            OwnedValue::Float(f) => Value::Float(*f),
-            OwnedValue::Boolean(b) => Value::Boolean(*b),
-            OwnedValue::String(s) => Value::String(s),
-            OwnedValue::Opaque(b) => Value::Opaque(b),
-            OwnedValue::Time(t) => Value::Time(*t),
-            OwnedValue::ObjLnk(o, i) => Value::ObjLnk(*o, *i),
-            OwnedValue::CoreLnk(s) => Value::CoreLnk(s),
-        }
-    }
-
-    /// The data type.
-    pub fn data_type(&self) -> DataType {
-        self.as_value().data_type()
-    }
-
-    /// The JSON form of the bare value (without path and type).
-    pub fn to_json(&self) -> Json {
+impl ValueJson for OwnedValue {
+    fn to_json(&self) -> Json {
         match self {
             OwnedValue::Integer(i) | OwnedValue::Time(i) => json!(i),
             OwnedValue::Unsigned(u) => json!(u),
@@ -84,10 +42,7 @@ impl OwnedValue {
         }
     }
 
-    /// A value from JSON. With a type, the JSON must fit it (numbers for numeric types, hex
-    /// strings for opaque, `"O:I"` for object links; strings holding numbers are accepted
-    /// too). Without a type it is inferred: integer, float, boolean or string.
-    pub fn from_json(j: &Json, ty: Option<DataType>) -> Result<Self, String> {
+    fn from_json(j: &Json, ty: Option<DataType>) -> Result<Self, String> {
         match (ty, j) {
             (_, Json::String(s)) => OwnedValue::from_text(s, ty.or(Some(DataType::String))),
             (Some(t), Json::Bool(b)) => Value::Boolean(*b)
@@ -115,9 +70,7 @@ impl OwnedValue {
         }
     }
 
-    /// A value from text (command line, string JSON values). Without a type: integer, float,
-    /// `true`/`false`, else string.
-    pub fn from_text(s: &str, ty: Option<DataType>) -> Result<Self, String> {
+    fn from_text(s: &str, ty: Option<DataType>) -> Result<Self, String> {
         let bad = |t: DataType| format!("{s:?} is not a valid {}", types::type_name(t));
         let Some(t) = ty else {
             return Ok(if let Ok(i) = s.parse::<i64>() {
@@ -200,81 +153,6 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
             Some((d(*c.first()?)? * 16 + d(*c.get(1)?)?) as u8)
         })
         .collect()
-}
-
-/// Why a payload could not be encoded or decoded.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CodecError {
-    /// The engine's codecs (TLV, SenML CBOR, LwM2M CBOR, text, opaque).
-    Engine(lwm2m::Error),
-    /// The server's JSON formats ([`crate::senml_json`]).
-    Json(crate::senml_json::JsonFormatError),
-}
-
-impl std::fmt::Display for CodecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CodecError::Engine(e) => write!(f, "{e}"),
-            CodecError::Json(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for CodecError {}
-
-impl From<lwm2m::Error> for CodecError {
-    fn from(e: lwm2m::Error) -> Self {
-        CodecError::Engine(e)
-    }
-}
-
-/// Decodes a payload in `format` relative to the request path `base`, using the built-in type
-/// table for formats without types. SenML JSON and LwM2M JSON are decoded by
-/// [`crate::senml_json`], the others by the engine's codecs.
-pub fn decode(format: u16, base: &Path, payload: &[u8]) -> Result<Vec<OwnedRecord>, CodecError> {
-    match format {
-        cf::SENML_JSON => {
-            return crate::senml_json::decode(base, payload).map_err(CodecError::Json)
-        }
-        cf::LWM2M_JSON => {
-            return crate::senml_json::decode_lwm2m_json(base, payload).map_err(CodecError::Json)
-        }
-        _ => {}
-    }
-    let type_of = |p: &Path| types::type_for_decoding(format, p);
-    let dec = Decoder::new(format, base, payload, &type_of)?;
-    let mut out = Vec::new();
-    for r in dec {
-        out.push(OwnedRecord::from_record(&r?));
-    }
-    Ok(out)
-}
-
-/// Encodes records (any order; they are sorted) in `format` for a request on `base`.
-pub fn encode(format: u16, base: &Path, records: &[OwnedRecord]) -> Result<Vec<u8>, CodecError> {
-    let mut sorted: Vec<&OwnedRecord> = records.iter().collect();
-    sorted.sort_by_key(|r| r.path);
-    if format == cf::SENML_JSON {
-        let owned: Vec<OwnedRecord> = sorted.into_iter().cloned().collect();
-        return crate::senml_json::encode(base, &owned).map_err(CodecError::Json);
-    }
-    let recs: Vec<Record<'_>> = sorted
-        .iter()
-        .map(|r| Record {
-            path: r.path,
-            value: r.value.as_value(),
-        })
-        .collect();
-    let src: &[Record<'_>] = &recs;
-    // First pass only counts (an empty window), the second writes into an exact buffer.
-    let mut w = Writer::window(&mut [], 0);
-    codec::encode(format, base, &src, &mut w)?;
-    let mut buf = vec![0u8; w.total()];
-    let mut w = Writer::new(&mut buf);
-    codec::encode(format, base, &src, &mut w)?;
-    let n = w.total();
-    buf.truncate(n);
-    Ok(buf)
 }
 
 /// Write records from a JSON body, relative to the request path `base`:

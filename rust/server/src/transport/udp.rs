@@ -1,9 +1,9 @@
 //! The datagram transport under the CoAP message layer.
 //!
 //! The server talks to the network only through [`Transport`], so the secured transport
-//! ([`crate::secure::SecureTransport`]: DTLS-PSK and OSCORE) replaces [`UdpTransport`] without
+//! ([`crate::transport::secure::SecureTransport`]: DTLS-PSK and OSCORE) replaces [`UdpTransport`] without
 //! touching the message layer. It reports how each datagram was authenticated
-//! ([`Transport::recv_secure`]); registrations and the access-request handler ([`crate::ac`])
+//! ([`Transport::recv_secure`]); registrations and the access-request handler ([`crate::access::ac`])
 //! identify clients by that.
 
 use std::io;

@@ -6,10 +6,10 @@ use std::io::{BufRead, Write};
 use lwm2m::{DataType, Path};
 use serde_json::{json, Value as Json};
 
-use crate::ops::Attributes;
+use crate::dm::ops::Attributes;
+use crate::dm::types;
+use crate::dm::values::{self, OwnedRecord, OwnedValue, ValueJson};
 use crate::server::ServerHandle;
-use crate::types;
-use crate::values::{self, OwnedRecord, OwnedValue};
 
 /// Help text of the console.
 pub const HELP: &str = "\
@@ -273,7 +273,7 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
 
 /// Runs a command and renders its result as one JSON text (or the help text).
 pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
-    let show = |r: Result<crate::ops::Response, crate::ServerError>| -> Json {
+    let show = |r: Result<crate::dm::ops::Response, crate::ServerError>| -> Json {
         match r {
             Ok(resp) => resp.to_json(),
             Err(e) => json!({"error": e.to_string()}),

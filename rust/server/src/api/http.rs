@@ -27,23 +27,21 @@
 //! | POST | `/api/relays` (`{"host":..,"path":..,"requester":..,"target":..}`) | start a relay |
 //! | DELETE | `/api/relays/<id>` | stop a relay |
 //!
-//! JSON write bodies are those of [`crate::values::records_from_json`]. Operation results are
-//! `200` with the CoAP response as JSON ([`crate::ops::Response::to_json`]); a 2.xx response
+//! JSON write bodies are those of [`crate::dm::values::records_from_json`]. Operation results are
+//! `200` with the CoAP response as JSON ([`crate::dm::ops::Response::to_json`]); a 2.xx response
 //! whose payload this server cannot decode is `502` with `"success": false`; failures without
 //! a CoAP response map to 400 (bad arguments), 404 (unknown endpoint), 502 (RST), 504 (timeout).
-//! Without `format=` the server picks the format per client ([`crate::formats`]).
+//! Without `format=` the server picks the format per client ([`crate::dm::formats`]).
 
 use std::time::Instant;
 
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
+use crate::dm::ops::{Attributes, Response};
+use crate::dm::values::{self, records_from_json};
 use crate::error::ServerError;
-use crate::ops::{Attributes, Response};
 use crate::server::ServerHandle;
-use crate::values::{self, records_from_json};
-
-pub(crate) use crate::http_server::spawn;
 
 /// A parsed HTTP request.
 #[derive(Debug, PartialEq)]
@@ -140,7 +138,7 @@ fn op_result(r: Result<Response, ServerError>) -> (u16, Json) {
                 | ServerError::Payload(_) => 400,
                 ServerError::Reset | ServerError::TooLarge | ServerError::ObserveRefused(_) => 502,
                 ServerError::Timeout => 504,
-                ServerError::Shutdown => 503,
+                ServerError::Shutdown | ServerError::QueueFull(_) => 503,
             };
             (status, json!({"error": e.to_string()}))
         }

@@ -1,4 +1,4 @@
-//! The HTTP/1.1 server under the API ([`crate::http`]): hyper on a current-thread tokio
+//! The HTTP/1.1 server under the API ([`crate::api::http`]): hyper on a current-thread tokio
 //! runtime in the `lwm2m-http` thread, bridged to the server's blocking [`ServerHandle`].
 //!
 //! Limits ([`HttpConfig`]), each reported to the client when hit:
@@ -38,9 +38,9 @@ use serde_json::{json, Value as Json};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 
+use crate::api::http::{route, HttpRequest};
 use crate::config::HttpConfig;
 use crate::event::Event;
-use crate::http::{route, HttpRequest};
 use crate::server::ServerHandle;
 
 /// hyper's smallest read buffer: `max_head` below this is raised to it.
@@ -272,5 +272,15 @@ impl Body for EventBody {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+impl ServerHandle {
+    /// Starts the HTTP API on `addr` (see [`crate::api::http`]); returns the bound address.
+    pub fn start_http(&self, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+        let (bound, t) = spawn(addr, self.clone(), self.http_config())?;
+        self.set_http_addr(bound);
+        self.push_thread(t);
+        Ok(bound)
     }
 }

@@ -29,8 +29,8 @@ use lwm2m_dtls::{Config as DtlsConfig, DtlsEndpoint, Event as DtlsEvent, Key, Ps
 use zeroize::Zeroizing;
 
 use crate::oscore::{unhex, FileSeqnoStore, Inbound, OscoreParams, OscorePeer, VolatileStore};
-use crate::server::lock;
-use crate::transport::{PeerSecurity, Transport};
+use crate::sync::lock;
+use crate::transport::udp::{PeerSecurity, Transport};
 use lwm2m_oscore::SeqnoStore;
 
 /// One PSK table entry: the endpoint that may use `identity`, and its key.
@@ -540,7 +540,7 @@ impl Inner {
 /// kid of the requests it verifies) is `recipient_id`: `file` with `.kid-<hex>` appended.
 pub fn seqno_path(file: &std::path::Path, recipient_id: &[u8]) -> std::path::PathBuf {
     let mut name = file.as_os_str().to_owned();
-    name.push(format!(".kid-{}", crate::values::hex(recipient_id)));
+    name.push(format!(".kid-{}", crate::oscore::hex(recipient_id)));
     name.into()
 }
 

@@ -2,7 +2,7 @@
 //! engine's zero-copy codec (`lwm2m::coap`) through the std endpoint's helpers
 //! ([`lwm2m_endpoint::msg`]: code names, whole-message building, empty ACK / RST).
 
-use crate::transport::PeerSecurity;
+use crate::transport::udp::PeerSecurity;
 use lwm2m::coap::{option, Block, Message, MessageType};
 use lwm2m_endpoint::msg::uint_bytes;
 pub use lwm2m_endpoint::msg::{build, code_name, code_string, empty};
@@ -125,6 +125,8 @@ pub struct Reply {
     pub content_format: Option<u16>,
     /// Payload.
     pub payload: Vec<u8>,
+    /// Max-Age (s), e.g. when to retry after a 5.03 (RFC 7252 5.9.3.4); `None`: no option.
+    pub max_age: Option<u32>,
 }
 
 impl Reply {
@@ -145,6 +147,9 @@ impl Reply {
             .collect();
         if let Some(cf) = self.content_format {
             opts.push((option::CONTENT_FORMAT, uint_bytes(u32::from(cf))));
+        }
+        if let Some(age) = self.max_age {
+            opts.push((option::MAX_AGE, uint_bytes(age)));
         }
         build(mtype, self.code, mid, token, &opts, &self.payload)
     }

@@ -8,9 +8,10 @@ use lwm2m::coap::{code, content_format as cf};
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
+use crate::dm::codec;
+use crate::dm::values::{self, hex, OwnedRecord};
 use crate::error::ServerError;
-use crate::msg::{code_name, code_string, OutRequest};
-use crate::values::{self, hex, OwnedRecord};
+use crate::transport::msg::{code_name, code_string, OutRequest};
 
 /// A client's answer to an operation.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +42,7 @@ impl Response {
             return Ok(Vec::new());
         }
         let format = self.content_format.unwrap_or(cf::TEXT);
-        Ok(values::decode(format, &self.path, &self.payload)?)
+        Ok(codec::decode(format, &self.path, &self.payload)?)
     }
 
     /// The Location-Path as a path (`/3303/1`), if the response has one.
@@ -242,7 +243,7 @@ pub fn write(
             r.path
         )));
     }
-    let payload = values::encode(format, path, records)?;
+    let payload = codec::encode(format, path, records)?;
     let method = if replace { code::PUT } else { code::POST };
     Ok(with_format(
         OutRequest::new(method, Vec::new()),
@@ -283,8 +284,8 @@ pub fn create(
     }
     let payload = match instance {
         Some(i) if records.is_empty() => empty_instance(object, i, format)?,
-        Some(_) => values::encode(format, &Path::object(object), records)?,
-        None => values::encode(format, &inst_path, records)?,
+        Some(_) => codec::encode(format, &Path::object(object), records)?,
+        None => codec::encode(format, &inst_path, records)?,
     };
     Ok((
         Path::object(object),
@@ -362,7 +363,7 @@ pub fn write_composite(records: &[OwnedRecord], format: u16) -> Result<OutReques
             "Write-Composite needs senml-cbor or senml-json".into(),
         ));
     }
-    let payload = values::encode(format, &Path::ROOT, records)?;
+    let payload = codec::encode(format, &Path::ROOT, records)?;
     Ok(with_format(
         OutRequest::new(code::IPATCH, Vec::new()),
         payload,
@@ -448,7 +449,7 @@ mod tests {
 #[cfg(test)]
 mod create_tests {
     use super::*;
-    use crate::values::OwnedValue;
+    use crate::dm::values::OwnedValue;
 
     #[test]
     fn create_carries_the_instance_id() {
@@ -460,7 +461,7 @@ mod create_tests {
             let (target, req) = create(3303, Some(2), &recs, f).unwrap();
             assert_eq!(target, Path::object(3303));
             assert_eq!((req.code, req.content_format), (code::POST, Some(f)));
-            let back = values::decode(f, &Path::object(3303), &req.payload).unwrap();
+            let back = codec::decode(f, &Path::object(3303), &req.payload).unwrap();
             assert_eq!(back, recs, "{f}");
         }
         // TLV: an Object Instance header (type 00, ID 2, length 7) around the resource.

@@ -3,7 +3,7 @@
 //! hands out a Short Client ID or instance ID that an installed account still uses.
 //!
 //! The file is JSON and holds **no secrets**: PSK keys and identities, OSCORE master secrets
-//! and salts are never stored (the server forgets them once installed, see [`crate::c2c`]).
+//! and salts are never stored (the server forgets them once installed, see [`crate::access::c2c`]).
 //! OSCORE Sender / Recipient IDs are stored: they travel in clear in every OSCORE message and
 //! must stay unique per client.
 //!
@@ -39,8 +39,10 @@ use std::time::{Duration, SystemTime};
 use lwm2m::Path;
 use serde_json::{json, Map, Value as Json};
 
-use crate::c2c::{self, Account, AclInstance, Book, C2cState, GrantInfo, Pair, SecurityMode};
-use crate::values::hex;
+use crate::access::c2c::{
+    self, Account, AclInstance, Book, C2cState, GrantInfo, Pair, SecurityMode,
+};
+use crate::dm::values::hex;
 
 /// Format version written to and expected in the file.
 pub const VERSION: u64 = 1;

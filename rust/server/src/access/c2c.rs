@@ -36,8 +36,8 @@ use lwm2m::c2c::{CLIENT, CLIENT_ACCESS_CONTROL, CLIENT_SECURITY, OSCORE};
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
-use crate::policy::rights_text;
-use crate::values::{OwnedRecord, OwnedValue};
+use crate::access::policy::rights_text;
+use crate::dm::values::{OwnedRecord, OwnedValue};
 
 /// Security mode of the accounts the server installs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -219,7 +219,7 @@ impl Secrets {
                 let mut key = [0u8; 16];
                 random(&mut key)?;
                 Material::Psk {
-                    identity: crate::values::hex(&id).into_bytes(),
+                    identity: crate::dm::values::hex(&id).into_bytes(),
                     key,
                 }
             }
@@ -274,7 +274,7 @@ pub struct Pair {
     /// Account lifetime (s, 0 = forever).
     pub lifetime: u32,
     /// Last time the server wrote the lifetime (install or renewal), wall-clock time so that
-    /// it survives a server restart ([`crate::state`]).
+    /// it survives a server restart ([`crate::access::state`]).
     pub renewed: SystemTime,
     /// When the pair got its accounts (the first grant); the policy's `renew=` counts from
     /// here.

@@ -5,7 +5,7 @@
 //!
 //! Value fields: SenML `v` (number), `vs` (string), `vb` (boolean), `vd` (opaque, base64url),
 //! `vlo` (object link `"O:I"`); LwM2M JSON `v`, `sv` (string; opaque as base64), `bv`, `ov`.
-//! Numbers are typed by the server's resource table ([`crate::types`]): integer-typed
+//! Numbers are typed by the server's resource table ([`crate::dm::types`]): integer-typed
 //! resources must hold whole numbers, unknown resources become integers when whole, else float.
 
 use base64::alphabet;
@@ -14,8 +14,8 @@ use base64::engine::{DecodePaddingMode, Engine as _};
 use lwm2m::{DataType, Path};
 use serde_json::{json, Map, Value as Json};
 
-use crate::types;
-use crate::values::{OwnedRecord, OwnedValue};
+use crate::dm::types;
+use crate::dm::values::{OwnedRecord, OwnedValue};
 
 /// Why a JSON payload could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use lwm2m::coap::{code, content_format as cf};
 use lwm2m::Path;
 
+use crate::dm::codec;
+use crate::dm::values::{OwnedRecord, OwnedValue};
 use crate::error::ServerError;
-use crate::msg::OutRequest;
 use crate::oscore::OscoreParams;
-use crate::values::{self, OwnedRecord, OwnedValue};
+use crate::transport::msg::OutRequest;
 
 /// Security mode NoSec (resource /0/x/2).
 pub const SECURITY_MODE_NOSEC: i64 = 3;
@@ -175,7 +176,7 @@ pub fn plan(cfg: &BootstrapConfig) -> Result<Vec<Step>, ServerError> {
     ]) {
         let mut r = OutRequest::new(code::PUT, segments(&base));
         r.content_format = Some(cf::LWM2M_TLV);
-        r.payload = values::encode(cf::LWM2M_TLV, &base, &recs)?;
+        r.payload = codec::encode(cf::LWM2M_TLV, &base, &recs)?;
         steps.push(Step { name, request: r });
     }
     if cfg.discover {

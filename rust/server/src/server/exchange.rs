@@ -1,0 +1,114 @@
+//! The event loop's bookkeeping: outstanding exchanges and who waits for them, observations,
+//! bootstrap sessions, separate responses, and option helpers.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use lwm2m::coap::{option, Message};
+use lwm2m::Path;
+
+use crate::access::ac;
+use crate::bootstrap::{BootstrapConfig, Step};
+use crate::dm::ops::Response;
+use crate::error::ServerError;
+use crate::shared::CallKind;
+use crate::transport::layer::Retransmission;
+use crate::transport::msg::{OutRequest, Reply};
+
+pub(super) enum Owner {
+    Call {
+        reply: Sender<Result<Response, ServerError>>,
+        kind: CallKind,
+        endpoint: String,
+        reg_id: String,
+    },
+    Bootstrap {
+        endpoint: String,
+    },
+}
+
+pub(super) struct Exchange {
+    pub(super) peer: SocketAddr,
+    pub(super) mid: u16,
+    pub(super) target: Path,
+    pub(super) req: OutRequest,
+    pub(super) bytes: Vec<u8>,
+    /// `None` once an empty ACK arrived (a separate response follows), and while queued.
+    pub(super) retrans: Option<Retransmission>,
+    /// Not sent yet: waits for an earlier exchange with the same peer (NSTART, RFC 7252 4.7).
+    pub(super) queued: bool,
+    /// Order of creation (queued requests go out in this order).
+    pub(super) seq: u64,
+    pub(super) deadline: Instant,
+    pub(super) body: Vec<u8>,
+    /// Content-Format and Observe of the first block.
+    pub(super) first: Option<(Option<u16>, Option<u32>)>,
+    pub(super) owner: Owner,
+}
+
+pub(super) struct Observation {
+    pub(super) endpoint: String,
+    pub(super) reg_id: String,
+    pub(super) path: Path,
+    /// The registering request: a cancel repeats its options (RFC 7641 3.6).
+    pub(super) req: OutRequest,
+}
+
+pub(super) struct BootstrapSession {
+    pub(super) peer: SocketAddr,
+    pub(super) steps: VecDeque<Step>,
+    pub(super) current: &'static str,
+}
+
+pub(super) struct SeparateResponse {
+    pub(super) peer: SocketAddr,
+    pub(super) mid: u16,
+    pub(super) bytes: Vec<u8>,
+    pub(super) retrans: Retransmission,
+}
+
+/// What the dispatcher decided for a request.
+pub(super) enum Dispatched {
+    Reply(Reply),
+    /// Reply, then start a bootstrap session.
+    Bootstrap(Reply, String, BootstrapConfig),
+    /// An empty ACK now, a separate response when the C2C worker is done.
+    Deferred(ac::AcJob),
+}
+
+/// Options the server understands in requests it receives.
+pub(super) fn known_option(n: u16) -> bool {
+    matches!(
+        n,
+        option::URI_HOST
+            | option::URI_PORT
+            | option::URI_PATH
+            | option::URI_QUERY
+            | option::CONTENT_FORMAT
+            | option::ACCEPT
+    )
+}
+
+pub(super) fn content_format(m: &Message<'_>) -> Option<u16> {
+    match m.option_uint(option::CONTENT_FORMAT) {
+        Some(Ok(v)) => u16::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+/// The Location-Path segments of a response (a Create's 2.01).
+pub(super) fn location_path(m: &Message<'_>) -> Vec<String> {
+    m.options()
+        .filter(|o| o.number == option::LOCATION_PATH)
+        .map(|o| String::from_utf8_lossy(o.value).into_owned())
+        .collect()
+}
+
+pub(super) fn observe_value(m: &Message<'_>) -> Option<u32> {
+    match m.option_uint(option::OBSERVE) {
+        Some(Ok(v)) => Some(v),
+        _ => None,
+    }
+}
