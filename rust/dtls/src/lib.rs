@@ -430,14 +430,7 @@ impl DtlsEndpoint {
         if !started {
             return Err(Error::OutOfMemory);
         }
-        let order = self.next_order();
-        self.peers.insert(
-            peer,
-            Peer {
-                order,
-                ..Peer::default()
-            },
-        );
+        self.add_peer(peer);
         Ok(())
     }
 
@@ -579,9 +572,17 @@ impl DtlsEndpoint {
         self.cb.outgoing.pop_front()
     }
 
-    fn next_order(&mut self) -> u64 {
+    /// New state for `peer`, ordered after every existing one.
+    fn add_peer(&mut self, peer: SocketAddr) {
         self.created += 1;
-        self.created
+        let order = self.created;
+        self.peers.insert(
+            peer,
+            Peer {
+                order,
+                ..Peer::default()
+            },
+        );
     }
 
     /// When `peer`'s source is at [`Config::max_handshakes_per_source`], drops that source's
@@ -689,14 +690,7 @@ impl DtlsEndpoint {
             }
             Some(ffi::PeerState::Handshaking) => {
                 if !self.peers.contains_key(&peer) {
-                    let order = self.next_order();
-                    self.peers.insert(
-                        peer,
-                        Peer {
-                            order,
-                            ..Peer::default()
-                        },
-                    );
+                    self.add_peer(peer);
                 }
                 let entry = self.peers.entry(peer).or_default();
                 if entry.identity.take().is_some() {
