@@ -618,6 +618,12 @@ fn write_inner(
     echo: Option<&[u8]>,
 ) -> Result<(), Error> {
     pm.set_code(m.code);
+    // liboscore 0.2.7 writes the inner Observe option only when an option numbered 9 or above
+    // follows; after a Location-Path (8) it is then out of order and liboscore panics
+    // ("Truncation failed") when it finishes the message. Refuse that combination up front.
+    if m.option(option::OBSERVE).is_some() && m.option(option::LOCATION_PATH).is_some() {
+        return Err(Error::Malformed);
+    }
     let mut echo = echo;
     for o in m.options() {
         if o.number == option::OSCORE {
@@ -1033,6 +1039,31 @@ mod tests {
         s.copy_from_slice(&imm.sender_key[..16]);
         r.copy_from_slice(&imm.recipient_key[..16]);
         (s, r, imm.common_iv)
+    }
+
+    /// A message with Observe and Location-Path (which liboscore 0.2.7 would put out of order
+    /// and panic on) is refused, the request and the response alike; found by the
+    /// `oscore_option` fuzz target.
+    #[test]
+    fn observe_with_location_path_is_refused() {
+        let mut c = SecurityContext::derive(&[1; 16], &[], &[], &[1], None).unwrap();
+        let mut s = SecurityContext::derive(&[1; 16], &[], &[1], &[], None).unwrap();
+        let mut store = MemoryStore::default();
+        let mut out = [0u8; 96];
+        // GET, token 20 00, Observe (empty), Location-Path (empty).
+        let bad = [0x42, 0x01, 0x60, 0x60, 0x20, 0x00, 0x60, 0x20];
+        let r = protect_request(&mut c, &mut store, &bad, &mut out);
+        assert!(matches!(r, Err(Error::Malformed)), "{r:?}");
+        // The same without Location-Path protects, and the server can answer it.
+        let good = [0x42, 0x01, 0x60, 0x60, 0x20, 0x00, 0x60];
+        let (n, _) = protect_request(&mut c, &mut store, &good, &mut out).unwrap();
+        let mut wire = out[..n].to_vec();
+        let mut plain = [0u8; 96];
+        let (_, mut id) = unprotect_request(&mut s, &mut wire, &mut plain).unwrap();
+        // 2.05 notification, Observe 1, Location-Path "x".
+        let bad_response = [0x62, 0x45, 0x60, 0x60, 0x20, 0x00, 0x61, 0x01, 0x21, b'x'];
+        let r = protect_response(&mut s, &mut store, &mut id, &bad_response, &mut out);
+        assert!(matches!(r, Err(Error::Malformed)), "{r:?}");
     }
 
     /// RFC 8613 section 6.1 option values: well formed and not.

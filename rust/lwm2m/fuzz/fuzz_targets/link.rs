@@ -1,23 +1,3 @@
 #![no_main]
-//! Fuzz target: link-format parser and attribute iterator on arbitrary UTF-8.
-use libfuzzer_sys::fuzz_target;
-use lwm2m::codec::link;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(doc) = core::str::from_utf8(data) else {
-        return;
-    };
-    let mut errors = 0;
-    for l in link::parse(doc) {
-        match l {
-            Ok(l) => {
-                for (name, value) in l.attributes() {
-                    assert!(!name.is_empty());
-                    let _ = value;
-                }
-            }
-            Err(_) => errors += 1,
-        }
-    }
-    assert!(errors <= 1);
-});
+//! cargo-fuzz entry point; the body is `lwm2m_fuzz::targets::link::run`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lwm2m_fuzz::targets::link::run(data));

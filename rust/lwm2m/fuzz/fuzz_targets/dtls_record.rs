@@ -1,0 +1,3 @@
+#![no_main]
+//! cargo-fuzz entry point; the body is `lwm2m_fuzz::targets::dtls_record::run`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lwm2m_fuzz::targets::dtls_record::run(data));
