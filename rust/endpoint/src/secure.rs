@@ -79,6 +79,8 @@ pub struct SecureTransport {
     server_keys: ServerKeys,
     peer_keys: ServerKeys,
     server: Option<DtlsEndpoint>,
+    /// Limits of the DTLS server role, used when it starts.
+    server_config: Config,
     queued: HashMap<SocketAddr, Vec<Vec<u8>>>,
     /// OSCORE contexts: destination, owning account, context.
     oscore: Vec<(Option<SocketAddr>, OscoreOwner, OscorePeer)>,
@@ -122,6 +124,7 @@ impl SecureTransport {
             server_keys: ServerKeys::default(),
             peer_keys: ServerKeys::default(),
             server: None,
+            server_config: Config::default(),
             queued: HashMap::new(),
             oscore: Vec::new(),
             inbox: VecDeque::new(),
@@ -143,12 +146,19 @@ impl SecureTransport {
         Ok(())
     }
 
+    /// Limits of the DTLS server role (sessions, handshakes, per-source and half-open bounds;
+    /// [`Config`]). Takes effect when that role starts (the first listener PSK or peer
+    /// account), so call it right after [`SecureTransport::bind`].
+    pub fn set_dtls_server_config(&mut self, config: Config) {
+        self.server_config = config;
+    }
+
     fn ensure_server(&mut self) -> io::Result<()> {
         if self.server.is_none() {
             let ep = DtlsEndpoint::new(
                 Role::Server,
                 ServerPsk(self.server_keys.clone(), self.peer_keys.clone()),
-                Config::default(),
+                self.server_config,
             )
             .map_err(|e| io::Error::other(e.to_string()))?;
             self.server = Some(ep);

@@ -102,6 +102,8 @@ struct Cli {
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    dtls: lwm2m_dtls::cli::DtlsLimits,
 }
 
 /// The parsed command line.
@@ -269,6 +271,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     c.lights = cli.lights;
     c.accept_any_peer_as = cli.accept_any_peer_as;
     c.duration = cli.duration;
+    c.dtls_server = cli.dtls.config();
     // In command-line order (operation numbers follow it).
     let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
     c2c_at.extend(

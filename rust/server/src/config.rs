@@ -120,6 +120,9 @@ pub struct Config {
     pub dedup_capacity: usize,
     /// Bounds of the registry (`--max-registrations`, `--max-lifetime`).
     pub registrations: crate::registration::RegistryLimits,
+    /// Limits of the DTLS listener (`--dtls-*`): sessions, handshakes, handshakes per source
+    /// host, half-open and handshake timeouts ([`lwm2m_dtls::Config`]).
+    pub dtls: lwm2m_dtls::Config,
     /// Largest response body assembled from Block2 blocks.
     pub max_body: usize,
     /// Bootstrap configurations by endpoint name (`*` matches any endpoint). Empty: the
@@ -163,6 +166,7 @@ impl Default for Config {
             expiry_check_interval: Duration::from_millis(500),
             dedup_capacity: 4096,
             registrations: crate::registration::RegistryLimits::default(),
+            dtls: lwm2m_dtls::Config::default(),
             max_body: 1 << 20,
             bootstrap: BTreeMap::new(),
             c2c: C2cConfig::default(),

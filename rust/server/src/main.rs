@@ -107,6 +107,8 @@ struct Args {
     /// registration expires then; event `registration-limited`)
     #[arg(long, value_name = "SECS", default_value_t = RegistryLimits::default().max_lifetime)]
     max_lifetime: u32,
+    #[command(flatten)]
+    dtls: lwm2m_dtls::cli::DtlsLimits,
     /// Serve Bootstrap-Requests of an endpoint (repeatable):
     /// EP,URI[,ssid=N][,lifetime=N][,binding=B][,security-instance=N][,server-instance=N]
     /// [,discover] (EP `*` matches any endpoint) [,oscore=SECRET:SALT:SID:RID]
@@ -174,6 +176,7 @@ fn options(a: Args) -> Result<Options, String> {
             max_registrations: a.max_registrations.max(1),
             max_lifetime: a.max_lifetime.max(1),
         },
+        dtls: a.dtls.config(),
         ..Default::default()
     };
     for f in &a.psk_file {

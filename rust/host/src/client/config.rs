@@ -119,6 +119,8 @@ pub struct ClientConfig {
     pub tx: TransmissionParams,
     /// Seed for tokens, message IDs, jitter and the simulation (`None`: random).
     pub seed: Option<u64>,
+    /// Limits of the client's DTLS server role (listener PSKs, hosting C2C peers).
+    pub dtls_server: lwm2m_dtls::Config,
 }
 
 impl ClientConfig {
@@ -140,6 +142,7 @@ impl ClientConfig {
             deregister_timeout: Duration::from_secs(3),
             tx: TransmissionParams::default(),
             seed: None,
+            dtls_server: lwm2m_dtls::Config::default(),
         }
     }
 

@@ -374,6 +374,7 @@ fn build_engine<'a>(
 /// engine's objects once the driver runs; a corrupt sequence-number file is refused here.)
 fn secure_transport(config: &ClientConfig) -> Result<SecureTransport, ClientError> {
     let mut t = SecureTransport::bind(config.bind_addr()?).map_err(ClientError::Io)?;
+    t.set_dtls_server_config(config.dtls_server);
     for p in &config.listen_psks {
         t.add_listener_psk(&p.identity, &p.key)
             .map_err(|e| ClientError::Config(format!("listener PSK: {e}")))?;

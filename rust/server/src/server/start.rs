@@ -34,12 +34,13 @@ impl Server {
     pub fn start(config: Config) -> io::Result<ServerHandle> {
         let poll = Duration::from_millis(100);
         if config.coaps_addr.is_some() || !config.credentials.oscore.is_empty() {
-            let t = SecureTransport::bind_with_seqno(
+            let t = SecureTransport::bind_with_limits(
                 Some(config.coap_addr.as_str()),
                 config.coaps_addr.as_deref(),
                 &config.credentials,
                 poll,
                 config.oscore_seqno_file.as_deref(),
+                config.dtls,
             )?;
             let coaps = t.coaps_addr();
             let h = Self::start_with(config, Arc::new(t))?;

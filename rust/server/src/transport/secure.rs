@@ -281,6 +281,25 @@ impl SecureTransport {
         poll: Duration,
         seqno_file: Option<&std::path::Path>,
     ) -> io::Result<Self> {
+        Self::bind_with_limits(
+            coap,
+            coaps,
+            credentials,
+            poll,
+            seqno_file,
+            DtlsConfig::default(),
+        )
+    }
+
+    /// [`SecureTransport::bind_with_seqno`] with the DTLS listener's limits.
+    pub fn bind_with_limits(
+        coap: Option<&str>,
+        coaps: Option<&str>,
+        credentials: &Credentials,
+        poll: Duration,
+        seqno_file: Option<&std::path::Path>,
+        dtls_config: DtlsConfig,
+    ) -> io::Result<Self> {
         let plain = coap.map(|a| bind(a, poll)).transpose()?;
         let dtls_sock = coaps.map(|a| bind(a, poll)).transpose()?;
         let table = credentials
@@ -288,7 +307,7 @@ impl SecureTransport {
             .iter()
             .filter_map(|p| Some((p.identity.clone(), Key::new(&p.key).ok()?)))
             .collect();
-        let dtls = DtlsEndpoint::new(Role::Server, TableStore(table), DtlsConfig::default())
+        let dtls = DtlsEndpoint::new(Role::Server, TableStore(table), dtls_config)
             .map_err(|e| io::Error::other(e.to_string()))?;
         for o in &credentials.oscore {
             o.params
