@@ -84,6 +84,12 @@ size:
 	@echo
 	@$(PYTHON) $(PROBE)/breakdown.py $(if $(SIZE_SAVE),--save $(SIZE_SAVE)) $(if $(SIZE_COMPARE),--compare $(SIZE_COMPARE)) \
 	  $(foreach c,$(SIZE_CONFIGS),$(c)=$(call size_elf,$(c)))
+	@echo
+	@echo "deepest stack below a request and below poll (tests/riot/stack_frames.py; calls through"
+	@echo "&dyn Object count as calls to every object method, so these are upper bounds):"
+	@$(foreach c,baseline c2c-auth,$(PYTHON) tests/riot/stack_frames.py $(call size_elf,$(c)) \
+	  --root 'lwm2m::engine::Engine::handle_request' --root 'lwm2m::engine::Engine::poll' \
+	  --indirect 'as lwm2m::dm::Object>::' | grep '^deepest' | sed 's/^/$(c): /' && ) true
 
 ## bench: benchmarks (reported, never asserted), then the CPU cost per protected request:
 ## instructions per request (NoSec, DTLS, OSCORE) and per handshake / context setup, counted
