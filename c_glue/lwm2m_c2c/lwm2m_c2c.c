@@ -250,9 +250,12 @@ static ssize_t _request_handler(coap_pkt_t *pdu, uint8_t *buf, size_t len,
     /* OSCORE requests are authenticated (and their events printed) by the Rust side. */
     bool oscore = coap_find_option(pdu, COAP_OPT_OSCORE) != NULL;
 
+    /* The address without port: the engine's owner server hints are rate limited per address. */
+    const uint8_t *addr = remote ? (const uint8_t *)&remote->addr : NULL;
+    size_t addr_len = !remote ? 0 : remote->family == AF_INET6 ? 16 : 4;
     ssize_t res = lwm2m_riot_handle_request(id_kind, ssid, handle < 0 ? UINT32_MAX : (uint32_t)handle,
-                                            pdu->buf, coap_get_total_len(pdu), buf, len,
-                                            lwm2m_c2c_now_ms());
+                                            addr, addr_len, pdu->buf, coap_get_total_len(pdu),
+                                            buf, len, lwm2m_c2c_now_ms());
     if (res >= 2 && !oscore) {
         /* peer=dtls / dtls-client: `ssid=` is then the (Client) Security instance whose
          * credential the session used. */

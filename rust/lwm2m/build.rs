@@ -44,6 +44,11 @@ const KNOBS: &[(&str, usize, &str)] = &[
         8,
         "Client Access Control (object 11002) instances (feature `c2c`).",
     ),
+    (
+        "LWM2M_HINT_SOURCES",
+        4,
+        "Sources (remote addresses) whose owner server hints are rate limited each by their own bucket (feature `c2c`; `engine::hint_limit`).",
+    ),
     ("LWM2M_URI_LEN", 64, "Bytes of a server URI."),
     (
         "LWM2M_KEY_LEN",

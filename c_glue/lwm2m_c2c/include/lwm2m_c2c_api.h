@@ -511,14 +511,19 @@ uint64_t lwm2m_riot_poll(uint64_t now);
  * again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
  * (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
  * duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
- * table was full) skips that detection, since it names no single remote.
+ * table was full) skips that detection, since it names no single remote. `addr[..addr_len]`
+ * is the remote's network address without port (4 bytes IPv4 or 16 bytes IPv6; NULL / 0 when
+ * unknown): the engine rate limits owner server hints per address ([`Peer::source`]).
  *
  * # Safety
- * `req` must be valid for reads of `req_len` bytes and `resp` for writes of `cap` bytes.
+ * `req` must be valid for reads of `req_len` bytes, `resp` for writes of `cap` bytes and
+ * `addr` (unless NULL) for reads of `addr_len` bytes.
  */
 ptrdiff_t lwm2m_riot_handle_request(uint8_t id_kind,
                                     uint16_t id,
                                     uint32_t endpoint,
+                                    const uint8_t *addr,
+                                    size_t addr_len,
                                     const uint8_t *req,
                                     size_t req_len,
                                     uint8_t *resp,

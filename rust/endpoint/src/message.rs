@@ -581,6 +581,13 @@ impl MessageLayer {
         self.pending.iter().any(|p| f(p.dest, p.code))
     }
 
+    /// True if a pending or queued CON, or an observation this side made, goes to `dest`: a
+    /// driver keeps the peer handle of such a destination.
+    pub fn refers_to(&self, dest: Destination) -> bool {
+        self.pending.iter().any(|p| p.dest == dest)
+            || self.observing.values().any(|(d, _)| *d == dest)
+    }
+
     /// Entries in the duplicate-detection cache.
     pub fn dedup_len(&self) -> usize {
         self.dedup.len()

@@ -28,7 +28,9 @@ mod tests;
 
 pub use c2c::{C2cChannel, C2cRequest, C2cStep, C2C_RETRIES, C2C_RETRY_BASE_MS};
 pub use config::{unsupported_mode, ClientConfig, ClientError, Psk, ServerSpec};
-pub use driver::{oscore_rejection, DriverOptions, HostClient, PeerTable, BUF_LEN};
+pub use driver::{
+    oscore_rejection, DriverOptions, HostClient, PeerTable, BUF_LEN, MAX_PEERS, PEER_IDLE_MS,
+};
 pub use event::Event;
 pub use handle::{
     server_oscore_instance, spawn, spawn_with_events, wait_for_event, ClientHandle, Command,

@@ -267,6 +267,7 @@ fn unauthenticated_and_unknown_peers_get_4_01() {
         Peer {
             identity: Identity::Client(7),
             endpoint: 77,
+            source: 77,
         },
         server(9),
     ];

@@ -10,7 +10,7 @@ use c2c_common::*;
 use common::*;
 use lwm2m::c2c::{hint, rights as cr};
 use lwm2m::coap::{code, content_format as cf, option};
-use lwm2m::engine::{Destination, Engine, HINT_BURST, HINT_REFILL_MS};
+use lwm2m::engine::{Destination, Engine, HINT_REFILL_MS};
 use lwm2m::objects::access_control::rights as sr;
 use lwm2m::{Path, Value};
 
@@ -308,26 +308,7 @@ fn t0_hints_do_not_reveal_existence() {
     }
 }
 
-#[test]
-fn t1_hints_are_rate_limited() {
-    let mut e = host(&[1]);
-    let t0 = 1_000_000;
-    for i in 0..HINT_BURST {
-        let r = send(&mut e, unauth(), &get("/3/0/0"), t0);
-        assert_eq!(hint_uris(&r), [srv_uri(1)], "hint {i}");
-    }
-    for _ in 0..3 {
-        let r = send(&mut e, unauth(), &get("/3/0/0"), t0 + 1);
-        assert_eq!(r.code, code::UNAUTHORIZED);
-        assert!(r.payload.is_empty());
-        assert_eq!(r.uint(option::CONTENT_FORMAT), None);
-    }
-    // The budget refills with time; clients share it with unauthenticated peers.
-    let r = send(&mut e, client(42), &get("/3/0/0"), t0 + HINT_REFILL_MS);
-    assert_eq!(hint_uris(&r), [srv_uri(1)]);
-    let r = send(&mut e, unauth(), &get("/3/0/0"), t0 + HINT_REFILL_MS);
-    assert!(r.payload.is_empty());
-}
+// T1 (hint rate limiting per source, global cap): tests/c2c_hints.rs.
 
 /// Host with an account for client 3 (lifetime 60 s, installed at 0) and Read on /3311/0;
 /// the client observes /3311/0/5851 at 1 s.

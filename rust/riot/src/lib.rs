@@ -33,7 +33,9 @@ use lwm2m::coap::dedup::{Check, ConfiguredDedup, Received};
 use lwm2m::coap::{Message, MessageBuilder, MessageType};
 use lwm2m::dm::Object;
 use lwm2m::dm::{ObjectDef, Operations, ResourceDef};
-use lwm2m::engine::{Destination, Engine, Identity, Peer, RegistrationState, ServerConfig};
+use lwm2m::engine::{
+    source_key, Destination, Engine, Identity, Peer, RegistrationState, ServerConfig,
+};
 use lwm2m::objects::device::Device;
 use lwm2m::objects::security::mode;
 use lwm2m::objects::temperature::Temperature;
@@ -568,15 +570,21 @@ pub extern "C" fn lwm2m_riot_poll(now: u64) -> u64 {
 /// again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
 /// (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
 /// duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
-/// table was full) skips that detection, since it names no single remote.
+/// table was full) skips that detection, since it names no single remote. `addr[..addr_len]`
+/// is the remote's network address without port (4 bytes IPv4 or 16 bytes IPv6; NULL / 0 when
+/// unknown): the engine rate limits owner server hints per address ([`Peer::source`]).
 ///
 /// # Safety
-/// `req` must be valid for reads of `req_len` bytes and `resp` for writes of `cap` bytes.
+/// `req` must be valid for reads of `req_len` bytes, `resp` for writes of `cap` bytes and
+/// `addr` (unless NULL) for reads of `addr_len` bytes.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lwm2m_riot_handle_request(
     id_kind: u8,
     id: u16,
     endpoint: u32,
+    addr: *const u8,
+    addr_len: usize,
     req: *const u8,
     req_len: usize,
     resp: *mut u8,
@@ -605,7 +613,18 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
             LWM2M_C2C_ID_DTLS_CLIENT => dtls::client_identity(&s.engine, id, now),
             _ => Identity::Unauthenticated,
         };
-        let peer = Peer { identity, endpoint };
+        let source = if addr.is_null() || addr_len > 16 {
+            0
+        } else {
+            // SAFETY: the caller promises `addr` is valid for `addr_len` bytes (checked
+            // non-NULL; at most an IPv6 address).
+            source_key(unsafe { core::slice::from_raw_parts(addr, addr_len) })
+        };
+        let peer = Peer {
+            identity,
+            endpoint,
+            source,
+        };
         let Some(rx) = s.rx.get_mut(..req_len) else {
             return -1;
         };
@@ -641,7 +660,22 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
                 Check::DuplicateTooLarge => ev!("dup_too_large mid={}", r.mid),
             }
         }
+        #[cfg(feature = "c2c")]
+        let hints = s.engine.hint_counters();
         let res = answer(s, &peer, req_len, &mut *out, now);
+        #[cfg(feature = "c2c")]
+        {
+            let c = s.engine.hint_counters();
+            if let Some(limit) = c.limit_hit_since(&hints) {
+                ev!(
+                    "hint_limited limit={limit} sent={} source_limited={} global_limited={} table_full={}",
+                    c.sent,
+                    c.source_limited,
+                    c.global_limited,
+                    c.table_full
+                );
+            }
+        }
         if let (Some(r), Some(resp)) = (seen, usize::try_from(res).ok().and_then(|n| out.get(..n)))
         {
             if dedup.record(&r, resp, now) {
@@ -663,7 +697,7 @@ fn answer(s: &mut State, peer: &Peer, req_len: usize, out: &mut [u8], now: u64) 
     if Message::parse(s.rx.get(..req_len).unwrap_or(&[]))
         .is_ok_and(|m| m.option(lwm2m::coap::option::OSCORE).is_some())
     {
-        let r = secure::handle_request(s, peer.endpoint, req_len, out, now);
+        let r = secure::handle_request(s, peer.endpoint, peer.source, req_len, out, now);
         s.report();
         return r;
     }

@@ -215,11 +215,13 @@ fn reject(rx: &[u8], out: &mut [u8]) -> isize {
     isize::try_from(b.finish()).unwrap_or(-1)
 }
 
-/// Handles the OSCORE request in `s.rx[..len]` from peer handle `endpoint`, writing the
-/// protected response into `out`. Returns its length (negative: no answer).
+/// Handles the OSCORE request in `s.rx[..len]` from peer handle `endpoint` (address key
+/// `source`, [`Peer::source`]), writing the protected response into `out`. Returns its length
+/// (negative: no answer).
 pub(crate) fn handle_request(
     s: &mut crate::State,
     endpoint: u32,
+    source: u32,
     len: usize,
     out: &mut [u8],
     now: u64,
@@ -274,6 +276,7 @@ pub(crate) fn handle_request(
     let peer = Peer {
         identity: Identity::Client(cid),
         endpoint,
+        source,
     };
     s.engine.handle_request(&peer, &msg, now, &mut b);
     let n = b.finish();

@@ -80,6 +80,7 @@ pub extern "C" fn reset() -> ! {
             let peer = Peer {
                 identity: identity(&engine, &rx[..len]),
                 endpoint: 0,
+                source: 0,
             };
             if lwm2m::coap::code::is_request(req.code) {
                 if let Ok(mut b) =

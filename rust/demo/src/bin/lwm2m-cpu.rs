@@ -85,6 +85,7 @@ fn serve(e: &mut Engine<'_>, plain: &[u8]) -> Result<Vec<u8>, String> {
     let peer = Peer {
         identity: Identity::Server(1),
         endpoint: 0,
+        source: 0,
     };
     e.handle_request(&peer, &m, 0, &mut b);
     let n = b.finish();

@@ -177,7 +177,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
         };
         self.c2c.tokens.remove(&old);
         self.c2c.tokens.insert(token, op);
-        let handle = self.peers.handle(to);
+        let handle = self.peer_handle(to, now);
         let msg = buf.get_mut(..n).unwrap_or_default();
         match self.ml.send(to, Destination::Endpoint(handle), msg, now) {
             Ok(Sent::Now(_)) => {}
@@ -259,7 +259,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                 if observing {
                     o.phase = Phase::Observing;
                     if let Some(to) = o.to {
-                        let handle = self.peers.handle(to);
+                        let handle = self.peer_handle(to, self.now());
                         self.ml
                             .keep_token(to, msg.token, Destination::Endpoint(handle), code::GET);
                     }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lwm2m::coap::{code, option, Message, MessageBuilder, MessageType};
-use lwm2m::engine::{Destination, Engine, Millis, Outgoing, Peer, RegistrationState};
+use lwm2m::engine::{source_key, Destination, Engine, Millis, Outgoing, Peer, RegistrationState};
 
 use super::c2c;
 use super::event::Event;
@@ -27,39 +27,115 @@ use lwm2m_endpoint::msg::code_string;
 pub const BUF_LEN: usize = 1280;
 /// Longest the loop sleeps before looking at its command channel.
 pub(super) const TICK: Duration = Duration::from_millis(50);
-/// Most remote addresses that get their own peer handle.
-const MAX_PEERS: usize = 4096;
+/// Most remote addresses that hold a peer handle at once ([`PeerTable`]).
+pub const MAX_PEERS: usize = 4096;
+/// Milliseconds after which the handle of a remote the engine and the message layer no longer
+/// refer to is forgotten (the next datagram from it gets a new handle).
+pub const PEER_IDLE_MS: Millis = 30_000;
 /// Most remembered observation paths (labels of the notification events).
 const MAX_OBSERVED_LABELS: usize = 256;
-/// The handle shared by addresses beyond [`MAX_PEERS`]; it maps to no address.
+/// The handle given when every slot is held by a remote still in use; it maps to no address.
 const OVERFLOW_HANDLE: u32 = u32::MAX;
 
-/// Stable `u32` handles for remote addresses (the engine's [`Peer::endpoint`]).
+/// `u32` handles for remote addresses (the engine's [`Peer::endpoint`]). A handle is never
+/// given to another address (they count up), so a stale handle maps to no address rather
+/// than a wrong one. Handles of remotes nobody refers to any more (no observation, no
+/// pending exchange: the caller's `in_use`) are forgotten after [`PEER_IDLE_MS`], and when
+/// the table is full the least recently seen such remote goes first, so unauthenticated
+/// remotes cost nothing lasting.
 #[derive(Debug, Default)]
 pub struct PeerTable {
     by_addr: HashMap<SocketAddr, u32>,
-    addrs: Vec<SocketAddr>,
+    /// Address and last time seen, by handle.
+    by_handle: HashMap<u32, (SocketAddr, Millis)>,
+    next: u32,
+    /// Handles forgotten so far (idle or evicted).
+    forgotten: u64,
+    /// Addresses that got [`OVERFLOW_HANDLE`] because every slot was in use.
+    overflowed: u64,
 }
 
 impl PeerTable {
-    /// The handle of `addr`, allocated on first use. Past `MAX_PEERS` (4096) addresses every new
-    /// one shares a handle that cannot be sent to (so hostile traffic cannot grow the table).
-    pub fn handle(&mut self, addr: SocketAddr) -> u32 {
+    /// The handle of `addr` seen at `now`, allocated on first use. When [`MAX_PEERS`]
+    /// addresses hold handles, the least recently seen one not `in_use` is forgotten for it;
+    /// if all are in use, `addr` gets a handle that cannot be sent to.
+    pub fn handle(&mut self, addr: SocketAddr, now: Millis, in_use: impl Fn(u32) -> bool) -> u32 {
         if let Some(&h) = self.by_addr.get(&addr) {
+            if let Some(e) = self.by_handle.get_mut(&h) {
+                e.1 = now;
+            }
             return h;
         }
-        if self.addrs.len() >= MAX_PEERS {
-            return OVERFLOW_HANDLE;
+        if self.by_handle.len() >= MAX_PEERS {
+            let oldest = self
+                .by_handle
+                .iter()
+                .filter(|(h, _)| !in_use(**h))
+                .min_by_key(|(_, (_, seen))| *seen)
+                .map(|(h, _)| *h);
+            match oldest {
+                Some(h) => self.forget(h),
+                None => {
+                    self.overflowed += 1;
+                    return OVERFLOW_HANDLE;
+                }
+            }
         }
-        let h = self.addrs.len() as u32;
-        self.addrs.push(addr);
+        let h = self.next;
+        // u32::MAX is the overflow handle; 4 billion remotes later the count starts over.
+        self.next = self
+            .next
+            .checked_add(1)
+            .filter(|&n| n != OVERFLOW_HANDLE)
+            .unwrap_or(0);
         self.by_addr.insert(addr, h);
+        self.by_handle.insert(h, (addr, now));
         h
     }
 
-    /// The address of a handle.
+    /// The address of a handle (`None`: forgotten, or never given).
     pub fn addr(&self, handle: u32) -> Option<SocketAddr> {
-        self.addrs.get(handle as usize).copied()
+        self.by_handle.get(&handle).map(|e| e.0)
+    }
+
+    /// Forgets every handle not seen for [`PEER_IDLE_MS`] that is not `in_use`.
+    pub fn prune(&mut self, now: Millis, in_use: impl Fn(u32) -> bool) {
+        let idle: Vec<u32> = self
+            .by_handle
+            .iter()
+            .filter(|(h, (_, seen))| now.saturating_sub(*seen) >= PEER_IDLE_MS && !in_use(**h))
+            .map(|(h, _)| *h)
+            .collect();
+        for h in idle {
+            self.forget(h);
+        }
+    }
+
+    fn forget(&mut self, handle: u32) {
+        if let Some((addr, _)) = self.by_handle.remove(&handle) {
+            self.by_addr.remove(&addr);
+            self.forgotten += 1;
+        }
+    }
+
+    /// Addresses holding a handle now.
+    pub fn len(&self) -> usize {
+        self.by_handle.len()
+    }
+
+    /// True if no address holds a handle.
+    pub fn is_empty(&self) -> bool {
+        self.by_handle.is_empty()
+    }
+
+    /// Handles forgotten so far (idle, or evicted for a new remote when full).
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
+    }
+
+    /// Remotes that got the overflow handle because every slot was in use.
+    pub fn overflowed(&self) -> u64 {
+        self.overflowed
     }
 }
 
@@ -80,6 +156,8 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     pub(super) clock: C,
     pub(super) ml: MessageLayer,
     pub(super) peers: PeerTable,
+    /// When [`PeerTable::prune`] last ran.
+    pub(super) peers_pruned_at: Millis,
     pub(super) resolved: HashMap<String, Vec<SocketAddr>>,
     pub(super) accept_any_peer_as: Option<u16>,
     /// The OSCORE contexts of server accounts (Security res 17 -> object 21).
@@ -113,6 +191,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             clock,
             ml: MessageLayer::new(options.tx, rng),
             peers: PeerTable::default(),
+            peers_pruned_at: 0,
             resolved: HashMap::new(),
             accept_any_peer_as: options.accept_any_peer_as,
             server_oscore: Default::default(),
@@ -151,6 +230,23 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     /// Current time on the driver's clock.
     pub fn now(&self) -> Millis {
         self.clock.now()
+    }
+
+    /// The peer handle of `addr` (see [`PeerTable`]); forgets idle handles at most once per
+    /// [`PEER_IDLE_MS`] / 4.
+    pub(super) fn peer_handle(&mut self, addr: SocketAddr, now: Millis) -> u32 {
+        let (engine, ml) = (&self.engine, &self.ml);
+        let in_use = |h: u32| engine.endpoint_in_use(h) || ml.refers_to(Destination::Endpoint(h));
+        if now.saturating_sub(self.peers_pruned_at) >= PEER_IDLE_MS / 4 {
+            self.peers_pruned_at = now;
+            self.peers.prune(now, in_use);
+        }
+        self.peers.handle(addr, now, in_use)
+    }
+
+    /// The peer table (diagnostics: its size stays bounded under floods).
+    pub fn peers(&self) -> &PeerTable {
+        &self.peers
     }
 
     /// Reports an event to the sink.
@@ -410,13 +506,15 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     }
 
     fn serve(&mut self, from: SocketAddr, msg: &Message<'_>, now: Millis) {
-        let handle = self.peers.handle(from);
+        let handle = self.peer_handle(from, now);
         let sec = self.rx_security.clone();
         let identity = self.identity_for(from, &sec);
         let peer = Peer {
             identity,
             endpoint: handle,
+            source: source_of(from),
         };
+        let hints_before = self.engine.hint_counters();
         let (mtype, mid) = self.ml.response_header(msg);
         let mut buf = std::mem::take(&mut self.buf);
         let Ok(mut b) = MessageBuilder::new(&mut buf, mtype, code::EMPTY, mid, msg.token) else {
@@ -436,6 +534,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             b.set_code(code::INTERNAL_SERVER_ERROR);
         }
         let resp_code = b.code();
+        let hints = self.engine.hint_counters();
         let n = b.finish();
         let out = buf.get(..n).unwrap_or_default();
         if mtype == MessageType::Ack {
@@ -479,6 +578,13 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             path,
             code: resp_code,
         });
+        if let Some(limit) = hints.limit_hit_since(&hints_before) {
+            self.emit(Event::HintLimited {
+                peer: from,
+                limit,
+                counters: hints,
+            });
+        }
     }
 
     /// De-registers from every server and waits (handling traffic) until the De-register
@@ -520,6 +626,14 @@ pub fn oscore_rejection(
     } else {
         (code::BAD_OPTION, "Failed to decode COSE")
     })
+}
+
+/// The engine's [`Peer::source`] of a remote: its IP address without the port.
+pub(super) fn source_of(addr: SocketAddr) -> u32 {
+    match addr.ip() {
+        std::net::IpAddr::V4(a) => source_key(&a.octets()),
+        std::net::IpAddr::V6(a) => source_key(&a.octets()),
+    }
 }
 
 fn dest_text(d: Destination) -> String {

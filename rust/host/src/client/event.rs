@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use lwm2m::engine::Identity;
+use lwm2m::engine::{HintCounters, Identity};
 use lwm2m::objects::device::DeviceAction;
 
 use super::c2c::C2cStep;
@@ -85,6 +85,17 @@ pub enum Event {
     },
     /// A server executed Reboot or Factory Reset (simulated: only reported).
     DeviceAction(DeviceAction),
+    /// An owner server hint hit a rate limit (engine `hint_limit`): `source` (this address's
+    /// own bucket was empty), `global` (the cap of all sources) or `table-full` (no slot for
+    /// this address: it drew from the global bucket's shared half, and may have got a hint).
+    HintLimited {
+        /// Who asked.
+        peer: SocketAddr,
+        /// Which limit.
+        limit: &'static str,
+        /// The engine's counters after the request.
+        counters: HintCounters,
+    },
     /// A message could not be sent.
     SendFailed {
         /// Destination.
@@ -188,6 +199,15 @@ impl fmt::Display for Event {
             Event::DeviceAction(DeviceAction::FactoryReset) => {
                 f.write_str("device: factory reset requested (simulated, nothing done)")
             }
+            Event::HintLimited {
+                peer,
+                limit,
+                counters: c,
+            } => write!(
+                f,
+                "hint limited ({limit}) for {peer}: sent={} source_limited={} global_limited={} table_full={}",
+                c.sent, c.source_limited, c.global_limited, c.table_full
+            ),
             Event::SendFailed { dest, reason } => write!(f, "send to {dest} failed: {reason}"),
             Event::C2c { op, step } => write!(f, "c2c #{op}: {step}"),
             Event::C2cClosed {

@@ -14,6 +14,7 @@ use lwm2m::objects::security::mode;
 use lwm2m::{Path, Value};
 
 use super::*;
+
 use crate::clock::{Clock, ManualClock, Rng};
 use crate::objects::{HostDevice, Sensors};
 use crate::transport::Transport;
@@ -471,5 +472,66 @@ fn shutdown_gives_up_after_its_timeout() {
         // DELETE, and one retransmission after 2..3 s.
         assert!(sent.iter().all(|s| s.1 == code::DELETE));
         assert!((1..=2).contains(&sent.len()), "{}", sent.len());
+    });
+}
+
+/// Issue 13, item 1: 10,000 remotes from distinct ports cost nothing lasting. The table stays
+/// within its bound, an observer from before keeps its handle (its notifications still go
+/// out), a newcomer after the flood gets a handle that can be notified, and idle handles are
+/// forgotten; handles are never given to another address.
+#[test]
+fn peer_handles_of_idle_remotes_expire_and_observers_keep_theirs() {
+    with_client(&format!("coap://{SERVER}"), Some(1), |c, w, clock, _| {
+        let port = |p: u16| -> SocketAddr { SocketAddr::from(([127, 0, 0, 1], p)) };
+        let observe = |mid, token: &[u8]| {
+            msg(
+                MessageType::Non,
+                code::GET,
+                mid,
+                token,
+                &[
+                    (option::OBSERVE, b""),
+                    (option::URI_PATH, b"3303"),
+                    (option::URI_PATH, b"0"),
+                    (option::URI_PATH, b"5700"),
+                ],
+            )
+        };
+        let get = |mid| {
+            msg(
+                MessageType::Non,
+                code::GET,
+                mid,
+                b"g",
+                &[(option::URI_PATH, b"3")],
+            )
+        };
+        deliver(c, w, port(1000), observe(1, b"o1"));
+        let first = c.peers().addr(0);
+        assert_eq!(first, Some(port(1000)));
+        for i in 0..10_000u16 {
+            deliver(c, w, port(20_000 + i), get(i));
+        }
+        assert!(c.peers().len() <= MAX_PEERS, "{}", c.peers().len());
+        assert!(c.peers().forgotten() >= (10_000 + 1 - MAX_PEERS) as u64);
+        assert_eq!(c.peers().overflowed(), 0);
+        deliver(c, w, port(2000), observe(2, b"o2"));
+        take_sent(w);
+        let now = clock.now();
+        c.engine()
+            .set_value(&Path::resource(3303, 0, 5700), Value::Float(30.0), now)
+            .unwrap();
+        c.flush();
+        let mut to: Vec<SocketAddr> = take_sent(w).into_iter().map(|s| s.4).collect();
+        to.sort();
+        assert_eq!(to, [port(1000), port(2000)]);
+        // Idle for long enough: only the observers' handles stay.
+        clock.advance(PEER_IDLE_MS);
+        deliver(c, w, port(3000), get(1));
+        assert_eq!(c.peers().len(), 3);
+        assert_eq!(c.peers().addr(0), Some(port(1000)));
+        // A forgotten remote comes back with a new handle; its old one maps to nothing.
+        let old = 1; // port 20000's first handle
+        assert_eq!(c.peers().addr(old), None);
     });
 }

@@ -103,6 +103,17 @@ pub fn digest(bytes: &[u8]) -> u32 {
     })
 }
 
+/// The engine's `Peer::source` of a remote whose network address (4 bytes IPv4, 16 bytes IPv6,
+/// without port) is `addr`: FNV-1a over the bytes. An IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`) gets the key of its IPv4 address.
+pub fn source_key(addr: &[u8]) -> u32 {
+    let v4 = match addr {
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, rest @ ..] => rest,
+        a => a,
+    };
+    digest(v4)
+}
+
 /// What to do with a received request ([`Dedup::check`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check<'a> {

@@ -16,6 +16,13 @@ pub(crate) struct Block1 {
     len: usize,
 }
 
+impl Block1 {
+    /// True while a transfer from peer handle `endpoint` is in progress.
+    pub fn has_endpoint(&self, endpoint: u32) -> bool {
+        self.active && self.endpoint == endpoint
+    }
+}
+
 /// Outcome of accepting one block.
 pub(crate) enum Staged {
     /// More blocks to come: answer 2.31 Continue.

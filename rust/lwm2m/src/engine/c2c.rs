@@ -13,8 +13,9 @@
 //! - Every 4.01 to an unauthenticated peer or a client carries an owner server hint (CF 60):
 //!   the owner of the 11002 instance of the target, else of the object-level 11002 instance,
 //!   else of the matching object-2 instances, else the first server. Hints are rate limited
-//!   by a token bucket of [`HINT_BURST`] hints refilled one per [`HINT_REFILL_MS`]; beyond it
-//!   the 4.01 goes without payload (T1).
+//!   per source (the peer's address) with a global cap, and a bounded table of sources whose
+//!   slots rotating addresses cannot take from others (`engine::hint_limit`); beyond the
+//!   limits the 4.01 goes without payload (T1) and [`Engine::hint_counters`] counts it.
 //! - A server writing 11001 res 1 (or creating the account) restarts its lifetime. When it
 //!   runs out, or a server deletes the account (11001 or 11000) or executes Disable, the
 //!   account's observations end, its requests are refused and its Short Client ID is
@@ -47,10 +48,6 @@ use crate::objects::client_security::{ClientSecurity, ClientSecurityInstance};
 use crate::objects::oscore::{Oscore, OscoreInstance};
 use crate::path::{Path, ID_NONE};
 
-/// Hints the hosting client sends in a burst before rate limiting starts.
-pub const HINT_BURST: u8 = 4;
-/// Milliseconds after which one more hint may be sent.
-pub const HINT_REFILL_MS: u64 = 2_000;
 /// Most C2C instances one Write-Composite may create.
 const MAX_CREATED: usize = 8;
 
@@ -61,8 +58,7 @@ pub(crate) struct State {
     pub client: Client,
     pub acl: ClientAccessControl,
     pub oscore: Oscore,
-    hints_used: u8,
-    hints_at: Millis,
+    hints: super::hint_limit::HintLimiter,
     closed: heapless::Vec<u16, MAX_CLIENTS>,
     #[cfg(feature = "c2c-auth")]
     pub auth: super::c2c_auth::Requester,
@@ -90,6 +86,12 @@ impl Engine<'_> {
     /// The Client Access Control (11002) object.
     pub fn client_access_control(&self) -> &ClientAccessControl {
         &self.c2c.acl
+    }
+
+    /// Counters of the owner server hint rate limiting (hints sent, and 4.01s that went
+    /// without one because a limit was hit), for the driver to report.
+    pub fn hint_counters(&self) -> super::hint_limit::HintCounters {
+        self.c2c.hints.counters()
     }
 
     /// The Client Security (11000) object, for the driver's transports.
@@ -400,19 +402,14 @@ impl Engine<'_> {
     /// Turns the 4.01 in `resp` into one with an owner server hint, if the rate limit allows.
     pub(crate) fn write_hint(
         &mut self,
+        peer: &Peer,
         req: &Message<'_>,
         now: Millis,
         resp: &mut MessageBuilder<'_>,
     ) {
-        let refill = now.saturating_sub(self.c2c.hints_at) / HINT_REFILL_MS;
-        if refill > 0 {
-            let n = u8::try_from(refill).unwrap_or(u8::MAX);
-            self.c2c.hints_used = self.c2c.hints_used.saturating_sub(n);
-            self.c2c.hints_at = now;
-        }
-        if self.c2c.hints_used >= HINT_BURST {
+        let Some(grant) = self.c2c.hints.allow(peer.source, now) else {
             return;
-        }
+        };
         let mut path = Path::ROOT;
         for seg in req.uri_path() {
             match Path::parse_segment(seg)
@@ -444,7 +441,7 @@ impl Engine<'_> {
             resp.reset_options();
             return;
         }
-        self.c2c.hints_used += 1;
+        self.c2c.hints.sent(grant);
     }
 
     /// URI of the owner server of `path` (see the module documentation).

@@ -25,6 +25,8 @@ mod delete;
 #[cfg(feature = "discover")]
 mod discover;
 mod execute;
+#[cfg(feature = "c2c")]
+mod hint_limit;
 mod observe;
 mod read;
 mod register;
@@ -33,11 +35,16 @@ mod tree;
 #[cfg(feature = "write")]
 mod write;
 
+pub use crate::coap::dedup::source_key;
 pub use attributes::Attributes;
 #[cfg(feature = "c2c")]
-pub use c2c::{ClientAccount, HINT_BURST, HINT_REFILL_MS};
+pub use c2c::ClientAccount;
 #[cfg(feature = "c2c-auth")]
 pub use c2c_auth::{AccessOutcome, AccessResult, ACCESS_BACKOFF, ACCESS_TRIES, REFRESH_PERMILLE};
+#[cfg(feature = "c2c")]
+pub use hint_limit::{
+    HintCounters, HINT_BURST, HINT_GLOBAL_BURST, HINT_GLOBAL_REFILL_MS, HINT_REFILL_MS,
+};
 pub use register::{RegistrationState, RetryPolicy};
 pub(crate) use request::Request;
 
@@ -77,6 +84,13 @@ pub struct Peer {
     pub identity: Identity,
     /// Driver-defined handle of the remote endpoint / session.
     pub endpoint: u32,
+    /// The driver's key of the remote's network address without port: a hash of the IPv4
+    /// address, or of the full IPv6 address (not of the /64: on a 6LoWPAN all nodes share one
+    /// prefix). Rate limits that must not let one remote starve others (owner server hints)
+    /// count per source; [`coap::dedup::source_key`](crate::coap::dedup::source_key) computes
+    /// it from the address bytes. 0 when the
+    /// driver knows no address.
+    pub source: u32,
 }
 
 /// Where an outgoing message goes.
@@ -330,6 +344,13 @@ impl<'a> Engine<'a> {
         self.observations.len()
     }
 
+    /// True if the engine still refers to peer handle `endpoint` (an observation notifies it,
+    /// or a Block1 transfer from it is in progress): a driver must not give the handle to
+    /// another remote while this holds. Handles it refers to no longer are free to forget.
+    pub fn endpoint_in_use(&self, endpoint: u32) -> bool {
+        self.observations.has_endpoint(endpoint) || self.block1.has_endpoint(endpoint)
+    }
+
     /// Sets a resource value on behalf of the firmware (bypassing the R/W restriction, like a
     /// sensor updating its reading) and schedules the notifications it causes.
     pub fn set_value(&mut self, path: &Path, value: Value<'_>, now: Millis) -> Result<()> {
@@ -475,7 +496,7 @@ impl<'a> Engine<'a> {
                     Identity::Unauthenticated | Identity::Client(_)
                 )
             {
-                self.write_hint(req, now, resp);
+                self.write_hint(peer, req, now, resp);
             }
         }
     }

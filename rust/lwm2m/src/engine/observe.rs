@@ -60,6 +60,11 @@ impl Observations {
         self.list.len()
     }
 
+    /// True if an observation notifies peer handle `endpoint`.
+    pub fn has_endpoint(&self, endpoint: u32) -> bool {
+        self.list.iter().any(|o| o.peer.endpoint == endpoint)
+    }
+
     /// Marks every observation overlapping `path` as changed.
     pub fn mark_changed(&mut self, path: &Path, _now: Millis) {
         for o in self.list.iter_mut() {

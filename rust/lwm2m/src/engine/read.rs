@@ -305,6 +305,7 @@ mod tests {
         let peer = Peer {
             identity: Identity::Server(1),
             endpoint: 0,
+            source: 0,
         };
         e.handle_request(&peer, &req, 0, &mut resp);
         let n = resp.finish();

@@ -36,6 +36,7 @@ pub fn client(cid: u16) -> Peer {
     Peer {
         identity: Identity::Client(cid),
         endpoint: 5000 + u32::from(cid),
+        source: 5000 + u32::from(cid),
     }
 }
 

@@ -55,6 +55,7 @@ pub fn server(ssid: u16) -> Peer {
     Peer {
         identity: Identity::Server(ssid),
         endpoint: u32::from(ssid),
+        source: u32::from(ssid),
     }
 }
 
@@ -62,6 +63,7 @@ pub fn bootstrap() -> Peer {
     Peer {
         identity: Identity::Bootstrap,
         endpoint: 1000,
+        source: 1000,
     }
 }
 
@@ -69,6 +71,7 @@ pub fn unauth() -> Peer {
     Peer {
         identity: Identity::Unauthenticated,
         endpoint: 2000,
+        source: 2000,
     }
 }
 

@@ -26,6 +26,7 @@ fn respond(e: &mut Engine<'_>, peer: Identity, m: &Message<'_>, size: usize) -> 
     let p = Peer {
         identity: peer,
         endpoint: 7,
+        source: 7,
     };
     e.handle_request(&p, m, 1000, &mut b);
     let n = b.finish();
