@@ -49,6 +49,11 @@ const KNOBS: &[(&str, usize, &str)] = &[
         4,
         "Sources (remote addresses) whose owner server hints are rate limited each by their own bucket (feature `c2c`; `engine::hint_limit`).",
     ),
+    (
+        "LWM2M_MAX_SEND_PATHS",
+        8,
+        "Paths in one Send (`Engine::send`, feature `send`).",
+    ),
     ("LWM2M_URI_LEN", 64, "Bytes of a server URI."),
     (
         "LWM2M_KEY_LEN",

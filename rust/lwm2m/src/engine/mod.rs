@@ -10,6 +10,7 @@
 //!   collect outgoing requests and notifications.
 
 mod access;
+mod accounts;
 mod attributes;
 mod block;
 #[cfg(feature = "bootstrap")]
@@ -31,11 +32,14 @@ mod observe;
 mod read;
 mod register;
 mod request;
+#[cfg(feature = "send")]
+mod send;
 mod tree;
 #[cfg(feature = "write")]
 mod write;
 
 pub use crate::coap::dedup::source_key;
+pub use accounts::ServerConfig;
 pub use attributes::Attributes;
 #[cfg(feature = "c2c")]
 pub use c2c::ClientAccount;
@@ -47,6 +51,8 @@ pub use hint_limit::{
 };
 pub use register::{RegistrationState, RetryPolicy};
 pub(crate) use request::Request;
+#[cfg(feature = "send")]
+pub use send::{SendError, SendOutcome, SendResult};
 
 use core::mem::MaybeUninit;
 
@@ -55,8 +61,8 @@ use crate::config::{ENDPOINT_LEN, MAX_OBJECTS};
 use crate::dm::{Caller, Object, ObjectDef};
 use crate::error::{Error, Result};
 use crate::objects::access_control::AccessControl;
-use crate::objects::security::{Security, SecurityInstance};
-use crate::objects::server::{Server, ServerInstance};
+use crate::objects::security::Security;
+use crate::objects::server::Server;
 use crate::path::Path;
 use crate::value::{DataType, Value};
 
@@ -116,40 +122,6 @@ pub struct Outgoing {
     pub confirmable: bool,
 }
 
-/// Factory configuration of a DM server account (instances of objects 0 and 1).
-#[derive(Clone, Copy)]
-pub struct ServerConfig<'c> {
-    /// Short Server ID, 1..=65534.
-    pub ssid: u16,
-    /// Server URI, e.g. `coap://[::1]:5683` or `coaps://...`.
-    pub uri: &'c str,
-    /// Registration lifetime in seconds.
-    pub lifetime: u32,
-    /// Security mode ([`crate::objects::security::mode`]).
-    pub mode: u8,
-    /// PSK identity (PSK mode).
-    pub identity: &'c [u8],
-    /// PSK (PSK mode).
-    pub secret_key: &'c [u8],
-}
-
-impl core::fmt::Debug for ServerConfig<'_> {
-    /// The PSK is never printed, only its length.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("ssid", &self.ssid)
-            .field("uri", &self.uri)
-            .field("lifetime", &self.lifetime)
-            .field("mode", &self.mode)
-            .field("identity", &self.identity)
-            .field(
-                "secret_key",
-                &crate::objects::Redacted(self.secret_key.len()),
-            )
-            .finish()
-    }
-}
-
 /// The LwM2M client engine. `'a` is the lifetime of the application objects.
 pub struct Engine<'a> {
     endpoint: heapless::String<ENDPOINT_LEN>,
@@ -170,6 +142,8 @@ pub struct Engine<'a> {
     rng: u64,
     #[cfg(feature = "c2c")]
     c2c: c2c::State,
+    #[cfg(feature = "send")]
+    sends: send::Sends,
     /// See [`Engine::config_generation`].
     generation: u32,
 }
@@ -237,6 +211,8 @@ impl<'a> Engine<'a> {
             rng: seed | 1,
             #[cfg(feature = "c2c")]
             c2c: c2c::State::default(),
+            #[cfg(feature = "send")]
+            sends: send::Sends::default(),
             generation: 0,
         }
     }
@@ -244,79 +220,6 @@ impl<'a> Engine<'a> {
     /// The endpoint name.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
-    }
-
-    /// Adds a DM server account (factory bootstrap): one Security and one Server instance.
-    pub fn add_server(&mut self, cfg: &ServerConfig<'_>) -> Result<()> {
-        if cfg.ssid == 0
-            || cfg.ssid == crate::path::ID_NONE
-            || self.server.by_ssid(cfg.ssid).is_some()
-        {
-            return Err(Error::BadRequest);
-        }
-        let sec_id = self
-            .security
-            .instances
-            .free_id()
-            .ok_or(Error::ServiceUnavailable)?;
-        let srv_id = self
-            .server
-            .instances
-            .free_id()
-            .ok_or(Error::ServiceUnavailable)?;
-        let mut s = SecurityInstance {
-            id: sec_id,
-            mode: cfg.mode,
-            ssid: cfg.ssid,
-            ..Default::default()
-        };
-        crate::objects::set_str(&mut s.uri, cfg.uri)?;
-        crate::objects::set_bytes(&mut s.identity, cfg.identity)?;
-        crate::objects::set_bytes(&mut s.secret_key, cfg.secret_key)?;
-        if cfg.lifetime == 0 {
-            return Err(Error::BadRequest);
-        }
-        self.server.instances.insert(ServerInstance {
-            id: srv_id,
-            ssid: cfg.ssid,
-            lifetime: cfg.lifetime,
-            ..Default::default()
-        })?;
-        if let Err(e) = self.security.instances.insert(s) {
-            let _ = self.server.instances.remove(srv_id);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Adds the bootstrap server account (used when no DM server is configured, or when
-    /// registration to every server fails).
-    #[cfg(feature = "bootstrap")]
-    pub fn add_bootstrap_server(
-        &mut self,
-        uri: &str,
-        mode: u8,
-        identity: &[u8],
-        key: &[u8],
-    ) -> Result<()> {
-        if self.security.bootstrap().is_some() {
-            return Err(Error::BadRequest);
-        }
-        let id = self
-            .security
-            .instances
-            .free_id()
-            .ok_or(Error::ServiceUnavailable)?;
-        let mut s = SecurityInstance {
-            id,
-            bootstrap: true,
-            mode,
-            ..Default::default()
-        };
-        crate::objects::set_str(&mut s.uri, uri)?;
-        crate::objects::set_bytes(&mut s.identity, identity)?;
-        crate::objects::set_bytes(&mut s.secret_key, key)?;
-        self.security.instances.insert(s)
     }
 
     /// The Security (0) instances: server URIs and credentials, for the driver's transports.
@@ -638,11 +541,19 @@ impl<'a> Engine<'a> {
         if self.c2c.auth.owns_token(resp.token) {
             self.access_response(resp);
         }
+        #[cfg(feature = "send")]
+        if self.sends.owns_token(resp.token) {
+            self.send_response(resp);
+        }
     }
 
     /// Tells the engine that a request or CON notification with `token` sent to `dest` got no
     /// answer (timeout) or was rejected with RST.
     pub fn request_failed(&mut self, dest: Destination, token: &[u8], now: Millis) {
+        #[cfg(feature = "send")]
+        if self.sends.owns_token(token) {
+            return self.send_failed(token);
+        }
         if self.registration.owns_token(token) {
             self.registration_failed(token, now);
         } else if self.bootstrap_owns(token) {
@@ -683,6 +594,10 @@ impl<'a> Engine<'a> {
         if let Some(o) = self.poll_access(now, buf) {
             return Some(o);
         }
+        #[cfg(feature = "send")]
+        if let Some(o) = self.poll_send(buf) {
+            return Some(o);
+        }
         self.poll_notifications(now, buf)
     }
 
@@ -706,6 +621,8 @@ impl<'a> Engine<'a> {
         consider(self.c2c_wakeup());
         #[cfg(feature = "c2c-auth")]
         consider(self.access_wakeup());
+        #[cfg(feature = "send")]
+        consider(self.sends.wakeup());
         t
     }
 

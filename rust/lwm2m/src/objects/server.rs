@@ -24,9 +24,10 @@ pub mod res {
     pub const BINDING: u16 = 7;
     pub const REGISTRATION_UPDATE_TRIGGER: u16 = 8;
     pub const BOOTSTRAP_REQUEST_TRIGGER: u16 = 9;
+    pub const MUTE_SEND: u16 = 23;
 }
 
-static RESOURCES: [R; 10] = [
+static RESOURCES: [R; 11] = [
     R::single(0, "Short Server ID", Op::R, true, T::Integer),
     R::single(1, "Lifetime", Op::RW, true, T::Integer),
     R::single(2, "Default Minimum Period", Op::RW, false, T::Integer),
@@ -43,6 +44,8 @@ static RESOURCES: [R; 10] = [
     R::single(7, "Binding", Op::RW, true, T::String),
     R::single(8, "Registration Update Trigger", Op::E, true, T::None),
     R::single(9, "Bootstrap-Request Trigger", Op::E, false, T::None),
+    // Always defined (one table row); only the `send` feature acts on it.
+    R::single(23, "Mute Send", Op::RW, false, T::Boolean),
 ];
 
 /// Definition of object 1 (version 1.1).
@@ -76,6 +79,9 @@ pub struct ServerInstance {
     pub storing: bool,
     /// Res 7: binding, e.g. "U".
     pub binding: heapless::String<BINDING_LEN>,
+    /// Res 23: Mute Send (LwM2M 1.1): while true the client sends no Send (`POST /dp`) to
+    /// this server ([`Engine::send`](crate::engine::Engine) refuses).
+    pub mute_send: bool,
 }
 
 impl Default for ServerInstance {
@@ -89,6 +95,7 @@ impl Default for ServerInstance {
             disable_timeout: 86400,
             storing: false,
             binding: heapless::String::try_from("U").unwrap_or_default(),
+            mute_send: false,
         }
     }
 }
@@ -138,6 +145,7 @@ impl Object for Server {
             5 => Value::Integer(i.disable_timeout.into()),
             6 => Value::Boolean(i.storing),
             7 => Value::String(&i.binding),
+            23 => Value::Boolean(i.mute_send),
             4 | 8 | 9 => return Err(Error::MethodNotAllowed),
             _ => return Err(Error::NotFound),
         })
@@ -157,7 +165,7 @@ impl Object for Server {
             }
             1 => take::u32(v)? != 0,
             2 | 3 | 5 => take::u32(v).is_ok(),
-            6 => take::bool(v).is_ok(),
+            6 | 23 => take::bool(v).is_ok(),
             7 => {
                 let b = take::str(v)?;
                 valid_binding(b) && b.len() <= BINDING_LEN
@@ -189,6 +197,7 @@ impl Object for Server {
             3 => i.pmax = take::u32(v)?,
             5 => i.disable_timeout = take::u32(v)?,
             6 => i.storing = take::bool(v)?,
+            23 => i.mute_send = take::bool(v)?,
             _ => set_str(&mut i.binding, take::str(v)?)?,
         }
         Ok(())
