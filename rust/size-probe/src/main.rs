@@ -115,6 +115,20 @@ pub extern "C" fn reset() -> ! {
                 black_box(a.security.map(|s| s.secret_key.len()));
             }
         }
+        #[cfg(feature = "send")]
+        {
+            // A sensor reporting one resource now and then, and taking the outcome.
+            let paths = [black_box(lwm2m::Path::resource(3, 0, 9))];
+            let _ = engine.send(
+                1,
+                &paths,
+                black_box(lwm2m::coap::content_format::SENML_CBOR),
+                now,
+            );
+            while let Some(r) = engine.take_send_result() {
+                black_box(&r);
+            }
+        }
         while let Some(out) = poll(&mut engine, now, &mut tx) {
             black_box(&tx[..out.len]);
         }
