@@ -41,6 +41,26 @@ pub enum Event {
         /// The removed registration.
         registration: Registration,
     },
+    /// A Send (`POST /dp`) from a registered client, answered 2.04 ([`crate::reporting`]).
+    Send {
+        /// The client.
+        endpoint: String,
+        /// Content-Format of the payload.
+        format: u16,
+        /// The values, in payload order.
+        values: Vec<crate::dm::values::OwnedRecord>,
+        /// Values not kept (the client's store was full, [`crate::reporting::MAX_SEND_VALUES`]).
+        dropped: u64,
+    },
+    /// A Send from a registered client was refused (4.00 undecodable or empty, 4.15 format).
+    SendFailed {
+        /// The client.
+        endpoint: String,
+        /// The answer.
+        code: u8,
+        /// Why (the decoder's error).
+        reason: String,
+    },
     /// A notification of an observation.
     Notification {
         /// Endpoint name.
@@ -198,6 +218,8 @@ impl Event {
             Event::Expired { .. } => "expired",
             Event::RegistrationLimited { .. } => "registration-limited",
             Event::Notification { .. } => "notification",
+            Event::Send { .. } => "send",
+            Event::SendFailed { .. } => "send-failed",
             Event::ObservationEnded { .. } => "observation-ended",
             Event::Bootstrap { .. } => "bootstrap",
             Event::BootstrapFinished { .. } => "bootstrap-finished",
@@ -222,6 +244,8 @@ impl Event {
             | Event::Deregistered { registration }
             | Event::Expired { registration } => &registration.endpoint,
             Event::Notification { endpoint, .. }
+            | Event::Send { endpoint, .. }
+            | Event::SendFailed { endpoint, .. }
             | Event::RegistrationLimited { endpoint, .. }
             | Event::ObservationEnded { endpoint, .. }
             | Event::Bootstrap { endpoint, .. }
@@ -259,6 +283,20 @@ impl Event {
             Event::Notification { path, response, .. } => {
                 j["path"] = json!(path.to_string());
                 j["response"] = response.to_json();
+            }
+            Event::Send {
+                format,
+                values,
+                dropped,
+                ..
+            } => {
+                j["format"] = json!(crate::dm::values::format_name(*format));
+                j["values"] = json!(values.iter().map(|r| r.to_json()).collect::<Vec<_>>());
+                j["dropped"] = json!(dropped);
+            }
+            Event::SendFailed { code, reason, .. } => {
+                j["code"] = json!(crate::transport::msg::code_string(*code));
+                j["reason"] = json!(reason);
             }
             Event::RegistrationLimited { reason, .. } => j["reason"] = json!(reason),
             Event::ObservationEnded { path, reason, .. } => {

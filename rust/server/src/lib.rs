@@ -46,7 +46,8 @@
 //!    [`transport::secure::SecureTransport`]);
 //! 3. [`dm`] (device management): `types`, `values`, `senml_json`, `codec`, `ops`, `formats`;
 //! 4. [`registration`]: `record`, `registry` (limits, expiry), `rd` (the `/rd` handler);
-//! 5. [`bootstrap`], then [`event`];
+//! 5. [`bootstrap`], then [`event`], then [`reporting`] (Send, `POST /dp`: decoding, the latest
+//!    values per client);
 //! 6. [`access`], lower half: `limit` (the `/ac` rate limit), `policy`, `c2c` (accounts,
 //!    grants, credentials), `state` (grant state file);
 //! 7. [`config`] (every knob, [`Config`]), then `shared` (state shared by the threads, the
@@ -74,6 +75,7 @@ pub mod event;
 pub use lwm2m_oscore::peer as oscore;
 pub mod registration;
 pub mod relay;
+pub mod reporting;
 pub mod server;
 pub(crate) mod shared;
 pub(crate) mod sync;

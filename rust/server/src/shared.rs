@@ -15,8 +15,9 @@ use crate::dm::ops::Response;
 use crate::error::ServerError;
 use crate::event::Event;
 use crate::registration::Registry;
+use crate::reporting::SendStore;
 use crate::sync::lock;
-use crate::transport::msg::{OutRequest, Reply};
+use crate::transport::msg::{IncomingRequest, OutRequest, Reply};
 use crate::transport::PeerSecurity;
 
 /// State shared by the loop, the handles, the C2C worker and the HTTP threads.
@@ -28,11 +29,25 @@ pub(crate) struct Shared {
     pub(crate) policy: Mutex<Policy>,
     /// C2C accounts and grants.
     pub(crate) c2c: Mutex<C2cState>,
+    /// The latest values clients sent (`POST /dp`).
+    pub(crate) sends: Mutex<SendStore>,
 }
 
 impl Shared {
     pub(crate) fn emit(&self, ev: Event) {
         lock(&self.subscribers).retain(|s| s.send(ev.clone()).is_ok());
+    }
+
+    /// A Send (`/dp`): recorded and reported ([`crate::reporting::handle`]); the reply.
+    pub(crate) fn on_send(&self, req: &IncomingRequest) -> Reply {
+        let (reply, event) = {
+            let registry = lock(&self.registry);
+            crate::reporting::handle(req, &registry, &mut lock(&self.sends))
+        };
+        if let Some(ev) = event {
+            self.emit(ev);
+        }
+        reply
     }
 }
 

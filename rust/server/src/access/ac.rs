@@ -50,11 +50,10 @@ use crate::access::policy::{bounded_lifetime, Decision, Policy, PolicyError};
 use crate::config::C2cConfig;
 use crate::error::ServerError;
 use crate::event::Event;
-use crate::registration::{Registration, Registry};
+use crate::registration::{Registration, Registry, SenderError};
 use crate::shared::Shared;
 use crate::sync::lock;
 use crate::transport::msg::{IncomingRequest, Reply};
-use crate::transport::PeerSecurity;
 
 /// An access request that passed every check: what the worker installs.
 #[derive(Clone, Debug)]
@@ -201,14 +200,12 @@ fn check_inner(
     else {
         return Checked::Reply(Reply::code(code::INTERNAL_SERVER_ERROR));
     };
-    let mut at_addr = registry.list().into_iter().filter(|r| match &req.security {
-        PeerSecurity::NoSec => r.security == PeerSecurity::NoSec && r.addr == req.peer,
-        sec => r.security == *sec,
-    });
-    let requester = match (at_addr.next(), at_addr.next()) {
-        (Some(r), None) => r,
-        (None, _) => return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered")),
-        (Some(_), Some(_)) => {
+    let requester = match registry.sender(req.peer, &req.security) {
+        Ok(r) => r,
+        Err(SenderError::NotRegistered) => {
+            return Checked::Reply(diag(code::UNAUTHORIZED, "requester not registered"))
+        }
+        Err(SenderError::Ambiguous) => {
             return Checked::Reply(diag(code::UNAUTHORIZED, "requester not identified"))
         }
     };
@@ -283,7 +280,7 @@ fn check_inner(
         }
     };
     if q.credentials
-        && existing.is_some_and(|p| still_installed(p, &requester, host, &grants, state))
+        && existing.is_some_and(|p| still_installed(p, requester, host, &grants, state))
     {
         return Checked::Existing;
     }

@@ -18,6 +18,7 @@
 //! | PUT | `/api/clients/<ep>/<path>/attributes?pmin=..&pmax=..&gt=..&lt=..&st=..` | Write-Attributes |
 //! | GET | `/api/clients/<ep>/composite?paths=/3/0/0,/3/0/1[&format=..]` | Read-Composite |
 //! | PUT | `/api/clients/<ep>/composite[?format=senml-cbor\|senml-json]` (JSON array of `{path,value[,type]}`) | Write-Composite |
+//! | GET | `/api/clients/<ep>/send` | the latest values the client sent (Send, `POST /dp`; [`crate::reporting`]) |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
 //! | GET | `/api/grants` | client-to-client grants (no secrets) |
 //! | DELETE | `/api/grants/<id>` | revoke a grant (report of every step) |
@@ -267,6 +268,12 @@ fn client_route(
             let recs = records_from_json(&json_body(req)?, &Path::ROOT)?;
             op_result(h.write_composite(ep, &recs, format))
         }
+        ("GET", "send") if head.is_empty() => op_json(h.sent_values(ep).map(|r| {
+            r.map_or_else(
+                || json!({"sends": 0, "dropped": 0, "values": []}),
+                |r| r.to_json(),
+            )
+        })),
         ("GET", "discover") => op_result(h.discover(ep, &parse_path(head)?)),
         ("POST", "observe") => op_result(h.observe(ep, &parse_path(head)?, format)),
         ("DELETE", "observe") => op_result(h.cancel_observe(ep, &parse_path(head)?)),

@@ -18,4 +18,4 @@ pub use rd::{
 pub use record::{
     ObjectLink, ObjectLinks, RegisterParams, Registration, UpdateParams, DEFAULT_LIFETIME,
 };
-pub use registry::{Registry, RegistryLimits};
+pub use registry::{Registry, RegistryLimits, SenderError};

@@ -5,6 +5,16 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::record::{ObjectLinks, Registration, UpdateParams};
+use crate::transport::udp::PeerSecurity;
+
+/// Why [`Registry::sender`] found no one registration for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SenderError {
+    /// No registration has that identity (or, for NoSec, that address).
+    NotRegistered,
+    /// Several NoSec registrations share the address.
+    Ambiguous,
+}
 
 /// Bounds of the registry (`--max-registrations`, `--max-lifetime`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +88,25 @@ impl Registry {
     /// The registration of the client at a transport address.
     pub fn find_by_addr(&self, addr: SocketAddr) -> Option<&Registration> {
         self.by_ep.values().find(|r| r.addr == addr)
+    }
+
+    /// The registration a request without a registration ID in its path comes from (`/ac`,
+    /// `/dp`): over DTLS or OSCORE the one bound to that identity, over NoSec the NoSec one
+    /// at that address.
+    pub fn sender(
+        &self,
+        peer: SocketAddr,
+        security: &PeerSecurity,
+    ) -> Result<&Registration, SenderError> {
+        let mut found = self.by_ep.values().filter(|r| match security {
+            PeerSecurity::NoSec => r.security == PeerSecurity::NoSec && r.addr == peer,
+            sec => r.security == *sec,
+        });
+        match (found.next(), found.next()) {
+            (Some(r), None) => Ok(r),
+            (None, _) => Err(SenderError::NotRegistered),
+            (Some(_), Some(_)) => Err(SenderError::Ambiguous),
+        }
     }
 
     /// True if the ID is in use.

@@ -322,6 +322,7 @@ impl EventLoop {
                 self.on_outcome(outcome);
                 Dispatched::Reply(reply)
             }
+            Some("dp") => Dispatched::Reply(self.shared.on_send(req)),
             Some("bs") if req.path.len() == 1 => {
                 if req.code != code::POST {
                     return Dispatched::Reply(Reply::code(code::METHOD_NOT_ALLOWED));

@@ -131,6 +131,21 @@ impl ServerHandle {
         lock(&self.inner.shared.registry).get(endpoint).cloned()
     }
 
+    /// The latest values `endpoint` sent (`POST /dp`, [`crate::reporting`]) under its current
+    /// registration; `None` if it sent nothing yet.
+    pub fn sent_values(
+        &self,
+        endpoint: &str,
+    ) -> Result<Option<crate::reporting::Received>, ServerError> {
+        let registry = lock(&self.inner.shared.registry);
+        if registry.get(endpoint).is_none() {
+            return Err(ServerError::UnknownEndpoint(endpoint.into()));
+        }
+        Ok(lock(&self.inner.shared.sends)
+            .get(endpoint, &registry)
+            .cloned())
+    }
+
     /// The first content format tried for a client without an explicit one: the format it
     /// last answered in, else SenML CBOR for LwM2M 1.1 and TLV for 1.0 (see [`formats`]).
     pub fn default_format(&self, endpoint: &str) -> Result<u16, ServerError> {
