@@ -96,6 +96,18 @@ struct Cli {
     /// client stops or the account closes.
     #[arg(long, value_name = "HOST_EP,HOST_URI,PATH")]
     c2c_observe: Vec<String>,
+    /// Send (LwM2M 1.1 `POST /dp`) the values at PATH (an object, instance or resource, e.g.
+    /// /3303/0/5700; repeatable: one Send carries all) to every registered server every
+    /// --send-period. One line per outcome: `send sent` (2.04) or `send failed` (error code,
+    /// timeout, busy: the previous Send is unanswered, or the server's Mute Send /1/x/23).
+    #[arg(long, value_name = "PATH", value_parser = send_path)]
+    send: Vec<lwm2m::Path>,
+    /// Seconds between Sends of --send (fractions allowed).
+    #[arg(long, value_name = "S", default_value = "10", value_parser = seconds)]
+    send_period: Duration,
+    /// Content format of --send: senml-cbor (112) or lwm2m-cbor (11544).
+    #[arg(long, value_name = "FORMAT", default_value = "senml-cbor", value_parser = send_format)]
+    send_format: u16,
     /// De-register and exit after S seconds.
     #[arg(long, value_name = "S", value_parser = seconds)]
     duration: Option<Duration>,
@@ -272,6 +284,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     c.accept_any_peer_as = cli.accept_any_peer_as;
     c.duration = cli.duration;
     c.dtls_server = cli.dtls.config();
+    c.send_paths = cli.send;
+    c.send_period = Some(cli.send_period);
+    c.send_format = cli.send_format;
     // In command-line order (operation numbers follow it).
     let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
     c2c_at.extend(
@@ -293,6 +308,21 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         quiet: cli.quiet,
         c2c,
     }))
+}
+
+fn send_path(v: &str) -> Result<lwm2m::Path, String> {
+    match lwm2m::Path::parse_str(v) {
+        Ok(p) if !p.is_root() => Ok(p),
+        _ => Err(format!("{v:?} is not an LwM2M path such as /3303/0/5700")),
+    }
+}
+
+fn send_format(v: &str) -> Result<u16, String> {
+    match v {
+        "senml-cbor" | "112" => Ok(cf::SENML_CBOR),
+        "lwm2m-cbor" | "11544" => Ok(cf::LWM2M_CBOR),
+        _ => Err(format!("{v:?}: senml-cbor or lwm2m-cbor")),
+    }
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
@@ -348,6 +378,31 @@ mod tests {
         assert!(e.contains("--c2c-read"), "{e}");
         let e = parse("--endpoint r --server coap://h --c2c-observe lamp,coap://h,/x").unwrap_err();
         assert!(e.contains("--c2c-observe"), "{e}");
+    }
+
+    #[test]
+    fn send_options() {
+        let (c, _) = parse(
+            "--endpoint s --server coap://127.0.0.1:5683 --temperature 1 \
+             --send /3303/0/5700 --send /3/0 --send-period 0.5 --send-format lwm2m-cbor",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.send_paths,
+            [
+                lwm2m::Path::resource(3303, 0, 5700),
+                lwm2m::Path::instance(3, 0)
+            ]
+        );
+        assert_eq!(c.send_period, Some(Duration::from_millis(500)));
+        assert_eq!(c.send_format, cf::LWM2M_CBOR);
+        let e = parse("--endpoint s --server coap://h --send /x").unwrap_err();
+        assert!(e.contains("--send"), "{e}");
+        let e = parse("--endpoint s --server coap://h --send /3 --send-format tlv").unwrap_err();
+        assert!(e.contains("--send-format"), "{e}");
+        let e = parse("--endpoint s --server coap://h --send /3 --send-period 0").unwrap_err();
+        assert!(e.contains("send period"), "{e}");
     }
 
     #[test]
@@ -417,6 +472,9 @@ mod tests {
             "--accept-any-peer-as",
             "--c2c-read",
             "--c2c-observe",
+            "--send ",
+            "--send-period",
+            "--send-format",
             "--duration",
             "--quiet",
             "--help",

@@ -121,6 +121,14 @@ pub struct ClientConfig {
     pub seed: Option<u64>,
     /// Limits of the client's DTLS server role (listener PSKs, hosting C2C peers).
     pub dtls_server: lwm2m_dtls::Config,
+    /// Send (`POST /dp`) these paths to every registered server every [`Self::send_period`]
+    /// (empty: no periodic Send; [`ClientHandle::send`](super::ClientHandle::send) sends on
+    /// demand).
+    pub send_paths: Vec<lwm2m::Path>,
+    /// Period of the periodic Send (required with [`Self::send_paths`]).
+    pub send_period: Option<Duration>,
+    /// Content-Format of the periodic Send: SenML CBOR (112, default) or LwM2M CBOR (11544).
+    pub send_format: u16,
 }
 
 impl ClientConfig {
@@ -143,6 +151,9 @@ impl ClientConfig {
             tx: TransmissionParams::default(),
             seed: None,
             dtls_server: lwm2m_dtls::Config::default(),
+            send_paths: Vec::new(),
+            send_period: None,
+            send_format: lwm2m::coap::content_format::SENML_CBOR,
         }
     }
 
@@ -187,6 +198,15 @@ impl ClientConfig {
         }
         if self.servers.is_empty() && self.bootstrap.is_none() {
             return bad("need at least one --server or a --bootstrap server".into());
+        }
+        if self.send_paths.len() > lwm2m::config::MAX_SEND_PATHS {
+            return bad(format!(
+                "at most {} Send paths (LWM2M_MAX_SEND_PATHS)",
+                lwm2m::config::MAX_SEND_PATHS
+            ));
+        }
+        if !self.send_paths.is_empty() && self.send_period.is_none_or(|p| p.is_zero()) {
+            return bad("Send paths need a send period above 0".into());
         }
         if self.servers.len() > lwm2m::config::MAX_SERVERS {
             return bad(format!("at most {} servers", lwm2m::config::MAX_SERVERS));
@@ -295,6 +315,8 @@ pub enum ClientError {
     Io(io::Error),
     /// The engine refused the configuration or a value.
     Engine(lwm2m::Error),
+    /// The engine refused a Send.
+    Send(lwm2m::engine::SendError),
     /// The client thread is gone or did not answer in time.
     Stopped,
 }
@@ -306,6 +328,7 @@ impl fmt::Display for ClientError {
             ClientError::Uri(u, e) => write!(f, "{u}: {e}"),
             ClientError::Io(e) => write!(f, "{e}"),
             ClientError::Engine(e) => write!(f, "engine: {e}"),
+            ClientError::Send(e) => write!(f, "send: {e}"),
             ClientError::Stopped => f.write_str("the client is not running"),
         }
     }

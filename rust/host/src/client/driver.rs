@@ -277,6 +277,8 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     pub fn flush(&mut self) {
         self.server_oscore_sync();
         self.c2c_service();
+        // Sends the last datagram's answer ended.
+        self.send_service();
         let mut buf = std::mem::take(&mut self.buf);
         // Bounded: each round either sends or reports a failure that reschedules into the
         // future; the bound only guards against an engine bug spinning the loop.
@@ -312,6 +314,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             }
             // Closed accounts, access results: may queue more work.
             self.c2c_service();
+            self.send_service();
         }
         self.buf = buf;
         // Accounts the timers just closed.

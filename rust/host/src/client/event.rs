@@ -96,6 +96,19 @@ pub enum Event {
         /// The engine's counters after the request.
         counters: HintCounters,
     },
+    /// A Send (`POST /dp`) was answered 2.04.
+    DataSent {
+        /// Short Server ID.
+        ssid: u16,
+    },
+    /// A Send was refused by the engine (busy, Mute Send), answered with an error, or got no
+    /// answer.
+    DataSendFailed {
+        /// Short Server ID.
+        ssid: u16,
+        /// The response code, or why there was none.
+        reason: String,
+    },
     /// A message could not be sent.
     SendFailed {
         /// Destination.
@@ -208,6 +221,10 @@ impl fmt::Display for Event {
                 "hint limited ({limit}) for {peer}: sent={} source_limited={} global_limited={} table_full={}",
                 c.sent, c.source_limited, c.global_limited, c.table_full
             ),
+            Event::DataSent { ssid } => write!(f, "send sent ssid={ssid} (2.04)"),
+            Event::DataSendFailed { ssid, reason } => {
+                write!(f, "send failed ssid={ssid}: {reason}")
+            }
             Event::SendFailed { dest, reason } => write!(f, "send to {dest} failed: {reason}"),
             Event::C2c { op, step } => write!(f, "c2c #{op}: {step}"),
             Event::C2cClosed {

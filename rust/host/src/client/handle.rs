@@ -22,6 +22,7 @@ use super::c2c::C2cRequest;
 use super::config::{ClientConfig, ClientError};
 use super::driver::{DriverOptions, HostClient, TICK};
 use super::event::Event;
+use super::send::SendSchedule;
 use crate::clock::{MonotonicClock, Rng};
 use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS};
 use crate::oscore::{FileSeqnoStore, OscoreParams};
@@ -135,6 +136,14 @@ impl ClientHandle {
         self.wake();
         rx.recv_timeout(COMMAND_TIMEOUT)
             .map_err(|_| ClientError::Stopped)
+    }
+
+    /// Queues a Send (`POST /dp`) of `paths` to server `ssid` in `format` (SenML CBOR or LwM2M
+    /// CBOR); the outcome comes as the event `send sent` / `send failed`.
+    pub fn send(&self, ssid: u16, paths: &[Path], format: u16) -> Result<(), ClientError> {
+        let paths = paths.to_vec();
+        self.with_engine(move |e, now| e.send(ssid, &paths, format, now))?
+            .map_err(ClientError::Send)
     }
 
     /// Registration state toward server `ssid`.
@@ -437,6 +446,18 @@ fn run(
     let period = config.period.map(|p| p.as_millis().max(1) as Millis);
     let mut next_tick = period;
     let end = config.duration.map(|d| d.as_millis() as Millis);
+    let mut sends = config
+        .send_period
+        .filter(|_| !config.send_paths.is_empty())
+        .map(|p| {
+            let period = p.as_millis().max(1) as Millis;
+            SendSchedule {
+                paths: config.send_paths.clone(),
+                format: config.send_format,
+                period,
+                next: client.now() + period,
+            }
+        });
     client.start();
     'outer: loop {
         loop {
@@ -478,10 +499,14 @@ fn run(
         if let Some(a) = actions.take() {
             client.emit(Event::DeviceAction(a));
         }
+        if let Some(s) = sends.as_mut() {
+            client.send_due(s);
+        }
         client.flush();
         let now = client.now();
         let mut wait = TICK;
-        for t in [next_tick, end].into_iter().flatten() {
+        let next_send = sends.as_ref().map(|s| s.next);
+        for t in [next_tick, end, next_send].into_iter().flatten() {
             wait = wait.min(Duration::from_millis(t.saturating_sub(now)));
         }
         if let Err(e) = client.receive_once(wait) {
@@ -496,12 +521,13 @@ fn run(
     client.emit(Event::Stopped);
 }
 
-/// Waits up to `timeout` for an event matching `f` on `rx` (a helper for tests and demos).
-pub fn wait_for_event(
-    rx: &Receiver<Event>,
+/// Waits up to `timeout` for an event matching `f` on `rx` (a helper for tests and demos;
+/// any event type, e.g. the server's too).
+pub fn wait_for_event<E>(
+    rx: &Receiver<E>,
     timeout: Duration,
-    mut f: impl FnMut(&Event) -> bool,
-) -> Option<Event> {
+    mut f: impl FnMut(&E) -> bool,
+) -> Option<E> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
