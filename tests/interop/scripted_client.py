@@ -71,15 +71,21 @@ class ScriptedClient:
 
     def register(self, version="1.1", links="</3/0>,</3303/0>", query=None):
         """Sends Register; returns the server's response."""
-        self.mid += 1
         q = query if query is not None else [f"ep={self.endpoint}", f"lt={self.lifetime}"] + (
             [f"lwm2m={version}"] if version else [])
-        m = Message(code=POST, payload=links.encode())
+        return self.request(POST, ("rd",), links.encode(), cf=40, query=q, what="Register")
+
+    def request(self, code, path, payload=b"", cf=None, query=(), what="the request"):
+        """Sends a CON request from this client's socket; returns the server's response."""
+        self.mid += 1
+        m = Message(code=code, payload=payload)
         # Set after construction: this script manages the message layer itself.
         m.mtype, m.mid, m.token = CON, self.mid, bytes([self.mid & 0xFF, 7])
-        m.opt.uri_path = ("rd",)
-        m.opt.uri_query = tuple(q)
-        m.opt.content_format = 40
+        m.opt.uri_path = tuple(path)
+        if query:
+            m.opt.uri_query = tuple(query)
+        if cf is not None:
+            m.opt.content_format = cf
         self.sock.sendto(m.encode(), self.server)
         end = time.monotonic() + 10
         while time.monotonic() < end:
@@ -89,7 +95,7 @@ class ScriptedClient:
                 continue
             if r.mid == self.mid:
                 return r
-        raise AssertionError("no answer to Register")
+        raise AssertionError(f"no answer to {what}")
 
     def stop(self):
         self.stopped.set()
