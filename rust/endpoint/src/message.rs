@@ -617,7 +617,10 @@ impl<D: Copy> MessageLayer<D> {
 
     /// True if a pending or queued CON, or an observation this side made, goes to `dest`: a
     /// driver keeps the peer handle of such a destination.
-    pub fn refers_to(&self, dest: Destination) -> bool {
+    pub fn refers_to(&self, dest: D) -> bool
+    where
+        D: PartialEq,
+    {
         self.pending.iter().any(|p| p.dest == dest)
             || self.observing.values().any(|(d, _)| *d == dest)
     }
