@@ -1,6 +1,7 @@
 //! The event loop: the one thread that owns the CoAP message layer, the exchanges,
 //! observations and bootstrap sessions.
 
+mod lifetime;
 mod nstart;
 
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ pub(super) struct EventLoop {
     ac_limiter: AcLimiter,
     /// [`Exchange::seq`] of the next exchange.
     next_seq: u64,
+    /// Registrations whose lifetime was shortened, told once the reply is out (`lifetime`).
+    shortened: Vec<crate::registration::Registration>,
 }
 
 impl EventLoop {
@@ -78,6 +81,7 @@ impl EventLoop {
             jobs,
             separate: Vec::new(),
             next_seq: 0,
+            shortened: Vec::new(),
             ac_limiter: AcLimiter::new(
                 config.c2c.rate_limit,
                 config.registrations.max_registrations,
@@ -307,6 +311,7 @@ impl EventLoop {
         if let Some((ep, cfg)) = post {
             self.start_bootstrap(ep, peer, &cfg, now);
         }
+        self.write_lifetimes(now);
     }
 
     fn dispatch(&mut self, req: &IncomingRequest, now: Instant) -> Dispatched {
@@ -391,21 +396,19 @@ impl EventLoop {
                 if let Some(old) = &replaced {
                     self.drop_observations(&old.id, "client registered again");
                 }
-                if let Some(requested) = lifetime_requested {
-                    self.shared.emit(Event::RegistrationLimited {
-                        endpoint: registration.endpoint.clone(),
-                        reason: format!(
-                            "lifetime {requested} s shortened to {} s (--max-lifetime)",
-                            registration.lifetime
-                        ),
-                    });
-                }
+                self.lifetime_shortened(&registration, lifetime_requested);
                 self.shared.emit(Event::Registered {
                     registration,
                     replaced: replaced.map(|r| r.id),
                 });
             }
-            Outcome::Updated(registration) => self.shared.emit(Event::Updated { registration }),
+            Outcome::Updated {
+                registration,
+                lifetime_requested,
+            } => {
+                self.lifetime_shortened(&registration, lifetime_requested);
+                self.shared.emit(Event::Updated { registration });
+            }
             Outcome::Refused { endpoint, reason } => {
                 self.shared
                     .emit(Event::RegistrationLimited { endpoint, reason });
@@ -597,6 +600,11 @@ impl EventLoop {
                 let _ = reply.send(result);
             }
             Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, result, now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, result),
         }
     }
 

@@ -57,6 +57,11 @@ impl EventLoop {
                 let _ = reply.send(Err(e));
             }
             Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, Err(e), now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, Err(e)),
         }
     }
 }
