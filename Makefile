@@ -101,14 +101,15 @@ bench:
 
 ## eval: the paper's evaluation (tests/eval/README.md). Without EXP: the small variants of
 ## Figures 7a, 7b, 8, 10 and 9 on the host backend (a few minutes), then one summary table
-## (BACKEND=riot: the reduced Fig. 7a + 8 of experiments/riot-reduced.toml).
+## (BACKEND=riot: the reduced Fig. 7a and Fig. 8 of experiments/riot-fig7a.toml and
+## riot-reduced.toml).
 ## `make eval EXP=tests/eval/experiments/fig8.toml BACKEND=host|riot|iotlab` for one
 ## experiment (iotlab: the dry run, which contacts nothing).
 EXP ?=
 BACKEND ?= host
 EVAL_QUICK := fig7a-quick fig7b-quick fig8-quick fig10-quick fig9-quick
 ifeq ($(BACKEND),riot)
-EVAL_QUICK := riot-reduced
+EVAL_QUICK := riot-fig7a riot-reduced
 endif
 eval:
 	@tests/install-deps.sh eval

@@ -43,6 +43,21 @@
 #                     requester's protected requests then go over DTLS (EV c2c_request ...
 #                     dtls, the host's EVT kind=request peer=dtls-client)
 #   C2C_HOP_SECONDS   seconds per route setting in step 4 (default 6 periods + 2)
+#   C2C_VALUES        distinct values each flow of steps 2 and 3 waits for before it is checked
+#                     (default 3; then 3 periods more); the delays are reported over them
+#   C2C_FORWARDERS    N (default 0): steps 2 and 3 with N apps/forwarder nodes between the
+#                     clients and the border router, the paper's Fig. 6 chain. The medium's
+#                     topology (zep_hub.py --topology) lets the border router hear forwarder 1
+#                     only, forwarder i its neighbours i-1 and i+1, and the clients (host,
+#                     requester, baseline) forwarder N and each other. Forwarder i takes its
+#                     prefix from i-1's Router Advertisement and advertises it on
+#                     (FORWARDER_RA=1), the clients take forwarder N as their router
+#                     (6LoWPAN-ND), and static /128 routes on the border router and on
+#                     forwarders 1..N-1 lead down to each client. The client-to-client traffic
+#                     goes requester -> forwarder N -> host whatever N (6LoWPAN-ND hosts send
+#                     everything through their router; with N = 0 that router is the border
+#                     router), the server-centric relay through all N forwarders both ways.
+#                     Not with steps 1 and 4 (their nodes assume one collision domain).
 #   ZEP_HUB_ARGS      more options of the medium (tests/riot/zep_hub.py --help), e.g. a loss
 #                     rate: ZEP_HUB_ARGS='--loss 0.1 --seed 7'
 #   ZEP_AIRTIME       1 (default): the hub gives each frame its 802.15.4 air time, one frame at a
@@ -73,6 +88,20 @@ WORK=$(mktemp -d)
 PASS=0
 FAIL=0
 STEPS=${C2C_STEPS:-1234}
+FWD=${C2C_FORWARDERS:-0}
+VALUES=${C2C_VALUES:-3}
+[[ $VALUES =~ ^[1-9][0-9]*$ ]] || { echo "C2C_VALUES must be a positive number, not '$VALUES'"; exit 2; }
+if ! [[ $FWD =~ ^[0-9]$ ]]; then
+    echo "C2C_FORWARDERS must be a number from 0 to 9, not '$FWD'"; exit 2
+fi
+if [ "$FWD" -gt 0 ] && [[ $STEPS == *[14]* ]]; then
+    echo "C2C_FORWARDERS=$FWD runs steps 2 and 3 only: set C2C_STEPS=23 (not $STEPS)"; exit 2
+fi
+EUI_BR=00:5a:45:50:0a:00:00:fe
+EUI_H=00:5a:45:50:0a:00:00:11
+EUI_R=00:5a:45:50:0a:00:00:12
+EUI_BASE=00:5a:45:50:0a:00:00:13
+fw_eui() { echo "00:5a:45:50:0a:00:00:3$1"; }
 SECURITY=${C2C_SECURITY:-oscore}
 case $SECURITY in
     oscore) C2C_BUILD=(LWM2M_OSCORE=1) BIN_SUFFIX= ;;
@@ -162,6 +191,7 @@ build() { # app [make variables...]
     # A build with other modules gets a bin directory (and cargo target) of its own.
     BIN[$app]=native64-zep
     [[ " $* " == *" LWM2M_ROUTER=1 "* ]] && BIN[$app]=native64-zep-router
+    [[ " $* " == *" FORWARDER_RA=1 "* ]] && BIN[$app]=native64-zep-ra
     BIN[$app]=${BIN[$app]}$BIN_SUFFIX
     if ! make -C "$ROOT/apps/$app" BOARD=native64 USE_ZEP=1 BINDIR="$ROOT/apps/$app/bin/${BIN[$app]}" \
             LWM2M_SERVER_URI="$URI" "$@" -j"$(nproc)" >"$WORK/build-$app.log" 2>&1; then
@@ -284,6 +314,16 @@ HUB_ARGS=()
 [ "${ZEP_AIRTIME:-1}" = 0 ] && HUB_ARGS=(--no-airtime)
 # shellcheck disable=SC2206 # words on purpose: `--loss 0.1 --seed 7`
 HUB_ARGS+=(${ZEP_HUB_ARGS:-})
+if [ "$FWD" -gt 0 ]; then
+    # The Fig. 6 chain: border router - forwarder 1 - ... - forwarder N - {clients}.
+    {
+        prev=$EUI_BR
+        for i in $(seq "$FWD"); do echo "$prev $(fw_eui "$i")"; prev=$(fw_eui "$i"); done
+        for c in "$EUI_H" "$EUI_R" "$EUI_BASE"; do echo "$prev $c"; done
+        echo "$EUI_H $EUI_R"; echo "$EUI_H $EUI_BASE"; echo "$EUI_R $EUI_BASE"
+    } >"$WORK/topology"
+    HUB_ARGS+=(--topology "$WORK/topology")
+fi
 # Real-time priority when the kernel allows it: the medium's ACKs must reach a sender within its
 # 864 us ACK wait, which a descheduled hub misses (retransmitted frames).
 RT=()
@@ -306,10 +346,53 @@ ip netns exec "$NS" curl -s -N -m 100000 "http://127.0.0.1:$HTTP_PORT/api/events
 HOLDS+=($!)
 
 echo "== border router (tap0 + ZEP)"
-start_node br border-router 00:5a:45:50:0a:00:00:fe tap0
+start_node br border-router "$EUI_BR" tap0
 check "border router up (upstream $BR_ADDR, prefix $RADIO_PREFIX)" \
     wait_for "border-router: upstream" "$WORK/br.log" 10
 check "border router pings the server side of the tap ($SERVER_ADDR)" ping_from br "$SERVER_ADDR"
+IF_BR=$(sed -n 's/^border-router: iface \([0-9]*\) downstream.*/\1/p' "$WORK/br.log" | head -1)
+
+# wait_gaddr <name> <seconds>: until the node has an address from the radio prefix (GADDR,
+# LLADDR and IFACE set as node_ifconfig does).
+wait_gaddr() {
+    local i
+    for i in $(seq "$2"); do
+        node_ifconfig "$1"
+        [ -n "$GADDR" ] && return 0
+        sleep 1
+    done
+    return 1
+}
+# route <node> <iface> <destination> <next hop>: one /128 route, replacing an older one.
+route() {
+    shell "$1" nib route del "$2" "$3/128"
+    sleep 0.1
+    shell "$1" nib route add "$2" "$3/128" "$4"
+    sleep 0.1
+}
+# ipv6_tx <node> <iface>: packets the node's IPv6 layer sent so far.
+ipv6_tx() {
+    local n
+    n=$(grep -c "Statistics for IPv6" "$WORK/$1.log")
+    shell "$1" ifconfig "$2" stats
+    count_at_least "$((n + 1))" "Statistics for IPv6" "$WORK/$1.log" 5 || { echo 0; return; }
+    sleep 0.3
+    awk '/Statistics for IPv6/ { s = 1 } s && /TX packets/ { v = $3; s = 0 } END { print v + 0 }' \
+        "$WORK/$1.log"
+}
+declare -A FW_LL FW_IF
+# attach_below_forwarders <name>: with C2C_FORWARDERS, once the client has its address, the
+# routes down to it (border router -> forwarder 1 -> ... -> forwarder N, which has the client in
+# its neighbour cache from the address registration). Its first CoAP messages may go before
+# that and are retransmitted.
+attach_below_forwarders() {
+    [ "$FWD" -gt 0 ] || return 0
+    check "$1 gets an address from forwarder $FWD's prefix" wait_gaddr "$1" 30
+    [ -n "$GADDR" ] || return 0
+    local g=$GADDR i
+    route br "$IF_BR" "$g" "${FW_LL[1]}"
+    for ((i = 1; i < FWD; i++)); do route "fw$i" "${FW_IF[$i]}" "$g" "${FW_LL[$((i + 1))]}"; done
+}
 
 summary() {
     echo "---- border router"; shell br "nib neigh"; sleep 0.5; tail -8 "$WORK/br.log"
@@ -321,6 +404,19 @@ summary() {
         done
     fi
 }
+
+if [ "$FWD" -gt 0 ]; then
+    echo "== $FWD forwarder(s) between the border router and the clients (Fig. 6 chain)"
+    build forwarder FORWARDER_RA=1 || { summary; finish; }
+    for i in $(seq "$FWD"); do
+        start_node "fw$i" forwarder "$(fw_eui "$i")"
+        wait_for "^forwarder: iface" "$WORK/fw$i.log" 10
+        check "forwarder $i gets the prefix from $([ "$i" = 1 ] && echo "the border router" || echo "forwarder $((i - 1))")" \
+            wait_gaddr "fw$i" 40
+        FW_LL[$i]=$LLADDR FW_IF[$i]=$IFACE
+        echo "forwarder $i: ${GADDR:-?} ${LLADDR:-?}%${IFACE:-?}"
+    done
+fi
 
 # ---------------------------------------------------------------------------------------------
 if [[ $STEPS == *1* ]]; then
@@ -395,12 +491,12 @@ ROUTER=0
 [[ $STEPS == *4* ]] && ROUTER=1
 build c2c-host "${C2C_BUILD[@]}" LWM2M_ROUTER=$ROUTER || { summary; finish; }
 build c2c-requester "${C2C_BUILD[@]}" LWM2M_ROUTER=$ROUTER || { summary; finish; }
-EUI_H=00:5a:45:50:0a:00:00:11
-EUI_R=00:5a:45:50:0a:00:00:12
 before=$(http_get /api/clients)
 start_node host c2c-host "$EUI_H"
+attach_below_forwarders host
 sleep 2
 start_node req c2c-requester "$EUI_R"
+attach_below_forwarders req
 REQ_GROUP=${GROUPS_RUNNING[-1]}
 new_eps() {
     http_get /api/clients | python3 -c 'import json,sys
@@ -473,7 +569,7 @@ http_get /api/grants >"$WORK/grants.json"
 echo "grants: $(cat "$WORK/grants.json")"
 check "grant of the pair listed (GET /api/grants, security $SECURITY)" \
     bash -c "grep -q '$EP_R' '$WORK/grants.json' && grep -q '$EP_H' '$WORK/grants.json' && grep -q $SECURITY '$WORK/grants.json'"
-wait_flow host req notification_rx 3 "$(( 10 + 5 * PERIOD_MS / 1000 ))"
+wait_flow host req notification_rx "$VALUES" "$(( 10 + (VALUES + 2) * PERIOD_MS / 1000 ))"
 sleep "$(( 3 * PERIOD_MS / 1000 + 1 ))"
 check "requester's application gets >= 3 distinct host values, none twice (EV notification_rx)" \
     flow_check host req notification_rx c2c
@@ -514,23 +610,6 @@ if build forwarder; then
     node_ifconfig f2
     IF_F2=$IFACE LL_F2=$LLADDR
     echo "forwarders: f1 ${LL_F1:-?}%${IF_F1:-?}, f2 ${LL_F2:-?}%${IF_F2:-?}; requester ${G_R:-?}, host ${G_H:-?}"
-    # route <node> <iface> <destination> <next hop>: one /128 route, replacing an older one.
-    route() {
-        shell "$1" nib route del "$2" "$3/128"
-        sleep 0.1
-        shell "$1" nib route add "$2" "$3/128" "$4"
-        sleep 0.1
-    }
-    # ipv6_tx <node> <iface>: packets the node's IPv6 layer sent so far.
-    ipv6_tx() {
-        local n
-        n=$(grep -c "Statistics for IPv6" "$WORK/$1.log")
-        shell "$1" ifconfig "$2" stats
-        count_at_least "$((n + 1))" "Statistics for IPv6" "$WORK/$1.log" 5 || { echo 0; return; }
-        sleep 0.3
-        awk '/Statistics for IPv6/ { s = 1 } s && /TX packets/ { v = $3; s = 0 } END { print v + 0 }' \
-            "$WORK/$1.log"
-    }
     HOP_SECONDS=${C2C_HOP_SECONDS:-$(( 6 * PERIOD_MS / 1000 + 2 ))}
     for hops in 1 2 3; do
         case $hops in
@@ -589,9 +668,10 @@ build baseline-client || { summary; finish; }
 kill -TERM -- "-$REQ_GROUP" 2>/dev/null
 sleep 0.3
 kill -KILL -- "-$REQ_GROUP" 2>/dev/null
-EUI_B=00:5a:45:50:0a:00:00:13
+EUI_B=$EUI_BASE
 before=$(http_get /api/clients)
 start_node base baseline-client "$EUI_B"
+attach_below_forwarders base
 for _ in $(seq "$((TIMEOUT * 2))"); do
     [ -n "$(new_eps | grep -i "${EUI_B//:/}")" ] && break
     sleep 0.5
@@ -607,10 +687,22 @@ for _ in 1 2 3; do
     sleep 2
 done
 check "server starts the relay $EP_H $SENSOR_PATH -> $EP_B /3308/0/5900" grep -q '"id"' "$WORK/relay.json"
-wait_flow host base value_rx 3 "$(( 10 + 5 * PERIOD_MS / 1000 ))"
+declare -A FW_TX
+for ((i = 1; i <= FWD; i++)); do FW_TX[$i]=$(ipv6_tx "fw$i" "${FW_IF[$i]}"); done
+wait_flow host base value_rx "$VALUES" "$(( 10 + (VALUES + 2) * PERIOD_MS / 1000 ))"
 sleep "$(( 3 * PERIOD_MS / 1000 + 1 ))"
 check "baseline node gets >= 3 distinct relayed values, none twice (EV value_rx)" \
     flow_check host base value_rx relay
+# Each relayed value crosses every forwarder twice (the host's notification up, the server's
+# write down), so each forwarder's IPv6 layer sent at least two packets per value received.
+n_relayed=$(python3 "$HERE/evlog.py" flow "$WORK/host.stamped" "$WORK/base.stamped" \
+    --rx-kind value_rx 2>/dev/null | grep -Eo "distinct=[0-9]+" | grep -Eo "[0-9]+")
+for ((i = 1; i <= FWD; i++)); do
+    d=$(( $(ipv6_tx "fw$i" "${FW_IF[$i]}") - FW_TX[$i] ))
+    echo "forwarder $i: $d IPv6 packets sent during the relay ($n_relayed values received)"
+    check "forwarder $i carries the relay both ways (>= 2 IPv6 packets per relayed value)" \
+        bash -c "[ ${n_relayed:-0} -ge 1 ] && [ $d -ge $((2 * ${n_relayed:-0})) ]"
+done
 echo "---- baseline EV lines"; grep -E "^EV " "$WORK/base.log" | head -10
 python3 "$HERE/evlog.py" delays "$WORK/host.stamped" "$WORK/base.stamped" --max-ms "$PERIOD_MS" \
     --rx-kind value_rx --label relay | tee "$WORK/relay-delays.txt"
