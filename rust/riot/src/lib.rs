@@ -51,6 +51,8 @@ mod c2c_api;
 pub use c2c_api::*;
 mod ev;
 use ev::ev;
+mod peers;
+pub use peers::*;
 #[cfg(feature = "dtls")]
 mod dtls;
 #[cfg(feature = "c2c-auth")]

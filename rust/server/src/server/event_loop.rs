@@ -5,6 +5,8 @@
 //! per client with its bounded queue: [`ServerError::QueueFull`]); this loop decides what the
 //! messages mean.
 
+mod lifetime;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -56,6 +58,8 @@ pub(super) struct EventLoop {
     jobs: Sender<Job>,
     /// The per-requester token buckets of `POST /ac`.
     ac_limiter: AcLimiter,
+    /// Registrations whose lifetime was shortened, told once the reply is out (`lifetime`).
+    shortened: Vec<crate::registration::Registration>,
 }
 
 impl EventLoop {
@@ -86,6 +90,7 @@ impl EventLoop {
             bootstraps: HashMap::new(),
             next_expiry_check: Instant::now(),
             jobs,
+            shortened: Vec::new(),
             ac_limiter: AcLimiter::new(
                 config.c2c.rate_limit,
                 config.registrations.max_registrations,
@@ -294,6 +299,7 @@ impl EventLoop {
         if let Some((ep, cfg)) = post {
             self.start_bootstrap(ep, peer, &cfg, now);
         }
+        self.write_lifetimes(now);
     }
 
     fn dispatch(&mut self, req: &IncomingRequest, now: Instant) -> Dispatched {
@@ -378,21 +384,19 @@ impl EventLoop {
                 if let Some(old) = &replaced {
                     self.drop_observations(&old.id, "client registered again");
                 }
-                if let Some(requested) = lifetime_requested {
-                    self.shared.emit(Event::RegistrationLimited {
-                        endpoint: registration.endpoint.clone(),
-                        reason: format!(
-                            "lifetime {requested} s shortened to {} s (--max-lifetime)",
-                            registration.lifetime
-                        ),
-                    });
-                }
+                self.lifetime_shortened(&registration, lifetime_requested);
                 self.shared.emit(Event::Registered {
                     registration,
                     replaced: replaced.map(|r| r.id),
                 });
             }
-            Outcome::Updated(registration) => self.shared.emit(Event::Updated { registration }),
+            Outcome::Updated {
+                registration,
+                lifetime_requested,
+            } => {
+                self.lifetime_shortened(&registration, lifetime_requested);
+                self.shared.emit(Event::Updated { registration });
+            }
             Outcome::Refused { endpoint, reason } => {
                 self.shared
                     .emit(Event::RegistrationLimited { endpoint, reason });
@@ -538,6 +542,11 @@ impl EventLoop {
                 let _ = reply.send(result);
             }
             Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, result, now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, result),
         }
     }
 
@@ -636,6 +645,11 @@ impl EventLoop {
                 let _ = reply.send(Err(e));
             }
             Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, Err(e), now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, Err(e)),
         }
     }
 

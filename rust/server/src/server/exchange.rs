@@ -27,6 +27,12 @@ pub(super) enum Owner {
     Bootstrap {
         endpoint: String,
     },
+    /// The Write of a shortened lifetime to the client's Server object (`event_loop::lifetime`).
+    Lifetime {
+        endpoint: String,
+        path: Path,
+        lifetime: u32,
+    },
 }
 
 /// A request to a client (by token), from sending (or queueing behind NSTART) to its last
