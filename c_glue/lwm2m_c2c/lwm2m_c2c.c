@@ -43,6 +43,7 @@
 
 typedef struct {
     sock_udp_ep_t ep;
+    uint64_t last_used;     /* lwm2m_c2c_now_ms() of its last request: reuse oldest first */
     uint16_t ssid;          /* 0: not a server (plain UDP, NoSec accounts only) */
     uint8_t tl;             /* GCOAP_SOCKET_TYPE_UDP or _DTLS: how to reach it again */
     bool used;
@@ -144,32 +145,96 @@ void lwm2m_c2c_glue_wake(void)
     }
 }
 
-/* Returns the handle of a remote on transport `tl`, remembering it if new (oldest non-server
- * slot is reused). */
+static void _peer_take(unsigned i, const sock_udp_ep_t *ep, uint8_t tl, uint16_t ssid,
+                       uint64_t now)
+{
+    _peers[i].ep = *ep;
+    _peers[i].tl = tl;
+    _peers[i].ssid = ssid;
+    _peers[i].last_used = now;
+    _peers[i].used = true;
+}
+
+/* The least recently used slot of a remote that is not a server, not in `tried`; -1: none. */
+static int _peer_lru(const bool *tried)
+{
+    int lru = -1;
+    for (unsigned i = 0; i < ARRAY_SIZE(_peers); i++) {
+        if (!tried[i] && _peers[i].used && !_peers[i].ssid &&
+            (lru < 0 || _peers[i].last_used < _peers[lru].last_used)) {
+            lru = i;
+        }
+    }
+    return lru;
+}
+
+/* Returns the handle of a remote on transport `tl`, remembering it if new; -1 when the table
+ * is full.
+ * - A server (`ssid`, from lwm2m_c2c_glue_send, inside the engine) takes a free slot, else the
+ *   least recently used slot of a remote that is not a server, without asking the engine (it
+ *   cannot be asked from inside; servers come first).
+ * - Any other remote (from the request handler) takes a free slot, else the least recently
+ *   used slot of a remote that is not a server and that the engine no longer refers to
+ *   (lwm2m_riot_endpoint_in_use); what the driver kept for the old remote is then dropped
+ *   (lwm2m_riot_endpoint_forget). The engine is asked without _peers_lock held: its sends
+ *   take that lock. */
 static int _peer_handle(const sock_udp_ep_t *ep, uint8_t tl, uint16_t ssid)
 {
-    int free_slot = -1;
+    static unsigned _reused, _full;
+    uint64_t now = lwm2m_c2c_now_ms();
+    bool tried[ARRAY_SIZE(_peers)] = { false };
+    int slot = -1;
     mutex_lock(&_peers_lock);
     for (unsigned i = 0; i < ARRAY_SIZE(_peers); i++) {
         if (_peers[i].used && _peers[i].tl == tl && sock_udp_ep_equal(&_peers[i].ep, ep)) {
             if (ssid) {
                 _peers[i].ssid = ssid;
             }
+            _peers[i].last_used = now;
             mutex_unlock(&_peers_lock);
             return i;
         }
-        if (free_slot < 0 && (!_peers[i].used || (!_peers[i].ssid && ssid))) {
-            free_slot = i;
+        if (slot < 0 && !_peers[i].used) {
+            slot = i;
         }
     }
-    if (free_slot >= 0) {
-        _peers[free_slot].ep = *ep;
-        _peers[free_slot].tl = tl;
-        _peers[free_slot].ssid = ssid;
-        _peers[free_slot].used = true;
+    if (slot < 0 && ssid) {
+        slot = _peer_lru(tried);
+    }
+    if (slot >= 0) {
+        _peer_take(slot, ep, tl, ssid, now);
     }
     mutex_unlock(&_peers_lock);
-    return free_slot;
+    if (slot >= 0 || ssid) {
+        return slot;
+    }
+    for (;;) {
+        mutex_lock(&_peers_lock);
+        int lru = _peer_lru(tried);
+        uint64_t stamp = lru >= 0 ? _peers[lru].last_used : 0;
+        mutex_unlock(&_peers_lock);
+        if (lru < 0) {
+            lwm2m_c2c_ev("peer_table_full peers=%u full=%u", (unsigned)ARRAY_SIZE(_peers),
+                         ++_full);
+            return -1;
+        }
+        tried[lru] = true;
+        if (lwm2m_riot_endpoint_in_use(lru)) {
+            continue;
+        }
+        mutex_lock(&_peers_lock);
+        /* Still the same idle remote (a server may have taken the slot meanwhile). */
+        bool same = _peers[lru].used && !_peers[lru].ssid && _peers[lru].last_used == stamp;
+        if (same) {
+            _peer_take(lru, ep, tl, 0, now);
+        }
+        mutex_unlock(&_peers_lock);
+        if (same) {
+            unsigned dropped = lwm2m_riot_endpoint_forget(lru);
+            lwm2m_c2c_ev("peer_reused slot=%d dropped=%u reused=%u", lru, dropped, ++_reused);
+            return lru;
+        }
+    }
 }
 
 static uint16_t _server_ssid(int handle)

@@ -68,3 +68,30 @@ def test_one_c2c_sh_run_per_forwarder_count_security_and_interval(tmp_path, monk
     assert sorted((i["forwarders"], i["hops"]["host-server"]) for i in relay) == \
         [(0, 1), (0, 1), (2, 3), (2, 3)]
     assert {i["hops"]["host-requester"] for i in infos} == {2}
+
+
+@pytest.mark.parametrize("first_log, attempts, ok", [
+    ("drivers/netdev_ieee802154_submac/netdev_ieee802154_submac.c:365 => FAILED ASSERTION.",
+     2, True),
+    ("no assertion, another failure", 1, False),
+])
+def test_a_run_with_a_riot_assertion_is_made_once_more(tmp_path, monkeypatch, first_log,
+                                                         attempts, ok):
+    calls = []
+
+    def fake_run(argv, env, stdout, **kw):
+        calls.append(env["C2C_VALUES"])
+        keep = Path(env["C2C_KEEP"])
+        for node in ("host", "req", "base"):
+            (keep / f"{node}.stamped").write_text("")
+        (keep / "base.log").write_text(first_log if len(calls) == 1 else "fine")
+        return subprocess.CompletedProcess(argv, 1 if len(calls) == 1 else 0)
+
+    monkeypatch.setattr(riot_backend.subprocess, "run", fake_run)
+    e = experiment.parse('name = "a"\nfigure = "8"\n[run]\nvalues = 9\n'
+                         'deployments = ["c2c"]\n', "a.toml")
+    n, failed = riot_backend.run(e, tmp_path, log=lambda *_: None)
+    assert calls == ["9"] * attempts
+    info = json.loads(next(tmp_path.glob("*/run.json")).read_text())
+    assert (info["attempts"], info["ok"], failed) == (attempts, ok, 0 if ok else 1)
+    assert (tmp_path / "c2c.sh-oscore-f0-i1000-attempt1").is_dir() == (attempts == 2)

@@ -178,6 +178,9 @@ extern "C" {
 
 /**
  * @brief   Remote endpoints (servers, observers) remembered for identity and notifications
+ *
+ * When full, a new remote takes the least recently seen slot of a remote that is neither a
+ * server nor in use by the engine (`EV peer_reused`; none free: `EV peer_table_full`).
  */
 #ifndef CONFIG_LWM2M_MAX_PEERS
 #define CONFIG_LWM2M_MAX_PEERS 4

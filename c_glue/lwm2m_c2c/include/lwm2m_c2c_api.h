@@ -676,6 +676,23 @@ int lwm2m_c2c_request_access(uint16_t ssid,
 extern void lwm2m_c2c_glue_ev(const char *text);
 
 /**
+ * True while the engine refers to the remote `handle` (an observation notifies it, or a
+ * Block1 transfer from it is under way): its slot must not go to another remote. Also true
+ * when it cannot be told (before `lwm2m_c2c_init`, or when called from inside the engine,
+ * e.g. from `lwm2m_c2c_glue_send`).
+ */
+bool lwm2m_riot_endpoint_in_use(uint32_t handle);
+
+/**
+ * Forgets what the driver kept for the remote `handle`, whose slot now names another remote:
+ * its duplicate-detection entries (the key's low 32 bits are the handle) and, with OSCORE,
+ * the protection of its notifications. Returns the number of entries dropped.
+ *
+ * Call it without the glue's peer lock held: it takes the engine lock.
+ */
+uint32_t lwm2m_riot_endpoint_forget(uint32_t handle);
+
+/**
  * Loads (or replaces) the credential of (Client) Security instance `inst` of `kind`
  * (`LWM2M_C2C_CRED_*`; `uri` only matters for servers) (C glue). Returns 0 or a negative
  * errno. The glue copies the bytes.

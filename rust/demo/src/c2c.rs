@@ -6,7 +6,6 @@
 //! taken with one monotonic clock in this process. Nothing here is asserted; it is reported.
 
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lwm2m::coap::{code, content_format as cf};
@@ -18,7 +17,7 @@ use lwm2m_host::oscore::OscoreParams;
 use lwm2m_server::c2c::SecurityMode;
 use lwm2m_server::config::C2cConfig;
 use lwm2m_server::policy::Policy;
-use lwm2m_server::secure::{Credentials, PskEntry, SecureTransport};
+use lwm2m_server::secure::{Credentials, ListenerTransport, PskEntry};
 use lwm2m_server::{Config, Event, ServerHandle};
 
 use crate::{percentile, DemoKeys, Mode};
@@ -113,7 +112,7 @@ fn say(verbose: bool, line: impl AsRef<str>) {
 
 struct Parties {
     server: ServerHandle,
-    transport: Arc<SecureTransport>,
+    transport: ListenerTransport,
     sev: Receiver<Event>,
     host: ClientHandle,
     host_rx: Receiver<Stamped>,

@@ -17,10 +17,9 @@ use lwm2m::Path;
 use lwm2m_host::client::OwnedValue as ClientValue;
 use lwm2m_host::oscore::OscoreParams;
 use lwm2m_host::{ClientConfig, ClientHandle};
-use lwm2m_server::secure::{Credentials, PskEntry, SecureTransport, WireRecord};
+use lwm2m_server::secure::{Credentials, ListenerTransport, PskEntry, WireRecord};
 use lwm2m_server::values::{OwnedRecord, OwnedValue, ValueJson};
 use lwm2m_server::{Config, Event, Server, ServerHandle};
-use std::sync::Arc;
 
 const ENDPOINT: &str = "demo-client-1";
 
@@ -582,23 +581,18 @@ fn c2c_runs(bench: bool) -> Result<(), String> {
 pub(crate) fn start_loopback_server(
     credentials: Credentials,
     base: Config,
-) -> Result<(ServerHandle, Arc<SecureTransport>), String> {
-    let transport = Arc::new(
-        SecureTransport::bind(
-            Some("127.0.0.1:0"),
-            Some("127.0.0.1:0"),
-            &credentials,
-            Duration::from_millis(100),
-        )
-        .map_err(|e| format!("server transport: {e}"))?,
-    );
+) -> Result<(ServerHandle, ListenerTransport), String> {
+    let transport =
+        ListenerTransport::bind(&credentials.listener(Some("127.0.0.1:0"), Some("127.0.0.1:0")))
+            .map_err(|e| format!("server transport: {e}"))?;
     let config = Config {
         coap_addr: "127.0.0.1:0".into(),
         request_timeout: Duration::from_secs(10),
         credentials,
         ..base
     };
-    let server = Server::start_with(config, transport.clone()).map_err(|e| e.to_string())?;
+    let server =
+        Server::start_with(config, Box::new(transport.clone())).map_err(|e| e.to_string())?;
     Ok((server, transport))
 }
 

@@ -1,11 +1,12 @@
 //! The CoAP message layer (RFC 7252 section 4): message IDs, retransmission of confirmable
 //! messages, matching of ACK / RST / separate responses, and duplicate detection of incoming
-//! messages with replay of the cached answer.
+//! messages with replay of the cached answer. The host client and the server's event loop
+//! both run it.
 //!
 //! Like the engine it is sans-IO: every call takes the current time and returns what to send,
 //! so the retransmission schedule is tested with a fake clock and a seeded RNG. The
-//! retransmission schedule, the duplicate cache and the message IDs are the shared
-//! [`crate::transmission`] blocks the server uses too.
+//! retransmission schedule, the duplicate cache and the message IDs are the
+//! [`crate::transmission`] blocks.
 //!
 //! NSTART (RFC 7252 section 4.7, [`TransmissionParams::nstart`], default 1): at most that many
 //! confirmable messages per peer are outstanding (sent, not yet acknowledged; after an empty
@@ -13,6 +14,9 @@
 //! ([`Sent::Queued`], at most [`TransmissionParams::nstart_queue`] per peer, [`SendError::QueueFull`]
 //! beyond) and handed out by [`MessageLayer::poll`] ([`Timeout::Transmit`]) when an earlier one
 //! is acknowledged, answered, reset or given up; their retransmission timers start then.
+//!
+//! Separate responses of this side (a CON with a response code, RFC 7252 5.2.2) are
+//! retransmitted until their empty ACK, which ends them.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -26,23 +30,24 @@ use crate::transmission::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAc
 
 /// What an incoming datagram means for the engine.
 #[derive(Debug)]
-pub enum Received<'m> {
+pub enum Received<'m, D = Destination> {
     /// A new request (not a duplicate): the engine answers it; build the response header with
     /// [`MessageLayer::response_header`] and hand the result to [`MessageLayer::responded`].
     Request(Message<'m>),
     /// The answer to a request we sent (piggy-backed or separate).
     Response {
         /// Where the request went.
-        dest: Destination,
+        dest: D,
         /// The request's code (to tell a De-register from a Register).
         request_code: u8,
         /// The response.
         msg: Message<'m>,
     },
-    /// The peer rejected a message we sent with RST.
+    /// The peer rejected a message we sent with RST (for a separate response of ours,
+    /// `request_code` is its code).
     Reset {
         /// Where the message went.
-        dest: Destination,
+        dest: D,
         /// Its token.
         token: Vec<u8>,
         /// Its code.
@@ -54,9 +59,9 @@ pub enum Received<'m> {
 
 /// The outcome of [`MessageLayer::receive`].
 #[derive(Debug)]
-pub struct Inbound<'m> {
+pub struct Inbound<'m, D = Destination> {
     /// What the datagram means.
-    pub event: Received<'m>,
+    pub event: Received<'m, D>,
     /// A datagram to send back at once (RST, empty ACK, or a replayed response).
     pub reply: Option<Vec<u8>>,
 }
@@ -104,7 +109,7 @@ impl std::error::Error for SendError {}
 
 /// A timer result of [`MessageLayer::poll`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum Timeout {
+pub enum Timeout<D = Destination> {
     /// A message queued behind NSTART may go now: send these bytes (its retransmission timer
     /// runs from now).
     Transmit {
@@ -120,10 +125,11 @@ pub enum Timeout {
         /// The message, unchanged.
         bytes: Vec<u8>,
     },
-    /// No answer: tell the engine ([`lwm2m::engine::Engine::request_failed`]).
+    /// No answer: tell the engine ([`lwm2m::engine::Engine::request_failed`]). For a
+    /// separate response of ours (a CON with a response code) `request_code` is its code.
     Failed {
         /// Where the message went.
-        dest: Destination,
+        dest: D,
         /// Its token.
         token: Vec<u8>,
         /// Its code.
@@ -132,12 +138,12 @@ pub enum Timeout {
 }
 
 #[derive(Debug)]
-struct Pending {
+struct Pending<D> {
     to: SocketAddr,
     mid: u16,
     token: Vec<u8>,
     code: u8,
-    dest: Destination,
+    dest: D,
     bytes: Vec<u8>,
     retrans: Retransmission<Millis>,
     /// An empty ACK came: wait for the separate response until `retrans.next_at`.
@@ -147,31 +153,34 @@ struct Pending {
 }
 
 #[derive(Debug)]
-struct SentNon {
+struct SentNon<D> {
     to: SocketAddr,
     mid: u16,
     token: Vec<u8>,
     code: u8,
-    dest: Destination,
+    dest: D,
     expires: Millis,
 }
 
-/// The message layer state.
+/// The message layer state. `D` tags each message sent with where it went (the host client's
+/// [`Destination`]; the server's is `()`, it matches by token).
 #[derive(Debug)]
-pub struct MessageLayer {
+pub struct MessageLayer<D = Destination> {
     params: TransmissionParams,
     /// Message IDs and the retransmission jitter.
     ids: IdGen,
     /// CON messages sent or queued, in the order they were given to [`MessageLayer::send`].
-    pending: Vec<Pending>,
+    pending: Vec<Pending<D>>,
     /// Queued messages released by NSTART, for [`MessageLayer::poll`].
     released: VecDeque<(SocketAddr, Vec<u8>)>,
-    sent_non: VecDeque<SentNon>,
+    sent_non: VecDeque<SentNon<D>>,
     /// Incoming CON / NON messages and our answers (RFC 7252 4.5).
     dedup: DedupCache<Millis>,
     /// Observations this side made: (peer, token) -> destination of the Observe request.
     /// Notifications carrying such a token are responses, not strays to reset.
-    observing: HashMap<(SocketAddr, Vec<u8>), (Destination, u8)>,
+    observing: HashMap<(SocketAddr, Vec<u8>), (D, u8)>,
+    /// Reset NON responses nobody waits for too (not only CON ones).
+    reset_stray_non: bool,
 }
 
 /// An empty message of `mtype` with message ID `mid` (ACK or RST).
@@ -190,7 +199,7 @@ fn readable_con_mid(data: &[u8]) -> Option<u16> {
     }
 }
 
-impl MessageLayer {
+impl<D: Copy> MessageLayer<D> {
     /// A message layer; `rng` picks the first message ID and the retransmission jitter.
     pub fn new(params: TransmissionParams, rng: Rng) -> Self {
         MessageLayer {
@@ -201,19 +210,38 @@ impl MessageLayer {
             sent_non: VecDeque::new(),
             dedup: DedupCache::new(params.exchange_lifetime, params.dedup_capacity),
             observing: HashMap::new(),
+            reset_stray_non: false,
         }
+    }
+
+    /// Also rejects NON responses that match no request and no kept token with RST (RFC 7252
+    /// section 4.3 allows it; RFC 7641 section 3.6: a stray notification ends the
+    /// observation at its sender). By default only CON ones are reset; the server resets
+    /// both, so that clients stop notifying after an observation ended on its side.
+    pub fn reset_stray_non(mut self, on: bool) -> Self {
+        self.reset_stray_non = on;
+        self
+    }
+
+    /// Drops the confirmable message to `to` with `token` (sent or queued) without waiting
+    /// for its answer, e.g. when the caller gave up on the exchange; the next queued message
+    /// to `to` may go. True if there was one.
+    pub fn cancel(&mut self, to: SocketAddr, token: &[u8], now: Millis) -> bool {
+        let Some(i) = self
+            .pending
+            .iter()
+            .position(|p| p.to == to && p.token.as_slice() == token)
+        else {
+            return false;
+        };
+        self.finish(i, now);
+        true
     }
 
     /// Accepts later notifications from `peer` with `token` (an observation this side
     /// started): they are acknowledged (CON) and handed up as [`Received::Response`] to
     /// `dest` with `request_code`, instead of being reset.
-    pub fn keep_token(
-        &mut self,
-        peer: SocketAddr,
-        token: &[u8],
-        dest: Destination,
-        request_code: u8,
-    ) {
+    pub fn keep_token(&mut self, peer: SocketAddr, token: &[u8], dest: D, request_code: u8) {
         self.observing
             .insert((peer, token.to_vec()), (dest, request_code));
     }
@@ -253,7 +281,7 @@ impl MessageLayer {
     pub fn send(
         &mut self,
         to: SocketAddr,
-        dest: Destination,
+        dest: D,
         msg: &mut [u8],
         now: Millis,
     ) -> Result<Sent, SendError> {
@@ -318,7 +346,7 @@ impl MessageLayer {
     }
 
     /// Removes pending message `i` and lets the next queued one to its peer go.
-    fn finish(&mut self, i: usize, now: Millis) -> Pending {
+    fn finish(&mut self, i: usize, now: Millis) -> Pending<D> {
         let p = self.pending.remove(i);
         self.release(p.to, now);
         p
@@ -356,7 +384,7 @@ impl MessageLayer {
     }
 
     /// Processes one datagram from `from`.
-    pub fn receive<'m>(&mut self, from: SocketAddr, data: &'m [u8], now: Millis) -> Inbound<'m> {
+    pub fn receive<'m>(&mut self, from: SocketAddr, data: &'m [u8], now: Millis) -> Inbound<'m, D> {
         let nothing = |reply| Inbound {
             event: Received::Nothing,
             reply,
@@ -380,6 +408,11 @@ impl MessageLayer {
                 };
                 let p = &mut self.pending[i];
                 if p.queued {
+                    return nothing(None);
+                }
+                if msg.code == code::EMPTY && code::is_response(p.code) {
+                    // A separate response of ours: acknowledged is done.
+                    self.finish(i, now);
                     return nothing(None);
                 }
                 if msg.code == code::EMPTY {
@@ -442,7 +475,7 @@ impl MessageLayer {
         from: SocketAddr,
         msg: Message<'m>,
         now: Millis,
-    ) -> Inbound<'m> {
+    ) -> Inbound<'m, D> {
         let con = msg.mtype == MessageType::Con;
         self.prune(now);
         let rst = || Some(empty_message(MessageType::Rst, msg.message_id));
@@ -493,6 +526,7 @@ impl MessageLayer {
                 Some(empty_message(MessageType::Ack, msg.message_id))
             }
             (true, None, None) => rst(),
+            (false, None, None) if self.reset_stray_non => rst(),
             (false, _, _) => None,
         };
         if let Some(r) = &reply {
@@ -527,7 +561,7 @@ impl MessageLayer {
 
     /// The next released, retransmitted or given-up message due at `now`, if any; call until
     /// `None`.
-    pub fn poll(&mut self, now: Millis) -> Option<Timeout> {
+    pub fn poll(&mut self, now: Millis) -> Option<Timeout<D>> {
         if let Some((to, bytes)) = self.released.pop_front() {
             return Some(Timeout::Transmit { to, bytes });
         }
@@ -577,13 +611,16 @@ impl MessageLayer {
     }
 
     /// True if a CON with `code` to a destination matching `f` awaits its answer.
-    pub fn is_pending(&self, f: impl Fn(Destination, u8) -> bool) -> bool {
+    pub fn is_pending(&self, f: impl Fn(D, u8) -> bool) -> bool {
         self.pending.iter().any(|p| f(p.dest, p.code))
     }
 
     /// True if a pending or queued CON, or an observation this side made, goes to `dest`: a
     /// driver keeps the peer handle of such a destination.
-    pub fn refers_to(&self, dest: Destination) -> bool {
+    pub fn refers_to(&self, dest: D) -> bool
+    where
+        D: PartialEq,
+    {
         self.pending.iter().any(|p| p.dest == dest)
             || self.observing.values().any(|(d, _)| *d == dest)
     }

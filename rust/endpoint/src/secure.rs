@@ -25,10 +25,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lwm2m::coap::{code, option, Message};
 use lwm2m_dtls::{Config, DtlsEndpoint, Event as DtlsEvent, Key, PskStore, Role};
 
-use crate::oscore::{Inbound, OscorePeer};
+use crate::contexts::{OscoreContexts, Unprotected};
+use crate::dtls::{is_dtls, session_security, transmits, ListenerKeys};
+use crate::oscore::OscorePeer;
 use crate::transport::{OscoreOwner, PeerSecurity, Transport, UdpTransport};
 
 /// Most datagrams queued per peer while its handshake runs.
@@ -37,26 +38,12 @@ const MAX_QUEUED: usize = 16;
 const TIMER_TICK: Duration = Duration::from_millis(100);
 
 type ClientKeys = Arc<Mutex<HashMap<SocketAddr, (Vec<u8>, Key)>>>;
-type ServerKeys = Arc<Mutex<HashMap<Vec<u8>, Key>>>;
 
 struct ClientPsk(ClientKeys);
 
 impl PskStore for ClientPsk {
     fn client_credentials(&self, peer: SocketAddr) -> Option<(Vec<u8>, Key)> {
         self.0.lock().ok()?.get(&peer).cloned()
-    }
-}
-
-/// Listener keys: the fixed ones, then those of the peer client accounts (as the driver last
-/// copied them from the engine's Client Security instances).
-struct ServerPsk(ServerKeys, ServerKeys);
-
-impl PskStore for ServerPsk {
-    fn psk_for_identity(&self, identity: &[u8]) -> Option<Key> {
-        if let Some(k) = self.0.lock().ok()?.get(identity) {
-            return Some(k.clone());
-        }
-        self.1.lock().ok()?.get(identity).cloned()
     }
 }
 
@@ -76,14 +63,15 @@ pub struct SecureTransport {
     udp: UdpTransport,
     client_keys: ClientKeys,
     client: DtlsEndpoint,
-    server_keys: ServerKeys,
-    peer_keys: ServerKeys,
+    /// Keys of the DTLS server role: listener PSKs, then the peer client accounts (as the
+    /// driver last copied them from the engine's Client Security instances).
+    server_keys: ListenerKeys,
     server: Option<DtlsEndpoint>,
     /// Limits of the DTLS server role, used when it starts.
     server_config: Config,
     queued: HashMap<SocketAddr, Vec<Vec<u8>>>,
-    /// OSCORE contexts: destination, owning account, context.
-    oscore: Vec<(Option<SocketAddr>, OscoreOwner, OscorePeer)>,
+    /// OSCORE contexts, each with its destination and owning account.
+    oscore: OscoreContexts,
     inbox: VecDeque<(Vec<u8>, SocketAddr, PeerSecurity)>,
     last: PeerSecurity,
     stats: WireStats,
@@ -102,10 +90,6 @@ impl std::fmt::Debug for SecureTransport {
     }
 }
 
-fn is_dtls(datagram: &[u8]) -> bool {
-    datagram.first().is_some_and(|b| (20..=25).contains(b))
-}
-
 impl SecureTransport {
     /// Binds the socket. DTLS client sessions start on demand for peers added with
     /// [`Transport::add_dtls_peer`].
@@ -121,12 +105,11 @@ impl SecureTransport {
             udp: UdpTransport::bind(addr)?,
             client_keys,
             client,
-            server_keys: ServerKeys::default(),
-            peer_keys: ServerKeys::default(),
+            server_keys: ListenerKeys::default(),
             server: None,
             server_config: Config::default(),
             queued: HashMap::new(),
-            oscore: Vec::new(),
+            oscore: OscoreContexts::new(),
             inbox: VecDeque::new(),
             last: PeerSecurity::NoSec,
             stats: WireStats::default(),
@@ -138,12 +121,11 @@ impl SecureTransport {
     /// as DTLS server for them). Who such a peer is comes from its identity
     /// ([`PeerSecurity::Dtls`]).
     pub fn add_listener_psk(&mut self, identity: &[u8], key: &[u8]) -> io::Result<()> {
-        let key = Key::new(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Key::new(key).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         self.ensure_server()?;
-        if let Ok(mut k) = self.server_keys.lock() {
-            k.insert(identity.to_vec(), key);
-        }
-        Ok(())
+        self.server_keys
+            .add(identity, key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
     }
 
     /// Limits of the DTLS server role (sessions, handshakes, per-source and half-open bounds;
@@ -155,12 +137,8 @@ impl SecureTransport {
 
     fn ensure_server(&mut self) -> io::Result<()> {
         if self.server.is_none() {
-            let ep = DtlsEndpoint::new(
-                Role::Server,
-                ServerPsk(self.server_keys.clone(), self.peer_keys.clone()),
-                self.server_config,
-            )
-            .map_err(|e| io::Error::other(e.to_string()))?;
+            let ep = DtlsEndpoint::new(Role::Server, self.server_keys.clone(), self.server_config)
+                .map_err(|e| io::Error::other(e.to_string()))?;
             self.server = Some(ep);
         }
         Ok(())
@@ -174,9 +152,7 @@ impl SecureTransport {
     /// Number of OSCORE contexts of peer client accounts.
     pub fn peer_oscore_count(&self) -> usize {
         self.oscore
-            .iter()
-            .filter(|(_, o, _)| matches!(o, OscoreOwner::Client(_)))
-            .count()
+            .count(|o| matches!(o, Some(OscoreOwner::Client(_))))
     }
 
     /// Socket-level counters.
@@ -196,14 +172,9 @@ impl SecureTransport {
     }
 
     fn flush_dtls(&mut self) {
-        let mut out = Vec::new();
-        while let Some(t) = self.client.poll_transmit() {
-            out.push(t);
-        }
+        let mut out = transmits(&mut self.client);
         if let Some(s) = &mut self.server {
-            while let Some(t) = s.poll_transmit() {
-                out.push(t);
-            }
+            out.extend(transmits(s));
         }
         for t in out {
             // Lost handshake flights are retransmitted by the DTLS timers.
@@ -267,11 +238,13 @@ impl SecureTransport {
                     } else {
                         Some(&self.client)
                     };
-                    let identity = ep
-                        .and_then(|ep| ep.session_identity(peer))
-                        .map(<[u8]>::to_vec)
-                        .unwrap_or_default();
-                    self.oscore_inbound(plaintext, peer, PeerSecurity::Dtls { identity });
+                    let carrier = ep.map_or(
+                        PeerSecurity::Dtls {
+                            identity: Vec::new(),
+                        },
+                        |ep| session_security(ep, peer),
+                    );
+                    self.oscore_inbound(plaintext, peer, carrier);
                 }
                 DtlsEvent::Closed { peer } => {
                     self.queued.remove(&peer);
@@ -282,67 +255,17 @@ impl SecureTransport {
         self.flush_dtls();
     }
 
-    /// Runs the OSCORE stage on a carrier-level datagram and queues what is delivered.
+    /// Runs the OSCORE stage on a carrier-level datagram and queues what is delivered. A
+    /// protected request no context verifies is handed up unverified: the driver answers it
+    /// unprotected (4.01 / 4.02, RFC 8613 section 8.2).
     fn oscore_inbound(&mut self, data: Vec<u8>, from: SocketAddr, carrier: PeerSecurity) {
-        let m = match Message::parse(&data) {
-            Ok(m) => m,
-            Err(_) => {
-                // Not CoAP; let the message layer ignore (or RST) it as before.
-                self.inbox.push_back((data, from, carrier));
-                return;
-            }
-        };
-        let protected = m.option(option::OSCORE).is_some();
-        let idx = if code::is_request(m.code) {
-            // By kid; among contexts sharing it, the one of the sender's address.
-            let mut for_us = self
-                .oscore
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, _, p))| protected && p.is_for_us(&data));
-            let first = for_us.next();
-            first
-                .into_iter()
-                .chain(for_us)
-                .find(|(_, (dest, _, _))| *dest == Some(from))
-                .or(first)
-                .map(|(i, _)| i)
-        } else {
-            self.oscore.iter().position(|(dest, _, p)| {
-                (dest.is_none() || *dest == Some(from)) && p.owns_response(&data)
-            })
-        };
-        let Some(i) = idx else {
-            if protected && !code::is_request(m.code) {
-                // A protected answer to nothing of ours.
-                self.stats.dropped += 1;
-            } else {
-                // Plain, or a protected request under an unknown kid or with a malformed
-                // option: the driver answers it unprotected (4.01 / 4.02, RFC 8613 8.2).
-                self.inbox.push_back((data, from, carrier));
-            }
-            return;
-        };
-        let Some((_, owner, peer)) = self.oscore.get_mut(i) else {
-            return;
-        };
-        let owner = *owner;
-        match peer.unprotect(&data) {
-            Inbound::Verified { plain, kid } => {
-                self.inbox.push_back((
-                    plain,
-                    from,
-                    PeerSecurity::Oscore {
-                        kid,
-                        owner: Some(owner),
-                    },
-                ));
-            }
-            Inbound::Plain(plain) => self.inbox.push_back((plain, from, carrier)),
-            Inbound::Answer(bytes) => {
+        match self.oscore.unprotect(data, from, carrier.clone()) {
+            Unprotected::Deliver(plain, sec) => self.inbox.push_back((plain, from, sec)),
+            Unprotected::Unverified(data) => self.inbox.push_back((data, from, carrier)),
+            Unprotected::Answer(bytes) => {
                 let _ = self.send_carrier(&bytes, from);
             }
-            Inbound::Dropped(_) => self.stats.dropped += 1,
+            Unprotected::Dropped => self.stats.dropped += 1,
         }
     }
 
@@ -391,24 +314,7 @@ impl SecureTransport {
 
 impl Transport for SecureTransport {
     fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()> {
-        let mut bytes = None;
-        if let Ok(m) = Message::parse(data) {
-            for (dest, _, peer) in &mut self.oscore {
-                let applies = if code::is_request(m.code) {
-                    *dest == Some(to)
-                } else {
-                    peer.knows_request(m.token)
-                };
-                if applies {
-                    bytes = Some(
-                        peer.protect(data)
-                            .map_err(|e| io::Error::other(format!("OSCORE: {e:?}")))?,
-                    );
-                    break;
-                }
-            }
-        }
-        match bytes {
+        match self.oscore.protect(data, to)? {
             Some(b) => self.send_carrier(&b, to),
             None => self.send_carrier(data, to),
         }
@@ -464,18 +370,11 @@ impl Transport for SecureTransport {
     }
 
     fn set_peer_psks(&mut self, psks: &[crate::transport::PeerPsk]) {
-        let mut table = HashMap::new();
-        for (id, key) in psks {
-            if let Ok(k) = Key::new(key) {
-                table.insert(id.clone(), k);
-            }
-        }
-        if !table.is_empty() && self.ensure_server().is_err() {
+        let usable = psks.iter().any(|(_, key)| Key::new(key).is_ok());
+        if usable && self.ensure_server().is_err() {
             return;
         }
-        if let Ok(mut k) = self.peer_keys.lock() {
-            *k = table;
-        }
+        self.server_keys.set_peers(psks);
     }
 
     fn close_dtls_identity(&mut self, identity: &[u8]) -> usize {
@@ -503,17 +402,13 @@ impl Transport for SecureTransport {
         dest: Option<SocketAddr>,
         peer: OscorePeer,
     ) -> io::Result<()> {
-        self.remove_peer_oscore(short_id);
         self.oscore
-            .push((dest, OscoreOwner::Client(short_id), peer));
+            .insert(dest, Some(OscoreOwner::Client(short_id)), peer);
         Ok(())
     }
 
     fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
-        let before = self.oscore.len();
-        self.oscore
-            .retain(|(_, o, _)| *o != OscoreOwner::Client(short_id));
-        self.oscore.len() != before
+        self.oscore.remove(OscoreOwner::Client(short_id)).is_some()
     }
 
     fn add_server_oscore(
@@ -522,38 +417,20 @@ impl Transport for SecureTransport {
         dest: Option<SocketAddr>,
         peer: OscorePeer,
     ) -> io::Result<()> {
-        self.remove_server_oscore(ssid);
-        self.oscore.push((dest, OscoreOwner::Server(ssid), peer));
+        self.oscore
+            .insert(dest, Some(OscoreOwner::Server(ssid)), peer);
         Ok(())
     }
 
     fn remove_server_oscore(&mut self, ssid: u16) -> Option<OscorePeer> {
-        let i = self
-            .oscore
-            .iter()
-            .position(|(_, o, _)| *o == OscoreOwner::Server(ssid))?;
-        Some(self.oscore.remove(i).2)
+        self.oscore.remove(OscoreOwner::Server(ssid))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oscore::{OscoreParams, VolatileStore};
-    use lwm2m::coap::{MessageBuilder, MessageType};
-
-    fn peer(secret: &str, sid: &str, rid: &str) -> OscorePeer {
-        let p = OscoreParams::parse(&format!("{secret},aa,{sid},{rid}")).unwrap();
-        OscorePeer::new(p.context().unwrap(), Box::new(VolatileStore))
-    }
-
-    fn get(mid: u16) -> Vec<u8> {
-        let mut b = [0u8; 64];
-        let mut m = MessageBuilder::new(&mut b, MessageType::Con, code::GET, mid, &[1]).unwrap();
-        m.option(option::URI_PATH, b"3").unwrap();
-        let n = m.finish();
-        b[..n].to_vec()
-    }
+    use crate::contexts::tests::{get, peer};
 
     /// A server context and a peer client context with the same Recipient ID (01): each
     /// request is verified by the context of its sender's address, and reported as its

@@ -1,12 +1,13 @@
-//! The building blocks of RFC 7252 section 4 message transmission, shared by the host
-//! client's [`crate::message::MessageLayer`] and the server's event loop: the transmission
+//! The building blocks of RFC 7252 section 4 message transmission under
+//! [`crate::message::MessageLayer`] (the host client's and the server's): the transmission
 //! parameters (section 4.8), the retransmission schedule of one confirmable message (4.2),
 //! the duplicate-detection cache with the response to replay (4.5), and message IDs (4.4)
 //! with tokens.
 //!
-//! Time is a type parameter ([`Timestamp`]): the host driver counts milliseconds on an
-//! injectable clock ([`lwm2m::engine::Millis`]), the server uses [`std::time::Instant`].
-//! Every call takes the current time, so tests step time without sleeping.
+//! Time is a type parameter ([`Timestamp`]): the message layer counts milliseconds
+//! ([`lwm2m::engine::Millis`]; the host on an injectable clock, the server from its start);
+//! [`std::time::Instant`] works too. Every call takes the current time, so tests step time
+//! without sleeping.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -59,12 +60,12 @@ pub struct TransmissionParams {
     /// How long to wait for a separate response after an empty ACK (MAX_TRANSMIT_WAIT,
     /// default 93 s).
     pub separate_timeout: Duration,
-    /// Entries of the host message layer's duplicate-detection cache (512); the oldest is
-    /// dropped when full. (The server sizes its cache with `Config::dedup_capacity`.)
+    /// Entries of the message layer's duplicate-detection cache (512); the oldest is
+    /// dropped when full. (The server sets it from its `Config::dedup_capacity`.)
     pub dedup_capacity: usize,
-    /// Sent NON messages the host message layer remembers for matching an RST (64).
+    /// Sent NON messages the message layer remembers for matching an RST (64).
     pub non_capacity: usize,
-    /// NSTART (1): confirmable messages outstanding per peer at once (host message layer).
+    /// NSTART (1): confirmable messages outstanding per peer at once.
     pub nstart: usize,
     /// Confirmable messages queued per peer behind NSTART (32); one more is refused
     /// ([`crate::message::SendError::QueueFull`]).

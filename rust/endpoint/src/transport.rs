@@ -5,9 +5,12 @@
 //! address, hands decrypted records up through [`Transport::recv`] and encrypts in
 //! [`Transport::send`]; the driver learns how each datagram was authenticated from
 //! [`Transport::received_security`] and identifies peers by that, not by address.
+//! [`crate::listener::ListenerTransport`] is the server's shape: a plain and a DTLS socket,
+//! OSCORE clients, reader threads; it can be cloned so that one thread receives while another
+//! sends ([`Transport::try_clone`]).
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 use crate::oscore::OscorePeer;
@@ -134,6 +137,16 @@ pub trait Transport {
         ))
     }
 
+    /// Another handle on the same transport for another thread (a server receives on one
+    /// thread and sends from its event loop). Each handle reports the security of what it
+    /// received itself. Transports whose state cannot be shared refuse.
+    fn try_clone(&self) -> io::Result<Box<dyn Transport + Send>> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport cannot be shared between threads",
+        ))
+    }
+
     /// Drops the OSCORE context of peer client account `short_id`; true if there was one.
     fn remove_peer_oscore(&mut self, short_id: u16) -> bool {
         let _ = short_id;
@@ -170,6 +183,19 @@ pub fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
+/// The address to pass to a socket of the family `v6` (IPv6 if true) for a datagram to `to`:
+/// IPv4 becomes IPv4-mapped on an IPv6 socket; IPv6 cannot be reached from an IPv4 one.
+pub fn for_socket(to: SocketAddr, v6: bool) -> io::Result<SocketAddr> {
+    match to {
+        SocketAddr::V4(a) if v6 => Ok(SocketAddr::new(a.ip().to_ipv6_mapped().into(), a.port())),
+        SocketAddr::V6(a) if !v6 => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot reach IPv6 {a} from an IPv4 socket (use --bind [::]:0)"),
+        )),
+        a => Ok(a),
+    }
+}
+
 /// CoAP over plain UDP.
 #[derive(Debug)]
 pub struct UdpTransport {
@@ -181,9 +207,14 @@ impl UdpTransport {
     /// Binds a socket. An IPv6 wildcard (`[::]:0`) also reaches IPv4 peers through
     /// IPv4-mapped addresses where the system allows dual-stack sockets (Linux default).
     pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        Self::bind_any(addr)
+    }
+
+    /// [`UdpTransport::bind`] to the first address of `addr` that binds (`localhost:5683`).
+    pub fn bind_any(addr: impl ToSocketAddrs) -> io::Result<Self> {
         let socket = UdpSocket::bind(addr)?;
         Ok(UdpTransport {
-            v6: addr.is_ipv6(),
+            v6: socket.local_addr()?.is_ipv6(),
             socket,
         })
     }
@@ -191,19 +222,9 @@ impl UdpTransport {
 
 impl Transport for UdpTransport {
     fn send(&mut self, data: &[u8], to: SocketAddr) -> io::Result<()> {
-        let to = match to {
-            SocketAddr::V4(a) if self.v6 => {
-                SocketAddr::new(a.ip().to_ipv6_mapped().into(), a.port())
-            }
-            SocketAddr::V6(a) if !self.v6 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("cannot reach IPv6 {a} from an IPv4 socket (use --bind [::]:0)"),
-                ))
-            }
-            a => a,
-        };
-        self.socket.send_to(data, to).map(|_| ())
+        self.socket
+            .send_to(data, for_socket(to, self.v6)?)
+            .map(|_| ())
     }
 
     fn recv(
@@ -235,6 +256,13 @@ impl Transport for UdpTransport {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
     }
+
+    fn try_clone(&self) -> io::Result<Box<dyn Transport + Send>> {
+        Ok(Box::new(UdpTransport {
+            socket: self.socket.try_clone()?,
+            v6: self.v6,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +279,19 @@ mod tests {
         let (n, from) = b.recv(&mut buf, Duration::from_secs(5)).unwrap().unwrap();
         assert_eq!(&buf[..n], b"hi");
         assert_eq!(from, a.local_addr().unwrap());
+    }
+
+    /// A clone sends and receives on the same socket.
+    #[test]
+    fn clone_shares_the_socket() {
+        let mut a = UdpTransport::bind_any("127.0.0.1:0").unwrap();
+        let mut b = a.try_clone().unwrap();
+        assert_eq!(a.local_addr().unwrap(), b.local_addr().unwrap());
+        let to = a.local_addr().unwrap();
+        b.send(b"hi", to).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = a.recv(&mut buf, Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!((&buf[..n], from), (&b"hi"[..], to));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use lwm2m::engine::RegistrationState;
 use lwm2m::objects::device::DeviceAction;
 use lwm2m::Path;
 use lwm2m_host::client::{self, wait_for_event, ClientConfig, ClientHandle, OwnedValue};
+use lwm2m_server::registration::RegistryLimits;
 use lwm2m_server::{Attributes, Config, Event, OwnedRecord, Server, ServerHandle};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -51,10 +52,18 @@ impl Drop for Setup {
 
 /// A server on `bind` and a registered client with one sensor and one light.
 fn setup_on(ep: &str, bind: &str, modify: impl FnOnce(&mut ClientConfig)) -> Setup {
-    let server = Server::start(Config {
+    let config = Config {
         coap_addr: bind.into(),
-        request_timeout: Duration::from_secs(8),
         ..Default::default()
+    };
+    setup_with(ep, config, modify)
+}
+
+/// [`setup_on`] with the server's configuration.
+fn setup_with(ep: &str, config: Config, modify: impl FnOnce(&mut ClientConfig)) -> Setup {
+    let server = Server::start(Config {
+        request_timeout: Duration::from_secs(8),
+        ..config
     })
     .expect("server starts");
     let events = server.subscribe();
@@ -362,4 +371,46 @@ fn unknown_peers_get_401_unless_accepted() {
     assert_eq!(recv(&sock), [0x70, 0x00, 0x03, 0x00]);
     let m2 = raw_get(&sock, to, 0x201, &["3", "0", "1"]);
     assert_eq!(Message::parse(&m2).unwrap().payload, b"host");
+}
+
+/// Issue 13: a lifetime above `--max-lifetime` is shortened, the server writes the shortened
+/// one to the client's Server object, and the client updates by it.
+#[test]
+fn shortened_lifetime_is_written_and_the_client_updates_by_it() {
+    const MAX: u32 = 4;
+    let config = Config {
+        coap_addr: "127.0.0.1:0".into(),
+        registrations: RegistryLimits {
+            max_lifetime: MAX,
+            ..RegistryLimits::default()
+        },
+        ..Default::default()
+    };
+    // The client asks for 120 s (its first periodic Update would come after 60 s); the
+    // event of the shortening comes before `Registered` (see registration_limits.rs).
+    let s = setup_with("it-lifetime", config, |_| {});
+    // Then the Write's answer, the Write's Update (lt=4) and periodic Updates at half the
+    // shortened lifetime; the registration never expires and is not shortened again.
+    let (mut written, mut updates) = (Vec::new(), 0);
+    let end = Instant::now() + WAIT;
+    while written.is_empty() || updates < 3 {
+        let left = end.saturating_duration_since(Instant::now());
+        match s.events.recv_timeout(left) {
+            Ok(Event::Updated { registration }) => {
+                assert_eq!(registration.lifetime, MAX);
+                updates += 1;
+            }
+            Ok(Event::RegistrationLimited { reason, .. }) => written.push(reason),
+            Ok(e @ Event::Expired { .. }) => panic!("{e:?}"),
+            Ok(_) => {}
+            Err(_) => panic!("{written:?} and {updates} Updates within {WAIT:?}"),
+        }
+    }
+    assert_eq!(written, ["lifetime 4 s written to /1/0/1: 2.04"]);
+    let lifetime = s
+        .client()
+        .with_engine(|e, _| e.servers().by_ssid(1).map(|x| x.lifetime))
+        .unwrap();
+    assert_eq!(lifetime, Some(MAX));
+    assert_eq!(s.server.client("it-lifetime").unwrap().lifetime, MAX);
 }

@@ -326,3 +326,24 @@ fn unrelated_responses_are_ignored() {
     e.request_failed(Destination::Server(S), &[9, 9], 5);
     assert_eq!(e.registration_state(S), RegistrationState::Registered);
 }
+
+/// A server that shortened the lifetime writes it right after its 2.01, so the Write can
+/// overtake the 2.01 (reordering, a lost ACK): the Update with it still follows.
+#[test]
+fn lifetime_written_while_registering_is_updated_after_the_register() {
+    let mut e = engine(&[S]);
+    e.start(0);
+    let r = one(&mut e, 0);
+    assert_eq!(
+        put_text(&mut e, server(S), "/1/0/1", "4", 10).code,
+        code::CHANGED
+    );
+    assert!(poll(&mut e, 10).is_none(), "one request at a time");
+    answer(&mut e, &r, code::CREATED, &["rd", "5a3f"], 20);
+    let u = one(&mut e, 20);
+    assert_eq!(u.path_of(option::URI_PATH), "/rd/5a3f");
+    assert_eq!(u.queries(), ["lt=4", "b=U"]);
+    answer(&mut e, &u, code::CHANGED, &[], 30);
+    // Updates at half the shortened lifetime.
+    assert_eq!(e.next_wakeup(), Some(30 + 2_000));
+}

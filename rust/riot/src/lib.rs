@@ -51,6 +51,8 @@ mod c2c_api;
 pub use c2c_api::*;
 mod ev;
 use ev::ev;
+mod peers;
+pub use peers::*;
 #[cfg(feature = "dtls")]
 mod dtls;
 #[cfg(feature = "c2c-auth")]
@@ -309,6 +311,16 @@ impl State {
                     out.confirmable,
                 )
             };
+            // A notification the glue could not hand to gcoap (no free resend buffer while a
+            // CON to another observer is unacknowledged, no DTLS session) is dropped like a
+            // lost NON; the observation stays (RFC 7641 4.5 ends it on a missing ACK or an
+            // RST, which gcoap does not report for notifications).
+            if sent <= 0 && msg.get(1).is_some_and(|&c| c >= 0x40) {
+                if let Destination::Endpoint(h) = out.dest {
+                    ev!("notification_not_sent h={} err={}", h, sent);
+                }
+                continue;
+            }
             if sent <= 0 {
                 // The token sits right after the 4-byte header; its length is in the low nibble.
                 let tkl = usize::from(msg.first().map_or(0, |b| b & 0x0f));

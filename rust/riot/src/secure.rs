@@ -166,6 +166,14 @@ impl Secure {
         lwm2m_oscore::unprotect_response(&mut c.ctx, id, protected, &mut self.plain).ok()
     }
 
+    /// Drops the observations of peer handle `endpoint` (its handle now names another
+    /// remote); returns how many went.
+    pub(crate) fn forget(&mut self, endpoint: u32) -> usize {
+        let before = self.obs.len();
+        self.obs.retain(|o| o.endpoint != endpoint);
+        before - self.obs.len()
+    }
+
     /// If `msg` (built by the engine in `buf[..len]` for peer handle `endpoint`) is a
     /// notification of an observation made over OSCORE, protects it into `self.out` and
     /// returns the protected length. `Some(0)`: it belongs to such an observation but could

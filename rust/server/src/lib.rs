@@ -1,7 +1,8 @@
-//! An LwM2M 1.1 server (a minimal Leshan): CoAP over UDP on the std endpoint's transmission
-//! blocks (`lwm2m-endpoint`), the Registration and Bootstrap interfaces, device management and
-//! observation toward registered clients, and three front ends: the library API ([`ServerHandle`]), an HTTP/JSON API
-//! ([`api::http`]) and a line console ([`api::cli`]).
+//! An LwM2M 1.1 server (a minimal Leshan): CoAP on the std endpoint (`lwm2m-endpoint`: its
+//! transports and message layer, the same the host client runs), the Registration and
+//! Bootstrap interfaces, device management and observation toward registered clients, and
+//! three front ends: the library API ([`ServerHandle`]), an HTTP/JSON API ([`api::http`]) and
+//! a line console ([`api::cli`]).
 //!
 //! The wire formats come from the engine crate `lwm2m` (`coap` message codec, content-format
 //! codecs); this crate adds what a server needs on top: sockets, threads, timers and state.
@@ -40,10 +41,11 @@
 //! (no module imports one that imports it; parents only declare and re-export children):
 //!
 //! 1. `sync` (lock helper), [`error`] ([`ServerError`]);
-//! 2. [`transport`]: `udp` (the [`transport::Transport`] trait, [`transport::UdpTransport`],
-//!    [`transport::PeerSecurity`]), `layer` (the endpoint's transmission blocks), `msg`
-//!    (request / reply shapes), `secure` (DTLS-PSK and OSCORE:
-//!    [`transport::secure::SecureTransport`]);
+//! 2. [`transport`]: the std endpoint's transports ([`transport::Transport`],
+//!    [`transport::UdpTransport`], [`transport::PeerSecurity`]), `layer` (the endpoint's
+//!    message layer and its blocks), `msg` (request / reply shapes), `secure` (the clients'
+//!    credentials for the endpoint's DTLS-PSK and OSCORE
+//!    [`transport::secure::ListenerTransport`]);
 //! 3. [`dm`] (device management): `types`, `values`, `senml_json`, `codec`, `ops`, `formats`;
 //! 4. [`registration`]: `record`, `registry` (limits, expiry), `rd` (the `/rd` handler);
 //! 5. [`bootstrap`], then [`event`], then [`reporting`] (Send, `POST /dp`: decoding, the latest
@@ -54,8 +56,8 @@
 //!    channel into the event loop);
 //! 8. [`access`], upper half: `ac` (the `/ac` checks), `worker` (installs, revocations);
 //! 9. [`relay`] (the baseline's list);
-//! 10. [`server`], the thin core: `exchange`, `event_loop` (with `nstart`), `handle`
-//!     ([`ServerHandle`]), `start` ([`Server::start`], the one place that wires every part);
+//! 10. [`server`], the thin core: `exchange`, `event_loop` (on the endpoint's message
+//!     layer), `handle` ([`ServerHandle`]), `start` ([`Server::start`], the one place that wires every part);
 //! 11. on [`ServerHandle`]: `relay::run` (the relays' threads and [`ServerHandle::relay`]),
 //!     [`api`]: `http` (routes), `http_server` (hyper, [`ServerHandle::start_http`]), `cli`.
 //!

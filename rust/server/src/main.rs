@@ -104,7 +104,8 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = RegistryLimits::default().max_registrations)]
     max_registrations: usize,
     /// Longest registration lifetime in seconds; a longer `lt` is shortened to it (the
-    /// registration expires then; event `registration-limited`)
+    /// registration expires then; event `registration-limited`) and written to the client's
+    /// Server object (`/1/x/1`)
     #[arg(long, value_name = "SECS", default_value_t = RegistryLimits::default().max_lifetime)]
     max_lifetime: u32,
     #[command(flatten)]

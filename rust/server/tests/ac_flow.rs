@@ -255,3 +255,54 @@ fn oscore_contexts_are_mirrored() {
     assert!(matches!(installed(&events), Event::C2cInstalled { .. }));
     server.shutdown();
 }
+
+/// The separate (CON) answer to an access request is retransmitted with its message ID until
+/// the requester acknowledges it, and it is a confirmable message outstanding at the
+/// requester (NSTART, RFC 7252 4.7): a request to the requester waits for that ACK.
+#[test]
+fn separate_answer_is_retransmitted_until_acknowledged() {
+    let (server, _events, mut host, mut req) = c2c_setup(POLICY, |cfg| {
+        cfg.transmission.ack_timeout = Duration::from_millis(200);
+    });
+    let map = rights_map(&[(Path::instance(3311, 0), rights::READ)]);
+    let (mid, token) = req.send_ac(&ac_options(&["ep=lamp", "c"], Some(60)), &map);
+    let ack = req.recv_where(|m| m.mtype == MessageType::Ack && m.mid == mid);
+    assert_eq!(ack.code, code::EMPTY);
+    let hp = host.recv_request();
+    host.respond(&hp, code::CHANGED, &[], &[]);
+    let rp = req.recv_request();
+    req.respond(&rp, code::CHANGED, &[], &[]);
+    let t = token.clone();
+    let first = req.recv_where(move |m| m.token == t && m.code == code::CREATED);
+    assert_eq!(first.mtype, MessageType::Con);
+    let h = server.clone();
+    let read = std::thread::spawn(move || {
+        h.read("switch", &Path::resource(3, 0, 0), Some(cf::TEXT))
+            .map(|r| r.code)
+    });
+    // Not acknowledged: the same message again, and no request behind it.
+    let again = req.recv_where(|m| m.mtype != MessageType::Ack);
+    assert_eq!((again.mid, again.code), (first.mid, code::CREATED));
+    req.send(&encode(
+        MessageType::Ack,
+        code::EMPTY,
+        first.mid,
+        &[],
+        &[],
+        &[],
+    ));
+    let r = req.recv_where(|m| code::is_request(m.code));
+    assert_eq!(r.uri_path(), ["3", "0", "0"]);
+    req.respond(
+        &r,
+        code::CONTENT,
+        &[(option::CONTENT_FORMAT, uint(0))],
+        b"x",
+    );
+    assert_eq!(read.join().unwrap().unwrap(), code::CONTENT);
+    // Acknowledged: not sent again.
+    let t = token.clone();
+    let more = req.recv_where_for(Duration::from_millis(700), move |m| m.token == t);
+    assert!(more.is_none(), "{more:?}");
+    server.shutdown();
+}

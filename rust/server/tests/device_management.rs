@@ -448,20 +448,17 @@ fn block2_response_is_reassembled() {
     server.shutdown();
 }
 
+/// A response nobody waits for (e.g. a notification after the observation ended here) is
+/// reset, CON and NON alike, so that the client stops sending it.
 #[test]
-fn unexpected_con_response_gets_reset() {
+fn unexpected_response_gets_reset() {
     let (server, mut c) = registered("");
-    let mid = c.mid();
-    c.send(&encode(
-        MessageType::Con,
-        code::CONTENT,
-        mid,
-        &[1, 2, 3],
-        &[],
-        b"x",
-    ));
-    let r = c.recv_where(|m| m.mid == mid);
-    assert_eq!(r.mtype, MessageType::Rst);
+    for mtype in [MessageType::Con, MessageType::Non] {
+        let mid = c.mid();
+        c.send(&encode(mtype, code::CONTENT, mid, &[1, 2, 3], &[], b"x"));
+        let r = c.recv_where(|m| m.mid == mid);
+        assert_eq!(r.mtype, MessageType::Rst, "{mtype:?}");
+    }
     server.shutdown();
 }
 

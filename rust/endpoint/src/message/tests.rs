@@ -315,7 +315,7 @@ fn duplicate_non_request_is_ignored_and_answered_with_non() {
 
 #[test]
 fn dedup_cache_is_bounded() {
-    let mut ml = MessageLayer::new(
+    let mut ml: MessageLayer = MessageLayer::new(
         TransmissionParams {
             dedup_capacity: 4,
             ..TransmissionParams::default()
@@ -456,7 +456,7 @@ fn nstart_one_queues_per_peer() {
 /// A given-up or reset message releases the next; the queue bound is a reported error.
 #[test]
 fn nstart_release_on_failure_and_queue_bound() {
-    let mut ml = MessageLayer::new(
+    let mut ml: MessageLayer = MessageLayer::new(
         TransmissionParams {
             nstart_queue: 2,
             ..TransmissionParams::default()
@@ -501,4 +501,49 @@ fn nstart_release_on_failure_and_queue_bound() {
     assert!(sent_c);
     assert_eq!(failed, [b"b".to_vec(), b"c".to_vec()]);
     assert_eq!(ml.pending_count(), 0);
+}
+
+/// A CON separate response of ours ends with its empty ACK (no wait for anything more), and
+/// the next queued message to that peer goes.
+#[test]
+fn separate_response_of_ours_ends_with_its_ack() {
+    let mut ml = layer(13);
+    let mut resp = build(MessageType::Con, code::CREATED, 0, b"r", b"");
+    let sent = ml
+        .send(peer(), Destination::Endpoint(1), &mut resp, 0)
+        .unwrap();
+    assert!(matches!(sent, Sent::Now(_)));
+    let mut req = build(MessageType::Con, code::GET, 0, b"q", b"3");
+    let queued = ml.send(peer(), Destination::Endpoint(1), &mut req, 0);
+    assert!(matches!(queued, Ok(Sent::Queued(_))));
+    let ack = empty_message(MessageType::Ack, sent.message_id());
+    assert!(matches!(
+        ml.receive(peer(), &ack, 5).event,
+        Received::Nothing
+    ));
+    assert_eq!(released(&mut ml, 5), Some((peer(), b"q".to_vec())));
+    assert_eq!(ml.pending_count(), 1, "only the request is left");
+}
+
+/// `cancel` drops a sent or queued message and releases the next; the stray-NON option
+/// resets NON responses nobody waits for.
+#[test]
+fn cancel_releases_and_stray_non_reset() {
+    let mut ml = layer(14).reset_stray_non(true);
+    send_con(&mut ml, b"a", 0);
+    let mut b = build(MessageType::Con, code::POST, 0, b"b", b"rd");
+    assert!(matches!(
+        ml.send(peer(), Destination::Server(1), &mut b, 0),
+        Ok(Sent::Queued(_))
+    ));
+    assert!(ml.cancel(peer(), b"a", 1));
+    assert!(!ml.cancel(peer(), b"a", 1));
+    assert_eq!(released(&mut ml, 1), Some((peer(), b"b".to_vec())));
+    assert!(ml.cancel(peer(), b"b", 2));
+    assert_eq!(ml.pending_count(), 0);
+    let non = build(MessageType::Non, code::CONTENT, 0x12, b"??", b"");
+    assert_eq!(
+        ml.receive(peer(), &non, 3).reply,
+        Some(empty_message(MessageType::Rst, 0x12))
+    );
 }

@@ -334,6 +334,22 @@ impl<const N: usize, const L: usize> Dedup<N, L> {
         evicted
     }
 
+    /// Drops every entry whose peer `matches` (a driver giving a peer's handle to another
+    /// remote: the old remote's requests must not be answered for the new one). Returns how
+    /// many entries went.
+    pub fn forget(&mut self, matches: impl Fn(u64) -> bool) -> usize {
+        let mut n = 0;
+        for e in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.used && matches(e.rx.peer))
+        {
+            *e = Entry::EMPTY;
+            n += 1;
+        }
+        n
+    }
+
     fn take_order(&mut self) -> u32 {
         let o = self.next_order;
         self.next_order = o.wrapping_add(1);
@@ -579,6 +595,22 @@ mod tests {
             d.check(&lo, 2),
             Check::Replay(&[0x60, 0x45, 0x00, 0x00][..])
         );
+    }
+
+    #[test]
+    fn forget_drops_the_entries_of_one_peer_only() {
+        let mut d = Dedup::<4, 32>::new();
+        // Peers as the RIOT driver keys them: endpoint | id_kind << 32 | id << 40.
+        let (a, a_dtls, b) = (3u64, 3 | 2 << 32 | 7 << 40, 4u64);
+        for (peer, mid) in [(a, 1), (a_dtls, 2), (b, 3)] {
+            assert!(!d.record(&rx(peer, &con(mid, 0)), &ACK_RIOT, 0));
+        }
+        assert_eq!(d.forget(|p| p as u32 == 3), 2);
+        assert_eq!(d.check(&rx(a, &con(1, 0)), 1), Check::Fresh);
+        assert_eq!(d.check(&rx(a_dtls, &con(2, 0)), 1), Check::Fresh);
+        assert_eq!(d.check(&rx(b, &con(3, 0)), 1), Check::Replay(&ACK_RIOT[..]));
+        assert_eq!(d.live(1), 1);
+        assert_eq!(d.forget(|p| p as u32 == 3), 0);
     }
 
     #[test]

@@ -176,7 +176,12 @@ pub enum Outcome {
         lifetime_requested: Option<u32>,
     },
     /// An Update.
-    Updated(Registration),
+    Updated {
+        /// The registration after the Update.
+        registration: Registration,
+        /// The `lt` asked for, when it was above [`super::RegistryLimits::max_lifetime`].
+        lifetime_requested: Option<u32>,
+    },
     /// A Register refused because the registry is full.
     Refused {
         /// The endpoint that asked.
@@ -288,12 +293,19 @@ pub fn handle(
                 return fail(code::BAD_REQUEST);
             };
             let max = registry.limits().max_lifetime;
+            let lifetime_requested = params.lifetime.filter(|&lt| lt > max);
             params.lifetime = params.lifetime.map(|lt| lt.min(max));
             let Ok(l) = links(req) else {
                 return fail(code::BAD_REQUEST);
             };
             match registry.update(id, &params, l, req.peer, now) {
-                Some(reg) => (Reply::code(code::CHANGED), Outcome::Updated(reg)),
+                Some(registration) => (
+                    Reply::code(code::CHANGED),
+                    Outcome::Updated {
+                        registration,
+                        lifetime_requested,
+                    },
+                ),
                 None => fail(code::NOT_FOUND),
             }
         }

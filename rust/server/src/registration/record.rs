@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
-use crate::transport::udp::PeerSecurity;
+use crate::transport::PeerSecurity;
 
 /// Lifetime when the client sends no `lt` (LwM2M default, seconds).
 pub const DEFAULT_LIFETIME: u32 = 86400;

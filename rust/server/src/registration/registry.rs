@@ -25,7 +25,8 @@ pub struct RegistryLimits {
     pub max_registrations: usize,
     /// Longest lifetime (s) the server keeps a registration without an Update. A longer `lt`
     /// (in Register or Update) is accepted and shortened to this: the registration expires
-    /// then, and the event `lifetime-limited` says so.
+    /// then, the event `registration-limited` says so, and the server writes the shortened
+    /// lifetime to the client's Server object (`/1/x/1`), after which the client updates by it.
     pub max_lifetime: u32,
 }
 

@@ -199,7 +199,9 @@ fn register_update_deregister_flow() {
         &mut rng,
     );
     assert_eq!(r.code, code::CHANGED);
-    assert!(matches!(out, Outcome::Updated(ref g) if g.lifetime == 20));
+    assert!(
+        matches!(out, Outcome::Updated { registration: ref g, lifetime_requested: None } if g.lifetime == 20)
+    );
 
     let (r, _) = handle(
         &mut reg,

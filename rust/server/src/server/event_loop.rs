@@ -1,7 +1,11 @@
-//! The event loop: the one thread that owns the CoAP message layer, the exchanges,
-//! observations and bootstrap sessions.
+//! The event loop: the one thread that owns the CoAP message layer
+//! ([`crate::transport::layer::MessageLayer`]), the exchanges, observations and bootstrap
+//! sessions. The message layer does the RFC 7252 part (message IDs, retransmission, matching
+//! ACK / RST / separate responses by token and peer, duplicates with response replay, NSTART
+//! per client with its bounded queue: [`ServerError::QueueFull`]); this loop decides what the
+//! messages mean.
 
-mod nstart;
+mod lifetime;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,21 +28,27 @@ use crate::dm::ops::Response;
 use crate::error::ServerError;
 use crate::event::Event;
 use crate::registration::{self, Outcome};
-use crate::transport::layer::{Dedup, DedupCache, IdGen, Retransmission, RetransmitAction, Rng};
+use crate::transport::layer::{
+    IdGen, MessageLayer, Received, Rng, SendError, Sent, Timeout, TransmissionParams,
+};
 use crate::transport::msg::{self, IncomingRequest, OutRequest, Reply};
 use crate::transport::{PeerSecurity, Transport};
 
 use super::exchange::{
     content_format, known_option, location_path, observe_value, BootstrapSession, Dispatched,
-    Exchange, Observation, Owner, SeparateResponse,
+    Exchange, Observation, Owner,
 };
 
 pub(super) struct EventLoop {
     shared: Arc<Shared>,
-    transport: Arc<dyn Transport>,
+    transport: Box<dyn Transport + Send>,
     rx: Receiver<Input>,
     config: Config,
-    dedup: DedupCache,
+    /// CON / NON bookkeeping; messages are tagged by token, so the tag is `()`.
+    layer: MessageLayer<()>,
+    /// Time 0 of the message layer's millisecond clock.
+    epoch: Instant,
+    /// Tokens.
     ids: IdGen,
     rng: Rng,
     exchanges: HashMap<Vec<u8>, Exchange>,
@@ -46,29 +56,33 @@ pub(super) struct EventLoop {
     bootstraps: HashMap<String, BootstrapSession>,
     next_expiry_check: Instant,
     jobs: Sender<Job>,
-    /// Separate CON responses to access requests, until ACKed.
-    separate: Vec<SeparateResponse>,
     /// The per-requester token buckets of `POST /ac`.
     ac_limiter: AcLimiter,
-    /// [`Exchange::seq`] of the next exchange.
-    next_seq: u64,
+    /// Registrations whose lifetime was shortened, told once the reply is out (`lifetime`).
+    shortened: Vec<crate::registration::Registration>,
 }
 
 impl EventLoop {
     /// The loop over `transport`, fed by `rx`, handing access requests to `jobs`.
     pub(super) fn new(
         shared: Arc<Shared>,
-        transport: Arc<dyn Transport>,
+        transport: Box<dyn Transport + Send>,
         rx: Receiver<Input>,
         jobs: Sender<Job>,
         config: &Config,
     ) -> Self {
         let mut ids = IdGen::new(Rng::new());
+        let params = TransmissionParams {
+            dedup_capacity: config.dedup_capacity,
+            ..config.transmission
+        };
+        let layer_rng = Rng::from_seed(ids.rng().next_u64());
         EventLoop {
             shared,
             transport,
             rx,
-            dedup: DedupCache::new(config.transmission.exchange_lifetime, config.dedup_capacity),
+            layer: MessageLayer::new(params, layer_rng).reset_stray_non(true),
+            epoch: Instant::now(),
             rng: Rng::from_seed(ids.rng().next_u64()),
             ids,
             exchanges: HashMap::new(),
@@ -76,8 +90,7 @@ impl EventLoop {
             bootstraps: HashMap::new(),
             next_expiry_check: Instant::now(),
             jobs,
-            separate: Vec::new(),
-            next_seq: 0,
+            shortened: Vec::new(),
             ac_limiter: AcLimiter::new(
                 config.c2c.rate_limit,
                 config.registrations.max_registrations,
@@ -118,6 +131,28 @@ impl EventLoop {
         }
     }
 
+    /// `t` on the message layer's clock.
+    fn millis(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Hands a message to the message layer and sends it unless NSTART queues it (the
+    /// layer's `poll` hands it out later, [`EventLoop::on_timers`]).
+    fn transmit(
+        &mut self,
+        peer: SocketAddr,
+        mut bytes: Vec<u8>,
+        now: Instant,
+    ) -> Result<(), SendError> {
+        let ms = self.millis(now);
+        if let Sent::Now(_) = self.layer.send(peer, (), &mut bytes, ms)? {
+            self.send(peer, &bytes);
+        }
+        Ok(())
+    }
+
+    /// The answer to an access request, once the C2C worker is done (a CON separate response
+    /// is retransmitted until acknowledged).
     fn send_separate(
         &mut self,
         peer: SocketAddr,
@@ -126,79 +161,60 @@ impl EventLoop {
         reply: &Reply,
         now: Instant,
     ) {
-        let mid = self.ids.mid();
         let mtype = if con {
             MessageType::Con
         } else {
             MessageType::Non
         };
-        let Some(bytes) = reply.encode(mtype, mid, token) else {
+        let Some(bytes) = reply.encode(mtype, 0, token) else {
             return;
         };
-        self.send(peer, &bytes);
-        if con {
-            let retrans = Retransmission::new(&self.config.transmission, now, self.rng.next_f64());
-            self.separate.push(SeparateResponse {
-                peer,
-                mid,
-                bytes,
-                retrans,
-            });
-        }
+        // With the requester's NSTART queue full the answer is lost like a datagram: the
+        // requester retries its access request.
+        let _ = self.transmit(peer, bytes, now);
     }
 
     fn next_wakeup(&self, now: Instant) -> Instant {
         let mut at = self.next_expiry_check.max(now);
-        for s in &self.separate {
-            at = at.min(s.retrans.next_at);
+        if let Some(ms) = self.layer.next_timeout() {
+            at = at.min(self.epoch + Duration::from_millis(ms));
         }
         for ex in self.exchanges.values() {
             at = at.min(ex.deadline);
-            if let Some(r) = &ex.retrans {
-                at = at.min(r.next_at);
-            }
         }
         at
     }
 
-    fn send(&self, peer: SocketAddr, bytes: &[u8]) {
+    fn send(&mut self, peer: SocketAddr, bytes: &[u8]) {
         // UDP send errors (unreachable peer) show up as timeouts of the exchange.
-        let _ = self.transport.send_to(peer, bytes);
+        let _ = self.transport.send(bytes, peer);
     }
 
     fn on_timers(&mut self, now: Instant) {
-        let mut expired = Vec::new();
-        let mut resend = Vec::new();
-        for (tok, ex) in &mut self.exchanges {
-            if ex.deadline <= now {
-                expired.push(tok.clone());
-                continue;
-            }
-            if let Some(r) = &mut ex.retrans {
-                if r.next_at <= now {
-                    match r.on_timeout(&self.config.transmission, now) {
-                        RetransmitAction::Resend => resend.push((ex.peer, ex.bytes.clone())),
-                        RetransmitAction::GiveUp => expired.push(tok.clone()),
+        let ms = self.millis(now);
+        while let Some(t) = self.layer.poll(ms) {
+            match t {
+                Timeout::Transmit { to, bytes } | Timeout::Retransmit { to, bytes } => {
+                    self.send(to, &bytes)
+                }
+                Timeout::Failed {
+                    token,
+                    request_code,
+                    ..
+                } => {
+                    // A separate response given up ends nothing of ours.
+                    if code::is_request(request_code) {
+                        self.complete(&token, Err(ServerError::Timeout), now);
                     }
                 }
             }
         }
-        let params = self.config.transmission;
-        self.separate.retain_mut(|s| {
-            if s.retrans.next_at > now {
-                return true;
-            }
-            match s.retrans.on_timeout(&params, now) {
-                RetransmitAction::Resend => {
-                    resend.push((s.peer, s.bytes.clone()));
-                    true
-                }
-                RetransmitAction::GiveUp => false,
-            }
-        });
-        for (peer, bytes) in resend {
-            self.send(peer, &bytes);
-        }
+        let expired: Vec<Vec<u8>> = self
+            .exchanges
+            .iter()
+            .filter(|(_, ex)| ex.deadline <= now)
+            .map(|(t, _)| t.clone())
+            .collect();
         if let Some(flag) = &self.config.c2c.reload_flag {
             if flag.swap(false, Ordering::Relaxed) {
                 let _ = ac::reload_policy(&self.shared, &self.config.c2c);
@@ -214,51 +230,31 @@ impl EventLoop {
                 self.drop_observations(&r.id, "registration expired");
                 self.shared.emit(Event::Expired { registration: r });
             }
-            self.dedup.purge(now);
         }
     }
 
     fn on_datagram(&mut self, peer: SocketAddr, data: &[u8], sec: PeerSecurity, now: Instant) {
-        let m = match Message::parse(data) {
-            Ok(m) => m,
-            Err(_) => {
-                // A malformed CON still gets a RST (RFC 7252 4.2) if its header is readable.
-                if let [b0, _, m0, m1, ..] = *data {
-                    if b0 >> 6 == 1 && (b0 >> 4) & 3 == 0 {
-                        self.send_empty(peer, MessageType::Rst, u16::from_be_bytes([m0, m1]));
-                    }
-                }
-                return;
-            }
-        };
-        match m.mtype {
-            MessageType::Con | MessageType::Non if code::is_request(m.code) => {
-                self.on_request(peer, &m, sec, now)
-            }
-            MessageType::Con | MessageType::Non if code::is_response(m.code) => {
-                self.on_response(peer, &m, now)
-            }
-            // CoAP ping, or a CON/NON with a code we do not handle.
-            MessageType::Con => self.send_empty(peer, MessageType::Rst, m.message_id),
-            MessageType::Non => {}
-            MessageType::Ack => self.on_ack(peer, &m, now),
-            MessageType::Rst => self.on_rst(peer, &m, now),
+        let ms = self.millis(now);
+        let inbound = self.layer.receive(peer, data, ms);
+        if let Some(r) = &inbound.reply {
+            self.send(peer, r);
         }
-    }
-
-    fn send_empty(&self, peer: SocketAddr, mtype: MessageType, mid: u16) {
-        if let Some(b) = msg::empty(mtype, mid) {
-            self.send(peer, &b);
+        match inbound.event {
+            Received::Request(m) => self.on_request(peer, &m, sec, now),
+            Received::Response { msg, .. } => self.on_response(peer, &msg, now),
+            Received::Reset {
+                token,
+                request_code,
+                ..
+            } if code::is_request(request_code) => {
+                self.complete(&token, Err(ServerError::Reset), now)
+            }
+            Received::Reset { .. } | Received::Nothing => {}
         }
     }
 
     fn on_request(&mut self, peer: SocketAddr, m: &Message<'_>, sec: PeerSecurity, now: Instant) {
         let con = m.mtype == MessageType::Con;
-        match self.dedup.check(peer, m.message_id, now) {
-            Dedup::New => {}
-            Dedup::Duplicate(Some(bytes)) if con => return self.send(peer, &bytes),
-            Dedup::Duplicate(_) => return,
-        }
         let mut post = None;
         let reply = if m.unknown_critical_option(known_option).is_some() {
             Reply::code(code::BAD_OPTION)
@@ -280,7 +276,7 @@ impl EventLoop {
                         if con {
                             if let Some(b) = msg::empty(MessageType::Ack, m.message_id) {
                                 self.send(peer, &b);
-                                self.dedup.set_response(peer, m.message_id, b);
+                                self.layer.responded(peer, m.message_id, &b);
                             }
                         }
                         if self.jobs.send(Job::Install(job)).is_err() {
@@ -293,20 +289,17 @@ impl EventLoop {
                 None => Reply::code(code::BAD_REQUEST),
             }
         };
-        let (mtype, mid) = if con {
-            (MessageType::Ack, m.message_id)
-        } else {
-            (MessageType::Non, self.ids.mid())
-        };
+        let (mtype, mid) = self.layer.response_header(m);
         if let Some(bytes) = reply.encode(mtype, mid, m.token) {
             self.send(peer, &bytes);
             if con {
-                self.dedup.set_response(peer, m.message_id, bytes);
+                self.layer.responded(peer, m.message_id, &bytes);
             }
         }
         if let Some((ep, cfg)) = post {
             self.start_bootstrap(ep, peer, &cfg, now);
         }
+        self.write_lifetimes(now);
     }
 
     fn dispatch(&mut self, req: &IncomingRequest, now: Instant) -> Dispatched {
@@ -392,21 +385,19 @@ impl EventLoop {
                 if let Some(old) = &replaced {
                     self.drop_observations(&old.id, "client registered again");
                 }
-                if let Some(requested) = lifetime_requested {
-                    self.shared.emit(Event::RegistrationLimited {
-                        endpoint: registration.endpoint.clone(),
-                        reason: format!(
-                            "lifetime {requested} s shortened to {} s (--max-lifetime)",
-                            registration.lifetime
-                        ),
-                    });
-                }
+                self.lifetime_shortened(&registration, lifetime_requested);
                 self.shared.emit(Event::Registered {
                     registration,
                     replaced: replaced.map(|r| r.id),
                 });
             }
-            Outcome::Updated(registration) => self.shared.emit(Event::Updated { registration }),
+            Outcome::Updated {
+                registration,
+                lifetime_requested,
+            } => {
+                self.lifetime_shortened(&registration, lifetime_requested);
+                self.shared.emit(Event::Updated { registration });
+            }
             Outcome::Refused { endpoint, reason } => {
                 self.shared
                     .emit(Event::RegistrationLimited { endpoint, reason });
@@ -427,6 +418,7 @@ impl EventLoop {
             .collect();
         for t in gone {
             if let Some(o) = self.observations.remove(&t) {
+                self.layer.forget_token(o.peer, &t);
                 self.shared.emit(Event::ObservationEnded {
                     endpoint: o.endpoint,
                     path: o.path,
@@ -436,30 +428,17 @@ impl EventLoop {
         }
     }
 
+    /// A response of a client (the layer acknowledged a CON one): to an exchange, or a
+    /// notification of an observation.
     fn on_response(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
-        let con = m.mtype == MessageType::Con;
-        if let Dedup::Duplicate(_) = self.dedup.check(peer, m.message_id, now) {
-            if con {
-                self.send_empty(peer, MessageType::Ack, m.message_id);
-            }
-            return;
-        }
         let token = m.token.to_vec();
-        let ack = |s: &mut Self| {
-            if con {
-                s.send_empty(peer, MessageType::Ack, m.message_id);
-            }
-        };
         if self.exchanges.get(&token).is_some_and(|e| e.peer == peer) {
-            // A separate response.
-            ack(self);
             self.on_exchange_response(&token, m, now);
         } else if let Some((endpoint, path)) = self
             .observations
             .get(&token)
             .map(|o| (o.endpoint.clone(), o.path))
         {
-            ack(self);
             let response = Response {
                 code: m.code,
                 content_format: content_format(m),
@@ -477,50 +456,13 @@ impl EventLoop {
             } else {
                 // An error or a response without Observe ends the observation (RFC 7641 3.2).
                 self.observations.remove(&token);
+                self.layer.forget_token(peer, &token);
                 self.shared.emit(Event::ObservationEnded {
                     endpoint,
                     path,
                     reason: format!("client answered {}", msg::code_string(m.code)),
                 });
             }
-        } else {
-            // Nobody waits for this (e.g. a notification after cancel): reject it.
-            self.send_empty(peer, MessageType::Rst, m.message_id);
-        }
-    }
-
-    fn on_ack(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
-        self.separate
-            .retain(|s| !(s.mid == m.message_id && s.peer == peer));
-        let Some(token) = self
-            .exchanges
-            .iter()
-            .find(|(_, e)| e.mid == m.message_id && e.peer == peer)
-            .map(|(t, _)| t.clone())
-        else {
-            return;
-        };
-        if m.code == code::EMPTY {
-            if let Some(ex) = self.exchanges.get_mut(&token) {
-                ex.retrans = None;
-            }
-            // No longer outstanding (RFC 7252 4.7): the next queued request may go.
-            self.release(peer, now);
-        } else if m.token == token.as_slice() {
-            self.on_exchange_response(&token, m, now);
-        }
-    }
-
-    fn on_rst(&mut self, peer: SocketAddr, m: &Message<'_>, now: Instant) {
-        self.separate
-            .retain(|s| !(s.mid == m.message_id && s.peer == peer));
-        let token = self
-            .exchanges
-            .iter()
-            .find(|(_, e)| e.mid == m.message_id && e.peer == peer)
-            .map(|(t, _)| t.clone());
-        if let Some(t) = token {
-            self.complete(&t, Err(ServerError::Reset), now);
         }
     }
 
@@ -545,20 +487,19 @@ impl EventLoop {
                 more: false,
                 szx: b.szx,
             });
-            let mid = self.ids.mid();
-            let Some(bytes) = req.encode(mid, token) else {
+            let peer = ex.peer;
+            let Some(bytes) = req.encode(0, token) else {
                 return self.complete(token, Err(ServerError::TooLarge), now);
             };
-            ex.mid = mid;
-            ex.bytes = bytes;
-            ex.retrans = Some(Retransmission::new(
-                &self.config.transmission,
-                now,
-                self.rng.next_f64(),
-            ));
-            let (peer, bytes) = (ex.peer, ex.bytes.clone());
-            return self.send(peer, &bytes);
+            if let Err(e) = self.transmit(peer, bytes, now) {
+                let e = self.send_error(e);
+                self.complete(token, Err(e), now);
+            }
+            return;
         }
+        let Some(ex) = self.exchanges.get_mut(token) else {
+            return;
+        };
         let response = Response {
             code: m.code,
             content_format: first.0,
@@ -574,7 +515,9 @@ impl EventLoop {
         let Some(ex) = self.exchanges.remove(token) else {
             return;
         };
-        self.release(ex.peer, now);
+        // Given up (deadline, size, shutdown): no longer outstanding, the next may go.
+        let ms = self.millis(now);
+        self.layer.cancel(ex.peer, token, ms);
         match ex.owner {
             Owner::Call {
                 reply,
@@ -584,9 +527,11 @@ impl EventLoop {
             } => {
                 if let (CallKind::Observe, Ok(r)) = (kind, &result) {
                     if r.is_success() && r.observe.is_some() {
+                        self.layer.keep_token(ex.peer, token, (), code::GET);
                         self.observations.insert(
                             token.to_vec(),
                             Observation {
+                                peer: ex.peer,
                                 endpoint,
                                 reg_id,
                                 path: ex.target,
@@ -598,6 +543,11 @@ impl EventLoop {
                 let _ = reply.send(result);
             }
             Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, result, now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, result),
         }
     }
 
@@ -619,6 +569,7 @@ impl EventLoop {
                     .map(|(t, _)| t.clone());
                 match found.and_then(|t| self.observations.remove(&t).map(|o| (t, o))) {
                     Some((t, o)) => {
+                        self.layer.forget_token(o.peer, &t);
                         // The registering request's options (Accept, query), Observe = 1.
                         req = OutRequest {
                             observe: Some(1),
@@ -656,44 +607,50 @@ impl EventLoop {
         deadline: Instant,
         now: Instant,
     ) {
-        let mid = self.ids.mid();
-        let bytes = req.encode(mid, &token);
-        let ok = bytes.is_some();
-        let params = self.config.transmission;
-        // NSTART (RFC 7252 4.7): with `nstart` interactions outstanding at this peer, the
-        // request waits (bounded by `nstart_queue`) and goes out when one of them ends.
-        let queued = ok && self.outstanding(peer) >= params.nstart.max(1);
-        if queued && self.queued_at(peer) >= params.nstart_queue {
-            return self.reject(owner, ServerError::QueueFull(params.nstart_queue), now);
+        let Some(bytes) = req.encode(0, &token) else {
+            let e = ServerError::InvalidArgument("request does not fit a CoAP message".into());
+            return self.reject(owner, e, now);
+        };
+        // NSTART (RFC 7252 4.7): with `nstart` interactions outstanding at this peer the
+        // layer queues the request (bounded by `nstart_queue`) and releases it when one ends.
+        if let Err(e) = self.transmit(peer, bytes, now) {
+            let e = self.send_error(e);
+            return self.reject(owner, e, now);
         }
-        let mut ex = Exchange {
+        let ex = Exchange {
             peer,
-            mid,
             target,
             req,
-            bytes: bytes.unwrap_or_default(),
-            retrans: Some(Retransmission::new(
-                &self.config.transmission,
-                now,
-                self.rng.next_f64(),
-            )),
             deadline,
             body: Vec::new(),
             first: None,
             owner,
-            queued,
-            seq: self.next_seq,
         };
-        self.next_seq += 1;
-        if queued {
-            ex.retrans = None;
-        } else if ok {
-            self.send(peer, &ex.bytes);
+        self.exchanges.insert(token, ex);
+    }
+
+    /// What a refusal of the message layer means for the caller.
+    fn send_error(&self, e: SendError) -> ServerError {
+        match e {
+            SendError::QueueFull => ServerError::QueueFull(self.config.transmission.nstart_queue),
+            SendError::NotCoap => {
+                ServerError::InvalidArgument("request does not fit a CoAP message".into())
+            }
         }
-        self.exchanges.insert(token.clone(), ex);
-        if !ok {
-            let e = ServerError::InvalidArgument("request does not fit a CoAP message".into());
-            self.complete(&token, Err(e), now);
+    }
+
+    /// Answers the owner of a request that never became an exchange.
+    fn reject(&mut self, owner: Owner, e: ServerError, now: Instant) {
+        match owner {
+            Owner::Call { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Owner::Bootstrap { endpoint } => self.bootstrap_step_done(endpoint, Err(e), now),
+            Owner::Lifetime {
+                endpoint,
+                path,
+                lifetime,
+            } => self.lifetime_written(endpoint, path, lifetime, Err(e)),
         }
     }
 

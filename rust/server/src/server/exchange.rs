@@ -1,5 +1,6 @@
 //! The event loop's bookkeeping: outstanding exchanges and who waits for them, observations,
-//! bootstrap sessions, separate responses, and option helpers.
+//! bootstrap sessions, and option helpers. Message IDs, retransmission, NSTART and the
+//! separate responses' retransmission are the message layer's ([`crate::transport::layer`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -14,7 +15,6 @@ use crate::bootstrap::{BootstrapConfig, Step};
 use crate::dm::ops::Response;
 use crate::error::ServerError;
 use crate::shared::CallKind;
-use crate::transport::layer::Retransmission;
 use crate::transport::msg::{OutRequest, Reply};
 
 pub(super) enum Owner {
@@ -27,20 +27,20 @@ pub(super) enum Owner {
     Bootstrap {
         endpoint: String,
     },
+    /// The Write of a shortened lifetime to the client's Server object (`event_loop::lifetime`).
+    Lifetime {
+        endpoint: String,
+        path: Path,
+        lifetime: u32,
+    },
 }
 
+/// A request to a client (by token), from sending (or queueing behind NSTART) to its last
+/// Block2 block, its failure or its deadline.
 pub(super) struct Exchange {
     pub(super) peer: SocketAddr,
-    pub(super) mid: u16,
     pub(super) target: Path,
     pub(super) req: OutRequest,
-    pub(super) bytes: Vec<u8>,
-    /// `None` once an empty ACK arrived (a separate response follows), and while queued.
-    pub(super) retrans: Option<Retransmission>,
-    /// Not sent yet: waits for an earlier exchange with the same peer (NSTART, RFC 7252 4.7).
-    pub(super) queued: bool,
-    /// Order of creation (queued requests go out in this order).
-    pub(super) seq: u64,
     pub(super) deadline: Instant,
     pub(super) body: Vec<u8>,
     /// Content-Format and Observe of the first block.
@@ -49,6 +49,7 @@ pub(super) struct Exchange {
 }
 
 pub(super) struct Observation {
+    pub(super) peer: SocketAddr,
     pub(super) endpoint: String,
     pub(super) reg_id: String,
     pub(super) path: Path,
@@ -60,13 +61,6 @@ pub(super) struct BootstrapSession {
     pub(super) peer: SocketAddr,
     pub(super) steps: VecDeque<Step>,
     pub(super) current: &'static str,
-}
-
-pub(super) struct SeparateResponse {
-    pub(super) peer: SocketAddr,
-    pub(super) mid: u16,
-    pub(super) bytes: Vec<u8>,
-    pub(super) retrans: Retransmission,
 }
 
 /// What the dispatcher decided for a request.

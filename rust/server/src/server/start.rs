@@ -17,11 +17,14 @@ use crate::sync::lock;
 use crate::access::c2c::C2cState;
 use crate::config::Config;
 use crate::registration::Registry;
-use crate::transport::secure::SecureTransport;
+use crate::transport::secure::{ListenerConfig, ListenerTransport};
 use crate::transport::{Transport, UdpTransport};
 
 /// Largest datagram the server accepts.
 const MAX_DATAGRAM: usize = 65_535;
+
+/// Longest wait of the receiver thread, so it sees a shutdown.
+const RECEIVE_POLL: Duration = Duration::from_millis(100);
 
 /// Entry point: `Server::start(config)` returns a [`ServerHandle`].
 #[derive(Debug)]
@@ -30,30 +33,33 @@ pub struct Server;
 impl Server {
     /// Binds the UDP socket (and the HTTP API if configured) and starts the server threads.
     /// With [`Config::coaps_addr`] or OSCORE clients the transport is a
-    /// [`SecureTransport`] (plain CoAP and OSCORE on `coap_addr`, DTLS-PSK on `coaps_addr`).
+    /// [`ListenerTransport`] (plain CoAP and OSCORE on `coap_addr`, DTLS-PSK on `coaps_addr`).
     pub fn start(config: Config) -> io::Result<ServerHandle> {
-        let poll = Duration::from_millis(100);
         if config.coaps_addr.is_some() || !config.credentials.oscore.is_empty() {
-            let t = SecureTransport::bind_with_limits(
-                Some(config.coap_addr.as_str()),
-                config.coaps_addr.as_deref(),
-                &config.credentials,
-                poll,
-                config.oscore_seqno_file.as_deref(),
-                config.dtls,
-            )?;
+            let t = ListenerTransport::bind(&ListenerConfig {
+                seqno_file: config.oscore_seqno_file.clone(),
+                dtls: config.dtls,
+                ..config
+                    .credentials
+                    .listener(Some(&config.coap_addr), config.coaps_addr.as_deref())
+            })?;
             let coaps = t.coaps_addr();
-            let h = Self::start_with(config, Arc::new(t))?;
+            let h = Self::start_with(config, Box::new(t))?;
             *lock(&h.inner.coaps_addr) = coaps;
             return Ok(h);
         }
-        let transport = UdpTransport::bind(config.coap_addr.as_str(), poll)?;
-        Self::start_with(config, Arc::new(transport))
+        let transport = UdpTransport::bind_any(config.coap_addr.as_str())?;
+        Self::start_with(config, Box::new(transport))
     }
 
-    /// Starts the server over any [`Transport`].
-    pub fn start_with(config: Config, transport: Arc<dyn Transport>) -> io::Result<ServerHandle> {
+    /// Starts the server over any [`Transport`] that can be shared between the receiver
+    /// thread and the event loop ([`Transport::try_clone`]).
+    pub fn start_with(
+        config: Config,
+        transport: Box<dyn Transport + Send>,
+    ) -> io::Result<ServerHandle> {
         let coap_addr = transport.local_addr()?;
+        let receiver = transport.try_clone()?;
         let c2c_state = match &config.c2c.state_file {
             Some(f) => {
                 let err = |e: io::Error| {
@@ -97,11 +103,11 @@ impl Server {
                 .spawn(move || worker.run())?,
         );
 
-        let (rt, rsh, rtx) = (transport.clone(), shared.clone(), tx.clone());
+        let (rsh, rtx) = (shared.clone(), tx.clone());
         threads.push(
             thread::Builder::new()
                 .name("lwm2m-recv".into())
-                .spawn(move || receive_loop(&*rt, &rsh, &rtx))?,
+                .spawn(move || receive_loop(receiver, &rsh, &rtx))?,
         );
 
         let lp = EventLoop::new(shared.clone(), transport, rx, jobs_tx.clone(), &config);
@@ -132,11 +138,12 @@ impl Server {
     }
 }
 
-fn receive_loop(t: &dyn Transport, shared: &Shared, tx: &Sender<Input>) {
+fn receive_loop(mut t: Box<dyn Transport + Send>, shared: &Shared, tx: &Sender<Input>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     while !shared.stop.load(Ordering::Relaxed) {
-        match t.recv_secure(&mut buf) {
-            Ok(Some((n, peer, sec))) => {
+        match t.recv(&mut buf, RECEIVE_POLL) {
+            Ok(Some((n, peer))) => {
+                let sec = t.received_security();
                 let data = buf.get(..n).unwrap_or(&[]).to_vec();
                 if tx.send(Input::Datagram(peer, data, sec)).is_err() {
                     return;

@@ -2,7 +2,7 @@
 //! engine's zero-copy codec (`lwm2m::coap`) through the std endpoint's helpers
 //! ([`lwm2m_endpoint::msg`]: code names, whole-message building, empty ACK / RST).
 
-use crate::transport::udp::PeerSecurity;
+use crate::transport::PeerSecurity;
 use lwm2m::coap::{option, Block, Message, MessageType};
 use lwm2m_endpoint::msg::uint_bytes;
 pub use lwm2m_endpoint::msg::{build, code_name, code_string, empty};
