@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::record::{ObjectLinks, Registration, UpdateParams};
-use crate::transport::udp::PeerSecurity;
+use crate::transport::PeerSecurity;
 
 /// Why [`Registry::sender`] found no one registration for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
