@@ -77,6 +77,9 @@ SIZE_FLAGS_minimal := --no-default-features --features minimal
 SIZE_FLAGS_baseline :=
 SIZE_FLAGS_c2c := --features c2c
 SIZE_FLAGS_c2c-auth := --features c2c-auth
+# Not in SIZE_CONFIGS: `make size SIZE_CONFIGS="baseline no-obs-comp"` shows the cost
+# of Observe-Composite (engine feature `observe-composite`, on in the others but tiny / minimal).
+SIZE_FLAGS_no-obs-comp := --no-default-features --features formats,ops
 size_elf = $(PROBE)/target/size-$(1)/$(THUMB)/release/lwm2m-size-probe
 size:
 	@$(foreach c,$(SIZE_CONFIGS),(cd $(PROBE) && $(CARGO) build --release -q $(SIZE_FLAGS_$(c)) --target-dir target/size-$(c)) && \
