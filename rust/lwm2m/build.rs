@@ -30,6 +30,16 @@ const KNOBS: &[(&str, usize, &str)] = &[
     ),
     ("LWM2M_MAX_OBSERVATIONS", 8, "Concurrent observations."),
     (
+        "LWM2M_MAX_COMPOSITE_OBSERVATIONS",
+        2,
+        "Concurrent Observe-Composite observations, each also taking one of the MAX_OBSERVATIONS slots (feature `observe-composite`; at most 255).",
+    ),
+    (
+        "LWM2M_COMPOSITE_PATHS",
+        4,
+        "Paths of one Observe-Composite observation; a request with more gets 4.13 (feature `observe-composite`).",
+    ),
+    (
         "LWM2M_MAX_ATTRIBUTES",
         8,
         "Paths with Write-Attributes settings.",

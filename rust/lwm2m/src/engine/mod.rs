@@ -29,6 +29,8 @@ mod execute;
 #[cfg(feature = "c2c")]
 mod hint_limit;
 mod observe;
+#[cfg(feature = "observe-composite")]
+mod observe_composite;
 mod read;
 mod register;
 mod request;
@@ -497,7 +499,7 @@ impl<'a> Engine<'a> {
                 }
                 _ => self.read(caller, op, resp),
             },
-            code::FETCH => self.read_composite(caller, op, resp),
+            code::FETCH => self.fetch(peer, caller, op, req, now, resp),
             code::PUT if op.is_write_attributes(req) => {
                 self.write_attributes(caller, op, req, resp)
             }

@@ -1,9 +1,11 @@
 //! Observe (RFC 7641) and notifications under the LwM2M attributes. The engine keeps the
 //! observer list itself (path, token, sequence number, last notified value), so notifications
-//! are built the same way on RIOT and on the host.
+//! are built the same way on RIOT and on the host. An Observe-Composite observation (feature
+//! `observe-composite`, `observe_composite.rs`) takes a slot of the same list, with `/` as its
+//! path and its paths in a small set beside the list.
 
 use super::read::respond_records;
-use super::tree::Tree;
+use super::tree::{Composite, Tree};
 use super::{Engine, Identity, Millis, Outgoing, Peer, Request};
 use crate::coap::{code, MessageBuilder, MessageType};
 use crate::config::MAX_OBSERVATIONS;
@@ -34,6 +36,29 @@ pub(crate) struct Observation {
 }
 
 impl Observation {
+    /// A fresh observation of `path` registered at `now`.
+    pub(crate) fn new(
+        peer: Peer,
+        token: heapless::Vec<u8, 8, u8>,
+        path: Path,
+        format: u16,
+        now: Millis,
+    ) -> Self {
+        Observation {
+            peer,
+            token,
+            path,
+            format,
+            seq: 0,
+            last_sent: now,
+            last_eval: now,
+            changed: false,
+            last_value: 0.0,
+            has_last: false,
+            recheck: false,
+        }
+    }
+
     fn last(&self) -> Option<f64> {
         self.has_last.then_some(self.last_value)
     }
@@ -44,16 +69,53 @@ impl Observation {
     }
 }
 
+/// The path sets of Observe-Composite observations (nothing without the feature).
+#[cfg(feature = "observe-composite")]
+pub(crate) type PathSets = super::observe_composite::PathSets;
+/// The path sets of Observe-Composite observations (nothing without the feature).
+#[cfg(not(feature = "observe-composite"))]
+pub(crate) type PathSets = ();
+
 /// The observer list.
 #[derive(Debug, Default)]
 pub(crate) struct Observations {
-    list: heapless::Vec<Observation, MAX_OBSERVATIONS>,
+    pub(crate) list: heapless::Vec<Observation, MAX_OBSERVATIONS>,
+    pub(crate) sets: PathSets,
+}
+
+/// The paths `o` observes: its path, or the set of an Observe-Composite observation (the
+/// only observations of `/`).
+fn paths_of<'s>(sets: &'s PathSets, o: &'s Observation) -> &'s [Path] {
+    #[cfg(feature = "observe-composite")]
+    if o.path.is_root() {
+        return super::observe_composite::set_paths(sets, o);
+    }
+    let _ = sets;
+    core::slice::from_ref(&o.path)
 }
 
 impl Observations {
     /// One `retain` instantiation for every filter (each closure type would get its own).
-    fn retain(&mut self, keep: &dyn Fn(&Observation) -> bool) {
+    pub(crate) fn retain(&mut self, keep: &dyn Fn(&Observation) -> bool) {
         self.list.retain(|o| keep(o));
+        self.drop_unused_sets();
+    }
+
+    /// Ends observation `i`.
+    fn remove(&mut self, i: usize) {
+        self.list.remove(i);
+        self.drop_unused_sets();
+    }
+
+    /// Forgets the path sets no observation refers to any more.
+    fn drop_unused_sets(&mut self) {
+        #[cfg(feature = "observe-composite")]
+        super::observe_composite::drop_unused(&mut self.sets, &self.list);
+    }
+
+    /// The paths `o` observes.
+    pub(crate) fn paths<'s>(&'s self, o: &'s Observation) -> &'s [Path] {
+        paths_of(&self.sets, o)
     }
 
     pub fn len(&self) -> usize {
@@ -68,7 +130,11 @@ impl Observations {
     /// Marks every observation overlapping `path` as changed.
     pub fn mark_changed(&mut self, path: &Path, _now: Millis) {
         for o in self.list.iter_mut() {
-            if o.path.starts_with(path) || path.starts_with(&o.path) {
+            let paths = paths_of(&self.sets, o);
+            if paths
+                .iter()
+                .any(|p| p.starts_with(path) || path.starts_with(p))
+            {
                 o.changed = true;
             }
         }
@@ -84,7 +150,8 @@ impl Observations {
     #[cfg(feature = "write")]
     pub fn recheck(&mut self, path: Option<&Path>) {
         for o in self.list.iter_mut() {
-            if path.is_none_or(|p| o.path.starts_with(p)) {
+            let paths = paths_of(&self.sets, o);
+            if path.is_none_or(|p| paths.iter().any(|q| q.starts_with(p))) {
                 o.recheck = true;
             }
         }
@@ -116,19 +183,7 @@ impl Engine<'_> {
         let token = heapless::Vec::from_slice(req.token).map_err(|_| Error::BadRequest)?;
         self.observations
             .retain(&|o| !(o.peer.endpoint == peer.endpoint && o.path == op.path));
-        let mut obs = Observation {
-            peer: *peer,
-            token,
-            path: op.path,
-            format,
-            seq: 0,
-            last_sent: now,
-            last_eval: now,
-            changed: false,
-            last_value: 0.0,
-            has_last: false,
-            recheck: false,
-        };
+        let mut obs = Observation::new(*peer, token, op.path, format, now);
         obs.set_last(self.numeric_value(&op.path));
         let registered = self.observations.list.push(obs).is_ok();
         let tree = Tree {
@@ -147,6 +202,15 @@ impl Engine<'_> {
             self.observations.list.pop();
         }
         r
+    }
+
+    /// Checks that every path `o` observes exists and may still be read by its observer.
+    fn check_observed(&self, o: &Observation) -> Result<()> {
+        let caller = caller_of(o.peer.identity);
+        self.observations
+            .paths(o)
+            .iter()
+            .try_for_each(|p| self.check_read_target(caller, p))
     }
 
     /// When observation `i` is next due, or `None` if it waits for a change.
@@ -191,10 +255,7 @@ impl Engine<'_> {
             }
             if o.recheck {
                 self.observations.list[i].recheck = false;
-                if self
-                    .check_read_target(caller_of(o.peer.identity), &o.path)
-                    .is_err()
-                {
+                if self.check_observed(&o).is_err() {
                     return self.build_notification(i, now, None, buf);
                 }
                 if self
@@ -247,13 +308,17 @@ impl Engine<'_> {
             MessageType::Non
         };
         let mut b = MessageBuilder::new(buf, mtype, code::CONTENT, 0, &o.token).ok()?;
-        let caller = caller_of(o.peer.identity);
-        let result = self.check_read_target(caller, &o.path).and_then(|()| {
+        let result = self.check_observed(&o).and_then(|()| {
             let tree = Tree {
                 engine: self,
-                caller,
+                caller: caller_of(o.peer.identity),
             };
-            respond_records(o.format, &o.path, &tree, None, Some(seq), &mut b)
+            // One path or many: the records of each (for one, the same as the tree's).
+            let src = Composite {
+                tree: &tree,
+                paths: self.observations.paths(&o),
+            };
+            respond_records(o.format, &o.path, &src, None, Some(seq), &mut b)
         });
         let ended = if let Err(e) = result {
             // The target went away or access was revoked: tell the observer and end it.
@@ -265,7 +330,7 @@ impl Engine<'_> {
         };
         let len = b.finish();
         if ended {
-            self.observations.list.remove(i);
+            self.observations.remove(i);
         } else {
             let slot = &mut self.observations.list[i];
             slot.seq = seq;

@@ -128,46 +128,85 @@ impl Engine<'_> {
         respond_records(format, &op.path, &tree, op.block2, None, resp)
     }
 
+    /// FETCH: Read-Composite, or with the `observe-composite` feature and an Observe option,
+    /// Observe-Composite (0) and its cancel (1, answered like Read-Composite).
+    pub(crate) fn fetch(
+        &mut self,
+        peer: &super::Peer,
+        caller: Caller,
+        op: &Request<'_>,
+        req: &crate::coap::Message<'_>,
+        now: super::Millis,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
+        #[cfg(feature = "observe-composite")]
+        match op.observe {
+            Some(0) => return self.observe_composite(peer, caller, op, req, now, resp),
+            Some(1) => self.observations.cancel(peer.endpoint, req.token),
+            _ => {}
+        }
+        let _ = (peer, req, now);
+        self.read_composite(caller, op, resp)
+    }
+
     /// Read-Composite: FETCH on `/` with a SenML CBOR list of paths.
     #[inline(never)] // measured: smaller outlined than inlined into its caller
-    pub(crate) fn read_composite(
+    fn read_composite(
         &mut self,
         caller: Caller,
         op: &Request<'_>,
         resp: &mut MessageBuilder<'_>,
     ) -> Result<()> {
-        if !op.path.is_root() {
-            return Err(Error::MethodNotAllowed);
-        }
         let mut paths: heapless::Vec<Path, MAX_ATTRIBUTES> = heapless::Vec::new();
-        match op.content_format {
-            Some(cf::SENML_CBOR) => {
-                for p in codec::senml_cbor::decode_paths(op.payload) {
-                    paths.push(p?).map_err(|_| Error::RequestEntityTooLarge)?;
-                }
-            }
-            _ => return Err(Error::UnsupportedContentFormat),
-        }
-        for p in &paths {
-            if p.is_root() {
-                return Err(Error::BadRequest);
-            }
-            self.check_read_target(caller, p)?;
-        }
-        let format = match op.accept {
-            None => cf::SENML_CBOR,
-            Some(f @ (cf::SENML_CBOR | cf::LWM2M_CBOR)) => f,
-            Some(_) => return Err(Error::NotAcceptable),
-        };
+        self.composite_paths(caller, op, &mut |p| {
+            paths.push(p).map_err(|_| Error::RequestEntityTooLarge)
+        })?;
+        let format = composite_format(op.accept)?;
+        self.respond_composite(caller, format, &paths, op.block2, None, resp)
+    }
+
+    /// The answer to a composite request: the records of `paths` that `caller` may read.
+    pub(crate) fn respond_composite(
+        &self,
+        caller: Caller,
+        format: u16,
+        paths: &[Path],
+        block2: Option<Block>,
+        observe: Option<u32>,
+        resp: &mut MessageBuilder<'_>,
+    ) -> Result<()> {
         let tree = Tree {
             engine: self,
             caller,
         };
-        let src = Composite {
-            tree: &tree,
-            paths: &paths,
-        };
-        respond_records(format, &Path::ROOT, &src, op.block2, None, resp)
+        let src = Composite { tree: &tree, paths };
+        respond_records(format, &Path::ROOT, &src, block2, observe, resp)
+    }
+
+    /// The paths of a composite request on `/` (a SenML CBOR list of names), each checked to
+    /// exist and to be readable by `caller`, handed to `add` in order (which fails with 4.13
+    /// when it holds no more).
+    pub(crate) fn composite_paths(
+        &self,
+        caller: Caller,
+        op: &Request<'_>,
+        add: &mut dyn FnMut(Path) -> Result<()>,
+    ) -> Result<()> {
+        if !op.path.is_root() {
+            return Err(Error::MethodNotAllowed);
+        }
+        if op.content_format != Some(cf::SENML_CBOR) {
+            return Err(Error::UnsupportedContentFormat);
+        }
+        for p in codec::senml_cbor::decode_paths(op.payload) {
+            let p = p?;
+            if p.is_root() {
+                return Err(Error::BadRequest);
+            }
+            self.check_read_target(caller, &p)?;
+            add(p)?;
+        }
+        Ok(())
     }
 
     /// The current numeric value of a single resource, for gt / lt / st evaluation.
@@ -181,6 +220,15 @@ impl Engine<'_> {
             )
             .ok()?;
         v.as_f64()
+    }
+}
+
+/// The format of a composite response: SenML CBOR unless the request accepts LwM2M CBOR.
+pub(crate) fn composite_format(accept: Option<u16>) -> Result<u16> {
+    match accept {
+        None => Ok(cf::SENML_CBOR),
+        Some(f @ (cf::SENML_CBOR | cf::LWM2M_CBOR)) => Ok(f),
+        Some(_) => Err(Error::NotAcceptable),
     }
 }
 

@@ -33,6 +33,8 @@ before, else SenML CBOR (1.1) / TLV (1.0), falling back to TLV, SenML JSON (1.1)
   attr <ep> <path> pmin=N pmax=N gt=X lt=X st=X epmin=N epmax=N   Write-Attributes
   cread <ep> <path>...                   Read-Composite (senml-cbor or senml-json)
   cwrite <ep> <path>=<value>...          Write-Composite (senml-cbor or senml-json)
+  cobserve <ep> <path>...                Observe-Composite (notifications print as events, path /)
+  ccancel <ep>                           cancel the Observe-Composite (same as cancel <ep> /)
   grants                                 client-to-client grants
   revoke <id>                            revoke a grant (and the accounts with the pair's last one)
   policy                                 the access policy in force
@@ -78,6 +80,8 @@ pub enum Command {
     CompositeRead(String, Vec<Path>, Option<u16>),
     /// `cwrite <ep> <path>=<value>...`, format.
     CompositeWrite(String, Vec<OwnedRecord>, Option<u16>),
+    /// `cobserve <ep> <path>... [format=..]`.
+    CompositeObserve(String, Vec<Path>, Option<u16>),
     /// `grants`.
     Grants,
     /// `revoke <id>`.
@@ -240,13 +244,18 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         Some("observe") => Command::Observe(ep()?, p(2)?, positional(3)?),
         Some("cancel") => Command::Cancel(ep()?, p(2)?),
         Some("attr") => Command::Attr(ep()?, p(2)?, Attributes::parse_str(&rest(3).join(" "))?),
-        Some("cread") => {
+        Some(c @ ("cread" | "cobserve")) => {
             let paths = rest(2)
                 .iter()
                 .map(|s| path(s))
                 .collect::<Result<Vec<_>, _>>()?;
-            Command::CompositeRead(ep()?, paths, fmt)
+            if c == "cread" {
+                Command::CompositeRead(ep()?, paths, fmt)
+            } else {
+                Command::CompositeObserve(ep()?, paths, fmt)
+            }
         }
+        Some("ccancel") => Command::Cancel(ep()?, Path::ROOT),
         Some("cwrite") => Command::CompositeWrite(ep()?, assignments(&Path::ROOT, rest(2))?, fmt),
         Some("grants") => Command::Grants,
         Some("policy") => Command::Policy,
@@ -299,6 +308,7 @@ pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
         Command::Attr(ep, p, a) => show(h.write_attributes(ep, p, a)),
         Command::CompositeRead(ep, paths, f) => show(h.read_composite(ep, paths, *f)),
         Command::CompositeWrite(ep, recs, f) => show(h.write_composite(ep, recs, *f)),
+        Command::CompositeObserve(ep, paths, f) => show(h.observe_composite(ep, paths, *f)),
         Command::Grants => h.grants(),
         Command::Revoke(id) => h
             .revoke(*id)
@@ -457,6 +467,14 @@ mod tests {
             parse_command("cwrite n /3/0/14=+02 format=110").unwrap(),
             Command::CompositeWrite(_, _, Some(110))
         ));
+        assert!(matches!(
+            parse_command("cobserve n /3/0/0 /3303/0/5700 format=lwm2m-cbor").unwrap(),
+            Command::CompositeObserve(_, ref p, Some(11544)) if p.len() == 2
+        ));
+        assert_eq!(
+            parse_command("ccancel n").unwrap(),
+            Command::Cancel("n".into(), Path::ROOT)
+        );
         assert!(parse_command("read n /3/0 tlv --format tlv").is_err());
         assert!(parse_command("read n /3/0 --format").is_err());
         assert!(parse_command("read n /3/0 --format nope").is_err());

@@ -19,6 +19,7 @@
 //! | GET | `/api/clients/<ep>/composite?paths=/3/0/0,/3/0/1[&format=..]` | Read-Composite |
 //! | PUT | `/api/clients/<ep>/composite[?format=senml-cbor\|senml-json]` (JSON array of `{path,value[,type]}`) | Write-Composite |
 //! | GET | `/api/clients/<ep>/send` | the latest values the client sent (Send, `POST /dp`; [`crate::reporting`]) |
+//! | POST / DELETE | `/api/clients/<ep>/composite/observe[?paths=/3/0/0,/3/0/1][&format=..]` | Observe-Composite / cancel |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
 //! | GET | `/api/grants` | client-to-client grants (no secrets) |
 //! | DELETE | `/api/grants/<id>` | revoke a grant (report of every step) |
@@ -237,6 +238,17 @@ pub(crate) fn route(h: &ServerHandle, req: &HttpRequest) -> (u16, Json) {
     }
 }
 
+/// The `paths=/3/0/0,/3/0/1` of a composite request.
+fn query_paths(req: &HttpRequest) -> Result<Vec<Path>, String> {
+    req.q("paths")
+        .unwrap_or("")
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(Path::parse_str)
+        .collect::<Result<Vec<Path>, _>>()
+        .map_err(|_| "bad path in paths=".to_string())
+}
+
 fn client_route(
     h: &ServerHandle,
     req: &HttpRequest,
@@ -254,15 +266,13 @@ fn client_route(
     };
     Ok(match (m, last) {
         ("GET", "composite") if head.is_empty() => {
-            let paths: Result<Vec<Path>, _> = req
-                .q("paths")
-                .unwrap_or("")
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(Path::parse_str)
-                .collect();
-            let paths = paths.map_err(|_| "bad path in paths=".to_string())?;
-            op_result(h.read_composite(ep, &paths, format))
+            op_result(h.read_composite(ep, &query_paths(req)?, format))
+        }
+        ("POST", "observe") if head == ["composite"] => {
+            op_result(h.observe_composite(ep, &query_paths(req)?, format))
+        }
+        ("DELETE", "observe") if head == ["composite"] => {
+            op_result(h.cancel_observe(ep, &Path::ROOT))
         }
         ("PUT", "composite") if head.is_empty() => {
             let recs = records_from_json(&json_body(req)?, &Path::ROOT)?;

@@ -527,7 +527,8 @@ impl EventLoop {
             } => {
                 if let (CallKind::Observe, Ok(r)) = (kind, &result) {
                     if r.is_success() && r.observe.is_some() {
-                        self.layer.keep_token(ex.peer, token, (), code::GET);
+                        // GET, or FETCH for an Observe-Composite.
+                        self.layer.keep_token(ex.peer, token, (), ex.req.code);
                         self.observations.insert(
                             token.to_vec(),
                             Observation {

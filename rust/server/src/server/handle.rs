@@ -382,6 +382,26 @@ impl ServerHandle {
         self.call(endpoint, Path::ROOT, req, CallKind::Plain)
     }
 
+    /// Observe-Composite (FETCH with Observe=0 and the list of `paths`, LwM2M 1.1): the first
+    /// response is returned; notifications, each with the records of every path, arrive as
+    /// [`Event::Notification`] with path `/`. `format` as for [`ServerHandle::read_composite`];
+    /// a success without Observe is [`ServerError::ObserveRefused`]. Cancel with
+    /// [`ServerHandle::cancel_observe`] on `/`.
+    pub fn observe_composite(
+        &self,
+        endpoint: &str,
+        paths: &[Path],
+        format: Option<u16>,
+    ) -> Result<Response, ServerError> {
+        let mut req = ops::read_composite(paths, format.unwrap_or(cf::SENML_CBOR))?;
+        req.observe = Some(0);
+        let r = self.call(endpoint, Path::ROOT, req, CallKind::Observe)?;
+        if r.is_success() && r.observe.is_none() {
+            return Err(ServerError::ObserveRefused(r.to_json().to_string()));
+        }
+        Ok(r)
+    }
+
     /// Write-Composite (iPATCH) in `format`: SenML CBOR (default) or SenML JSON.
     pub fn write_composite(
         &self,
