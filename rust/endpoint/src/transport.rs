@@ -178,9 +178,16 @@ pub trait Transport {
 }
 
 /// The address with an IPv4-mapped IPv6 address (what a dual-stack socket reports for IPv4
-/// peers) turned into plain IPv4, so that one peer has one key.
+/// peers) turned into plain IPv4, so that one peer has one key. Other IPv6 addresses stay as
+/// they are, with their scope (a link-local peer is unreachable without it) and flow label.
 pub fn canonical(a: SocketAddr) -> SocketAddr {
-    SocketAddr::new(a.ip().to_canonical(), a.port())
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => a,
+        },
+        a => a,
+    }
 }
 
 /// The address to pass to a socket of the family `v6` (IPv6 if true) for a datagram to `to`:
@@ -268,6 +275,25 @@ impl Transport for UdpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IPv4-mapped becomes IPv4; a link-local IPv6 peer keeps its scope (tests/riot/run.sh
+    /// reaches the RIOT node at fe80::..%tap0 through the address the server reports).
+    #[test]
+    fn canonical_maps_ipv4_and_keeps_ipv6_scope() {
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:5683".parse().unwrap();
+        assert_eq!(
+            canonical(mapped),
+            "192.0.2.1:5683".parse::<SocketAddr>().unwrap()
+        );
+        let ll = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::2".parse().unwrap(),
+            5683,
+            0,
+            7,
+        ));
+        assert_eq!(canonical(ll), ll);
+        assert_eq!(canonical(ll).to_string(), "[fe80::2%7]:5683");
+    }
 
     #[test]
     fn udp_round_trip_and_timeout() {

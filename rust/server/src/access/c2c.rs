@@ -486,7 +486,7 @@ pub fn unix_secs(t: SystemTime) -> u64 {
 /// The URI of a client as its peers see it: its registration address (IPv4-mapped IPv6
 /// addresses shown as IPv4) with the scheme of the security mode.
 pub fn peer_uri(addr: SocketAddr, mode: SecurityMode) -> String {
-    let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+    let addr = lwm2m_endpoint::transport::canonical(addr);
     format!("{}://{addr}", mode.scheme())
 }
 
