@@ -535,6 +535,9 @@ in_ns curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/api/policy/reload" >"$W
 echo "policy reload: $(cat "$WORK/reload.json")"
 check "server reloads the policy allowing the pair (1 rule)" grep -q '"rules":1' "$WORK/reload.json"
 
+# The requester's application starts once its own registration is confirmed (the server lists
+# it when it sent the 2.01, which may still be on its way through forwarders).
+wait_for "^EV [0-9]+ registered ssid=1" "$WORK/req.log" "$TIMEOUT"
 shell req lwm2m c2c observe "$EP_H" "$HOST_URI" "$SENSOR_PATH"
 # The 4.01 with the owner-server hint: the host's or requester's line for it when they print
 # one (EV ... code=4.01, EV hint_rx), else the requester's plain request followed by
