@@ -9,7 +9,8 @@
  * @file
  * @brief       Shell command `lwm2m start|status|set <path> <value>`, and with
  *              LWM2M_C2C=auth `lwm2m c2c read|observe <host-ep> <host-uri> <path>` and
- *              `lwm2m c2c access <ssid> <host-ep> <path> [<rights> [c]]`
+ *              `lwm2m c2c access <ssid> <host-ep> <path> [<rights> [c]]`, and with
+ *              LWM2M_SEND=1 `lwm2m send [-l] <path>...` (Send to the configured server)
  *
  * @}
  */
@@ -61,6 +62,19 @@ static int _cmd(int argc, char **argv)
         printf("lwm2m: set %s = %s\n", argv[2], argv[3]);
         return 0;
     }
+#if LWM2M_C2C_SEND
+    if (argc >= 3 && strcmp(argv[1], "send") == 0) {
+        /* `-l`: LwM2M CBOR instead of SenML CBOR. The outcome comes as EV send_result. */
+        bool lwm2m_cbor = strcmp(argv[2], "-l") == 0;
+        int first = lwm2m_cbor ? 3 : 2;
+        int res = lwm2m_c2c_send(CONFIG_LWM2M_SERVER_SHORT_ID, (const char *const *)&argv[first],
+                                 (size_t)(argc - first),
+                                 lwm2m_cbor ? LWM2M_C2C_FORMAT_LWM2M_CBOR
+                                            : LWM2M_C2C_FORMAT_SENML_CBOR);
+        printf("lwm2m: send -> %d\n", res);
+        return res < 0;
+    }
+#endif
 #if defined(LWM2M_C2C_REQUESTING)
     if (argc == 6 && strcmp(argv[1], "c2c") == 0 &&
         (strcmp(argv[2], "read") == 0 || strcmp(argv[2], "observe") == 0)) {
@@ -88,6 +102,9 @@ static int _cmd(int argc, char **argv)
            argv[0], argv[0], argv[0]);
 #else
     printf("usage: %s start|status|set <path> <value>\n", argv[0]);
+#endif
+#if LWM2M_C2C_SEND
+    printf("       %s send [-l] <path>...\n", argv[0]);
 #endif
     return 1;
 }

@@ -112,9 +112,12 @@ done
 
 # native64 numbers its first (tap) interface 6.
 URI='coap://[fe80::1%6]:5683'
+# lwm2m-client with Send (LWM2M_SEND=1: `lwm2m send <path>...` on its shell).
 for app in lwm2m-client sensor-c; do
     echo "== build $app for native64"
-    if ! make -C "$ROOT/apps/$app" BOARD=native64 LWM2M_SERVER_URI="$URI" -j"$(nproc)" \
+    knobs=
+    [ "$app" = lwm2m-client ] && knobs=LWM2M_SEND=1
+    if ! make -C "$ROOT/apps/$app" BOARD=native64 LWM2M_SERVER_URI="$URI" $knobs -j"$(nproc)" \
             >"$WORK/build-$app.log" 2>&1; then
         tail -30 "$WORK/build-$app.log"
         echo "$PASS passed, $((FAIL + 1)) failed"
@@ -288,6 +291,27 @@ grep '"event":"notification"' "$EVENTS" | head -2
 shell lwm2m status
 check "status shows registered with 1 observation" \
     wait_for "STATUS ep=$EP ssid=1 state=registered observations=1" "$NODE_LOG" 5
+
+# Send (LwM2M 1.1 POST /dp) from the shell: the server records the values, the node prints
+# the outcome; then LwM2M CBOR; then Mute Send (/1/0/23) refuses the next one on the node.
+shell lwm2m send /3303/0/5700 /3/0/0
+check "Send of /3303/0/5700 and /3/0/0: node reports send_result delivered" \
+    wait_for "send_result ssid=1 outcome=delivered" "$NODE_LOG" 10
+check "server streams the sent value (event send with 26.75)" \
+    bash -c "for i in \$(seq 25); do grep '\"event\":\"send\"' '$EVENTS' | grep -q 26.75 && exit 0; sleep 0.2; done; exit 1"
+shell lwm2m set /3303/0/5700 27.5
+shell lwm2m send -l /3303/0/5700
+check "Send in LwM2M CBOR: the server records the second Send (27.5)" \
+    bash -c "for i in \$(seq 25); do [ \"\$(grep '\"event\":\"send\"' '$EVENTS' | grep -c 27.5)\" -ge 1 ] && exit 0; sleep 0.2; done; exit 1"
+http_get "/api/clients/$EP/send" >"$WORK/sends.json"
+echo "sends: $(head -c 300 "$WORK/sends.json")"
+check "server counts 2 Sends from the node" grep -q '"sends":2' "$WORK/sends.json"
+ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' -d 'true' \
+    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/1/0/23?format=text" >"$WORK/mute.json"
+echo "write /1/0/23 true: $(cat "$WORK/mute.json")"
+shell lwm2m send /3303/0/5700
+check "with Mute Send set the node refuses the Send (-EACCES)" \
+    wait_for "lwm2m: send -> -13" "$NODE_LOG" 10
 node_summary
 stop_node
 

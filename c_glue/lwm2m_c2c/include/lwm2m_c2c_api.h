@@ -222,6 +222,20 @@
  */
 #define LWM2M_C2C_RIGHT_DISCOVER 32
 
+/**
+ * Content format of `lwm2m_c2c_send`: SenML CBOR (112).
+ */
+#define LWM2M_C2C_FORMAT_SENML_CBOR 112
+
+/**
+ * Content format of `lwm2m_c2c_send`: LwM2M CBOR (11544).
+ */
+#define LWM2M_C2C_FORMAT_LWM2M_CBOR 11544
+
+
+
+
+
 
 
 
@@ -691,6 +705,26 @@ bool lwm2m_riot_endpoint_in_use(uint32_t handle);
  * Call it without the glue's peer lock held: it takes the engine lock.
  */
 uint32_t lwm2m_riot_endpoint_forget(uint32_t handle);
+
+/**
+ * Queues a Send (`POST /dp`) of the current values at `paths` (`n` strings like `/3303/0/5700`
+ * or `/3303/0`) to the LwM2M server `ssid`, in `format` (`LWM2M_C2C_FORMAT_SENML_CBOR` or
+ * `LWM2M_C2C_FORMAT_LWM2M_CBOR`). The values are read when the request goes out, right after
+ * the call; the outcome is printed as `EV <ms> send_result ssid=<ssid> outcome=<outcome>`
+ * (`delivered`, `rejected:<code>`, `timeout`, or `not_sent:` with `not_registered`, `muted`,
+ * `busy` or the CoAP code of the data error).
+ *
+ * Returns 0 when queued; `-EINVAL` for a bad path, `n` of 0 or above
+ * `LWM2M_C2C_MAX_SEND_PATHS`, or a format not built in; `-ENOENT` before initialization or for
+ * a path that does not exist; `-ENOTCONN` when not registered to that server; `-EACCES` when
+ * the server's Mute Send (`/1/x/23`) is set or it may not read a path; `-EBUSY` while the
+ * previous Send to that server has no outcome yet; `-ENOMEM` when the values do not fit one
+ * request; `-EDEADLK` from a callback.
+ *
+ * # Safety
+ * `paths` must point to `n` NUL-terminated strings (they are not kept after the call).
+ */
+int lwm2m_c2c_send(uint16_t ssid, const char *const *paths, size_t n, uint16_t format);
 
 /**
  * Loads (or replaces) the credential of (Client) Security instance `inst` of `kind`

@@ -53,6 +53,10 @@ mod ev;
 use ev::ev;
 mod peers;
 pub use peers::*;
+#[cfg(feature = "send")]
+mod send_api;
+#[cfg(feature = "send")]
+pub use send_api::*;
 #[cfg(feature = "dtls")]
 mod dtls;
 #[cfg(feature = "c2c-auth")]
@@ -210,6 +214,8 @@ pub(crate) mod err {
     pub const NOTSUP: c_int = -(riot_sys::ENOTSUP as c_int);
     pub const ACCES: c_int = -(riot_sys::EACCES as c_int);
     pub const TIMEDOUT: c_int = -(riot_sys::ETIMEDOUT as c_int);
+    pub const NOTCONN: c_int = -(riot_sys::ENOTCONN as c_int);
+    pub const BUSY: c_int = -(riot_sys::EBUSY as c_int);
 }
 
 fn seed() -> u64 {
@@ -267,6 +273,8 @@ impl State {
         }
         #[cfg(feature = "c2c-auth")]
         requester::access_results(self, now);
+        #[cfg(feature = "send")]
+        send_api::results(self);
         while let Some(out) = self.engine.poll(now, &mut self.tx) {
             #[cfg_attr(not(feature = "oscore"), allow(unused_mut))]
             let Some(mut msg) = self.tx.get_mut(..out.len) else {
