@@ -273,6 +273,10 @@ impl State {
         }
         #[cfg(feature = "c2c-auth")]
         requester::access_results(self, now);
+        #[cfg(feature = "c2c-auth")]
+        let retry = requester::retry_deferred(self, now);
+        #[cfg(not(feature = "c2c-auth"))]
+        let retry: Option<u64> = None;
         #[cfg(feature = "send")]
         send_api::results(self);
         while let Some(out) = self.engine.poll(now, &mut self.tx) {
@@ -347,9 +351,12 @@ impl State {
         self.report();
         // Access results and closed accounts arrive with requests and responses handled on
         // gcoap's thread; those wake this thread, which takes them above.
-        self.engine
-            .next_wakeup()
-            .map_or(u64::MAX, |t| t.saturating_sub(now))
+        // Requests gcoap could not take are retried on this thread too.
+        let next = match (self.engine.next_wakeup(), retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map_or(u64::MAX, |t| t.saturating_sub(now))
     }
 }
 

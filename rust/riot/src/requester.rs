@@ -126,6 +126,11 @@ fn dtls_uri(uri: &str) -> Option<heapless::String<URI_LEN>> {
 
 /// Concurrent client-to-client operations (an observation keeps its slot).
 pub(crate) const MAX_OPS: usize = 4;
+/// Times a request gcoap could not take (no free request memo or resend buffer while other
+/// CON exchanges are open) is tried again before the operation fails with `c2c_send_failed`.
+pub(crate) const SEND_RETRIES: u8 = 8;
+/// Milliseconds between those tries (so an operation waits at most about 2 s for gcoap).
+pub(crate) const SEND_RETRY_MS: u64 = 250;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
@@ -158,6 +163,9 @@ pub(crate) struct Op {
     order: NotificationOrder,
     #[cfg(feature = "oscore")]
     id: Option<lwm2m_oscore::RequestId>,
+    /// Tries gcoap refused in a row, and when the next one is due.
+    deferred: u8,
+    retry_at: Option<u64>,
     cb: CResultFn,
     arg: *mut c_void,
 }
@@ -263,6 +271,8 @@ pub(crate) fn start(
         order: NotificationOrder::new(),
         #[cfg(feature = "oscore")]
         id: None,
+        deferred: 0,
+        retry_at: None,
         cb,
         arg,
     };
@@ -276,7 +286,7 @@ pub(crate) fn start(
             op.phase = Phase::Protected;
         }
     }
-    send(s, i);
+    send(s, i, now);
     Ok(i)
 }
 
@@ -306,8 +316,9 @@ fn build(op: &Op, buf: &mut [u8]) -> Option<usize> {
     Some(b.finish())
 }
 
-/// Sends operation `i` in its current phase (plain or protected).
-fn send(s: &mut State, i: usize) {
+/// Sends operation `i` in its current phase (plain or protected). A request gcoap cannot
+/// take now is tried again [`SEND_RETRY_MS`] later, up to [`SEND_RETRIES`] times.
+fn send(s: &mut State, i: usize, now: u64) {
     let Some(Some(op)) = s.ops.ops.get(i) else {
         return;
     };
@@ -381,7 +392,18 @@ fn send(s: &mut State, i: usize) {
             true,
         )
     };
-    if sent <= 0 {
+    let Some(Some(op)) = s.ops.ops.get_mut(i) else {
+        return;
+    };
+    if sent > 0 {
+        op.deferred = 0;
+        op.retry_at = None;
+    } else if sent == 0 && op.deferred < SEND_RETRIES {
+        // gcoap has no room for another open request right now (0); negative is final.
+        op.deferred += 1;
+        op.retry_at = Some(now + SEND_RETRY_MS);
+        ev!("c2c_send_deferred h={} try={}", i, op.deferred);
+    } else {
         ev!("c2c_send_failed h={} res={}", i, sent);
         fail(s, i, err::INVAL, "send");
     }
@@ -613,9 +635,27 @@ pub(crate) fn access_results(s: &mut State, now: u64) {
                 op.token = token();
                 op.order = NotificationOrder::new();
             }
-            send(s, i);
+            send(s, i, now);
         }
     }
+}
+
+/// Sends the requests gcoap could not take earlier whose retry is due; returns when the next
+/// one is (absolute ms).
+pub(crate) fn retry_deferred(s: &mut State, now: u64) -> Option<u64> {
+    for i in 0..MAX_OPS {
+        let due = s
+            .ops
+            .ops
+            .get(i)
+            .and_then(Option::as_ref)
+            .and_then(|o| o.retry_at)
+            .is_some_and(|t| t <= now);
+        if due {
+            send(s, i, now);
+        }
+    }
+    s.ops.ops.iter().flatten().filter_map(|o| o.retry_at).min()
 }
 
 /// The engine closed the account `cid`: its DTLS operations end (their session went with
