@@ -92,6 +92,11 @@ const KNOBS: &[(&str, usize, &str)] = &[
         "Milliseconds before the lifetime ends at which the Update is sent, so that its retransmissions end in time (RFC 7252 MAX_TRANSMIT_WAIT); never earlier than half the lifetime.",
     ),
     (
+        "LWM2M_QUEUE_STORE_BYTES",
+        256,
+        "Bytes of notifications stored while a Queue Mode client sleeps, each with 7 bytes of bookkeeping; when full the oldest go first, counted (feature `queue-mode`).",
+    ),
+    (
         "LWM2M_DEDUP_RESPONSE_LEN",
         160,
         "Response bytes kept per remembered request (`coap::dedup`; RAM: ENTRIES * (LEN + 40)).",

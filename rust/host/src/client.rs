@@ -10,8 +10,8 @@
 //!   requests, message-layer timers);
 //! - `security.rs` (destinations and peer identities), `c2c_requesting.rs` and
 //!   `c2c_hosting.rs` (the two client-to-client roles), `server_oscore.rs` (server OSCORE
-//!   contexts from the engine's objects), `send.rs` (Send, `POST /dp`): further `impl` blocks
-//!   of [`HostClient`];
+//!   contexts from the engine's objects), `send.rs` (Send, `POST /dp`), `queue.rs` (Queue
+//!   Mode: dropping while asleep, its events): further `impl` blocks of [`HostClient`];
 //! - `handle.rs`: the thread, [`spawn`] and [`ClientHandle`].
 
 mod c2c;
@@ -22,6 +22,7 @@ mod driver;
 mod event;
 mod handle;
 mod oscore_state;
+mod queue;
 mod security;
 mod send;
 mod server_oscore;

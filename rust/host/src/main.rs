@@ -108,6 +108,15 @@ struct Cli {
     /// Content format of --send: senml-cbor (112) or lwm2m-cbor (11544).
     #[arg(long, value_name = "FORMAT", default_value = "senml-cbor", value_parser = send_format)]
     send_format: u16,
+    /// Queue Mode (LwM2M 1.1): register with `Q`, be reachable only for --awake-ms after each
+    /// message sent, drop what arrives while asleep (counted: `queue dropped`), store
+    /// notifications falling due while asleep and send them on wake (lines `queue awake`,
+    /// `queue sleeping`).
+    #[arg(long)]
+    queue_mode: bool,
+    /// Awake time of --queue-mode in milliseconds (default 93000, CoAP MAX_TRANSMIT_WAIT).
+    #[arg(long, value_name = "N", requires = "queue_mode")]
+    awake_ms: Option<u32>,
     /// De-register and exit after S seconds.
     #[arg(long, value_name = "S", value_parser = seconds)]
     duration: Option<Duration>,
@@ -287,6 +296,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     c.send_paths = cli.send;
     c.send_period = Some(cli.send_period);
     c.send_format = cli.send_format;
+    c.queue_awake_ms = cli
+        .queue_mode
+        .then(|| cli.awake_ms.unwrap_or(lwm2m::engine::DEFAULT_AWAKE_MS));
     // In command-line order (operation numbers follow it).
     let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
     c2c_at.extend(
@@ -454,6 +466,20 @@ mod tests {
 
     /// `--help` lists every flag.
     #[test]
+    fn queue_mode_options() {
+        let base = "--endpoint q --server coap://127.0.0.1:5683";
+        let (c, _) = parse(&format!("{base} --queue-mode --awake-ms 1500"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.queue_awake_ms, Some(1500));
+        let (c, _) = parse(&format!("{base} --queue-mode")).unwrap().unwrap();
+        assert_eq!(c.queue_awake_ms, Some(lwm2m::engine::DEFAULT_AWAKE_MS));
+        let (c, _) = parse(base).unwrap().unwrap();
+        assert_eq!(c.queue_awake_ms, None);
+        assert!(parse(&format!("{base} --awake-ms 10")).is_err());
+    }
+
+    #[test]
     fn help_lists_every_flag() {
         let help = Cli::command().render_long_help().to_string();
         for flag in [
@@ -475,6 +501,8 @@ mod tests {
             "--send ",
             "--send-period",
             "--send-format",
+            "--queue-mode",
+            "--awake-ms",
             "--duration",
             "--quiet",
             "--help",

@@ -186,7 +186,10 @@ fn establish(
         }, C2cStep::Unauthorized { hint }, C2cStep::AccessRequested {
             ssid: 1,
             credentials: true,
-        }, C2cStep::AccessGranted { ssid: 1 }, C2cStep::Sent {
+        }, C2cStep::AccessGranted {
+            ssid: 1,
+            queue_mode: false,
+        }, C2cStep::Sent {
             to: t2,
             channel: ch,
             short_id: Some(_),

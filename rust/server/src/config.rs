@@ -139,6 +139,9 @@ pub struct Config {
     /// RFC 8613 B.1.1): one file per OSCORE client, this path with `.kid-<recipient ID hex>`
     /// appended. `None`: give fresh OSCORE material after every server restart.
     pub oscore_seqno_file: Option<PathBuf>,
+    /// Queue Mode clients: the awake time the server assumes, the requests queued per
+    /// sleeping client.
+    pub queue: crate::server::QueueConfig,
 }
 
 impl Config {
@@ -173,6 +176,7 @@ impl Default for Config {
             coaps_addr: None,
             credentials: Credentials::default(),
             oscore_seqno_file: None,
+            queue: Default::default(),
         }
     }
 }

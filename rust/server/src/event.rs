@@ -61,6 +61,28 @@ pub enum Event {
         /// Why (the decoder's error).
         reason: String,
     },
+    /// A Queue Mode client was heard after sleeping (or for the first time): awake for the
+    /// server's awake time; `queued` requests that waited for it go out now.
+    Awake {
+        /// The client.
+        endpoint: String,
+        /// Requests that waited for it.
+        queued: usize,
+    },
+    /// A Queue Mode client's awake time ended: requests for it wait until it talks again.
+    Sleeping {
+        /// The client.
+        endpoint: String,
+        /// Requests waiting for it.
+        queued: usize,
+    },
+    /// A request for a sleeping Queue Mode client was queued.
+    RequestQueued {
+        /// The client.
+        endpoint: String,
+        /// Requests waiting for it, this one included.
+        queued: usize,
+    },
     /// A notification of an observation.
     Notification {
         /// Endpoint name.
@@ -218,6 +240,9 @@ impl Event {
             Event::Expired { .. } => "expired",
             Event::RegistrationLimited { .. } => "registration-limited",
             Event::Notification { .. } => "notification",
+            Event::Awake { .. } => "awake",
+            Event::Sleeping { .. } => "sleeping",
+            Event::RequestQueued { .. } => "request-queued",
             Event::Send { .. } => "send",
             Event::SendFailed { .. } => "send-failed",
             Event::ObservationEnded { .. } => "observation-ended",
@@ -244,6 +269,9 @@ impl Event {
             | Event::Deregistered { registration }
             | Event::Expired { registration } => &registration.endpoint,
             Event::Notification { endpoint, .. }
+            | Event::Awake { endpoint, .. }
+            | Event::Sleeping { endpoint, .. }
+            | Event::RequestQueued { endpoint, .. }
             | Event::Send { endpoint, .. }
             | Event::SendFailed { endpoint, .. }
             | Event::RegistrationLimited { endpoint, .. }
@@ -299,6 +327,9 @@ impl Event {
                 j["reason"] = json!(reason);
             }
             Event::RegistrationLimited { reason, .. } => j["reason"] = json!(reason),
+            Event::Awake { queued, .. }
+            | Event::Sleeping { queued, .. }
+            | Event::RequestQueued { queued, .. } => j["queued"] = json!(queued),
             Event::ObservationEnded { path, reason, .. } => {
                 j["path"] = json!(path.to_string());
                 j["reason"] = json!(reason);

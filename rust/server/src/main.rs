@@ -108,6 +108,14 @@ struct Args {
     /// Server object (`/1/x/1`)
     #[arg(long, value_name = "SECS", default_value_t = RegistryLimits::default().max_lifetime)]
     max_lifetime: u32,
+    /// Queue Mode clients (registered with `Q`): milliseconds after each message from one
+    /// during which the server takes it for awake; requests for it while asleep wait (events
+    /// `awake`, `sleeping`, `request-queued`)
+    #[arg(long, value_name = "MS", default_value_t = 93_000)]
+    queue_awake_ms: u64,
+    /// Requests that may wait for one sleeping Queue Mode client; more are refused
+    #[arg(long, value_name = "N", default_value_t = lwm2m_server::server::QueueConfig::default().max_requests)]
+    queue_max_requests: usize,
     #[command(flatten)]
     dtls: lwm2m_dtls::cli::DtlsLimits,
     /// Serve Bootstrap-Requests of an endpoint (repeatable):
@@ -178,6 +186,10 @@ fn options(a: Args) -> Result<Options, String> {
             max_lifetime: a.max_lifetime.max(1),
         },
         dtls: a.dtls.config(),
+        queue: lwm2m_server::server::QueueConfig {
+            awake: Duration::from_millis(a.queue_awake_ms.max(1)),
+            max_requests: a.queue_max_requests.max(1),
+        },
         ..Default::default()
     };
     for f in &a.psk_file {

@@ -68,6 +68,9 @@ pub extern "C" fn reset() -> ! {
         identity: &[],
         secret_key: &[],
     });
+    // A sleepy sensor: Queue Mode with the default awake time.
+    #[cfg(feature = "queue-mode")]
+    engine.set_queue_mode(Some(black_box(lwm2m::engine::DEFAULT_AWAKE_MS)), 0);
     start(&mut engine, 0);
     let mut rx = [0u8; 256];
     let mut tx = [0u8; 512];
@@ -127,6 +130,14 @@ pub extern "C" fn reset() -> ! {
             );
             while let Some(r) = engine.take_send_result() {
                 black_box(&r);
+            }
+        }
+        #[cfg(feature = "queue-mode")]
+        {
+            // The driver sleeps while the engine does, and wakes it on a button press.
+            black_box(engine.queue_state(now));
+            if black_box(now % 7 == 0) {
+                engine.wake(now);
             }
         }
         while let Some(out) = poll(&mut engine, now, &mut tx) {

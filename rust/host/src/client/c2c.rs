@@ -196,6 +196,8 @@ pub enum C2cStep {
     AccessGranted {
         /// Short Server ID.
         ssid: u16,
+        /// The server said the host is in Queue Mode (it answered while the host is awake).
+        queue_mode: bool,
     },
     /// The server refused (e.g. 4.03) or did not answer.
     AccessRefused {
@@ -280,8 +282,12 @@ impl fmt::Display for C2cStep {
                     ""
                 }
             ),
-            C2cStep::AccessGranted { ssid } => {
-                write!(f, "access granted by server {ssid}: account installed")
+            C2cStep::AccessGranted { ssid, queue_mode } => {
+                write!(f, "access granted by server {ssid}: account installed")?;
+                if *queue_mode {
+                    f.write_str(" (host in Queue Mode, awake now)")?;
+                }
+                Ok(())
             }
             C2cStep::AccessRefused { ssid, result } => {
                 write!(f, "access refused by server {ssid}: {result}")
@@ -349,6 +355,9 @@ pub(super) struct Op {
     pub(super) retries: u8,
     /// When the scheduled retry is due (driver clock, ms).
     pub(super) retry_at: Option<u64>,
+    /// The request in clear got no answer (the host may sleep in Queue Mode) and the access
+    /// request went to this client's server without a hint; done at most once.
+    pub(super) asked_without_hint: bool,
 }
 
 /// Transport state of one peer client account.
@@ -380,6 +389,9 @@ pub(crate) struct State {
     /// `Engine::config_generation` at the last sync (None: sync at the next chance).
     pub(crate) synced: Option<u32>,
     pub(super) rng: Rng,
+    /// Hosting clients the server said are in Queue Mode (at most [`MAX_OPS`]): a request to
+    /// one that gets no answer asks the server again instead of failing.
+    pub(super) queue_hosts: std::collections::HashSet<String>,
 }
 
 impl fmt::Debug for State {
@@ -402,6 +414,7 @@ impl State {
             psks: Vec::new(),
             synced: None,
             rng,
+            queue_hosts: Default::default(),
         }
     }
 

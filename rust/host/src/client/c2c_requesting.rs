@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use lwm2m::coap::{code, option, Message};
-use lwm2m::engine::{AccessOutcome, Destination};
+use lwm2m::engine::{AccessOutcome, Destination, RegistrationState};
 use lwm2m::objects::security::mode;
 use lwm2m::Error as EngineError;
 use zeroize::Zeroizing;
@@ -77,6 +77,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                 token: Vec::new(),
                 retries: 0,
                 retry_at: None,
+                asked_without_hint: false,
             },
         );
         self.c2c_send(op);
@@ -185,6 +186,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
             Ok(Sent::Queued(_)) => return self.c2c_sent(op, to, channel, short_id),
             Err(e) => return self.c2c_fail(op, format!("message layer refused the request: {e}")),
         }
+        self.engine.message_sent(now);
         if let Err(e) = self.transport.send(msg, to) {
             // CON: retransmitted by the message layer.
             self.emit(Event::SendFailed {
@@ -283,8 +285,42 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
 
     /// A driver request got no answer (timeout or reset).
     pub(crate) fn c2c_no_answer(&mut self, token: &[u8], reason: &str) {
-        if let Some(&op) = self.c2c.tokens.get(token) {
-            self.c2c_fail(op, format!("no answer from the host ({reason})"));
+        let Some(&op) = self.c2c.tokens.get(token) else {
+            return;
+        };
+        // No answer to the request in clear: the host may sleep in Queue Mode, and then
+        // never sends the hint; nor to any request to a host the server said is in Queue
+        // Mode. With exactly one registered server, ask it (a server this client trusts, so
+        // no hint check is skipped): it installs the accounts (or the grant) on the host when
+        // the host next wakes and answers only then, while the host is awake. Once per
+        // operation.
+        let queue_hosts = &self.c2c.queue_hosts;
+        let plain = self.c2c.ops.get(&op).is_some_and(|o| {
+            !o.asked_without_hint
+                && (o.phase == Phase::Plain || queue_hosts.contains(&o.req.host_ep))
+        });
+        let registered: Vec<u16> = self
+            .engine
+            .servers()
+            .instances
+            .iter()
+            .map(|s| s.ssid)
+            .filter(|&s| self.engine.registration_state(s) == RegistrationState::Registered)
+            .collect();
+        match registered[..] {
+            [ssid] if plain => {
+                if let Some(o) = self.c2c.ops.get_mut(&op) {
+                    o.asked_without_hint = true;
+                }
+                self.c2c_emit(
+                    op,
+                    C2cStep::HintIgnored {
+                        reason: format!("no answer from the host ({reason}); asking server {ssid}"),
+                    },
+                );
+                self.c2c_access_to(op, ssid);
+            }
+            _ => self.c2c_fail(op, format!("no answer from the host ({reason})")),
         }
     }
 
@@ -385,6 +421,11 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
                 return self.c2c_retry(op, "4.01 without an owner server hint");
             }
         };
+        self.c2c_access_to(op, ssid);
+    }
+
+    /// Sends the access request of `op` to server `ssid`.
+    fn c2c_access_to(&mut self, op: u32, ssid: u16) {
         let Some(o) = self.c2c.ops.get(&op) else {
             return;
         };
@@ -436,7 +477,20 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
             };
             match result {
                 None => {
-                    self.c2c_emit(op, C2cStep::AccessGranted { ssid: r.ssid });
+                    let host = r.host.as_str();
+                    if r.host_queue_mode {
+                        if self.c2c.queue_hosts.len() >= MAX_OPS {
+                            self.c2c.queue_hosts.clear();
+                        }
+                        self.c2c.queue_hosts.insert(host.to_owned());
+                    } else {
+                        self.c2c.queue_hosts.remove(host);
+                    }
+                    let step = C2cStep::AccessGranted {
+                        ssid: r.ssid,
+                        queue_mode: r.host_queue_mode,
+                    };
+                    self.c2c_emit(op, step);
                     // The accounts arrived before the 2.01: give them their channels.
                     self.c2c_sync();
                     self.c2c_send(op);

@@ -129,6 +129,9 @@ pub struct ClientConfig {
     pub send_period: Option<Duration>,
     /// Content-Format of the periodic Send: SenML CBOR (112, default) or LwM2M CBOR (11544).
     pub send_format: u16,
+    /// Queue Mode with this awake time in milliseconds (`None`: off; `--queue-mode`,
+    /// `--awake-ms`, default [`lwm2m::engine::DEFAULT_AWAKE_MS`]).
+    pub queue_awake_ms: Option<u32>,
 }
 
 impl ClientConfig {
@@ -154,6 +157,7 @@ impl ClientConfig {
             send_paths: Vec::new(),
             send_period: None,
             send_format: lwm2m::coap::content_format::SENML_CBOR,
+            queue_awake_ms: None,
         }
     }
 

@@ -168,6 +168,8 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     pub(super) observed: HashMap<(u32, Vec<u8>), String>,
     /// Client-to-client state (both roles).
     pub(super) c2c: c2c::State,
+    /// Queue Mode as the driver last saw it.
+    pub(super) queue: super::queue::QueueView,
     pub(super) sink: Box<dyn FnMut(&Event) + 'a>,
     pub(super) buf: Vec<u8>,
     pub(super) rx: Vec<u8>,
@@ -198,6 +200,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             rx_security: PeerSecurity::NoSec,
             observed: HashMap::new(),
             c2c,
+            queue: Default::default(),
             sink,
             buf: vec![0; BUF_LEN],
             rx: vec![0; BUF_LEN * 2],
@@ -295,6 +298,8 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
                 busy = true;
                 match t {
                     Timeout::Transmit { to, bytes } | Timeout::Retransmit { to, bytes } => {
+                        // Queue Mode: a message sent, the awake time starts again.
+                        self.engine.message_sent(now);
                         if let Err(e) = self.transport.send(&bytes, to) {
                             self.emit(Event::SendFailed {
                                 dest: to.to_string(),
@@ -319,6 +324,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
         self.buf = buf;
         // Accounts the timers just closed.
         self.c2c_service();
+        self.queue_service();
     }
 
     fn send_outgoing(&mut self, out: Outgoing, msg: &mut [u8], now: Millis) {
@@ -475,6 +481,10 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     /// Handles one datagram from `from` (canonical address).
     pub fn handle_datagram(&mut self, from: SocketAddr, data: &[u8]) {
         let now = self.now();
+        // Empty datagrams are the command handle's wake-ups, not traffic.
+        if !data.is_empty() && self.queue_drops(from, now) {
+            return self.flush();
+        }
         let inbound = self.ml.receive(from, data, now);
         if let Some(r) = &inbound.reply {
             if let Err(e) = self.transport.send(r, from) {

@@ -143,6 +143,32 @@ pub enum Event {
         /// Response code text, or `timeout`.
         result: String,
     },
+    /// Queue Mode: the client woke (it sent something) and is reachable for `for_ms` (or
+    /// longer, if it sends again).
+    QueueAwake {
+        /// Milliseconds of awake time left.
+        for_ms: u64,
+    },
+    /// Queue Mode: the awake time ended; the client answers nothing until it next sends.
+    QueueSleeping {
+        /// How long it was awake, in milliseconds.
+        awake_ms: u64,
+        /// Notifications stored now (sent on the next wake).
+        stored: u16,
+    },
+    /// Queue Mode: a datagram arrived while the client slept and was dropped.
+    QueueDropped {
+        /// Its sender.
+        from: SocketAddr,
+        /// Datagrams dropped so far.
+        count: u64,
+    },
+    /// Queue Mode: the notification store was full (`LWM2M_QUEUE_STORE_BYTES`): the oldest
+    /// stored notifications were dropped.
+    QueueStoreFull {
+        /// Notifications dropped so far.
+        dropped: u32,
+    },
     /// The event loop ended.
     Stopped,
 }
@@ -247,6 +273,16 @@ impl fmt::Display for Event {
                     f,
                     "c2c account refresh for {host} at server {ssid}: {result}"
                 )
+            }
+            Event::QueueAwake { for_ms } => write!(f, "queue awake for {for_ms} ms"),
+            Event::QueueSleeping { awake_ms, stored } => {
+                write!(f, "queue sleeping after {awake_ms} ms awake (stored={stored})")
+            }
+            Event::QueueDropped { from, count } => {
+                write!(f, "queue dropped datagram from {from} while asleep (count={count})")
+            }
+            Event::QueueStoreFull { dropped } => {
+                write!(f, "queue store full: {dropped} notification(s) dropped")
             }
             Event::Stopped => f.write_str("stopped"),
         }

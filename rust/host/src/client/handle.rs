@@ -458,6 +458,10 @@ fn run(
                 next: client.now() + period,
             }
         });
+    if let Some(awake) = config.queue_awake_ms {
+        let now = client.now();
+        super::queue::enable(client.engine(), awake, now);
+    }
     client.start();
     'outer: loop {
         loop {

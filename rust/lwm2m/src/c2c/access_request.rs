@@ -10,6 +10,13 @@ use crate::path::Path;
 /// Most entries one access request carries.
 pub const MAX_ENTRIES: usize = 8;
 
+/// The payload of a 2.01 to `/ac` when the hosting client is in Queue Mode (registered with
+/// `Q`), Content-Format 60: the CBOR map `{"q": true}`. The server sends the 2.01 only once
+/// the accounts are installed on the host, i.e. while the host is awake: the requester should
+/// send at once, and when a request to that host gets no answer (it fell asleep), ask the
+/// server again rather than give up.
+pub const QUEUE_MODE_HOST: [u8; 4] = [0xa1, 0x61, b'q', 0xf5];
+
 /// One requested grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grant {

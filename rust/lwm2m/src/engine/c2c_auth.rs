@@ -64,6 +64,9 @@ pub struct AccessResult {
     pub outcome: AccessOutcome,
     /// True for an automatic refresh, false for a request of the application.
     pub refresh: bool,
+    /// The 2.01 said the hosting client is in Queue Mode
+    /// ([`QUEUE_MODE_HOST`](crate::c2c::access_request::QUEUE_MODE_HOST)).
+    pub host_queue_mode: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +106,7 @@ impl Requester {
             .any(|e| matches!(e.phase, Phase::Sent(t) if t == token))
     }
 
-    fn finish(&mut self, token: &[u8], outcome: AccessOutcome) {
+    fn finish(&mut self, token: &[u8], outcome: AccessOutcome, host_queue_mode: bool) {
         let Some(e) = self
             .entries
             .iter_mut()
@@ -123,6 +126,7 @@ impl Requester {
             host: e.host.clone(),
             outcome,
             refresh: e.refresh,
+            host_queue_mode,
         };
         if self.results.is_full() {
             self.results.remove(0);
@@ -284,11 +288,13 @@ impl Engine<'_> {
         } else {
             AccessOutcome::Rejected(resp.code)
         };
-        self.c2c.auth.finish(resp.token, outcome);
+        let queue = outcome == AccessOutcome::Granted
+            && resp.payload == crate::c2c::access_request::QUEUE_MODE_HOST;
+        self.c2c.auth.finish(resp.token, outcome, queue);
     }
 
     pub(crate) fn access_failed(&mut self, token: &[u8]) {
-        self.c2c.auth.finish(token, AccessOutcome::Timeout);
+        self.c2c.auth.finish(token, AccessOutcome::Timeout, false);
     }
 }
 

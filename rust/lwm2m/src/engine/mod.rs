@@ -31,6 +31,8 @@ mod hint_limit;
 mod observe;
 #[cfg(feature = "observe-composite")]
 mod observe_composite;
+#[cfg(feature = "queue-mode")]
+mod queue;
 mod read;
 mod register;
 mod request;
@@ -51,6 +53,8 @@ pub use c2c_auth::{AccessOutcome, AccessResult, ACCESS_BACKOFF, ACCESS_TRIES, RE
 pub use hint_limit::{
     HintCounters, HINT_BURST, HINT_GLOBAL_BURST, HINT_GLOBAL_REFILL_MS, HINT_REFILL_MS,
 };
+#[cfg(feature = "queue-mode")]
+pub use queue::{QueueCounters, QueueState, DEFAULT_AWAKE_MS};
 pub use register::{RegistrationState, RetryPolicy};
 pub(crate) use request::Request;
 #[cfg(feature = "send")]
@@ -146,6 +150,8 @@ pub struct Engine<'a> {
     c2c: c2c::State,
     #[cfg(feature = "send")]
     sends: send::Sends,
+    #[cfg(feature = "queue-mode")]
+    queue: queue::Queue,
     /// See [`Engine::config_generation`].
     generation: u32,
 }
@@ -215,6 +221,8 @@ impl<'a> Engine<'a> {
             c2c: c2c::State::default(),
             #[cfg(feature = "send")]
             sends: send::Sends::default(),
+            #[cfg(feature = "queue-mode")]
+            queue: queue::Queue::default(),
             generation: 0,
         }
     }
@@ -253,6 +261,10 @@ impl<'a> Engine<'a> {
     /// or a Block1 transfer from it is in progress): a driver must not give the handle to
     /// another remote while this holds. Handles it refers to no longer are free to forget.
     pub fn endpoint_in_use(&self, endpoint: u32) -> bool {
+        #[cfg(feature = "queue-mode")]
+        if self.queue_refers_to(endpoint) {
+            return true;
+        }
         self.observations.has_endpoint(endpoint) || self.block1.has_endpoint(endpoint)
     }
 
@@ -382,6 +394,9 @@ impl<'a> Engine<'a> {
         resp: &mut MessageBuilder<'_>,
     ) {
         resp.reset_options();
+        // Queue Mode: the response is a message sent, the awake time starts again.
+        #[cfg(feature = "queue-mode")]
+        self.queue_answered(now);
         #[cfg(feature = "c2c")]
         self.c2c_tick(now);
         if matches!(peer.identity, Identity::Server(_) | Identity::Bootstrap)
@@ -581,8 +596,24 @@ impl<'a> Engine<'a> {
         self.schedule_registrations(now);
     }
 
-    /// Builds the next message to send into `buf`, if any is due at `now`.
+    /// Builds the next message to send into `buf`, if any is due at `now`. In Queue Mode
+    /// (feature `queue-mode`, `Engine::set_queue_mode`) notifications falling due while the
+    /// client sleeps are stored instead and come out of a later poll, once awake.
     pub fn poll(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        #[cfg(feature = "queue-mode")]
+        return self.poll_queue_mode(now, buf);
+        #[cfg(not(feature = "queue-mode"))]
+        self.poll_due(now, buf)
+    }
+
+    /// Requests first, then notifications.
+    fn poll_due(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
+        self.poll_requests(now, buf)
+            .or_else(|| self.poll_notifications(now, buf))
+    }
+
+    /// The next due request (bootstrap, registration, access request, Send).
+    fn poll_requests(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
         #[cfg(feature = "bootstrap")]
         if let Some(o) = self.poll_bootstrap(now, buf) {
             return Some(o);
@@ -600,7 +631,7 @@ impl<'a> Engine<'a> {
         if let Some(o) = self.poll_send(buf) {
             return Some(o);
         }
-        self.poll_notifications(now, buf)
+        None
     }
 
     /// The earliest time at which [`Engine::poll`] has something to do.
@@ -625,6 +656,8 @@ impl<'a> Engine<'a> {
         consider(self.access_wakeup());
         #[cfg(feature = "send")]
         consider(self.sends.wakeup());
+        #[cfg(feature = "queue-mode")]
+        consider(self.queue_wakeup());
         t
     }
 

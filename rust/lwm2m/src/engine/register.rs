@@ -123,6 +123,23 @@ impl Registrations {
             .min()
     }
 
+    /// True while a Register, Update or De-register waits for its answer (Queue Mode stays
+    /// awake meanwhile).
+    #[cfg(feature = "queue-mode")]
+    pub fn exchange_open(&self) -> bool {
+        self.regs
+            .iter()
+            .any(|r| r.token != [0; 4] && self.owns_token(&r.token))
+    }
+
+    /// Asks for a plain Update to every registered server (Queue Mode's wake).
+    #[cfg(feature = "queue-mode")]
+    pub fn update_registered(&mut self) {
+        for r in self.regs.iter_mut() {
+            r.update_now |= matches!(r.state, State::Registered { .. });
+        }
+    }
+
     /// Asks for an Update to `ssid` (with the object list if `objects`).
     pub fn request_update(&mut self, ssid: u16, objects: bool, _now: Millis) {
         if let Some(r) = self.regs.iter_mut().find(|r| r.ssid == ssid) {
@@ -319,6 +336,11 @@ impl Engine<'_> {
                 .by_ssid(r.ssid)
                 .map_or("U", |s| s.binding.as_str());
             query(&mut b, &mut q, "b=", binding.as_bytes())?;
+        }
+        // Queue Mode: `Q`, no value, in Register only (LwM2M 1.1 TS Core 6.2.1).
+        #[cfg(feature = "queue-mode")]
+        if kind == Kind::Register && self.queue_mode().is_some() {
+            b.option(option::URI_QUERY, b"Q").ok()?;
         }
         if with_objects {
             let payload = b.payload_mut();

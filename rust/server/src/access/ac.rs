@@ -85,6 +85,17 @@ pub(crate) enum Checked {
     Existing,
 }
 
+/// The 2.01 to an access request: for a host in Queue Mode with the payload saying so
+/// ([`QUEUE_MODE_HOST`](lwm2m::c2c::access_request::QUEUE_MODE_HOST)).
+pub(crate) fn created_for(host: Option<&Registration>) -> Reply {
+    let mut r = Reply::code(code::CREATED);
+    if host.is_some_and(|h| h.queue_mode) {
+        r.content_format = Some(cf::CBOR);
+        r.payload = lwm2m::c2c::access_request::QUEUE_MODE_HOST.to_vec();
+    }
+    r
+}
+
 pub(super) fn diag(c: u8, text: &str) -> Reply {
     Reply {
         code: c,

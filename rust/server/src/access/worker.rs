@@ -11,7 +11,7 @@ use lwm2m::coap::{code, content_format as cf};
 use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
-use super::ac::{diag, instances_of, AcJob, Job};
+use super::ac::{created_for, diag, instances_of, AcJob, Job};
 use crate::access::c2c::{
     self, Account, AclInstance, C2cState, GrantInfo, InstallMode, Pair, Secrets, SecurityMode,
 };
@@ -205,7 +205,7 @@ impl Worker {
         let r = self.try_install(job);
         self.persist();
         match r {
-            Ok(()) => Reply::code(code::CREATED),
+            Ok(()) => created_for(self.reg(&job.host).as_ref()),
             Err(reason) => {
                 self.shared.emit(Event::C2cInstallFailed {
                     requester: job.requester.clone(),

@@ -271,6 +271,7 @@ pub fn handle(
                 last_update: now,
                 security: req.security.clone(),
                 format: None,
+                awake_until: None,
             };
             let params_lifetime = reg.lifetime;
             let replaced = registry.insert(reg.clone());

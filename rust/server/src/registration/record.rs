@@ -93,9 +93,17 @@ pub struct Registration {
     /// The content format this client last answered or accepted a multi-value payload in
     /// (remembered by the server's format choice, see [`crate::dm::formats`]); `None` until then.
     pub format: Option<u16>,
+    /// Queue Mode: until when the server takes the client for awake (its last message plus
+    /// the awake time); `None` until it is heard after registering.
+    pub awake_until: Option<Instant>,
 }
 
 impl Registration {
+    /// False only for a Queue Mode client the server takes for asleep.
+    pub fn is_awake(&self, now: Instant) -> bool {
+        !self.queue_mode || self.awake_until.is_some_and(|t| t > now)
+    }
+
     /// When the registration expires without an Update.
     pub fn expires_at(&self) -> Instant {
         self.last_update + Duration::from_secs(u64::from(self.lifetime))
@@ -136,6 +144,7 @@ impl Registration {
             "version": self.version,
             "binding": self.binding,
             "queue_mode": self.queue_mode,
+            "awake": self.is_awake(now),
             "sms": self.sms,
             "root_path": self.links.root_path,
             "objects": objects,

@@ -145,6 +145,13 @@ impl Registry {
         Some(reg.clone())
     }
 
+    /// Records until when Queue Mode client `endpoint` counts as awake.
+    pub fn set_awake_until(&mut self, endpoint: &str, until: Option<Instant>) {
+        if let Some(r) = self.by_ep.get_mut(endpoint) {
+            r.awake_until = until;
+        }
+    }
+
     /// Remembers the content format that worked for registration `id` (ignored when that
     /// registration is gone, e.g. replaced by a new Register meanwhile).
     pub fn set_format(&mut self, id: &str, format: u16) {

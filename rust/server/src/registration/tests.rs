@@ -168,6 +168,7 @@ fn object_links_with_alternate_path() {
         last_update: Instant::now(),
         security: PeerSecurity::NoSec,
         format: None,
+        awake_until: None,
     }
     .uri_path(&Path::resource(3, 0, 1));
     assert_eq!(reg_path, vec!["lwm2m", "3", "0", "1"]);

@@ -6,6 +6,9 @@
 //! messages mean.
 
 mod lifetime;
+mod queue;
+
+pub use queue::QueueConfig;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -60,6 +63,8 @@ pub(super) struct EventLoop {
     ac_limiter: AcLimiter,
     /// Registrations whose lifetime was shortened, told once the reply is out (`lifetime`).
     shortened: Vec<crate::registration::Registration>,
+    /// Queue Mode clients (`queue`).
+    sleepers: queue::Sleepers,
 }
 
 impl EventLoop {
@@ -91,6 +96,7 @@ impl EventLoop {
             next_expiry_check: Instant::now(),
             jobs,
             shortened: Vec::new(),
+            sleepers: Default::default(),
             ac_limiter: AcLimiter::new(
                 config.c2c.rate_limit,
                 config.registrations.max_registrations,
@@ -182,6 +188,9 @@ impl EventLoop {
         for ex in self.exchanges.values() {
             at = at.min(ex.deadline);
         }
+        if let Some(t) = self.queue_next() {
+            at = at.min(t.max(now));
+        }
         at
     }
 
@@ -223,6 +232,7 @@ impl EventLoop {
         for t in expired {
             self.complete(&t, Err(ServerError::Timeout), now);
         }
+        self.queue_timers(now);
         if now >= self.next_expiry_check {
             self.next_expiry_check = now + self.config.expiry_check_interval;
             let gone = lock(&self.shared.registry).expire(now);
@@ -251,6 +261,8 @@ impl EventLoop {
             }
             Received::Reset { .. } | Received::Nothing => {}
         }
+        // After the reply (a Register's 2.01 first), then what waited for the client.
+        self.queue_heard(peer, now);
     }
 
     fn on_request(&mut self, peer: SocketAddr, m: &Message<'_>, sec: PeerSecurity, now: Instant) {
@@ -350,7 +362,11 @@ impl EventLoop {
                 match checked {
                     Checked::Reply(r) => Dispatched::Reply(r),
                     Checked::Install(job) => Dispatched::Deferred(job),
-                    Checked::Existing => Dispatched::Reply(Reply::code(code::CREATED)),
+                    Checked::Existing => {
+                        let host = req.query.iter().find_map(|q| q.strip_prefix("ep="));
+                        let reg = host.and_then(|h| lock(&self.shared.registry).get(h).cloned());
+                        Dispatched::Reply(ac::created_for(reg.as_ref()))
+                    }
                 }
             }
             _ => Dispatched::Reply(Reply::code(code::NOT_FOUND)),
@@ -558,6 +574,9 @@ impl EventLoop {
             let _ = call
                 .reply
                 .send(Err(ServerError::UnknownEndpoint(call.endpoint)));
+            return;
+        };
+        let Some(call) = self.queue_hold(&reg, call, now) else {
             return;
         };
         let mut req = call.req;

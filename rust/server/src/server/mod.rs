@@ -11,5 +11,6 @@ mod exchange;
 pub mod handle;
 pub mod start;
 
+pub use event_loop::QueueConfig;
 pub use handle::ServerHandle;
 pub use start::Server;
