@@ -26,6 +26,8 @@ mod delete;
 #[cfg(feature = "discover")]
 mod discover;
 mod execute;
+#[cfg(feature = "fota")]
+mod firmware;
 #[cfg(feature = "c2c")]
 mod hint_limit;
 mod observe;
@@ -146,6 +148,9 @@ pub struct Engine<'a> {
     c2c: c2c::State,
     #[cfg(feature = "send")]
     sends: send::Sends,
+    /// Object 5 (see [`Engine::set_firmware`]).
+    #[cfg(feature = "fota")]
+    firmware: Option<&'a mut crate::firmware::Firmware<'a>>,
     /// See [`Engine::config_generation`].
     generation: u32,
 }
@@ -215,6 +220,8 @@ impl<'a> Engine<'a> {
             c2c: c2c::State::default(),
             #[cfg(feature = "send")]
             sends: send::Sends::default(),
+            #[cfg(feature = "fota")]
+            firmware: None,
             generation: 0,
         }
     }
@@ -250,9 +257,13 @@ impl<'a> Engine<'a> {
     }
 
     /// True if the engine still refers to peer handle `endpoint` (an observation notifies it,
-    /// or a Block1 transfer from it is in progress): a driver must not give the handle to
+    /// or a Block1 transfer or, with `fota`, a firmware download from it is in progress): a driver must not give the handle to
     /// another remote while this holds. Handles it refers to no longer are free to forget.
     pub fn endpoint_in_use(&self, endpoint: u32) -> bool {
+        #[cfg(feature = "fota")]
+        if self.fota_endpoint_in_use(endpoint) {
+            return true;
+        }
         self.observations.has_endpoint(endpoint) || self.block1.has_endpoint(endpoint)
     }
 
@@ -288,6 +299,8 @@ impl<'a> Engine<'a> {
             | crate::c2c::CLIENT
             | crate::c2c::CLIENT_ACCESS_CONTROL
             | crate::c2c::OSCORE => self.c2c_object_mut(id),
+            #[cfg(feature = "fota")]
+            crate::firmware::ID if self.firmware.is_some() => self.firmware_object_mut(),
             _ => self
                 .objects
                 .iter_mut()
@@ -307,6 +320,8 @@ impl<'a> Engine<'a> {
             | crate::c2c::CLIENT
             | crate::c2c::CLIENT_ACCESS_CONTROL
             | crate::c2c::OSCORE => self.c2c_object(id),
+            #[cfg(feature = "fota")]
+            crate::firmware::ID if self.firmware.is_some() => self.firmware_object(),
             _ => self
                 .objects
                 .iter()
@@ -323,6 +338,10 @@ impl<'a> Engine<'a> {
         }
         for o in self.objects.iter() {
             let _ = ids.push(o.def().id);
+        }
+        #[cfg(feature = "fota")]
+        if self.firmware.is_some() {
+            let _ = ids.push(crate::firmware::ID);
         }
         // Insertion sort: a handful of IDs, and `sort_unstable` costs 2 KB of flash.
         for i in 1..ids.len() {
@@ -391,7 +410,12 @@ impl<'a> Engine<'a> {
             // touched instances, and a spare re-read costs the driver little.
             self.touch_config();
         }
-        if let Err(e) = self.dispatch(peer, req, now, resp) {
+        #[cfg(feature = "fota")]
+        let firmware = self.fota_snapshot();
+        let result = self.dispatch(peer, req, now, resp);
+        #[cfg(feature = "fota")]
+        self.fota_changed(firmware, now);
+        if let Err(e) = result {
             resp.reset_options();
             resp.set_code(e.code());
             #[cfg(feature = "c2c")]
@@ -503,6 +527,10 @@ impl<'a> Engine<'a> {
             code::PUT if op.is_write_attributes(req) => {
                 self.write_attributes(caller, op, req, resp)
             }
+            #[cfg(feature = "fota")]
+            code::PUT | code::POST if self.is_package_write(op) => {
+                self.fota_write(peer, caller, op, now, resp)
+            }
             code::PUT | code::POST | code::IPATCH => {
                 let method = req.code;
                 self.with_payload(peer, op, req, resp, &mut |e, payload, resp| {
@@ -600,6 +628,8 @@ impl<'a> Engine<'a> {
         if let Some(o) = self.poll_send(buf) {
             return Some(o);
         }
+        #[cfg(feature = "fota")]
+        self.fota_tick(now);
         self.poll_notifications(now, buf)
     }
 
@@ -625,6 +655,8 @@ impl<'a> Engine<'a> {
         consider(self.access_wakeup());
         #[cfg(feature = "send")]
         consider(self.sends.wakeup());
+        #[cfg(feature = "fota")]
+        consider(self.fota_wakeup());
         t
     }
 
