@@ -129,6 +129,11 @@ pub struct ClientConfig {
     pub send_period: Option<Duration>,
     /// Content-Format of the periodic Send: SenML CBOR (112, default) or LwM2M CBOR (11544).
     pub send_format: u16,
+    /// Firmware Update (object 5): pushed images go to this directory
+    /// ([`crate::firmware::FileSink`]); `None`: no object 5.
+    pub fota_dir: Option<std::path::PathBuf>,
+    /// Command run on Update (Execute /5/0/2); exit status 0 is success.
+    pub fota_hook: Option<String>,
 }
 
 impl ClientConfig {
@@ -154,6 +159,8 @@ impl ClientConfig {
             send_paths: Vec::new(),
             send_period: None,
             send_format: lwm2m::coap::content_format::SENML_CBOR,
+            fota_dir: None,
+            fota_hook: None,
         }
     }
 
