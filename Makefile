@@ -44,6 +44,7 @@ test-thumb:
 	$(CARGO) build -p lwm2m --target $(THUMB) --release
 	$(CARGO) build -p lwm2m --target $(THUMB) --release --features c2c-auth
 	$(CARGO) build -p lwm2m --target $(THUMB) --release --no-default-features
+	$(CARGO) build -p lwm2m --target $(THUMB) --release --no-default-features --features fota
 	$(CARGO) build -p lwm2m-oscore --target $(THUMB) --release
 	cd $(PROBE) && $(CARGO) build --release
 
@@ -70,9 +71,10 @@ test-riot:
 ## Write / Create / Delete: see the README), minimal (text, opaque, link formats only),
 ## baseline (all content formats), c2c (hosting side of client-to-client), c2c-auth (both
 ## sides), send (baseline with Send, `POST /dp`), observe-composite, queue-mode (baseline with
-## Queue Mode); then where the bytes go, per group of symbols (rust/size-probe/breakdown.py; the
-## groups sum to text). SIZE_SAVE=<file> saves the groups, SIZE_COMPARE=<file> adds the change.
-SIZE_CONFIGS := tiny minimal baseline c2c c2c-auth send observe-composite queue-mode
+## Queue Mode), fota (baseline with Firmware Update, object 5); then where the bytes go, per
+## group of symbols (rust/size-probe/breakdown.py; the groups sum to text). SIZE_SAVE=<file>
+## saves the groups, SIZE_COMPARE=<file> adds the change.
+SIZE_CONFIGS := tiny minimal baseline c2c c2c-auth send observe-composite queue-mode fota
 SIZE_FLAGS_tiny := --no-default-features --features tiny
 SIZE_FLAGS_minimal := --no-default-features --features minimal
 SIZE_FLAGS_baseline :=
@@ -81,10 +83,12 @@ SIZE_FLAGS_c2c-auth := --features c2c-auth
 SIZE_FLAGS_send := --features send
 SIZE_FLAGS_observe-composite := --features observe-composite
 SIZE_FLAGS_queue-mode := --features queue-mode
+SIZE_FLAGS_fota := --features fota
 size_elf = $(PROBE)/target/size-$(1)/$(THUMB)/release/lwm2m-size-probe
 size:
 	@$(foreach c,$(SIZE_CONFIGS),(cd $(PROBE) && $(CARGO) build --release -q $(SIZE_FLAGS_$(c)) --target-dir target/size-$(c)) && \
-	  $(PYTHON) $(PROBE)/elf_size.py --label $(c) $(call size_elf,$(c)) LWM2M_ENGINE_STATE_SIZE && ) true
+	  $(PYTHON) $(PROBE)/elf_size.py --label $(c) $(call size_elf,$(c)) LWM2M_ENGINE_STATE_SIZE \
+	  LWM2M_FIRMWARE_STATE_SIZE && ) true
 	@echo
 	@$(PYTHON) $(PROBE)/breakdown.py $(if $(SIZE_SAVE),--save $(SIZE_SAVE)) $(if $(SIZE_COMPARE),--compare $(SIZE_COMPARE)) \
 	  $(foreach c,$(SIZE_CONFIGS),$(c)=$(call size_elf,$(c)))

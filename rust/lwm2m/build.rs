@@ -97,6 +97,21 @@ const KNOBS: &[(&str, usize, &str)] = &[
         "Bytes of notifications stored while a Queue Mode client sleeps, each with 7 bytes of bookkeeping; when full the oldest go first, counted (feature `queue-mode`).",
     ),
     (
+        "LWM2M_FOTA_NAME_LEN",
+        32,
+        "Bytes of the Package Name in a firmware package's manifest; a longer one gets Update Result 6 (feature `fota`).",
+    ),
+    (
+        "LWM2M_FOTA_VERSION_LEN",
+        32,
+        "Bytes of the Package Version in a firmware package's manifest; a longer one gets Update Result 6 (feature `fota`).",
+    ),
+    (
+        "LWM2M_FOTA_TIMEOUT_MS",
+        120_000,
+        "Milliseconds a firmware download waits for its next block before it ends with Update Result 4 (feature `fota`).",
+    ),
+    (
         "LWM2M_DEDUP_RESPONSE_LEN",
         160,
         "Response bytes kept per remembered request (`coap::dedup`; RAM: ENTRIES * (LEN + 40)).",

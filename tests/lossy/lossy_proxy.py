@@ -60,6 +60,7 @@ class Direction:
 
     def __init__(self):
         self.received = 0
+        self.received_bytes = 0
         self.sent = 0
         self.dropped = 0
         self.duplicated = 0
@@ -90,10 +91,14 @@ class LossyProxy:
         self.seq = itertools.count()
         self.running = False
         self.thread = None
+        # Tests may set this to rewrite datagrams toward the listening side's peers (from the
+        # target), e.g. to corrupt one in transit: payload -> payload.
+        self.mutate_down = None
 
     # -- impairment ---------------------------------------------------------------------------
     def _impair(self, stats, sock, payload, dest, now):
         stats.received += 1
+        stats.received_bytes += len(payload)
         if self.rng.random() < self.loss:
             stats.dropped += 1
             return
@@ -150,6 +155,8 @@ class LossyProxy:
                     up = self._upstream_for(src[:2])
                     self._impair(self.up, up, payload, self.target, now)
                 elif s in self.source_of:
+                    if self.mutate_down is not None:
+                        payload = self.mutate_down(payload)
                     self._impair(self.down, self.sock, payload, self.source_of[s], now)
 
     def start(self):

@@ -9,7 +9,8 @@
 //!   [`client::ClientHandle`]; it also runs client-to-client operations in both roles
 //!   (hosting: peer client accounts authenticate over DTLS-PSK or OSCORE; requesting:
 //!   [`client::ClientHandle::c2c`] with hint, access request and secure request);
-//! - [`uri`]: server URIs; [`objects`]: the simulated Device and sensors.
+//! - [`uri`]: server URIs; [`objects`]: the simulated Device and sensors; [`firmware`]: the
+//!   Firmware Update sink (a file, then a hook).
 //!
 //! ```no_run
 //! use lwm2m_host::client::{spawn_with_events, wait_for_event, ClientConfig, Event};
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod firmware;
 pub mod objects;
 pub mod uri;
 pub use lwm2m_endpoint::{clock, message, oscore, secure, transmission, transport};

@@ -117,6 +117,18 @@ struct Cli {
     /// Awake time of --queue-mode in milliseconds (default 93000, CoAP MAX_TRANSMIT_WAIT).
     #[arg(long, value_name = "N", requires = "queue_mode")]
     awake_ms: Option<u32>,
+    /// Firmware Update (object 5, push): a package written to /5/0/0 is stored in DIR
+    /// (`firmware.part` while it arrives, `firmware.bin` once its SHA-256 verified).
+    #[arg(long, value_name = "DIR")]
+    fota_dir: Option<std::path::PathBuf>,
+    /// Command run (`sh -c`, `FOTA_IMAGE` set to the image) on Update (Execute /5/0/2):
+    /// exit status 0 is Update Result 1, anything else 8. Needs --fota-dir.
+    #[arg(long, value_name = "CMD", requires = "fota_dir")]
+    fota_hook: Option<String>,
+    /// RFC 7252 ACK_TIMEOUT in milliseconds: the first retransmission of a CON message (later
+    /// ones double it; lower it only on fast links such as loopback).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    ack_timeout: u64,
     /// De-register and exit after S seconds.
     #[arg(long, value_name = "S", value_parser = seconds)]
     duration: Option<Duration>,
@@ -299,6 +311,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
     c.queue_awake_ms = cli
         .queue_mode
         .then(|| cli.awake_ms.unwrap_or(lwm2m::engine::DEFAULT_AWAKE_MS));
+    c.fota_dir = cli.fota_dir;
+    c.fota_hook = cli.fota_hook;
+    c.tx.ack_timeout = Duration::from_millis(cli.ack_timeout.max(1));
     // In command-line order (operation numbers follow it).
     let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
     c2c_at.extend(

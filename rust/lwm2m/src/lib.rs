@@ -23,6 +23,8 @@ pub mod config;
 pub mod dm;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "fota")]
+pub mod firmware;
 pub mod objects;
 pub mod path;
 pub mod value;

@@ -114,6 +114,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// CoAP transmission parameters.
     pub transmission: TransmissionParams,
+    /// Times one block of a Block1 request (a firmware push) is sent again, with a new
+    /// message ID, after the message layer gave up on it (`--block1-retries`); then the
+    /// request fails with a timeout.
+    pub block1_retries: u32,
     /// How often registration lifetimes are checked.
     pub expiry_check_interval: Duration,
     /// Capacity of the duplicate-detection cache.
@@ -165,6 +169,7 @@ impl Default for Config {
             http_addr: None,
             http: HttpConfig::default(),
             request_timeout: Duration::from_secs(30),
+            block1_retries: 3,
             transmission: TransmissionParams::default(),
             expiry_check_interval: Duration::from_millis(500),
             dedup_capacity: 4096,

@@ -215,6 +215,17 @@ pub enum Event {
         /// The error (with its line number).
         error: String,
     },
+    /// A Block1 request (a firmware package push) advanced by another tenth of its payload.
+    Block1Progress {
+        /// The client.
+        endpoint: String,
+        /// The request's target.
+        path: Path,
+        /// Payload bytes the client acknowledged.
+        sent: usize,
+        /// Payload bytes in all.
+        total: usize,
+    },
     /// A relay (server-centric baseline) forwarded a value, or failed to.
     Relayed {
         /// Relay ID.
@@ -258,6 +269,7 @@ impl Event {
             Event::PolicyReloaded { .. } => "policy-reloaded",
             Event::PolicyReloadFailed { .. } => "policy-reload-failed",
             Event::Relayed { .. } => "relayed",
+            Event::Block1Progress { .. } => "block1-progress",
         }
     }
 
@@ -274,6 +286,7 @@ impl Event {
             | Event::RequestQueued { endpoint, .. }
             | Event::Send { endpoint, .. }
             | Event::SendFailed { endpoint, .. }
+            | Event::Block1Progress { endpoint, .. }
             | Event::RegistrationLimited { endpoint, .. }
             | Event::ObservationEnded { endpoint, .. }
             | Event::Bootstrap { endpoint, .. }
@@ -330,6 +343,13 @@ impl Event {
             Event::Awake { queued, .. }
             | Event::Sleeping { queued, .. }
             | Event::RequestQueued { queued, .. } => j["queued"] = json!(queued),
+            Event::Block1Progress {
+                path, sent, total, ..
+            } => {
+                j["path"] = json!(path.to_string());
+                j["sent"] = json!(sent);
+                j["total"] = json!(total);
+            }
             Event::ObservationEnded { path, reason, .. } => {
                 j["path"] = json!(path.to_string());
                 j["reason"] = json!(reason);

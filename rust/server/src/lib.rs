@@ -73,6 +73,7 @@ pub mod config;
 pub mod dm;
 pub mod error;
 pub mod event;
+pub mod fota;
 /// OSCORE per peer: [`lwm2m_oscore::peer`], shared with the other host-side crate.
 pub use lwm2m_oscore::peer as oscore;
 pub mod registration;

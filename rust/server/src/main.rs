@@ -99,6 +99,14 @@ struct Args {
     /// How long an operation waits for the client, in seconds (at least 1)
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     timeout: u64,
+    /// RFC 7252 ACK_TIMEOUT in milliseconds: the first retransmission of a CON message (later
+    /// ones double it; lower it only on fast links such as loopback)
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    ack_timeout: u64,
+    /// Times one block of a Block1 request (`fota ... push`) is sent again after its
+    /// retransmissions went unanswered, before the request fails
+    #[arg(long, value_name = "N", default_value_t = Config::default().block1_retries)]
+    block1_retries: u32,
     /// Most registrations at once; a new endpoint beyond it gets 5.03 (an event
     /// `registration-limited` says so)
     #[arg(long, value_name = "N", default_value_t = RegistryLimits::default().max_registrations)]
@@ -192,6 +200,8 @@ fn options(a: Args) -> Result<Options, String> {
         },
         ..Default::default()
     };
+    config.transmission.ack_timeout = Duration::from_millis(a.ack_timeout.max(1));
+    config.block1_retries = a.block1_retries;
     for f in &a.psk_file {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         let t = Credentials::parse_psk_file(&text).map_err(|e| format!("{}: {e}", f.display()))?;

@@ -23,6 +23,13 @@ use lwm2m::objects::device::Device;
 #[used]
 pub static LWM2M_ENGINE_STATE_SIZE: usize = core::mem::size_of::<Engine<'static>>();
 
+/// Size of object 5's state in bytes (the integrator's, not in the engine; feature `fota`).
+#[cfg(feature = "fota")]
+#[no_mangle]
+#[used]
+pub static LWM2M_FIRMWARE_STATE_SIZE: usize =
+    core::mem::size_of::<lwm2m::firmware::Firmware<'static>>();
+
 /// The identity the transport established for a request: a server, or with `c2c` a
 /// requesting client found by its PSK identity or OSCORE Recipient ID.
 fn identity(engine: &Engine<'_>, rx: &[u8]) -> Identity {
@@ -38,6 +45,32 @@ fn identity(engine: &Engine<'_>, rx: &[u8]) -> Identity {
     }
     let _ = (engine, rx);
     black_box(Identity::Server(1))
+}
+
+/// A firmware slot that takes the image and forgets it (the probe measures the engine).
+#[cfg(feature = "fota")]
+struct Slot;
+
+#[cfg(feature = "fota")]
+impl lwm2m::firmware::FirmwareSink for Slot {
+    fn capacity(&self) -> usize {
+        black_box(256 * 1024)
+    }
+    fn begin(&mut self, len: usize) -> Result<(), lwm2m::firmware::SinkError> {
+        black_box(len);
+        Ok(())
+    }
+    fn write(&mut self, offset: usize, data: &[u8]) -> Result<(), lwm2m::firmware::SinkError> {
+        black_box((offset, data));
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), lwm2m::firmware::SinkError> {
+        Ok(())
+    }
+    fn abort(&mut self) {}
+    fn update(&mut self) -> lwm2m::firmware::UpdateOutcome {
+        black_box(lwm2m::firmware::UpdateOutcome::Pending)
+    }
 }
 
 #[panic_handler]
@@ -57,9 +90,15 @@ pub extern "C" fn reset() -> ! {
     let start: fn(&mut _, u64) = black_box(Engine::start);
     let mut device = Device::new("probe", "probe", "0");
     let mut objects: [&mut dyn Object; 1] = [&mut device];
+    #[cfg(feature = "fota")]
+    let mut slot = Slot;
+    #[cfg(feature = "fota")]
+    let mut firmware = lwm2m::firmware::Firmware::new(&mut slot);
     let Ok(mut engine) = Engine::new(black_box("probe"), &mut objects, black_box(1)) else {
         loop {}
     };
+    #[cfg(feature = "fota")]
+    let _ = engine.set_firmware(&mut firmware);
     let _ = engine.add_server(&ServerConfig {
         ssid: 1,
         uri: black_box("coap://[::1]:5683"),

@@ -132,6 +132,11 @@ pub struct ClientConfig {
     /// Queue Mode with this awake time in milliseconds (`None`: off; `--queue-mode`,
     /// `--awake-ms`, default [`lwm2m::engine::DEFAULT_AWAKE_MS`]).
     pub queue_awake_ms: Option<u32>,
+    /// Firmware Update (object 5): pushed images go to this directory
+    /// ([`crate::firmware::FileSink`]); `None`: no object 5.
+    pub fota_dir: Option<std::path::PathBuf>,
+    /// Command run on Update (Execute /5/0/2); exit status 0 is success.
+    pub fota_hook: Option<String>,
 }
 
 impl ClientConfig {
@@ -158,6 +163,8 @@ impl ClientConfig {
             send_period: None,
             send_format: lwm2m::coap::content_format::SENML_CBOR,
             queue_awake_ms: None,
+            fota_dir: None,
+            fota_hook: None,
         }
     }
 

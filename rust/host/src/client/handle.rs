@@ -24,10 +24,12 @@ use super::driver::{DriverOptions, HostClient, TICK};
 use super::event::Event;
 use super::send::SendSchedule;
 use crate::clock::{MonotonicClock, Rng};
+use crate::firmware::{FileSink, DEFAULT_CAPACITY};
 use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS};
 use crate::oscore::{FileSeqnoStore, OscoreParams};
 use crate::secure::SecureTransport;
 use crate::transport::Transport;
+use lwm2m::firmware::{Firmware, FirmwareSink};
 use lwm2m_endpoint::OwnedValue;
 
 /// A function run on the loop thread with the engine and the current time.
@@ -346,10 +348,14 @@ fn build_engine<'a>(
     config: &ClientConfig,
     objects: &'a mut [&'a mut dyn Object],
     block1: &'a mut [u8],
+    firmware: Option<&'a mut Firmware<'a>>,
     seed: u64,
 ) -> Result<Engine<'a>, ClientError> {
     let mut engine = Engine::new(&config.endpoint, objects, seed).map_err(ClientError::Engine)?;
     engine.set_block1_buffer(block1);
+    if let Some(f) = firmware {
+        engine.set_firmware(f).map_err(ClientError::Engine)?;
+    }
     for s in &config.servers {
         let (mode, identity, key): (u8, &[u8], &[u8]) = match &s.psk {
             Some(p) => (mode::PSK, &p.identity, &p.key),
@@ -414,16 +420,33 @@ fn run(
         let _ = lights.create(Caller::Local, i as u16);
     }
     let mut block1 = vec![0u8; lwm2m::config::BLOCK1_BUFFER];
+    let fota_sink = config
+        .fota_dir
+        .as_deref()
+        .map(|d| FileSink::new(d, config.fota_hook.clone(), DEFAULT_CAPACITY))
+        .transpose();
+    let mut fota_sink = match fota_sink {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(Err(ClientError::Io(e)));
+            return;
+        }
+    };
+    let mut firmware = fota_sink
+        .as_mut()
+        .map(|s| Firmware::new(s as &mut dyn FirmwareSink));
     let mut objects: Vec<&mut dyn Object> = vec![&mut device];
     if config.temperatures > 0 {
         objects.push(&mut sensors);
     }
     objects.push(&mut lights);
-    let setup = build_engine(&config, &mut objects, &mut block1, rng.next_u64()).and_then(|e| {
-        let transport = secure_transport(&config)?;
-        let local = transport.local_addr().map_err(ClientError::Io)?;
-        Ok((e, transport, local))
-    });
+    let fw = firmware.as_mut();
+    let setup =
+        build_engine(&config, &mut objects, &mut block1, fw, rng.next_u64()).and_then(|e| {
+            let transport = secure_transport(&config)?;
+            let local = transport.local_addr().map_err(ClientError::Io)?;
+            Ok((e, transport, local))
+        });
     let (engine, transport) = match setup {
         Ok((e, t, local)) => {
             let _ = ready.send(Ok(local));

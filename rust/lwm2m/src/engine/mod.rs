@@ -26,6 +26,8 @@ mod delete;
 #[cfg(feature = "discover")]
 mod discover;
 mod execute;
+#[cfg(feature = "fota")]
+mod firmware;
 #[cfg(feature = "c2c")]
 mod hint_limit;
 mod observe;
@@ -152,6 +154,9 @@ pub struct Engine<'a> {
     sends: send::Sends,
     #[cfg(feature = "queue-mode")]
     queue: queue::Queue,
+    /// Object 5 (see [`Engine::set_firmware`]).
+    #[cfg(feature = "fota")]
+    firmware: Option<&'a mut crate::firmware::Firmware<'a>>,
     /// See [`Engine::config_generation`].
     generation: u32,
 }
@@ -223,6 +228,8 @@ impl<'a> Engine<'a> {
             sends: send::Sends::default(),
             #[cfg(feature = "queue-mode")]
             queue: queue::Queue::default(),
+            #[cfg(feature = "fota")]
+            firmware: None,
             generation: 0,
         }
     }
@@ -258,11 +265,15 @@ impl<'a> Engine<'a> {
     }
 
     /// True if the engine still refers to peer handle `endpoint` (an observation notifies it,
-    /// or a Block1 transfer from it is in progress): a driver must not give the handle to
+    /// or a Block1 transfer or, with `fota`, a firmware download from it is in progress): a driver must not give the handle to
     /// another remote while this holds. Handles it refers to no longer are free to forget.
     pub fn endpoint_in_use(&self, endpoint: u32) -> bool {
         #[cfg(feature = "queue-mode")]
         if self.queue_refers_to(endpoint) {
+            return true;
+        }
+        #[cfg(feature = "fota")]
+        if self.fota_endpoint_in_use(endpoint) {
             return true;
         }
         self.observations.has_endpoint(endpoint) || self.block1.has_endpoint(endpoint)
@@ -300,6 +311,8 @@ impl<'a> Engine<'a> {
             | crate::c2c::CLIENT
             | crate::c2c::CLIENT_ACCESS_CONTROL
             | crate::c2c::OSCORE => self.c2c_object_mut(id),
+            #[cfg(feature = "fota")]
+            crate::firmware::ID if self.firmware.is_some() => self.firmware_object_mut(),
             _ => self
                 .objects
                 .iter_mut()
@@ -319,6 +332,8 @@ impl<'a> Engine<'a> {
             | crate::c2c::CLIENT
             | crate::c2c::CLIENT_ACCESS_CONTROL
             | crate::c2c::OSCORE => self.c2c_object(id),
+            #[cfg(feature = "fota")]
+            crate::firmware::ID if self.firmware.is_some() => self.firmware_object(),
             _ => self
                 .objects
                 .iter()
@@ -335,6 +350,10 @@ impl<'a> Engine<'a> {
         }
         for o in self.objects.iter() {
             let _ = ids.push(o.def().id);
+        }
+        #[cfg(feature = "fota")]
+        if self.firmware.is_some() {
+            let _ = ids.push(crate::firmware::ID);
         }
         // Insertion sort: a handful of IDs, and `sort_unstable` costs 2 KB of flash.
         for i in 1..ids.len() {
@@ -406,7 +425,12 @@ impl<'a> Engine<'a> {
             // touched instances, and a spare re-read costs the driver little.
             self.touch_config();
         }
-        if let Err(e) = self.dispatch(peer, req, now, resp) {
+        #[cfg(feature = "fota")]
+        let firmware = self.fota_snapshot();
+        let result = self.dispatch(peer, req, now, resp);
+        #[cfg(feature = "fota")]
+        self.fota_changed(firmware, now);
+        if let Err(e) = result {
             resp.reset_options();
             resp.set_code(e.code());
             #[cfg(feature = "c2c")]
@@ -517,6 +541,10 @@ impl<'a> Engine<'a> {
             code::FETCH => self.fetch(peer, caller, op, req, now, resp),
             code::PUT if op.is_write_attributes(req) => {
                 self.write_attributes(caller, op, req, resp)
+            }
+            #[cfg(feature = "fota")]
+            code::PUT | code::POST if self.is_package_write(op) => {
+                self.fota_write(peer, caller, op, now, resp)
             }
             code::PUT | code::POST | code::IPATCH => {
                 let method = req.code;
@@ -631,6 +659,9 @@ impl<'a> Engine<'a> {
         if let Some(o) = self.poll_send(buf) {
             return Some(o);
         }
+        // The download timeout (Update Result 4); its State change is notified like others.
+        #[cfg(feature = "fota")]
+        self.fota_tick(now);
         None
     }
 
@@ -658,6 +689,8 @@ impl<'a> Engine<'a> {
         consider(self.sends.wakeup());
         #[cfg(feature = "queue-mode")]
         consider(self.queue_wakeup());
+        #[cfg(feature = "fota")]
+        consider(self.fota_wakeup());
         t
     }
 

@@ -312,6 +312,8 @@ pub fn type_of(p: &Path) -> Option<DataType> {
         &lwm2m::objects::device::DEF,
         &lwm2m::objects::temperature::DEF,
         &lwm2m::objects::light_control::DEF,
+        #[cfg(feature = "fota")]
+        &lwm2m::firmware::DEF,
     ];
     let d = defs.iter().find(|d| Some(d.id) == p.object_id())?;
     let r = d.resource(p.resource_id()?)?;

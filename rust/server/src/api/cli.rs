@@ -39,6 +39,12 @@ before, else SenML CBOR (1.1) / TLV (1.0), falling back to TLV, SenML JSON (1.1)
   revoke <id>                            revoke a grant (and the accounts with the pair's last one)
   policy                                 the access policy in force
   reload                                 reload the policy file
+  fota <ep> <file> push [name=N] [version=V] [block=B]   Firmware Update: write the file,
+                                         wrapped in a manifest (SHA-256, name, version), to
+                                         /5/0/0 with Block1 (B bytes, default 512); progress
+                                         prints as block1-progress events
+  fota <ep> update                       Execute Update (/5/0/2)
+  fota <ep> state                        State, Update Result, PkgName, PkgVersion of /5/0
   relay <host> <path> <requester> <target>   server-centric baseline: observe and forward
   relays                                 running relays
   unrelay <id>                           stop a relay
@@ -94,6 +100,13 @@ pub enum Command {
     Relay(String, Path, String, Path),
     /// `relays`.
     Relays,
+    /// `fota <ep> <file> push [name=N] [version=V] [block=B]`: endpoint, file, name, version,
+    /// block size.
+    FotaPush(String, String, String, String, usize),
+    /// `fota <ep> update`.
+    FotaUpdate(String),
+    /// `fota <ep> state`.
+    FotaState(String),
     /// `unrelay <id>`.
     Unrelay(u64),
 }
@@ -272,12 +285,38 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                 Command::Unrelay(id)
             }
         }
+        Some("fota") => fota_command(ep()?, rest(2))?,
         Some("relay") => {
             let requester = t.get(3).cloned().ok_or("missing requester")?;
             Command::Relay(ep()?, p(2)?, requester, p(4)?)
         }
         Some(other) => return Err(format!("unknown command {other:?} (try help)")),
     })
+}
+
+/// `fota <ep> ...` after the endpoint.
+fn fota_command(ep: String, args: &[String]) -> Result<Command, String> {
+    match args {
+        [w] if w == "update" => Ok(Command::FotaUpdate(ep)),
+        [w] if w == "state" => Ok(Command::FotaState(ep)),
+        [_, w, ..] if w == "pull" => {
+            Err("fota pull: the client engine takes push only (/5/0/9 is 1)".into())
+        }
+        [file, w, opts @ ..] if w == "push" => {
+            let (mut name, mut version) = (String::new(), String::new());
+            let mut block = crate::fota::DEFAULT_BLOCK_SIZE;
+            for o in opts {
+                match o.split_once('=') {
+                    Some(("name", v)) => name = v.into(),
+                    Some(("version", v)) => version = v.into(),
+                    Some(("block", v)) => block = v.parse().map_err(|_| format!("block={v}"))?,
+                    _ => return Err(format!("fota push: unknown option {o:?}")),
+                }
+            }
+            Ok(Command::FotaPush(ep, file.clone(), name, version, block))
+        }
+        _ => Err("fota <ep> <file> push [name=N] [version=V] [block=B] | update | state".into()),
+    }
 }
 
 /// Runs a command and renders its result as one JSON text (or the help text).
@@ -322,6 +361,19 @@ pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
             Ok(id) => json!({"relay": id}),
             Err(e) => json!({"error": e.to_string()}),
         },
+        Command::FotaPush(ep, file, name, version, block) => {
+            match std::fs::read(file).map_err(|e| format!("{file}: {e}")) {
+                Ok(image) => show(
+                    crate::fota::package(&image, name, version)
+                        .and_then(|p| h.fota_push(ep, p, *block)),
+                ),
+                Err(e) => json!({ "error": e }),
+            }
+        }
+        Command::FotaUpdate(ep) => show(h.fota_update(ep)),
+        Command::FotaState(ep) => h
+            .fota_status(ep)
+            .unwrap_or_else(|e| json!({"error": e.to_string()})),
         Command::Relays => Json::Array(h.relay_list().iter().map(|r| r.to_json()).collect()),
         Command::Unrelay(id) => match h.stop_relay(*id) {
             Ok(()) => json!({"stopped": id}),
@@ -362,6 +414,48 @@ mod tests {
         );
         assert_eq!(tokenize("  list  "), vec!["list"]);
         assert_eq!(tokenize(r#"x """#), vec!["x", ""]);
+    }
+
+    #[test]
+    fn parses_fota_commands() {
+        assert_eq!(
+            parse_command("fota n fw.bin push name=app version=1.2 block=256"),
+            Ok(Command::FotaPush(
+                "n".into(),
+                "fw.bin".into(),
+                "app".into(),
+                "1.2".into(),
+                256
+            ))
+        );
+        assert_eq!(
+            parse_command("fota n fw.bin push"),
+            Ok(Command::FotaPush(
+                "n".into(),
+                "fw.bin".into(),
+                String::new(),
+                String::new(),
+                crate::fota::DEFAULT_BLOCK_SIZE
+            ))
+        );
+        assert_eq!(
+            parse_command("fota n update"),
+            Ok(Command::FotaUpdate("n".into()))
+        );
+        assert_eq!(
+            parse_command("fota n state"),
+            Ok(Command::FotaState("n".into()))
+        );
+        for bad in [
+            "fota n fw.bin pull",
+            "fota n fw.bin push size=1",
+            "fota n",
+            "fota",
+        ] {
+            assert!(parse_command(bad).is_err(), "{bad}");
+        }
+        assert!(crate::fota::block_szx(1000).is_err());
+        assert_eq!(crate::fota::block_szx(1024).unwrap(), 6);
     }
 
     #[test]

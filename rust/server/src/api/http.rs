@@ -20,6 +20,9 @@
 //! | PUT | `/api/clients/<ep>/composite[?format=senml-cbor\|senml-json]` (JSON array of `{path,value[,type]}`) | Write-Composite |
 //! | GET | `/api/clients/<ep>/send` | the latest values the client sent (Send, `POST /dp`; [`crate::reporting`]) |
 //! | POST / DELETE | `/api/clients/<ep>/composite/observe[?paths=/3/0/0,/3/0/1][&format=..]` | Observe-Composite / cancel |
+//! | POST | `/api/clients/<ep>/fota[?name=N][&version=V][&block=B]` (body: the raw image) | Firmware Update push: the image in a manifest, written to /5/0/0 with Block1 ([`crate::fota`]) |
+//! | POST | `/api/clients/<ep>/fota/update` | Execute Update (/5/0/2) |
+//! | GET | `/api/clients/<ep>/fota` | State, Update Result, PkgName, PkgVersion |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
 //! | GET | `/api/grants` | client-to-client grants (no secrets) |
 //! | DELETE | `/api/grants/<id>` | revoke a grant (report of every step) |
@@ -284,6 +287,19 @@ fn client_route(
                 |r| r.to_json(),
             )
         })),
+        ("POST", "fota") if head.is_empty() => {
+            let block = match req.q("block") {
+                Some(b) => b.parse().map_err(|_| format!("block={b}"))?,
+                None => crate::fota::DEFAULT_BLOCK_SIZE,
+            };
+            let (name, version) = (req.q("name").unwrap_or(""), req.q("version").unwrap_or(""));
+            op_result(
+                crate::fota::package(&req.body, name, version)
+                    .and_then(|p| h.fota_push(ep, p, block)),
+            )
+        }
+        ("POST", "update") if head == ["fota"] => op_result(h.fota_update(ep)),
+        ("GET", "fota") if head.is_empty() => op_json(h.fota_status(ep)),
         ("GET", "discover") => op_result(h.discover(ep, &parse_path(head)?)),
         ("POST", "observe") => op_result(h.observe(ep, &parse_path(head)?, format)),
         ("DELETE", "observe") => op_result(h.cancel_observe(ep, &parse_path(head)?)),

@@ -1,5 +1,5 @@
 //! Resource types the server knows without object definition files: Security (0), Server (1),
-//! Access Control (2), Device (3), OSCORE (21), the C2C objects (11000-11002), Temperature (3303) and Light Control (3311). Formats that do
+//! Access Control (2), Firmware Update (5, from the engine's definition), Device (3), OSCORE (21), the C2C objects (11000-11002), Temperature (3303) and Light Control (3311). Formats that do
 //! not carry types (TLV, text) need them to decode; unknown resources decode as opaque (TLV) or
 //! string (text).
 
@@ -53,6 +53,7 @@ pub fn resource_type(obj: u16, res: u16) -> Option<DataType> {
         11001 => dense(C2C_CLIENT),
         21 => dense(OSCORE),
         3 => dense(DEVICE),
+        lwm2m::firmware::ID => lwm2m::firmware::DEF.resource(res).map(|r| r.data_type),
         3303 => sparse(TEMPERATURE),
         3311 => sparse(LIGHT_CONTROL),
         _ => None,

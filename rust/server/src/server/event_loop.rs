@@ -5,6 +5,7 @@
 //! per client with its bounded queue: [`ServerError::QueueFull`]); this loop decides what the
 //! messages mean.
 
+mod block1;
 mod lifetime;
 mod queue;
 
@@ -212,7 +213,7 @@ impl EventLoop {
                     ..
                 } => {
                     // A separate response given up ends nothing of ours.
-                    if code::is_request(request_code) {
+                    if code::is_request(request_code) && !self.block1_retry(&token, now) {
                         self.complete(&token, Err(ServerError::Timeout), now);
                     }
                 }
@@ -483,6 +484,9 @@ impl EventLoop {
     }
 
     fn on_exchange_response(&mut self, token: &[u8], m: &Message<'_>, now: Instant) {
+        if self.block1_continue(token, m, now) {
+            return;
+        }
         let max_body = self.config.max_body;
         let Some(ex) = self.exchanges.get_mut(token) else {
             return;
@@ -644,6 +648,7 @@ impl EventLoop {
             deadline,
             body: Vec::new(),
             first: None,
+            block1_retries: 0,
             owner,
         };
         self.exchanges.insert(token, ex);

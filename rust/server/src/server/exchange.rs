@@ -45,6 +45,8 @@ pub(super) struct Exchange {
     pub(super) body: Vec<u8>,
     /// Content-Format and Observe of the first block.
     pub(super) first: Option<(Option<u16>, Option<u32>)>,
+    /// Times the current Block1 block was sent again after the message layer gave up.
+    pub(super) block1_retries: u32,
     pub(super) owner: Owner,
 }
 

@@ -25,6 +25,9 @@ pub struct OutRequest {
     pub accept: Option<u16>,
     /// Block2 option (for fetching the next block of a response).
     pub block2: Option<Block>,
+    /// Block1 (RFC 7959 2.5): send `payload` block-wise; this is the block to send now (its
+    /// `more` flag is computed from the payload's length).
+    pub block1: Option<Block>,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -60,14 +63,26 @@ impl OutRequest {
         if let Some(b) = self.block2 {
             opts.push((option::BLOCK2, uint_bytes(b.to_uint())));
         }
-        build(
-            MessageType::Con,
-            self.code,
-            mid,
-            token,
-            &opts,
-            &self.payload,
-        )
+        let payload = match self.block1 {
+            Some(b) => {
+                let (part, more) = self.block1_part(b)?;
+                opts.push((option::BLOCK1, uint_bytes(Block { more, ..b }.to_uint())));
+                part
+            }
+            None => &self.payload[..],
+        };
+        build(MessageType::Con, self.code, mid, token, &opts, payload)
+    }
+
+    /// The bytes of Block1 block `b` of the payload, and whether more follow (`None` past
+    /// the end).
+    pub fn block1_part(&self, b: Block) -> Option<(&[u8], bool)> {
+        let start = b.offset();
+        if start > self.payload.len() || (start == self.payload.len() && start > 0) {
+            return None;
+        }
+        let end = (start + b.size()).min(self.payload.len());
+        Some((&self.payload[start..end], end < self.payload.len()))
     }
 }
 
@@ -152,5 +167,33 @@ impl Reply {
             opts.push((option::MAX_AGE, uint_bytes(age)));
         }
         build(mtype, self.code, mid, token, &opts, &self.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lwm2m::coap::code;
+
+    #[test]
+    fn block1_slices_the_payload() {
+        let mut r = OutRequest::new(code::PUT, vec!["5".into(), "0".into(), "0".into()]);
+        r.payload = (0..40u8).collect();
+        let blk = |num| Block {
+            num,
+            more: false,
+            szx: 0,
+        };
+        for (num, range, more) in [(0, 0..16, true), (1, 16..32, true), (2, 32..40, false)] {
+            r.block1 = Some(blk(num));
+            let bytes = r.encode(1, &[9]).unwrap();
+            let m = Message::parse(&bytes).unwrap();
+            assert_eq!(m.payload, &r.payload[range]);
+            let b = Block::decode(m.option(option::BLOCK1).unwrap()).unwrap();
+            assert_eq!((b.num, b.more, b.szx), (num, more, 0));
+        }
+        assert_eq!(r.block1_part(blk(3)), None);
+        r.payload.clear();
+        assert_eq!(r.block1_part(blk(0)), Some((&[][..], false)));
     }
 }
