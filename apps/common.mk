@@ -50,6 +50,12 @@ CFLAGS += -DCONFIG_LWM2M_SERVER_URI='"$(LWM2M_SERVER_URI)"'
 ifneq (,$(LWM2M_PSK_ID))
   CFLAGS += -DCONFIG_LWM2M_PSK_ID='"$(LWM2M_PSK_ID)"' -DCONFIG_LWM2M_PSK_KEY='"$(LWM2M_PSK_KEY)"'
 endif
+# OSCORE to the server (LWM2M_OSCORE=1, coap:// server URI): the initial account's context,
+# secret:salt:sid:rid in hex, the node's view, e.g. LWM2M_SERVER_OSCORE=00112233...:99:01:02;
+# needs sequence-number storage, LWM2M_OSCORE_SEQNO=mtd (c_glue/lwm2m_c2c/README.md).
+ifneq (,$(LWM2M_SERVER_OSCORE))
+  CFLAGS += -DCONFIG_LWM2M_SERVER_OSCORE='"$(LWM2M_SERVER_OSCORE)"'
+endif
 # Endpoint name (apps/lwm2m-client; default: derived from the node's hardware address).
 ifneq (,$(LWM2M_ENDPOINT))
   CFLAGS += -DLWM2M_ENDPOINT='"$(LWM2M_ENDPOINT)"'

@@ -470,6 +470,13 @@ static void *_thread(void *arg)
     _init.result = lwm2m_riot_init(_init.endpoint, _init.server_uri,
                                    CONFIG_LWM2M_SERVER_SHORT_ID, CONFIG_LWM2M_LIFETIME,
                                    CONFIG_LWM2M_PSK_ID, CONFIG_LWM2M_PSK_KEY);
+#if LWM2M_C2C_OSCORE
+    /* Factory OSCORE material of the initial server account (refused without storage). */
+    if (_init.result == 0 && CONFIG_LWM2M_SERVER_OSCORE[0] != '\0') {
+        _init.result = lwm2m_riot_server_oscore(CONFIG_LWM2M_SERVER_SHORT_ID,
+                                                CONFIG_LWM2M_SERVER_OSCORE);
+    }
+#endif
     mutex_unlock(&_init.done);
     if (_init.result < 0) {
         return NULL;

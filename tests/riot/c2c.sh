@@ -174,15 +174,6 @@ wait_fn() { # function seconds: until the function succeeds
     return 1
 }
 
-count_at_least() { # n pattern file seconds
-    local i
-    for i in $(seq "$(( $4 * 5 ))"); do
-        [ "$(grep -Ec -- "$2" "$3" 2>/dev/null)" -ge "$1" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 declare -A BIN # app -> its bin directory under apps/<app>/bin
 build() { # app [make variables...]
     local app=$1

@@ -30,3 +30,14 @@ give_back() {
     find "$1" -xdev -uid 0 -newer "$_sudo_stamp" -exec chown -h "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" {} + 2>/dev/null
     return 0
 }
+
+# count_at_least <n> <pattern> <file> <seconds>: until <file> has <n> lines matching the
+# extended regular expression <pattern>.
+count_at_least() { # n pattern file seconds
+    local i
+    for i in $(seq "$(( $4 * 5 ))"); do
+        [ "$(grep -Ec -- "$2" "$3" 2>/dev/null)" -ge "$1" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}

@@ -21,12 +21,25 @@
 # granted, nothing with another key, 4.01 in plain CoAP, and nothing once the server deleted
 # the account.
 #
+# OSCORE case (RIOT_OSCORE=1, default): apps/lwm2m-client built with LWM2M_C2C=host
+# LWM2M_OSCORE=1 LWM2M_OSCORE_SEQNO=mtd and a factory OSCORE server account
+# (LWM2M_SERVER_OSCORE, in bin/native64-oscore) registers with `lwm2m-server --oscore-client
+# --oscore-seqno-file` over OSCORE; the server reads, writes and observes over OSCORE (the
+# node's first answer is the Echo challenge of RFC 8613 B.1.2: its replay window is unknown),
+# a notification arrives protected, a plain request from the server's address and port gets
+# 4.01; after both restart (the node's sequence numbers from its MTD file, the server's from
+# its seqno file) the node registers again above its old numbers, repeating its Register with
+# the restarted server's Echo; the same firmware with another key (bin/native64-oscore-badkey)
+# does not register, and one without storage (bin/native64-oscore-nostore) refuses the
+# account at start (-ENOTSUP).
+#
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
 #   TIMEOUT           seconds to wait for registration (default 30)
 #   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
 #   RIOT_DTLS         0: leave out the DTLS cases (default 1)
+#   RIOT_OSCORE       0: leave out the OSCORE case (default 1)
 #   COAP_CLIENT       libcoap client with DTLS (default coap-client-openssl; the cases that
 #                     need it are skipped with a message when it is missing)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
@@ -158,6 +171,27 @@ if [ "${RIOT_DTLS:-1}" != 0 ]; then
     fi
 fi
 
+# OSCORE builds (LWM2M_C2C=host brings object 21; the tap stays 6).
+OSC_EP=riot-oscore-1
+OSC_SECRET=000102030405060708090a0b0c0d0e0f
+OSC_SALT=9e7ca92223786340
+osc_build() { # bindir-suffix secret seqno-storage
+    echo "== build lwm2m-client with LWM2M_OSCORE=1 LWM2M_OSCORE_SEQNO=$3 into bin/native64-$1"
+    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_C2C=host LWM2M_OSCORE=1 \
+        LWM2M_OSCORE_SEQNO="$3" BINDIR="$ROOT/apps/lwm2m-client/bin/native64-$1" \
+        LWM2M_SERVER_URI="$URI" LWM2M_ENDPOINT="$OSC_EP" \
+        LWM2M_SERVER_OSCORE="$2:$OSC_SALT:01:02" -j"$(nproc)" \
+        >"$WORK/build-$1.log" 2>&1 || { tail -30 "$WORK/build-$1.log"; return 1; }
+}
+if [ "${RIOT_OSCORE:-1}" != 0 ]; then
+    if ! osc_build oscore "$OSC_SECRET" mtd ||
+            ! osc_build oscore-badkey 0f0e0d0c0b0a09080706050403020100 mtd ||
+            ! osc_build oscore-nostore "$OSC_SECRET" none; then
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+fi
+
 SERVER=${LWM2M_SERVER_BIN:-}
 if [ -z "$SERVER" ]; then
     echo "== build lwm2m-server"
@@ -192,22 +226,25 @@ wait_for() { # pattern file seconds
     return 1
 }
 
-# run_node <app> [bin-dir]: runs the app's native64 ELF (from apps/<app>/bin/<bin-dir>,
-# default native64) on tap0 with a FIFO as its shell input; sets NODE_LOG.
+# run_node <app> [bin-dir [native args...]]: runs the app's native64 ELF (from
+# apps/<app>/bin/<bin-dir>, default native64) on tap0 with a FIFO as its shell input; sets
+# NODE_LOG (appended to, so a restarted node keeps one log).
 run_node() {
     local app=$1 bin=${2:-native64}
+    shift
+    [ $# -gt 0 ] && shift
     NODE_LOG="$WORK/node-$app-$bin.log"
     rm -f "$WORK/stdin"
     mkfifo "$WORK/stdin"
     sleep 100000 >"$WORK/stdin" &
     HOLD_PID=$!
-    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 \
-        <"$WORK/stdin" >"$NODE_LOG" 2>&1 &
+    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 "$@" \
+        <"$WORK/stdin" >>"$NODE_LOG" 2>&1 &
     NODE_PID=$!
 }
 
-# start_node <app> [bin-dir]: run_node, then waits for the registration; sets EP (the endpoint
-# it registered with).
+# start_node <app> [bin-dir [native args...]]: run_node, then waits for the registration; sets
+# EP (the endpoint it registered with).
 start_node() {
     local app=$1
     run_node "$@"
@@ -246,6 +283,38 @@ watch_events() {
 
 # notified <value> <file>: an event line with a notification carrying <value>.
 notified() { grep '"event":"notification"' "$2" | grep -q -- "$1"; }
+
+# plain_get <port> <node-address>: a plain CON GET /3/0/0 from [fe80::1%tap0]:<port> (the
+# server's address; stop the server first to free its port) to the node's CoAP port 5683;
+# prints code=<c> or timeout.
+plain_get() {
+    ip netns exec "$NS" python3 - "$1" "$2" 2>&1 <<'PY'
+import socket, sys
+idx = socket.if_nametoindex("tap0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fe80::1", int(sys.argv[1]), 0, idx))
+s.settimeout(5)
+s.sendto(bytes([0x41, 0x01, 0x12, 0x34, 0xaa, 0xb1, 0x33, 0x01, 0x30, 0x01, 0x30]),
+         (sys.argv[2], 5683, 0, idx))
+try:
+    c = s.recvfrom(1500)[0][1]
+    print("code=%d.%02d" % (c >> 5, c & 0x1f))
+except socket.timeout:
+    print("timeout")
+PY
+}
+
+# observe_notified <label> <value>: the server observes /3303/0/5700 of $EP (events into
+# $WORK/events-<label>.log), the node's shell sets <value>, and its notification must reach
+# the server.
+observe_notified() {
+    watch_events "$1"
+    http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/observe-$1.json"
+    check "Observe /3303/0/5700 ($1) accepted" grep -q '"observe":0' "$WORK/observe-$1.json"
+    shell lwm2m set /3303/0/5700 "$2"
+    check "notification of $2 ($1) reaches the server" \
+        bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q $2 && exit 0; sleep 0.2; done; exit 1"
+}
 
 node_summary() {
     # Stack use of the threads that run engine code (for sizing CONFIG_LWM2M_THREAD_STACKSIZE
@@ -354,12 +423,7 @@ if [ "${RIOT_DTLS:-1}" != 0 ]; then
     check "Read /3/0/0 over DTLS returns the manufacturer" grep -q 'RIOT' "$WORK/dtls-read.json"
     check "node took the Read for the PSK account's server (peer=dtls, Security instance 0)" \
         wait_for "kind=request peer=dtls ssid=0 method=1 path=/3/0/0 code=2.05" "$NODE_LOG" 5
-    watch_events lwm2m-client-dtls
-    http_post "/api/clients/$EP/3303/0/5700/observe?format=text" >"$WORK/dtls-observe.json"
-    check "Observe /3303/0/5700 over DTLS accepted" grep -q '"observe":0' "$WORK/dtls-observe.json"
-    shell lwm2m set /3303/0/5700 27.25
-    check "notification of 27.25 reaches the server over DTLS" \
-        bash -c "for i in \$(seq 50); do grep '\"event\":\"notification\"' '$EVENTS' | grep -q 27.25 && exit 0; sleep 0.2; done; exit 1"
+    observe_notified lwm2m-client-dtls 27.25
     NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5684".*/\1/p' "$WORK/dtls-client.json")
     if command -v "$COAP_CLIENT" >/dev/null && [ -n "$NODE_ADDR" ]; then
         # The node as DTLS server: a handshake with the account's PSK (from another port) is
@@ -381,21 +445,7 @@ if [ "${RIOT_DTLS:-1}" != 0 ]; then
     # A plain CoAP request from the server's own address and DTLS port: the address does not
     # authenticate (the server is stopped so its port can be bound).
     stop_server
-    ip netns exec "$NS" python3 - "$NODE_ADDR" >"$WORK/plain.txt" 2>&1 <<'PY'
-import socket, sys
-# CON GET /3/0/0 from [fe80::1%tap0]:5684 to the node's plain CoAP port
-idx = socket.if_nametoindex("tap0")
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind(("fe80::1", 5684, 0, idx))
-s.settimeout(5)
-s.sendto(bytes([0x41, 0x01, 0x12, 0x34, 0xaa, 0xb1, 0x33, 0x01, 0x30, 0x01, 0x30]),
-         (sys.argv[1], 5683, 0, idx))
-try:
-    c = s.recvfrom(1500)[0][1]
-    print("code=%d.%02d" % (c >> 5, c & 0x1f))
-except socket.timeout:
-    print("timeout")
-PY
+    plain_get 5684 "$NODE_ADDR" >"$WORK/plain.txt"
     echo "plain GET /3/0/0 from [fe80::1]:5684 to [${NODE_ADDR:-?}]:5683: $(cat "$WORK/plain.txt")"
     check "plain request from the server's address is not the server's (4.01)" \
         grep -q 'code=4.01' "$WORK/plain.txt"
@@ -483,6 +533,80 @@ JSON
     stop_node
 elif [ "${RIOT_DTLS:-1}" != 0 ]; then
     echo "SKIP: $COAP_CLIENT not installed: client-to-client over DTLS not checked"
+fi
+
+if [ "${RIOT_OSCORE:-1}" != 0 ]; then
+    echo "== lwm2m-client over OSCORE (LWM2M_OSCORE=1, factory server account, MTD storage)"
+    OSC_SPEC="$OSC_EP,$OSC_SECRET,$OSC_SALT,01,02"
+    start_server --oscore-client "$OSC_SPEC" --oscore-seqno-file "$WORK/server-seqno"
+    start_node lwm2m-client native64-oscore --mtd="$WORK/node-mtd.bin"
+    http_get "/api/clients/$EP" >"$WORK/osc-client.json"
+    check "server has the registration bound to the OSCORE kid (security oscore:01)" \
+        grep -q '"security":"oscore:01"' "$WORK/osc-client.json"
+    http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/osc-read.json"
+    echo "read /3/0/0 over OSCORE: $(cat "$WORK/osc-read.json")"
+    check "Read /3/0/0 over OSCORE returns the manufacturer" grep -q 'RIOT' "$WORK/osc-read.json"
+    check "node answered the server's first request with the Echo challenge (B.1.2)" \
+        wait_for "oscore_echo_sent ssid=1" "$NODE_LOG" 5
+    check "node served the Read for the server account over OSCORE" \
+        wait_for "oscore_served ssid=1 method=1 path=/3/0/0 code=2.05" "$NODE_LOG" 5
+    ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' \
+        -d '"greenhouse"' "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/3303/0/5750?format=text" \
+        >"$WORK/osc-write.json"
+    http_get "/api/clients/$EP/3303/0/5750?format=text" >"$WORK/osc-read2.json"
+    echo "write+read /3303/0/5750: $(cat "$WORK/osc-write.json") $(cat "$WORK/osc-read2.json")"
+    check "Write over OSCORE reads back" grep -q 'greenhouse' "$WORK/osc-read2.json"
+    check "node served the Write over OSCORE (2.04)" \
+        wait_for "oscore_served ssid=1 method=3 path=/3303/0/5750 code=2.04" "$NODE_LOG" 5
+    # Over OSCORE the server only takes a notification it could verify.
+    observe_notified lwm2m-client-oscore 28.5
+    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5683".*/\1/p' "$WORK/osc-client.json")
+    stop_server
+    plain_get 5683 "$NODE_ADDR" >"$WORK/osc-plain.txt"
+    echo "plain GET /3/0/0 from [fe80::1]:5683 to [${NODE_ADDR:-?}]:5683: $(cat "$WORK/osc-plain.txt")"
+    check "plain request from the OSCORE server's address and port: 4.01" \
+        grep -q 'code=4.01' "$WORK/osc-plain.txt"
+    check "node did not take it for the server (no oscore_served for it)" \
+        bash -c "[ \$(grep -c 'oscore_served ssid=1 method=1 path=/3/0/0' '$NODE_LOG') = 1 ]"
+    stop_node
+    # Both restart: the node continues above its stored limit, the server (seqno file) has
+    # lost its replay window and challenges the node's Register with an Echo.
+    SEQ1=$(sed -n 's/.*oscore_resumed ssid=1 seqno=\([0-9]*\).*/\1/p' "$NODE_LOG" | head -1)
+    start_server --oscore-client "$OSC_SPEC" --oscore-seqno-file "$WORK/server-seqno"
+    run_node lwm2m-client native64-oscore --mtd="$WORK/node-mtd.bin"
+    check "restarted node registers again over OSCORE" \
+        count_at_least 2 "kind=registered ssid=1" "$NODE_LOG" "$TIMEOUT"
+    SEQ2=$(sed -n 's/.*oscore_resumed ssid=1 seqno=\([0-9]*\).*/\1/p' "$NODE_LOG" | sed -n 2p)
+    echo "node's sequence numbers resumed at ${SEQ1:-?}, then ${SEQ2:-?}"
+    check "after the reboot the node's sequence numbers continue above the stored limit" \
+        test "${SEQ2:-0}" -gt "${SEQ1:-0}"
+    check "node repeated its request with the restarted server's Echo (B.1.2)" \
+        wait_for "oscore_echo_retry ssid=1" "$NODE_LOG" 5
+    http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/osc-read3.json"
+    check "Read over OSCORE after both restarted" grep -q 'RIOT' "$WORK/osc-read3.json"
+    node_summary
+    stop_node
+
+    echo "== lwm2m-client over OSCORE with another key"
+    REGS=$(grep -c "\"event\":\"registered\".*\"endpoint\":\"$OSC_EP\"" "$WORK/server.log")
+    run_node lwm2m-client native64-oscore-badkey --mtd="$WORK/node-mtd-bad.bin"
+    check "node with another key starts registering" \
+        wait_for "kind=registering ssid=1" "$NODE_LOG" "$TIMEOUT"
+    sleep 15
+    check "node with another key is not registered after 15 s" \
+        bash -c "! grep -q 'kind=registered' '$NODE_LOG'"
+    check "server recorded no new registration of $OSC_EP" \
+        test "$(grep -c "\"event\":\"registered\".*\"endpoint\":\"$OSC_EP\"" "$WORK/server.log")" = "$REGS"
+    grep -o 'EV .*oscore.*' "$NODE_LOG" | sort | uniq -c | head -5
+    stop_node
+
+    echo "== lwm2m-client with factory OSCORE material and no storage"
+    run_node lwm2m-client native64-oscore-nostore
+    check "a build without sequence-number storage refuses the account (-ENOTSUP)" \
+        wait_for "oscore_factory_refused ssid=1" "$NODE_LOG" 10
+    check "and does not start" wait_for "lwm2m-client: init failed" "$NODE_LOG" 5
+    stop_node
+    stop_server
 fi
 
 echo "$PASS passed, $FAIL failed"

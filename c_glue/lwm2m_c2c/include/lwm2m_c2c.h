@@ -100,6 +100,32 @@ extern "C" {
 #endif
 
 /**
+ * @brief   OSCORE context of the initial server account (needs `LWM2M_OSCORE=1`):
+ *          `"secret:salt:sid:rid"`, each in hex, the node's view (sid: its Sender ID)
+ *
+ * Non-empty: the account's Security instance links (res 17) an OSCORE (21) instance with
+ * these values (AES-CCM-16-64-128, HKDF-SHA256), and the account talks OSCORE only:
+ * Register, Update, De-register and Send are protected, so are the responses to the
+ * server's requests and the notifications of its observations, and a plain request from the
+ * server's address is answered 4.01. The server needs the same context with the IDs
+ * swapped around its own view (`lwm2m-server --oscore-client EP,secret,salt,sid,rid` takes
+ * the node's order). The key is the same every boot, so its sequence numbers are reserved in
+ * steps in storage (`LWM2M_OSCORE_SEQNO=mtd`, RFC 8613 B.1.1); without storage the build
+ * refuses it: lwm2m_c2c_init() returns `-ENOTSUP`.
+ */
+#ifndef CONFIG_LWM2M_SERVER_OSCORE
+#define CONFIG_LWM2M_SERVER_OSCORE ""
+#endif
+
+/**
+ * @brief   Page of MTD_0 holding the OSCORE sequence-number record
+ *          (`LWM2M_OSCORE_SEQNO=mtd`); -1: the last page of the device
+ */
+#ifndef CONFIG_LWM2M_OSCORE_SEQNO_PAGE
+#define CONFIG_LWM2M_OSCORE_SEQNO_PAGE (-1)
+#endif
+
+/**
  * @brief   First credman tag of the module's PSK credentials (one per Security instance,
  *          this plus the instance ID)
  */

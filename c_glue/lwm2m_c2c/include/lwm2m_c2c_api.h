@@ -761,6 +761,34 @@ extern void lwm2m_c2c_glue_obs_forget(const uint8_t *uri,
                                       const uint8_t *token,
                                       size_t token_len);
 
+/**
+ * Durably records the sequence-number limit of server `ssid`'s context (C glue); 0 once
+ * it survives a power loss, negative otherwise (`-ENOTSUP`: no storage in the build).
+ */
+extern int lwm2m_c2c_glue_seqno_store(uint16_t ssid, uint64_t limit);
+
+/**
+ * Reads the stored sequence-number limit of server `ssid`'s context (C glue): 0 and
+ * `*limit` set, `-ENOENT` when nothing is stored yet, `-ENOTSUP` without storage in the
+ * build, another negative value on a storage error.
+ */
+extern int lwm2m_c2c_glue_seqno_load(uint16_t ssid, uint64_t *limit);
+
+/**
+ * Gives the DM server account `ssid` (created by `lwm2m_c2c_init`) factory OSCORE material:
+ * `spec` is `secret:salt:sid:rid`, each in hex (salt and IDs may be empty; the client's
+ * view: sid is the node's Sender ID, the server's `--oscore-client EP,secret,salt,sid,rid`
+ * takes the same order). The account then talks OSCORE only (module documentation).
+ *
+ * Returns 0; `-EINVAL` for a malformed `spec`, `-ENOENT` before initialization or without
+ * such an account, `-ENOTSUP` when the build has no storage for its sequence numbers
+ * (`LWM2M_OSCORE_SEQNO=mtd`), another negative errno when the storage cannot be read.
+ *
+ * # Safety
+ * `spec` must be a NUL-terminated string (not kept).
+ */
+int lwm2m_riot_server_oscore(uint16_t ssid, const char *spec);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

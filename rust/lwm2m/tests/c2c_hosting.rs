@@ -643,3 +643,36 @@ fn servers_still_work_and_see_what_they_should() {
     assert_eq!(e.take_closed_client(), Some(C3));
     assert_eq!(e.observation_count(), 1);
 }
+
+#[test]
+fn factory_oscore_material_of_a_server_account() {
+    let mut e = host(&[1, 2]);
+    e.provision_server_oscore(1, 65534, &[7; 16], &[0x01], &[0x02], &[0x09])
+        .unwrap();
+    assert_eq!(e.security().by_ssid(1).unwrap().oscore, Some((21, 65534)));
+    let o = e.oscore().instances.get(65534).unwrap();
+    assert_eq!(
+        (o.sender_id.as_slice(), o.recipient_id.as_slice()),
+        (&[0x01][..], &[0x02][..])
+    );
+    assert_eq!(o.master_salt.as_slice(), &[0x09]);
+    // Linked from object 0: the server can neither read nor rewrite it, nor take it for a
+    // client account's context.
+    assert_eq!(
+        send(&mut e, server(1), &get("/21/65534"), 0).code,
+        code::UNAUTHORIZED
+    );
+    let w = req(code::PUT, "/21/65534/0").cf(cf::OPAQUE).body(&[1; 16]);
+    assert_ne!(send(&mut e, server(1), &w, 0).code, code::CHANGED);
+    assert_eq!(e.oscore().instances.get(65534).unwrap().master_secret[0], 7);
+    assert_eq!(e.client_by_oscore_recipient(&[0x02]), None);
+    // No such account, or a value that does not fit: nothing is left behind.
+    assert!(e
+        .provision_server_oscore(9, 65533, &[7; 16], &[1], &[2], &[])
+        .is_err());
+    assert!(e
+        .provision_server_oscore(2, 65533, &[7; 16], &[1; 8], &[2], &[])
+        .is_err());
+    assert!(e.oscore().instances.get(65533).is_none());
+    assert_eq!(e.security().by_ssid(2).unwrap().oscore, None);
+}

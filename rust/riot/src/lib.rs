@@ -51,6 +51,8 @@ mod c2c_api;
 pub use c2c_api::*;
 mod ev;
 use ev::ev;
+mod outgoing;
+use outgoing::{send, token_of};
 mod peers;
 pub use peers::*;
 #[cfg(feature = "send")]
@@ -59,10 +61,16 @@ mod send_api;
 pub use send_api::*;
 #[cfg(feature = "dtls")]
 mod dtls;
+#[cfg(any(feature = "dtls", feature = "oscore"))]
+mod hex;
 #[cfg(feature = "c2c-auth")]
 mod requester;
 #[cfg(feature = "oscore")]
 mod secure;
+#[cfg(feature = "oscore")]
+mod server_oscore;
+#[cfg(feature = "oscore")]
+pub use server_oscore::lwm2m_riot_server_oscore;
 
 // Pulls in riot-wrappers' panic handler.
 extern crate riot_wrappers;
@@ -265,7 +273,7 @@ impl State {
         while let Some(cid) = self.engine.take_closed_client() {
             ev!("account_closed cid={}", cid);
             #[cfg(feature = "oscore")]
-            self.sec.close(cid);
+            self.sec.close(secure::Account::Client(cid));
             #[cfg(feature = "dtls")]
             self.dtls.close_client(&self.engine, cid);
             #[cfg(feature = "c2c-auth")]
@@ -279,50 +287,48 @@ impl State {
         let retry: Option<u64> = None;
         #[cfg(feature = "send")]
         send_api::results(self);
-        while let Some(out) = self.engine.poll(now, &mut self.tx) {
-            #[cfg_attr(not(feature = "oscore"), allow(unused_mut))]
-            let Some(mut msg) = self.tx.get_mut(..out.len) else {
-                break;
-            };
-            // Notifications of observations made over OSCORE go out protected.
-            #[cfg(feature = "oscore")]
-            if let Destination::Endpoint(h) = out.dest {
-                match self.sec.protect_notification(&self.engine, h, msg) {
-                    Some(0) => continue,
-                    Some(n) => match self.sec.out.get_mut(..n) {
-                        Some(p) => msg = p,
-                        None => continue,
-                    },
-                    None => {}
+        // A request to a server repeated with the server's Echo value (RFC 8613 B.1.2).
+        #[cfg(feature = "oscore")]
+        if let Some((ssid, n)) = server_oscore::echo_retry(self, now) {
+            let dest = Destination::Server(ssid);
+            if let Some(msg) = self.sec.out.get_mut(..n) {
+                if send(&self.engine, dest, msg, true) <= 0 {
+                    let token = token_of(msg);
+                    self.engine.request_failed(dest, &token, now);
                 }
             }
-            let (kind, id, uri) = match out.dest {
-                Destination::Server(ssid) => (
-                    LWM2M_C2C_DEST_SERVER,
-                    u32::from(ssid),
-                    self.engine.security().by_ssid(ssid).map(|s| s.uri.as_str()),
-                ),
-                Destination::Bootstrap => (
-                    LWM2M_C2C_DEST_BOOTSTRAP,
-                    0,
-                    self.engine.security().bootstrap().map(|s| s.uri.as_str()),
-                ),
-                Destination::Endpoint(h) => (LWM2M_C2C_DEST_ENDPOINT, h, None),
+        }
+        while let Some(out) = self.engine.poll(now, &mut self.tx) {
+            // Notifications of observations made over OSCORE, and requests to a server
+            // account with OSCORE, go out protected (never in the clear).
+            #[cfg(feature = "oscore")]
+            let msg = {
+                let protected = match out.dest {
+                    Destination::Endpoint(h) => {
+                        let plain = self.tx.get(..out.len).unwrap_or(&[]);
+                        self.sec.protect_notification(&self.engine, h, plain)
+                    }
+                    Destination::Server(ssid) => server_oscore::protect(self, ssid, out.len),
+                    Destination::Bootstrap => None,
+                };
+                match protected {
+                    Some(0) => {
+                        if let Destination::Server(_) = out.dest {
+                            let token = token_of(self.tx.get(..out.len).unwrap_or(&[]));
+                            self.engine.request_failed(out.dest, &token, now);
+                        }
+                        continue;
+                    }
+                    Some(n) => self.sec.out.get_mut(..n),
+                    None => self.tx.get_mut(..out.len),
+                }
             };
-            let (uri_ptr, uri_len) = uri.map_or((core::ptr::null(), 0), |u| (u.as_ptr(), u.len()));
-            // SAFETY: pointers are valid for the given lengths for the duration of the call; the
-            // C side copies what it keeps (gcoap copies CON requests into its resend buffers).
-            let sent = unsafe {
-                lwm2m_c2c_glue_send(
-                    kind,
-                    id,
-                    uri_ptr,
-                    uri_len,
-                    msg.as_mut_ptr(),
-                    msg.len(),
-                    out.confirmable,
-                )
+            #[cfg(not(feature = "oscore"))]
+            let msg = self.tx.get_mut(..out.len);
+            let Some(msg) = msg else {
+                break;
             };
+            let sent = send(&self.engine, out.dest, msg, out.confirmable);
             // A notification the glue could not hand to gcoap (no free resend buffer while a
             // CON to another observer is unacknowledged, no DTLS session) is dropped like a
             // lost NON; the observation stays (RFC 7641 4.5 ends it on a missing ACK or an
@@ -334,18 +340,8 @@ impl State {
                 continue;
             }
             if sent <= 0 {
-                // The token sits right after the 4-byte header; its length is in the low nibble.
-                let tkl = usize::from(msg.first().map_or(0, |b| b & 0x0f));
-                let token = msg.get(4..4 + tkl).unwrap_or(&[]);
-                let mut t = [0u8; 8];
-                let t = match t.get_mut(..token.len()) {
-                    Some(dst) => {
-                        dst.copy_from_slice(token);
-                        &*dst
-                    }
-                    None => &[][..],
-                };
-                self.engine.request_failed(out.dest, t, now);
+                let token = token_of(msg);
+                self.engine.request_failed(out.dest, &token, now);
             }
         }
         self.report();
@@ -484,7 +480,7 @@ pub unsafe extern "C" fn lwm2m_riot_init(
     #[cfg(feature = "dtls")]
     let mut key_buf = [0u8; 32];
     #[cfg(feature = "dtls")]
-    let psk_key: &[u8] = match dtls::hex(psk_hex, &mut key_buf) {
+    let psk_key: &[u8] = match hex::hex(psk_hex, &mut key_buf) {
         Some(n) => key_buf.get(..n).unwrap_or(&[]),
         None => return err::INVAL,
     };
@@ -623,12 +619,12 @@ pub unsafe extern "C" fn lwm2m_riot_handle_request(
     }
     with_state(|s| {
         let identity = match id_kind {
-            // By address (plain UDP): only a NoSec account's server.
+            // By address (plain UDP): only a NoSec account's server, and not when the account
+            // uses OSCORE (its requests come protected, through `answer`).
             LWM2M_C2C_ID_SERVER
-                if s.engine
-                    .security()
-                    .by_ssid(id)
-                    .is_some_and(|a| a.mode == mode::NOSEC) =>
+                if s.engine.security().by_ssid(id).is_some_and(|a| {
+                    a.mode == mode::NOSEC && (cfg!(not(feature = "oscore")) || a.oscore.is_none())
+                }) =>
             {
                 Identity::Server(id)
             }
@@ -777,6 +773,11 @@ pub unsafe extern "C" fn lwm2m_riot_handle_response(
                 rx.copy_from_slice(bytes);
                 requester::response(s, i, len, dtls_cred, now);
             }
+            return;
+        }
+        #[cfg(feature = "oscore")]
+        if server_oscore::response(s, bytes, now) {
+            s.report();
             return;
         }
         if let Ok(msg) = Message::parse(bytes) {

@@ -362,7 +362,10 @@ fn send(s: &mut State, i: usize, now: u64) {
             let Some(n) = build(op, &mut s.sec.plain) else {
                 return fail(s, i, err::NOMEM, "build");
             };
-            let Some((len, id)) = s.sec.protect_request(&s.engine, cid, n) else {
+            let Some((len, id)) =
+                s.sec
+                    .protect_request(&s.engine, crate::secure::Account::Client(cid), n, None)
+            else {
                 return fail(s, i, err::ACCES, "no_context");
             };
             if let Some(Some(op)) = s.ops.ops.get_mut(i) {
@@ -442,7 +445,12 @@ pub(crate) fn response(s: &mut State, i: usize, len: usize, dtls_cred: c_int, no
             let Some(id) = op.id.as_ref() else {
                 return;
             };
-            match s.sec.unprotect_response(&s.engine, op.cid, id, rx) {
+            match s.sec.unprotect_response(
+                &s.engine,
+                crate::secure::Account::Client(op.cid),
+                id,
+                rx,
+            ) {
                 Some(n) => Plain::Sec(n),
                 None => {
                     // Forged or stale: ignore it, as if it never came.

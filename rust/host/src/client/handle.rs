@@ -26,7 +26,7 @@ use super::send::SendSchedule;
 use crate::clock::{MonotonicClock, Rng};
 use crate::firmware::{FileSink, DEFAULT_CAPACITY};
 use crate::objects::{HostDevice, Sensors, Simulation, MAX_LIGHTS};
-use crate::oscore::{FileSeqnoStore, OscoreParams};
+use crate::oscore::FileSeqnoStore;
 use crate::secure::SecureTransport;
 use crate::transport::Transport;
 use lwm2m::firmware::{Firmware, FirmwareSink};
@@ -305,44 +305,6 @@ pub fn server_oscore_instance(index: usize) -> u16 {
     lwm2m::path::ID_NONE - 1 - index.min(usize::from(lwm2m::path::ID_NONE - 1)) as u16
 }
 
-/// Writes `p` as OSCORE instance `inst` and links it from res 17 of the Security instance of
-/// server `ssid`, as a bootstrap server would.
-fn provision_oscore(
-    engine: &mut Engine<'_>,
-    ssid: u16,
-    inst: u16,
-    p: &OscoreParams,
-) -> lwm2m::Result<()> {
-    use lwm2m_oscore::resource as r;
-    let sec = engine
-        .security()
-        .by_ssid(ssid)
-        .map(|s| s.id)
-        .ok_or(lwm2m::Error::NotFound)?;
-    let o = engine
-        .object_mut(r::OBJECT_ID)
-        .ok_or(lwm2m::Error::NotFound)?;
-    o.create(Caller::Local, inst)?;
-    for (res, v) in [
-        (r::MASTER_SECRET, Value::Opaque(&p.master_secret)),
-        (r::SENDER_ID, Value::Opaque(&p.sender_id)),
-        (r::RECIPIENT_ID, Value::Opaque(&p.recipient_id)),
-        (r::MASTER_SALT, Value::Opaque(&p.master_salt)),
-    ] {
-        o.write(Caller::Local, inst, res, None, &v)?;
-    }
-    engine
-        .object_mut(lwm2m::objects::security::ID)
-        .ok_or(lwm2m::Error::NotFound)?
-        .write(
-            Caller::Local,
-            sec,
-            r::SECURITY_OSCORE_LINK,
-            None,
-            &Value::ObjLnk(r::OBJECT_ID, inst),
-        )
-}
-
 /// An engine with the configured server accounts.
 fn build_engine<'a>(
     config: &ClientConfig,
@@ -374,7 +336,16 @@ fn build_engine<'a>(
         if let Some(p) = &s.oscore {
             let index = config.servers.iter().position(|x| x.ssid == s.ssid);
             let inst = server_oscore_instance(index.unwrap_or(0));
-            provision_oscore(&mut engine, s.ssid, inst, p).map_err(ClientError::Engine)?;
+            engine
+                .provision_server_oscore(
+                    s.ssid,
+                    inst,
+                    &p.master_secret,
+                    &p.sender_id,
+                    &p.recipient_id,
+                    &p.master_salt,
+                )
+                .map_err(ClientError::Engine)?;
         }
     }
     if let Some(b) = &config.bootstrap {

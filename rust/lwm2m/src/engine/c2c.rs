@@ -47,6 +47,7 @@ use crate::objects::client_access_control::ClientAccessControl;
 use crate::objects::client_security::{ClientSecurity, ClientSecurityInstance};
 use crate::objects::oscore::{Oscore, OscoreInstance};
 use crate::path::{Path, ID_NONE};
+use crate::value::Value;
 
 /// Most C2C instances one Write-Composite may create.
 const MAX_CREATED: usize = 8;
@@ -102,6 +103,54 @@ impl Engine<'_> {
     /// The OSCORE (21) object, for the driver's transports.
     pub fn oscore(&self) -> &Oscore {
         &self.c2c.oscore
+    }
+
+    /// Gives DM server account `ssid` an OSCORE context, as a bootstrap server would: creates
+    /// OSCORE (21) instance `inst` with these values (AES-CCM-16-64-128, HKDF-SHA256, no ID
+    /// Context) and links it from res 17 of the account's Security instance. For factory
+    /// configurations (a driver's command line or build settings).
+    pub fn provision_server_oscore(
+        &mut self,
+        ssid: u16,
+        inst: u16,
+        master_secret: &[u8],
+        sender_id: &[u8],
+        recipient_id: &[u8],
+        master_salt: &[u8],
+    ) -> Result<()> {
+        // Resource IDs of object 21 (Master Secret, Sender ID, Recipient ID, Master Salt) and
+        // of the Security object's OSCORE Security Mode link.
+        const MASTER_SECRET: u16 = 0;
+        const SENDER_ID: u16 = 1;
+        const RECIPIENT_ID: u16 = 2;
+        const MASTER_SALT: u16 = 5;
+        const SECURITY_OSCORE_LINK: u16 = 17;
+        let sec = self
+            .security
+            .by_ssid(ssid)
+            .map(|s| s.id)
+            .ok_or(Error::NotFound)?;
+        let o = &mut self.c2c.oscore;
+        o.create(Caller::Local, inst)?;
+        for (r, v) in [
+            (MASTER_SECRET, master_secret),
+            (SENDER_ID, sender_id),
+            (RECIPIENT_ID, recipient_id),
+            (MASTER_SALT, master_salt),
+        ] {
+            if let Err(e) = o.write(Caller::Local, inst, r, None, &Value::Opaque(v)) {
+                let _ = o.delete(Caller::Local, inst);
+                return Err(e);
+            }
+        }
+        let link = Value::ObjLnk(OSCORE, inst);
+        let linked = self
+            .security
+            .write(Caller::Local, sec, SECURITY_OSCORE_LINK, None, &link);
+        if linked.is_err() {
+            let _ = self.c2c.oscore.delete(Caller::Local, inst);
+        }
+        linked
     }
 
     /// The next Short Client ID whose account was closed (expired, disabled or deleted): the
