@@ -386,6 +386,23 @@ int lwm2m_c2c_parse_uri(const uint8_t *uri, size_t uri_len, sock_udp_ep_t *ep)
     return 0;
 }
 
+#if LWM2M_C2C_QUEUE_MODE
+/* Queue Mode: the first interface sleeps while the engine does (rust/riot/src/queue.rs). */
+static bool _radio_asleep;
+
+int lwm2m_c2c_glue_radio(bool on)
+{
+    netif_t *netif = netif_iter(NULL);
+    if (netif == NULL) {
+        return -ENODEV;
+    }
+    netopt_state_t state = on ? NETOPT_STATE_IDLE : NETOPT_STATE_SLEEP;
+    int res = netif_set_opt(netif, NETOPT_STATE, 0, &state, sizeof(state));
+    _radio_asleep = !on && res >= 0;
+    return res;
+}
+#endif
+
 /* Called by the Rust side for every message the engine wants sent. */
 ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, size_t uri_len,
                             uint8_t *buf, size_t len, bool confirmable)
@@ -397,6 +414,11 @@ ptrdiff_t lwm2m_c2c_glue_send(uint8_t kind, uint32_t id, const uint8_t *uri, siz
     if (len < 4) {
         return -EINVAL;
     }
+#if LWM2M_C2C_QUEUE_MODE
+    if (_radio_asleep) {
+        lwm2m_c2c_glue_radio(true);
+    }
+#endif
     if (kind == LWM2M_C2C_DEST_ENDPOINT) {
         if (id >= ARRAY_SIZE(_peers)) {
             return -EINVAL;
@@ -475,6 +497,11 @@ static void *_thread(void *arg)
     if (_init.result == 0 && CONFIG_LWM2M_SERVER_OSCORE[0] != '\0') {
         _init.result = lwm2m_riot_server_oscore(CONFIG_LWM2M_SERVER_SHORT_ID,
                                                 CONFIG_LWM2M_SERVER_OSCORE);
+    }
+#endif
+#if LWM2M_C2C_QUEUE_MODE
+    if (_init.result == 0) {
+        _init.result = lwm2m_c2c_set_queue_mode(CONFIG_LWM2M_QUEUE_AWAKE_MS);
     }
 #endif
     mutex_unlock(&_init.done);

@@ -62,6 +62,14 @@ static int _cmd(int argc, char **argv)
         printf("lwm2m: set %s = %s\n", argv[2], argv[3]);
         return 0;
     }
+#if LWM2M_C2C_QUEUE_MODE
+    if (argc == 2 && strcmp(argv[1], "wake") == 0) {
+        /* Queue Mode: an Update to every server now, then the stored notifications. */
+        int res = lwm2m_c2c_wake();
+        printf("lwm2m: wake -> %d\n", res);
+        return res < 0;
+    }
+#endif
 #if LWM2M_C2C_SEND
     if (argc >= 3 && strcmp(argv[1], "send") == 0) {
         /* `-l`: LwM2M CBOR instead of SenML CBOR. The outcome comes as EV send_result. */
@@ -105,6 +113,9 @@ static int _cmd(int argc, char **argv)
 #endif
 #if LWM2M_C2C_SEND
     printf("       %s send [-l] <path>...\n", argv[0]);
+#endif
+#if LWM2M_C2C_QUEUE_MODE
+    printf("       %s wake\n", argv[0]);
 #endif
     return 1;
 }

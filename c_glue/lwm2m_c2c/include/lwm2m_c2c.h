@@ -176,6 +176,19 @@ extern "C" {
 #endif
 
 /**
+ * @brief   Queue Mode awake time in milliseconds (LWM2M_QUEUE_MODE=1): the node stays
+ *          reachable this long after each message it sends, then its radio sleeps
+ *
+ * The default is CoAP's MAX_TRANSMIT_WAIT (93 s), as LwM2M 1.1 recommends; keep it above
+ * gcoap's retransmission window of a CON, whose retransmissions go out through the sleeping
+ * radio otherwise. 0 builds the feature but leaves Queue Mode off until
+ * lwm2m_c2c_set_queue_mode().
+ */
+#ifndef CONFIG_LWM2M_QUEUE_AWAKE_MS
+#define CONFIG_LWM2M_QUEUE_AWAKE_MS 93000
+#endif
+
+/**
  * @brief   Prefix of the endpoint name derived from the CPU ID
  *          (see @ref lwm2m_c2c_default_endpoint)
  */

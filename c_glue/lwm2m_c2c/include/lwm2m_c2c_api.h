@@ -515,58 +515,6 @@ int lwm2m_c2c_start(void);
 uint64_t lwm2m_riot_poll(uint64_t now);
 
 /**
- * Handles the request `req[..req_len]` and writes the response into `resp[..cap]` (which may
- * be the same buffer: gcoap answers in place). Returns the response length, 0 when nothing
- * is to be sent (a duplicate NON), or a negative value when the datagram is not CoAP or no
- * response could be built (gcoap then answers 5.00).
- *
- * `id_kind` / `id` is the identity the transport vouches for (see `LWM2M_C2C_ID_*`);
- * `endpoint` the C glue's handle of the remote (one per address, port and transport), used
- * again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
- * (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
- * duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
- * table was full) skips that detection, since it names no single remote. `addr[..addr_len]`
- * is the remote's network address without port (4 bytes IPv4 or 16 bytes IPv6; NULL / 0 when
- * unknown): the engine rate limits owner server hints per address ([`Peer::source`]).
- *
- * # Safety
- * `req` must be valid for reads of `req_len` bytes, `resp` for writes of `cap` bytes and
- * `addr` (unless NULL) for reads of `addr_len` bytes.
- */
-ptrdiff_t lwm2m_riot_handle_request(uint8_t id_kind,
-                                    uint16_t id,
-                                    uint32_t endpoint,
-                                    const uint8_t *addr,
-                                    size_t addr_len,
-                                    const uint8_t *req,
-                                    size_t req_len,
-                                    uint8_t *resp,
-                                    size_t cap,
-                                    uint64_t now);
-
-/**
- * Hands a response to a request the engine sent. `dtls_cred` names the credential of the
- * DTLS session it came over (`LWM2M_C2C_CRED_*` << 16 | instance), negative when it did not
- * come over DTLS (or not over a session with a credential recorded).
- *
- * # Safety
- * `buf` must be valid for reads of `len` bytes.
- */
-void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, int dtls_cred, uint64_t now);
-
-/**
- * Tells the engine that a request it sent timed out or was rejected.
- *
- * # Safety
- * `token` must be valid for reads of `token_len` bytes.
- */
-void lwm2m_riot_request_failed(uint8_t kind,
-                               uint32_t id,
-                               const uint8_t *token,
-                               size_t token_len,
-                               uint64_t now);
-
-/**
  * Sets a resource from its text representation, as the firmware does after a sensor reading:
  * `path` like `/3303/0/5700`, `value` in the LwM2M text format of the resource's type (`25.5`,
  * `1` / `0` for booleans, ...). The write reaches the object as a local write (built-in
@@ -690,6 +638,58 @@ int lwm2m_c2c_request_access(uint16_t ssid,
 extern void lwm2m_c2c_glue_ev(const char *text);
 
 /**
+ * Handles the request `req[..req_len]` and writes the response into `resp[..cap]` (which may
+ * be the same buffer: gcoap answers in place). Returns the response length, 0 when nothing
+ * is to be sent (a duplicate NON), or a negative value when the datagram is not CoAP or no
+ * response could be built (gcoap then answers 5.00).
+ *
+ * `id_kind` / `id` is the identity the transport vouches for (see `LWM2M_C2C_ID_*`);
+ * `endpoint` the C glue's handle of the remote (one per address, port and transport), used
+ * again for notifications and, with `id_kind` / `id`, as the peer of duplicate detection
+ * (RFC 7252 section 4.5): a duplicate CON gets the response of its first copy again, a
+ * duplicate NON nothing, before any OSCORE or engine processing. `u32::MAX` (the glue's
+ * table was full) skips that detection, since it names no single remote. `addr[..addr_len]`
+ * is the remote's network address without port (4 bytes IPv4 or 16 bytes IPv6; NULL / 0 when
+ * unknown): the engine rate limits owner server hints per address ([`Peer::source`]).
+ *
+ * # Safety
+ * `req` must be valid for reads of `req_len` bytes, `resp` for writes of `cap` bytes and
+ * `addr` (unless NULL) for reads of `addr_len` bytes.
+ */
+ptrdiff_t lwm2m_riot_handle_request(uint8_t id_kind,
+                                    uint16_t id,
+                                    uint32_t endpoint,
+                                    const uint8_t *addr,
+                                    size_t addr_len,
+                                    const uint8_t *req,
+                                    size_t req_len,
+                                    uint8_t *resp,
+                                    size_t cap,
+                                    uint64_t now);
+
+/**
+ * Hands a response to a request the engine sent. `dtls_cred` names the credential of the
+ * DTLS session it came over (`LWM2M_C2C_CRED_*` << 16 | instance), negative when it did not
+ * come over DTLS (or not over a session with a credential recorded).
+ *
+ * # Safety
+ * `buf` must be valid for reads of `len` bytes.
+ */
+void lwm2m_riot_handle_response(const uint8_t *buf, size_t len, int dtls_cred, uint64_t now);
+
+/**
+ * Tells the engine that a request it sent timed out or was rejected.
+ *
+ * # Safety
+ * `token` must be valid for reads of `token_len` bytes.
+ */
+void lwm2m_riot_request_failed(uint8_t kind,
+                               uint32_t id,
+                               const uint8_t *token,
+                               size_t token_len,
+                               uint64_t now);
+
+/**
  * True while the engine refers to the remote `handle` (an observation notifies it, or a
  * Block1 transfer from it is under way): its slot must not go to another remote. Also true
  * when it cannot be told (before `lwm2m_c2c_init`, or when called from inside the engine,
@@ -705,6 +705,41 @@ bool lwm2m_riot_endpoint_in_use(uint32_t handle);
  * Call it without the glue's peer lock held: it takes the engine lock.
  */
 uint32_t lwm2m_riot_endpoint_forget(uint32_t handle);
+
+extern size_t lwm2m_c2c_glue_fw_capacity(void);
+
+extern int lwm2m_c2c_glue_fw_begin(size_t len);
+
+extern int lwm2m_c2c_glue_fw_write(size_t offset, const uint8_t *data, size_t len);
+
+extern int lwm2m_c2c_glue_fw_finish(void);
+
+extern void lwm2m_c2c_glue_fw_abort(void);
+
+extern int lwm2m_c2c_glue_fw_update(void);
+
+extern const char *lwm2m_c2c_glue_fw_running(void);
+
+/**
+ * Puts the first network interface to sleep (`on` false) or wakes it; returns
+ * `netif_set_opt`'s result (negative: the interface has no such state).
+ */
+extern int lwm2m_c2c_glue_radio(bool on);
+
+/**
+ * Switches Queue Mode on with this awake time in milliseconds (0: off). Call it before
+ * `lwm2m_c2c_start()`: the Register carries `Q` only from then on. The glue calls it at start
+ * with `CONFIG_LWM2M_QUEUE_AWAKE_MS` when built with `LWM2M_QUEUE_MODE=1`. Returns 0, or
+ * `-EDEADLK` from an object callback.
+ */
+int lwm2m_c2c_set_queue_mode(uint32_t awake_ms);
+
+/**
+ * Wakes the node (Queue Mode): a registration Update goes to every registered server, then
+ * the notifications stored while asleep. For firmware that wants a change reported now.
+ * Returns 0, or `-EDEADLK` from an object callback.
+ */
+int lwm2m_c2c_wake(void);
 
 /**
  * Queues a Send (`POST /dp`) of the current values at `paths` (`n` strings like `/3303/0/5700`

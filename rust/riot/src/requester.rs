@@ -395,6 +395,11 @@ fn send(s: &mut State, i: usize, now: u64) {
             true,
         )
     };
+    // Queue Mode: a request of the node's own opens the awake time (its answer comes back).
+    #[cfg(feature = "queue-mode")]
+    if sent > 0 {
+        s.engine.message_sent(now);
+    }
     let Some(Some(op)) = s.ops.ops.get_mut(i) else {
         return;
     };
