@@ -33,6 +33,11 @@
 # does not register, and one without storage (bin/native64-oscore-nostore) refuses the
 # account at start (-ENOTSUP).
 #
+# Queue Mode case (RIOT_QUEUE=1, default): apps/lwm2m-client built with LWM2M_QUEUE_MODE=1
+# (awake 3 s, lifetime 20 s; bin/native64-queue) registers with Q, falls asleep, drops a plain
+# request while asleep, answers a Read the server queued for it once its Update wakes it, and
+# `lwm2m wake` sends an Update at once.
+#
 # Environment:
 #   RIOTBASE          RIOT 2026.07 checkout (required; without it the test is skipped)
 #   LWM2M_SERVER_BIN  lwm2m-server binary (default: built with cargo from this checkout)
@@ -40,6 +45,7 @@
 #   RIOT_C2C          0: do not run tests/riot/c2c.sh afterwards (default 1)
 #   RIOT_DTLS         0: leave out the DTLS cases (default 1)
 #   RIOT_OSCORE       0: leave out the OSCORE case (default 1)
+#   RIOT_QUEUE        0: leave out the Queue Mode case (default 1)
 #   COAP_CLIENT       libcoap client with DTLS (default coap-client-openssl; the cases that
 #                     need it are skipped with a message when it is missing)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
@@ -111,32 +117,68 @@ fi
 # On iotlab-m3 the engine thread's stack is CONFIG_LWM2M_THREAD_STACKSIZE (5 KB): the deepest
 # direct-call path below lwm2m_riot_init and lwm2m_riot_poll must fit in it, less 512 B for the
 # C thread function, the saved context and an exception frame (tests/riot/stack_frames.py).
+stack_check() { # label elf
+    check "$1 on iotlab-m3: engine thread's deepest path fits its stack" \
+        python3 "$ROOT/tests/riot/stack_frames.py" "$2" \
+        --budget-symbol _lwm2m_stack --reserve 512 --root lwm2m_riot_init --root lwm2m_riot_poll
+}
 for app in c2c-requester c2c-host; do
     echo "== build $app for iotlab-m3 (stack check)"
     if make -C "$ROOT/apps/$app" BOARD=iotlab-m3 -j"$(nproc)" >"$WORK/build-$app-m3.log" 2>&1; then
-        check "$app on iotlab-m3: engine thread's deepest path fits its stack" \
-            python3 "$ROOT/tests/riot/stack_frames.py" "$ROOT/apps/$app/bin/iotlab-m3/$app.elf" \
-            --budget-symbol _lwm2m_stack --reserve 512 --root lwm2m_riot_init --root lwm2m_riot_poll
+        stack_check "$app" "$ROOT/apps/$app/bin/iotlab-m3/$app.elf"
     else
         tail -30 "$WORK/build-$app-m3.log"
         check "$app builds for iotlab-m3" false
     fi
 done
 
+# Firmware Update into riotboot's other slot (LWM2M_FOTA=riotboot; builds only: native64 has
+# no riotboot): `make riotboot` makes the bootloader and both slot images; the slot image
+# starts with riotboot's "RIOT" magic, which the glue checks on the first block.
+M3_FOTA_BIN="$ROOT/apps/lwm2m-client/bin/iotlab-m3-riotboot"
+echo "== build lwm2m-client for iotlab-m3 with LWM2M_FOTA=riotboot (make riotboot)"
+if make -C "$ROOT/apps/lwm2m-client" BOARD=iotlab-m3 LWM2M_FOTA=riotboot BINDIR="$M3_FOTA_BIN" \
+        riotboot -j"$(nproc)" >"$WORK/build-riotboot-m3.log" 2>&1; then
+    check "riotboot slot image for iotlab-m3 starts with the RIOT magic" \
+        bash -c "f=\$(ls '$M3_FOTA_BIN'/riotboot_files/slot1.[0-9]*.bin | head -1); [ \"\$(head -c 4 \"\$f\")\" = RIOT ]"
+    stack_check "lwm2m-client with FOTA" "$M3_FOTA_BIN/riotboot_files/slot0.elf"
+else
+    tail -30 "$WORK/build-riotboot-m3.log"
+    check "lwm2m-client builds for iotlab-m3 with LWM2M_FOTA=riotboot" false
+fi
+
 # native64 numbers its first (tap) interface 6.
 URI='coap://[fe80::1%6]:5683'
-# lwm2m-client with Send (LWM2M_SEND=1: `lwm2m send <path>...` on its shell).
+# lwm2m-client with Send (LWM2M_SEND=1: `lwm2m send <path>...` on its shell) and Firmware
+# Update into a file (LWM2M_FOTA=file).
 for app in lwm2m-client sensor-c; do
     echo "== build $app for native64"
     knobs=
-    [ "$app" = lwm2m-client ] && knobs=LWM2M_SEND=1
-    if ! make -C "$ROOT/apps/$app" BOARD=native64 LWM2M_SERVER_URI="$URI" $knobs -j"$(nproc)" \
+    [ "$app" = lwm2m-client ] && knobs="LWM2M_SEND=1 LWM2M_FOTA=file"
+    # The file backend takes at most 200 KB here (CONFIG_LWM2M_FOTA_FILE_MAX, default 1 MiB,
+    # the server's HTTP body limit): the over-capacity case pushes one byte more.
+    if ! CFLAGS="-DCONFIG_LWM2M_FOTA_FILE_MAX=204800" \
+            make -C "$ROOT/apps/$app" BOARD=native64 LWM2M_SERVER_URI="$URI" $knobs -j"$(nproc)" \
             >"$WORK/build-$app.log" 2>&1; then
         tail -30 "$WORK/build-$app.log"
         echo "$PASS passed, $((FAIL + 1)) failed"
         exit 1
     fi
 done
+
+# Queue Mode build: awake 3 s after each message, lifetime 20 s (an Update every 10 s).
+QUEUE_EP=riot-queue-1
+if [ "${RIOT_QUEUE:-1}" != 0 ]; then
+    echo "== build lwm2m-client with LWM2M_QUEUE_MODE=1 into bin/native64-queue"
+    if ! CFLAGS="-DCONFIG_LWM2M_QUEUE_AWAKE_MS=3000 -DCONFIG_LWM2M_LIFETIME=20" \
+            make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_QUEUE_MODE=1 \
+            BINDIR="$ROOT/apps/lwm2m-client/bin/native64-queue" LWM2M_SERVER_URI="$URI" \
+            LWM2M_ENDPOINT="$QUEUE_EP" -j"$(nproc)" >"$WORK/build-queue.log" 2>&1; then
+        tail -30 "$WORK/build-queue.log"
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+fi
 
 # DTLS builds. gcoap_dtls brings RIOT's event thread, which shifts the tap interface to 7.
 DTLS_URI='coaps://[fe80::1%7]:5684'
@@ -238,7 +280,9 @@ run_node() {
     mkfifo "$WORK/stdin"
     sleep 100000 >"$WORK/stdin" &
     HOLD_PID=$!
-    ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 "$@" \
+    # In $WORK: native64's VFS (the FOTA file backend) keeps its files in ./nvm0.
+    mkdir -p "$WORK/nvm0"
+    (cd "$WORK" && exec ip netns exec "$NS" setsid "$ROOT/apps/$app/bin/$bin/$app.elf" tap0 "$@") \
         <"$WORK/stdin" >>"$NODE_LOG" 2>&1 &
     NODE_PID=$!
 }
@@ -381,6 +425,46 @@ echo "write /1/0/23 true: $(cat "$WORK/mute.json")"
 shell lwm2m send /3303/0/5700
 check "with Mute Send set the node refuses the Send (-EACCES)" \
     wait_for "lwm2m: send -> -13" "$NODE_LOG" 10
+
+# Firmware Update push (LWM2M_FOTA=file): 100 KB in 256-byte Block1 blocks (a 512-byte block
+# and its header do not fit gcoap's 512-byte PDU buffer) into the node's file (native64's
+# host directory nvm0/ in the node's working directory), verified by the engine (SHA-256 of the
+# manifest) and byte for byte here; then a corrupted image is refused and the stored one stays.
+head -c 102400 /dev/urandom >"$WORK/fw.bin"
+ip netns exec "$NS" curl -s -m 300 -X POST --data-binary @"$WORK/fw.bin" \
+    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?name=riot-app&version=2.0&block=256" \
+    >"$WORK/fota-push.json"
+echo "fota push: $(cat "$WORK/fota-push.json")"
+check "FOTA push of 100 KB answered 2.04" grep -q '"code":"2.04"' "$WORK/fota-push.json"
+check "node stored the verified image (EVT fota_stored ok=1)" \
+    wait_for "fota_stored ok=1" "$NODE_LOG" 5
+check "stored file equals the pushed image byte for byte" \
+    cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"
+http_get "/api/clients/$EP/fota" >"$WORK/fota-state.json"
+echo "fota state: $(cat "$WORK/fota-state.json")"
+check "State Downloaded (2) with PkgName riot-app" \
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['name']) == (2, 'riot-app') else 1)" \
+    "$WORK/fota-state.json"
+http_post "/api/clients/$EP/fota/update" >"$WORK/fota-update.json"
+check "Execute Update answered 2.04" grep -q '"code":"2.04"' "$WORK/fota-update.json"
+http_get "/api/clients/$EP/fota" >"$WORK/fota-state2.json"
+echo "fota state after update: $(cat "$WORK/fota-state2.json")"
+check "after Update: State Idle, Update Result 1" \
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 1) else 1)" \
+    "$WORK/fota-state2.json"
+# An image over the backend's capacity (CONFIG_LWM2M_FOTA_FILE_MAX, 200 KB in this build) is
+# refused at its first block with Update Result 2, and the stored image stays as it was.
+head -c 204801 /dev/zero >"$WORK/fw-big.bin"
+ip netns exec "$NS" curl -s -m 60 -X POST --data-binary @"$WORK/fw-big.bin" \
+    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?block=256" >"$WORK/fota-big.json"
+echo "fota push of 200 KB + 1: $(cat "$WORK/fota-big.json")"
+http_get "/api/clients/$EP/fota" >"$WORK/fota-state3.json"
+echo "fota state: $(cat "$WORK/fota-state3.json")"
+check "image over capacity: refused (not 2.04), Update Result 2" \
+    python3 -c "import json,sys; p=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2])); sys.exit(0 if p.get('code') != '2.04' and d['result'] == 2 else 1)" \
+    "$WORK/fota-big.json" "$WORK/fota-state3.json"
+check "the stored image is unchanged after the refused push" \
+    cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"
 node_summary
 stop_node
 
@@ -409,6 +493,40 @@ echo "write+read /3303/0/5750: $(cat "$WORK/write.json") $(cat "$WORK/read5.json
 check "server write of Application Type reaches the C object" grep -q 'greenhouse' "$WORK/read5.json"
 node_summary
 stop_node
+
+if [ "${RIOT_QUEUE:-1}" != 0 ]; then
+    echo "== lwm2m-client in Queue Mode (LWM2M_QUEUE_MODE=1, awake 3 s, lifetime 20 s)"
+    start_server --queue-awake-ms 3000
+    start_node lwm2m-client native64-queue
+    http_get "/api/clients/$EP" >"$WORK/queue-client.json"
+    check "server has the registration in Queue Mode (Register with Q)" \
+        grep -q '"queue_mode":true' "$WORK/queue-client.json"
+    check "node falls asleep 3 s after its last message (EVT queue_sleeping)" \
+        wait_for "queue_sleeping" "$NODE_LOG" 10
+    NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5683".*/\1/p' "$WORK/queue-client.json")
+    plain_get 5690 "$NODE_ADDR" >"$WORK/queue-plain.txt"
+    echo "plain GET to the sleeping node: $(cat "$WORK/queue-plain.txt")"
+    check "a request to the sleeping node is dropped (no answer, EVT queue_dropped)" \
+        bash -c "grep -q timeout '$WORK/queue-plain.txt' && grep -q 'queue_dropped count=1' '$NODE_LOG'"
+    # A Read while it sleeps waits in the server's queue and goes out when the node's next
+    # Update (every 10 s) wakes it.
+    watch_events queue
+    http_get "/api/clients/$EP/3/0/0?format=text" >"$WORK/queue-read.json"
+    echo "read /3/0/0 of the sleeping node: $(cat "$WORK/queue-read.json")"
+    check "Read queued by the server is answered after the node's Update" \
+        grep -q RIOT "$WORK/queue-read.json"
+    check "server queued the Read (event request-queued)" \
+        grep -q '"event":"request-queued"' "$EVENTS"
+    check "node woke for its Update (EVT queue_awake after queue_sleeping)" \
+        bash -c "grep -o 'queue_sleeping\\|queue_awake' '$NODE_LOG' | tr '\\n' ' ' | grep -q 'queue_sleeping queue_awake'"
+    n_before=$(grep -c 'kind=updated ssid=1' "$NODE_LOG")
+    shell lwm2m wake
+    check "lwm2m wake sends an Update at once (one more EVT updated)" \
+        bash -c "for i in \$(seq 25); do [ \$(grep -c 'kind=updated ssid=1' '$NODE_LOG') -gt $n_before ] && exit 0; sleep 0.2; done; exit 1"
+    node_summary
+    stop_node
+    start_server
+fi
 
 if [ "${RIOT_DTLS:-1}" != 0 ]; then
     echo "== lwm2m-client over DTLS (LWM2M_DTLS=1, PSK)"
