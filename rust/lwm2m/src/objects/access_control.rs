@@ -1,7 +1,8 @@
 //! LwM2M Access Control object (2): per-instance ACLs and their owner. The rules that use it
 //! live in `engine::access`.
 
-use super::{take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::{MAX_ACL_ENTRIES, MAX_ACL_INSTANCES};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
@@ -94,18 +95,31 @@ impl AclInstance {
 
     /// Sets an entry (replacing an existing one).
     pub fn set_entry(&mut self, ssid: u16, rights: u16) -> Result<()> {
-        if let Some(e) = self.acl.iter_mut().find(|e| e.0 == ssid) {
-            e.1 = rights;
-            return Ok(());
-        }
-        let pos = self
-            .acl
-            .iter()
-            .position(|e| e.0 > ssid)
-            .unwrap_or(self.acl.len());
-        self.acl
-            .insert(pos, (ssid, rights))
-            .map_err(|_| Error::ServiceUnavailable)
+        super::table::set_entry(self.acl.as_mut_view(), ssid, rights)
+    }
+}
+
+impl AclInstance {
+    /// Where each resource lives (the layout Access Control and Client Access Control share).
+    pub(crate) fn field(&self, res: u16) -> Option<FieldRef<'_>> {
+        Some(match res {
+            0 => FieldRef::U32(self.object_id.into()),
+            1 => FieldRef::U32(self.instance_id.into()),
+            2 => FieldRef::Entries(&self.acl),
+            3 => FieldRef::U32(self.owner.into()),
+            _ => return None,
+        })
+    }
+
+    /// Where each resource lives, for writing.
+    pub(crate) fn field_mut(&mut self, res: u16) -> Option<FieldMut<'_>> {
+        Some(match res {
+            0 => FieldMut::U16(&mut self.object_id),
+            1 => FieldMut::U16(&mut self.instance_id),
+            2 => FieldMut::Entries(self.acl.as_mut_view()),
+            3 => FieldMut::U16(&mut self.owner),
+            _ => return None,
+        })
     }
 }
 
@@ -152,6 +166,28 @@ impl AccessControl {
     }
 }
 
+/// The table of object 2: servers write ACLs and owners; only the bootstrap server and the
+/// local firmware create and delete instances or set what an instance governs.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Max(u16::MAX),
+        Check::Max(u16::MAX),
+        Check::Max(0x1f),
+        Check::Max(u16::MAX),
+    ],
+    guard: Guard::InstancesBootstrapOnly,
+    local_only: 0b11,
+    exact_ri: true,
+};
+
+impl AccessControl {
+    /// Where resource `res` of instance `inst` lives (`None`: no such instance).
+    fn field(&self, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+        Some(self.instances.get(inst)?.field(res))
+    }
+}
+
 impl Object for AccessControl {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -162,14 +198,11 @@ impl Object for AccessControl {
     }
 
     fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
-        self.instances.get(inst)?.next_entry(res, after)
+        Table::next_entry(self.field(inst, res)?, after)
     }
 
     fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
-        self.instances
-            .get(inst)
-            .ok_or(Error::NotFound)?
-            .read(res, ri)
+        TABLE.read(self.field(inst, res), res, ri)
     }
 
     fn check_write(
@@ -180,15 +213,7 @@ impl Object for AccessControl {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        let local = matches!(caller, Caller::Bootstrap | Caller::Local);
-        match (res, ri) {
-            (0 | 1, _) if !local => Err(Error::MethodNotAllowed),
-            (0 | 1 | 3, None) => take::u16(v).map(drop),
-            // Room for a new entry is not checked here: a replacing write clears the list first.
-            (2, Some(_)) if take::u16(v)? > 0x1f => Err(Error::BadRequest),
-            (2, Some(_)) => Ok(()),
-            _ => Err(Error::NotFound),
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -199,30 +224,21 @@ impl Object for AccessControl {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        let x = take::u16(v)?;
-        match (res, ri) {
-            (0, _) => i.object_id = x,
-            (1, _) => i.instance_id = x,
-            (2, Some(ri)) => i.set_entry(ri, x)?,
-            _ => i.owner = x,
-        }
-        Ok(())
+        TABLE.write(
+            caller,
+            res,
+            ri,
+            v,
+            self.instances.get_mut(inst).map(|i| i.field_mut(res)),
+        )
     }
 
     fn clear_resource(&mut self, inst: u16, res: u16) -> Result<()> {
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        if res == 2 {
-            i.acl.clear();
-        }
-        Ok(())
+        Table::clear(self.instances.get_mut(inst).map(|i| i.field_mut(res)))
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::MethodNotAllowed);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(AclInstance {
             id: inst,
             owner: crate::path::ID_NONE,
@@ -231,9 +247,7 @@ impl Object for AccessControl {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::MethodNotAllowed);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

@@ -4,11 +4,11 @@
 //! instances; requesting clients never reach them. The engine keeps the account's bookkeeping
 //! (when a server last refreshed the lifetime, whether it is switched off) in the instance.
 
-use super::{set_str, take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::{ENDPOINT_LEN, MAX_CLIENTS};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
-use crate::path::ID_NONE;
 use crate::value::{DataType as T, Value};
 
 /// Object ID.
@@ -139,6 +139,58 @@ impl Client {
     }
 }
 
+/// The table of object 11001: every change refused to requesting clients.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Id,
+        Check::U32(0),
+        Check::U32(0),
+        Check::U32(0),
+        Check::Any,
+        Check::U32(0),
+        Check::Any,
+        Check::Text(BINDING_LEN as u16),
+        Check::Any,
+        Check::Text(ENDPOINT_LEN as u16),
+    ],
+    guard: Guard::NoClients,
+    local_only: 0,
+    exact_ri: false,
+};
+
+/// Where resource `res` of instance `inst` lives (`None`: no such instance).
+fn field(o: &Client, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+    let i = o.instances.get(inst)?;
+    Some(Some(match res {
+        0 => FieldRef::U32(i.short_id.into()),
+        1 => FieldRef::U32(i.lifetime),
+        2 => FieldRef::U32(i.pmin),
+        3 => FieldRef::U32(i.pmax),
+        5 => FieldRef::U32(i.disable_timeout),
+        6 => FieldRef::Bool(i.storing),
+        7 => FieldRef::Str(&i.binding),
+        9 => FieldRef::Str(&i.endpoint),
+        _ => return Some(None),
+    }))
+}
+
+/// Where resource `res` of instance `inst` lives, for writing.
+fn field_mut(o: &mut Client, inst: u16, res: u16) -> Option<Option<FieldMut<'_>>> {
+    let i = o.instances.get_mut(inst)?;
+    Some(Some(match res {
+        0 => FieldMut::U16(&mut i.short_id),
+        1 => FieldMut::U32(&mut i.lifetime),
+        2 => FieldMut::U32(&mut i.pmin),
+        3 => FieldMut::U32(&mut i.pmax),
+        5 => FieldMut::U32(&mut i.disable_timeout),
+        6 => FieldMut::Bool(&mut i.storing),
+        7 => FieldMut::Str(i.binding.as_mut_view()),
+        9 => FieldMut::Str(i.endpoint.as_mut_view()),
+        _ => return Some(None),
+    }))
+}
+
 impl Object for Client {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -148,62 +200,33 @@ impl Object for Client {
         self.instances.next_id(after)
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match res {
-            0 => Value::Integer(i.short_id.into()),
-            1 => Value::Integer(i.lifetime.into()),
-            2 => Value::Integer(i.pmin.into()),
-            3 => Value::Integer(i.pmax.into()),
-            5 => Value::Integer(i.disable_timeout.into()),
-            6 => Value::Boolean(i.storing),
-            7 => Value::String(&i.binding),
-            9 => Value::String(&i.endpoint),
-            4 | 8 => return Err(Error::MethodNotAllowed),
-            _ => return Err(Error::NotFound),
-        })
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        TABLE.read(field(self, inst, res), res, ri)
     }
 
+    // Not inlined into `write`, which calls it too.
+    #[inline(never)]
     fn check_write(
         &self,
         caller: Caller,
         inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
+        TABLE.check_write(caller, res, ri, v)?;
+        // Short Client IDs never collide on one node (the table checked that it is one).
+        if res == res::SHORT_CLIENT_ID {
+            let c = v.as_i64();
+            if self
+                .instances
+                .iter()
+                .any(|i| i.id != inst && Some(i.short_id.into()) == c)
+            {
+                return Err(Error::BadRequest);
+            }
         }
-        let ok = match res {
-            // Short Client IDs never collide on one node.
-            0 => {
-                let c = take::u16(v)?;
-                c != 0
-                    && c != ID_NONE
-                    && !self
-                        .instances
-                        .iter()
-                        .any(|i| i.id != inst && i.short_id == c)
-            }
-            1 | 2 | 3 | 5 => take::u32(v).is_ok(),
-            6 => take::bool(v).is_ok(),
-            7 => {
-                let b = take::str(v)?;
-                !b.is_empty() && b.len() <= BINDING_LEN
-            }
-            9 => {
-                let e = take::str(v)?;
-                !e.is_empty() && e.len() <= ENDPOINT_LEN
-            }
-            4 | 8 => return Err(Error::MethodNotAllowed),
-            _ => return Err(Error::NotFound),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadRequest)
-        }
+        Ok(())
     }
 
     fn write(
@@ -215,36 +238,16 @@ impl Object for Client {
         v: &Value<'_>,
     ) -> Result<()> {
         self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match res {
-            0 => i.short_id = take::u16(v)?,
-            1 => i.lifetime = take::u32(v)?,
-            2 => i.pmin = take::u32(v)?,
-            3 => i.pmax = take::u32(v)?,
-            5 => i.disable_timeout = take::u32(v)?,
-            6 => i.storing = take::bool(v)?,
-            7 => set_str(&mut i.binding, take::str(v)?)?,
-            _ => set_str(&mut i.endpoint, take::str(v)?)?,
-        }
-        Ok(())
+        TABLE.write(caller, res, ri, v, field_mut(self, inst, res))
     }
 
     fn execute(&mut self, caller: Caller, inst: u16, res: u16, _args: &[u8]) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
-        self.instances.get(inst).ok_or(Error::NotFound)?;
-        match res {
-            // The engine performs these after the object accepted them.
-            4 | 8 => Ok(()),
-            _ => Err(Error::MethodNotAllowed),
-        }
+        // The engine performs Disable and Update Trigger after the object accepted them.
+        TABLE.execute(caller, self.instances.get(inst).is_some(), res)
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(ClientInstance {
             id: inst,
             ..Default::default()
@@ -252,9 +255,7 @@ impl Object for Client {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

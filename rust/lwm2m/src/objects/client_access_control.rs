@@ -6,10 +6,11 @@
 //! install the rights. The rules that use it live in `engine::c2c`.
 
 use super::access_control::AclInstance;
-use super::{take, Instances};
+use super::table::{Check, FieldRef, Guard, Table};
+use super::Instances;
 use crate::config::MAX_CLIENT_ACL_INSTANCES;
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::path::ID_NONE;
 use crate::value::{DataType as T, Value};
 
@@ -53,6 +54,27 @@ impl ClientAccessControl {
     }
 }
 
+/// The table of object 11002: every change refused to requesting clients.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Max(ID_NONE - 1),
+        Check::Max(u16::MAX),
+        Check::Entry(crate::c2c::rights::ALL as u16),
+        Check::Min(1),
+    ],
+    guard: Guard::NoClients,
+    local_only: 0,
+    exact_ri: true,
+};
+
+impl ClientAccessControl {
+    /// Where resource `res` of instance `inst` lives (`None`: no such instance).
+    fn field(&self, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+        Some(self.instances.get(inst)?.field(res))
+    }
+}
+
 impl Object for ClientAccessControl {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -63,14 +85,11 @@ impl Object for ClientAccessControl {
     }
 
     fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
-        self.instances.get(inst)?.next_entry(res, after)
+        Table::next_entry(self.field(inst, res)?, after)
     }
 
     fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
-        self.instances
-            .get(inst)
-            .ok_or(Error::NotFound)?
-            .read(res, ri)
+        TABLE.read(self.field(inst, res), res, ri)
     }
 
     fn check_write(
@@ -81,22 +100,7 @@ impl Object for ClientAccessControl {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
-        let x = take::u16(v)?;
-        let ok = match (res, ri) {
-            (0, None) => x != ID_NONE,
-            (1, None) => true,
-            (2, Some(c)) => c != ID_NONE && x <= u16::from(crate::c2c::rights::ALL),
-            (3, None) => x != 0,
-            _ => return Err(Error::NotFound),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadRequest)
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -107,31 +111,24 @@ impl Object for ClientAccessControl {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        let x = take::u16(v)?;
-        match (res, ri) {
-            (0, _) => i.object_id = x,
-            (1, _) => i.instance_id = x,
-            (2, Some(ri)) => i.set_entry(ri, x)?,
-            _ => i.owner = x,
-        }
-        Ok(())
+        TABLE.write(
+            caller,
+            res,
+            ri,
+            v,
+            self.instances.get_mut(inst).map(|i| i.field_mut(res)),
+        )
     }
 
     fn clear_resource(&mut self, inst: u16, res: u16) -> Result<()> {
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        if res == 2 {
-            i.acl.clear();
-        }
-        Ok(())
+        Table::clear(self.instances.get_mut(inst).map(|i| i.field_mut(res)))
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
+        TABLE.allow(caller, true)?;
         // The creating server owns the new instance unless the payload names another owner.
         let owner = match caller {
             Caller::Server(s) => s,
-            Caller::Client(_) => return Err(Error::Unauthorized),
             _ => ID_NONE,
         };
         self.instances.insert(AclInstance {
@@ -144,9 +141,7 @@ impl Object for ClientAccessControl {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

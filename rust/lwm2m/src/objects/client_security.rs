@@ -6,11 +6,11 @@
 //! credentials for a client pair at run time.
 
 use super::security::mode;
-use super::{check_len, set_bytes, set_str, take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::{KEY_LEN, MAX_CLIENTS, URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
-use crate::error::{Error, Result};
-use crate::path::ID_NONE;
+use crate::error::Result;
 use crate::value::{DataType as T, Value};
 
 /// Object ID.
@@ -92,6 +92,50 @@ impl ClientSecurity {
     }
 }
 
+/// The table of object 11000: every change refused to requesting clients.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Len(URI_LEN as u16),
+        Check::OneOf(1 << mode::PSK | 1 << mode::NOSEC),
+        Check::Len(KEY_LEN as u16),
+        Check::Len(KEY_LEN as u16),
+        Check::Id,
+        Check::Link(crate::c2c::OSCORE),
+    ],
+    guard: Guard::NoClients,
+    local_only: 0,
+    exact_ri: false,
+};
+
+/// Where resource `res` of instance `inst` lives (`None`: no such instance).
+fn field(o: &ClientSecurity, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+    let i = o.instances.get(inst)?;
+    Some(Some(match res {
+        0 => FieldRef::Str(&i.uri),
+        2 => FieldRef::U32(i.mode.into()),
+        3 => FieldRef::Bytes(&i.identity),
+        5 => FieldRef::Bytes(&i.secret_key),
+        10 => FieldRef::U32(i.short_id.into()),
+        17 => FieldRef::Link(i.oscore),
+        _ => return Some(None),
+    }))
+}
+
+/// Where resource `res` of instance `inst` lives, for writing.
+fn field_mut(o: &mut ClientSecurity, inst: u16, res: u16) -> Option<Option<FieldMut<'_>>> {
+    let i = o.instances.get_mut(inst)?;
+    Some(Some(match res {
+        0 => FieldMut::Str(i.uri.as_mut_view()),
+        2 => FieldMut::U8(&mut i.mode),
+        3 => FieldMut::Bytes(i.identity.as_mut_view()),
+        5 => FieldMut::Bytes(i.secret_key.as_mut_view()),
+        10 => FieldMut::U16(&mut i.short_id),
+        17 => FieldMut::Link(&mut i.oscore),
+        _ => return Some(None),
+    }))
+}
+
 impl Object for ClientSecurity {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -102,26 +146,15 @@ impl Object for ClientSecurity {
     }
 
     fn has_resource(&self, inst: u16, res: u16) -> bool {
-        match res {
-            17 => self.instances.get(inst).is_some_and(|i| i.oscore.is_some()),
-            _ => DEF.resource(res).is_some(),
+        match field(self, inst, res) {
+            Some(f) => TABLE.has(f, res),
+            // Without the instance, only the optional link is known to be absent.
+            None => res != 17 && DEF.resource(res).is_some(),
         }
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match res {
-            0 => Value::String(&i.uri),
-            2 => Value::Integer(i.mode.into()),
-            3 => Value::Opaque(&i.identity),
-            5 => Value::Opaque(&i.secret_key),
-            10 => Value::Integer(i.short_id.into()),
-            17 => {
-                let (o, n) = i.oscore.ok_or(Error::NotFound)?;
-                Value::ObjLnk(o, n)
-            }
-            _ => return Err(Error::NotFound),
-        })
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        TABLE.read(field(self, inst, res), res, ri)
     }
 
     fn check_write(
@@ -129,25 +162,10 @@ impl Object for ClientSecurity {
         caller: Caller,
         _inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
-        let ok = match res {
-            0 => return check_len(take::str(v)?.len(), URI_LEN),
-            2 => matches!(take::u16(v)?, 0 | 3),
-            3 | 5 => return check_len(take::bytes(v)?.len(), KEY_LEN),
-            10 => !matches!(take::u16(v)?, 0 | ID_NONE),
-            17 => matches!(v, Value::ObjLnk(crate::c2c::OSCORE, i) if *i != ID_NONE),
-            _ => return Err(Error::NotFound),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadRequest)
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -158,24 +176,11 @@ impl Object for ClientSecurity {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match (res, *v) {
-            (0, _) => set_str(&mut i.uri, take::str(v)?)?,
-            (2, _) => i.mode = u8::try_from(take::u16(v)?).map_err(|_| Error::BadRequest)?,
-            (3, _) => set_bytes(&mut i.identity, take::bytes(v)?)?,
-            (5, _) => set_bytes(&mut i.secret_key, take::bytes(v)?)?,
-            (10, _) => i.short_id = take::u16(v)?,
-            (17, Value::ObjLnk(o, n)) => i.oscore = Some((o, n)),
-            _ => return Err(Error::BadRequest),
-        }
-        Ok(())
+        TABLE.write(caller, res, ri, v, field_mut(self, inst, res))
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(ClientSecurityInstance {
             id: inst,
             mode: mode::NOSEC,
@@ -184,9 +189,7 @@ impl Object for ClientSecurity {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

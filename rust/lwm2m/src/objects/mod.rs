@@ -3,6 +3,10 @@
 //! that firmware instantiates and hands to the engine. With the `c2c` feature the engine also
 //! owns the client-to-client objects: Client Security (11000), Client (11001), Client Access
 //! Control (11002) and OSCORE (21).
+//!
+//! Those seven engine-owned objects are tables ([`table`]): each declares its resources, one
+//! [`table::Check`] per resource and who may change it, plus two small projections saying where
+//! each value lives; reading, checking and storing values is written once, in [`table`].
 
 pub mod access_control;
 #[cfg(feature = "c2c")]
@@ -17,6 +21,7 @@ pub mod light_control;
 pub mod oscore;
 pub mod security;
 pub mod server;
+pub mod table;
 pub mod temperature;
 
 use crate::error::{Error, Result};
@@ -172,11 +177,6 @@ pub(crate) mod take {
             Value::String(s) => Ok(s.as_bytes()),
             _ => Err(Error::BadRequest),
         }
-    }
-    pub fn u32(v: &Value<'_>) -> Result<u32> {
-        v.as_u64()
-            .and_then(|x| u32::try_from(x).ok())
-            .ok_or(Error::BadRequest)
     }
     pub fn u16(v: &Value<'_>) -> Result<u16> {
         v.as_u64()

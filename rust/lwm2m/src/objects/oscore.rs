@@ -3,10 +3,11 @@
 //! instances that no Security (0) instance links to (the paper's choice for C2C contexts; the
 //! contexts of server accounts stay bootstrap-only, which the engine's access rules enforce).
 
-use super::{check_len, set_bytes, take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::{KEY_LEN, MAX_CLIENTS};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::{DataType as T, Value};
 
 /// Object ID.
@@ -107,6 +108,53 @@ pub struct Oscore {
     pub instances: Instances<OscoreInstance, MAX_CLIENTS>,
 }
 
+/// The table of object 21: every change refused to requesting clients.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Len(KEY_LEN as u16),
+        Check::Len(ID_LEN as u16),
+        Check::Len(ID_LEN as u16),
+        Check::I32,
+        Check::I32,
+        Check::Len(SALT_LEN as u16),
+        Check::Len(SALT_LEN as u16),
+    ],
+    guard: Guard::NoClients,
+    local_only: 0,
+    exact_ri: false,
+};
+
+/// Where resource `res` of instance `inst` lives (`None`: no such instance).
+fn field(o: &Oscore, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+    let i = o.instances.get(inst)?;
+    Some(Some(match res {
+        0 => FieldRef::Bytes(&i.master_secret),
+        1 => FieldRef::Bytes(&i.sender_id),
+        2 => FieldRef::Bytes(&i.recipient_id),
+        3 => FieldRef::I32(i.aead),
+        4 => FieldRef::I32(i.hmac),
+        5 => FieldRef::Bytes(&i.master_salt),
+        6 => FieldRef::Bytes(&i.id_context),
+        _ => return Some(None),
+    }))
+}
+
+/// Where resource `res` of instance `inst` lives, for writing.
+fn field_mut(o: &mut Oscore, inst: u16, res: u16) -> Option<Option<FieldMut<'_>>> {
+    let i = o.instances.get_mut(inst)?;
+    Some(Some(match res {
+        0 => FieldMut::Bytes(i.master_secret.as_mut_view()),
+        1 => FieldMut::Bytes(i.sender_id.as_mut_view()),
+        2 => FieldMut::Bytes(i.recipient_id.as_mut_view()),
+        3 => FieldMut::I32(&mut i.aead),
+        4 => FieldMut::I32(&mut i.hmac),
+        5 => FieldMut::Bytes(i.master_salt.as_mut_view()),
+        6 => FieldMut::Bytes(i.id_context.as_mut_view()),
+        _ => return Some(None),
+    }))
+}
+
 impl Object for Oscore {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -116,18 +164,8 @@ impl Object for Oscore {
         self.instances.next_id(after)
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match res {
-            0 => Value::Opaque(&i.master_secret),
-            1 => Value::Opaque(&i.sender_id),
-            2 => Value::Opaque(&i.recipient_id),
-            3 => Value::Integer(i.aead.into()),
-            4 => Value::Integer(i.hmac.into()),
-            5 => Value::Opaque(&i.master_salt),
-            6 => Value::Opaque(&i.id_context),
-            _ => return Err(Error::NotFound),
-        })
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        TABLE.read(field(self, inst, res), res, ri)
     }
 
     fn check_write(
@@ -135,23 +173,10 @@ impl Object for Oscore {
         caller: Caller,
         _inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
-        match res {
-            0 => check_len(take::bytes(v)?.len(), KEY_LEN),
-            1 | 2 => check_len(take::bytes(v)?.len(), ID_LEN),
-            5 | 6 => check_len(take::bytes(v)?.len(), SALT_LEN),
-            3 | 4 => take::i64(v)
-                .ok()
-                .and_then(|x| i32::try_from(x).ok())
-                .map(drop)
-                .ok_or(Error::BadRequest),
-            _ => Err(Error::NotFound),
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -162,24 +187,11 @@ impl Object for Oscore {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match res {
-            0 => set_bytes(&mut i.master_secret, take::bytes(v)?)?,
-            1 => set_bytes(&mut i.sender_id, take::bytes(v)?)?,
-            2 => set_bytes(&mut i.recipient_id, take::bytes(v)?)?,
-            3 => i.aead = take::i64(v)? as i32,
-            4 => i.hmac = take::i64(v)? as i32,
-            5 => set_bytes(&mut i.master_salt, take::bytes(v)?)?,
-            _ => set_bytes(&mut i.id_context, take::bytes(v)?)?,
-        }
-        Ok(())
+        TABLE.write(caller, res, ri, v, field_mut(self, inst, res))
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(OscoreInstance {
             id: inst,
             ..Default::default()
@@ -187,9 +199,7 @@ impl Object for Oscore {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if matches!(caller, Caller::Client(_)) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

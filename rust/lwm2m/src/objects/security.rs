@@ -1,10 +1,11 @@
 //! LwM2M Security object (0): server URIs and credentials. Only the bootstrap server and the
 //! local firmware may read or change it; DM servers never see it.
 
-use super::{check_len, set_bytes, set_str, take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::{KEY_LEN, MAX_SERVERS, URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::{DataType as T, Value};
 
 /// Object ID.
@@ -129,6 +130,62 @@ impl Security {
     }
 }
 
+/// The table of object 0: only the bootstrap server and the local firmware change it.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Len(URI_LEN as u16),
+        Check::Any,
+        Check::Max(mode::EST as u16),
+        Check::Len(KEY_LEN as u16),
+        Check::Len(KEY_LEN as u16),
+        Check::Len(KEY_LEN as u16),
+        Check::Id,
+        Check::U32(0),
+        Check::U32(0),
+        Check::Any,
+    ],
+    guard: Guard::BootstrapOnly,
+    local_only: 0,
+    exact_ri: false,
+};
+
+/// Where resource `res` of instance `inst` lives (`None`: no such instance).
+fn field(o: &Security, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+    let i = o.instances.get(inst)?;
+    Some(Some(match res {
+        0 => FieldRef::Str(&i.uri),
+        1 => FieldRef::Bool(i.bootstrap),
+        2 => FieldRef::U32(i.mode.into()),
+        3 => FieldRef::Bytes(&i.identity),
+        4 => FieldRef::Bytes(&i.server_public_key),
+        5 => FieldRef::Bytes(&i.secret_key),
+        10 => FieldRef::U32(i.ssid.into()),
+        11 => FieldRef::U32(i.hold_off),
+        12 => FieldRef::U32(i.bs_timeout),
+        17 => FieldRef::Link(i.oscore),
+        _ => return Some(None),
+    }))
+}
+
+/// Where resource `res` of instance `inst` lives, for writing.
+fn field_mut(o: &mut Security, inst: u16, res: u16) -> Option<Option<FieldMut<'_>>> {
+    let i = o.instances.get_mut(inst)?;
+    Some(Some(match res {
+        0 => FieldMut::Str(i.uri.as_mut_view()),
+        1 => FieldMut::Bool(&mut i.bootstrap),
+        2 => FieldMut::U8(&mut i.mode),
+        3 => FieldMut::Bytes(i.identity.as_mut_view()),
+        4 => FieldMut::Bytes(i.server_public_key.as_mut_view()),
+        5 => FieldMut::Bytes(i.secret_key.as_mut_view()),
+        10 => FieldMut::U16(&mut i.ssid),
+        11 => FieldMut::U32(&mut i.hold_off),
+        12 => FieldMut::U32(&mut i.bs_timeout),
+        17 => FieldMut::Link(&mut i.oscore),
+        _ => return Some(None),
+    }))
+}
+
 impl Object for Security {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -139,33 +196,11 @@ impl Object for Security {
     }
 
     fn has_resource(&self, inst: u16, res: u16) -> bool {
-        let Some(i) = self.instances.get(inst) else {
-            return false;
-        };
-        match res {
-            17 => i.oscore.is_some(),
-            _ => DEF.resource(res).is_some(),
-        }
+        field(self, inst, res).is_some_and(|f| TABLE.has(f, res))
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match res {
-            0 => Value::String(&i.uri),
-            1 => Value::Boolean(i.bootstrap),
-            2 => Value::Integer(i.mode.into()),
-            3 => Value::Opaque(&i.identity),
-            4 => Value::Opaque(&i.server_public_key),
-            5 => Value::Opaque(&i.secret_key),
-            10 => Value::Integer(i.ssid.into()),
-            11 => Value::Integer(i.hold_off.into()),
-            12 => Value::Integer(i.bs_timeout.into()),
-            17 => {
-                let (o, n) = i.oscore.ok_or(Error::NotFound)?;
-                Value::ObjLnk(o, n)
-            }
-            _ => return Err(Error::NotFound),
-        })
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        TABLE.read(field(self, inst, res), res, ri)
     }
 
     fn check_write(
@@ -173,27 +208,10 @@ impl Object for Security {
         caller: Caller,
         _inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::Unauthorized);
-        }
-        let ok = match res {
-            0 => return check_len(take::str(v)?.len(), URI_LEN),
-            1 => take::bool(v).is_ok(),
-            2 => take::u16(v)? <= 4,
-            3..=5 => return check_len(take::bytes(v)?.len(), KEY_LEN),
-            10 => !matches!(take::u16(v)?, 0 | crate::path::ID_NONE),
-            11 | 12 => take::u32(v).is_ok(),
-            17 => matches!(v, Value::ObjLnk(..)),
-            _ => return Err(Error::NotFound),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadRequest)
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -204,28 +222,11 @@ impl Object for Security {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match (res, *v) {
-            (0, _) => set_str(&mut i.uri, take::str(v)?)?,
-            (1, _) => i.bootstrap = take::bool(v)?,
-            (2, _) => i.mode = u8::try_from(take::u16(v)?).map_err(|_| Error::BadRequest)?,
-            (3, _) => set_bytes(&mut i.identity, take::bytes(v)?)?,
-            (4, _) => set_bytes(&mut i.server_public_key, take::bytes(v)?)?,
-            (5, _) => set_bytes(&mut i.secret_key, take::bytes(v)?)?,
-            (10, _) => i.ssid = take::u16(v)?,
-            (11, _) => i.hold_off = take::u32(v)?,
-            (12, _) => i.bs_timeout = take::u32(v)?,
-            (17, Value::ObjLnk(o, n)) => i.oscore = Some((o, n)),
-            _ => return Err(Error::BadRequest),
-        }
-        Ok(())
+        TABLE.write(caller, res, ri, v, field_mut(self, inst, res))
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(SecurityInstance {
             id: inst,
             mode: mode::NOSEC,
@@ -234,9 +235,7 @@ impl Object for Security {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::Unauthorized);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }

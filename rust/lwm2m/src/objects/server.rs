@@ -2,10 +2,11 @@
 //! binding, and the Disable / Registration Update / Bootstrap-Request triggers, which the engine
 //! acts upon).
 
-use super::{set_str, take, HasId, Instances};
+use super::table::{Check, FieldMut, FieldRef, Guard, Table};
+use super::{HasId, Instances};
 use crate::config::MAX_SERVERS;
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::{DataType as T, Value};
 
 /// Object ID.
@@ -120,10 +121,58 @@ impl Server {
     }
 }
 
-fn valid_binding(b: &str) -> bool {
-    !b.is_empty()
-        && b.bytes()
-            .all(|c| matches!(c, b'U' | b'T' | b'S' | b'N' | b'Q'))
+/// The table of object 1: servers write and execute; only the bootstrap server and the local
+/// firmware create and delete instances or set the Short Server ID.
+pub static TABLE: Table = Table {
+    def: &DEF,
+    checks: &[
+        Check::Id,
+        Check::U32(1),
+        Check::U32(0),
+        Check::U32(0),
+        Check::Any,
+        Check::U32(0),
+        Check::Any,
+        Check::Binding(BINDING_LEN as u16),
+        Check::Any,
+        Check::Any,
+        Check::Any,
+    ],
+    guard: Guard::InstancesBootstrapOnly,
+    local_only: 1 << res::SHORT_SERVER_ID,
+    exact_ri: false,
+};
+
+/// Where resource `res` of instance `inst` lives (`None`: no such instance).
+fn field(o: &Server, inst: u16, res: u16) -> Option<Option<FieldRef<'_>>> {
+    let i = o.instances.get(inst)?;
+    Some(Some(match res {
+        0 => FieldRef::U32(i.ssid.into()),
+        1 => FieldRef::U32(i.lifetime),
+        2 => FieldRef::U32(i.pmin),
+        3 => FieldRef::U32(i.pmax),
+        5 => FieldRef::U32(i.disable_timeout),
+        6 => FieldRef::Bool(i.storing),
+        7 => FieldRef::Str(&i.binding),
+        23 => FieldRef::Bool(i.mute_send),
+        _ => return Some(None),
+    }))
+}
+
+/// Where resource `res` of instance `inst` lives, for writing.
+fn field_mut(o: &mut Server, inst: u16, res: u16) -> Option<Option<FieldMut<'_>>> {
+    let i = o.instances.get_mut(inst)?;
+    Some(Some(match res {
+        0 => FieldMut::U16(&mut i.ssid),
+        1 => FieldMut::U32(&mut i.lifetime),
+        2 => FieldMut::U32(&mut i.pmin),
+        3 => FieldMut::U32(&mut i.pmax),
+        5 => FieldMut::U32(&mut i.disable_timeout),
+        6 => FieldMut::Bool(&mut i.storing),
+        7 => FieldMut::Str(i.binding.as_mut_view()),
+        23 => FieldMut::Bool(&mut i.mute_send),
+        _ => return Some(None),
+    }))
 }
 
 impl Object for Server {
@@ -135,20 +184,8 @@ impl Object for Server {
         self.instances.next_id(after)
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
-        let i = self.instances.get(inst).ok_or(Error::NotFound)?;
-        Ok(match res {
-            0 => Value::Integer(i.ssid.into()),
-            1 => Value::Integer(i.lifetime.into()),
-            2 => Value::Integer(i.pmin.into()),
-            3 => Value::Integer(i.pmax.into()),
-            5 => Value::Integer(i.disable_timeout.into()),
-            6 => Value::Boolean(i.storing),
-            7 => Value::String(&i.binding),
-            23 => Value::Boolean(i.mute_send),
-            4 | 8 | 9 => return Err(Error::MethodNotAllowed),
-            _ => return Err(Error::NotFound),
-        })
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
+        TABLE.read(field(self, inst, res), res, ri)
     }
 
     fn check_write(
@@ -156,28 +193,10 @@ impl Object for Server {
         caller: Caller,
         _inst: u16,
         res: u16,
-        _ri: Option<u16>,
+        ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        let ok = match res {
-            0 if matches!(caller, Caller::Bootstrap | Caller::Local) => {
-                !matches!(take::u16(v)?, 0 | crate::path::ID_NONE)
-            }
-            1 => take::u32(v)? != 0,
-            2 | 3 | 5 => take::u32(v).is_ok(),
-            6 | 23 => take::bool(v).is_ok(),
-            7 => {
-                let b = take::str(v)?;
-                valid_binding(b) && b.len() <= BINDING_LEN
-            }
-            0 | 4 | 8 | 9 => return Err(Error::MethodNotAllowed),
-            _ => return Err(Error::NotFound),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadRequest)
-        }
+        TABLE.check_write(caller, res, ri, v)
     }
 
     fn write(
@@ -188,34 +207,16 @@ impl Object for Server {
         ri: Option<u16>,
         v: &Value<'_>,
     ) -> Result<()> {
-        self.check_write(caller, inst, res, ri, v)?;
-        let i = self.instances.get_mut(inst).ok_or(Error::NotFound)?;
-        match res {
-            0 => i.ssid = take::u16(v)?,
-            1 => i.lifetime = take::u32(v)?,
-            2 => i.pmin = take::u32(v)?,
-            3 => i.pmax = take::u32(v)?,
-            5 => i.disable_timeout = take::u32(v)?,
-            6 => i.storing = take::bool(v)?,
-            23 => i.mute_send = take::bool(v)?,
-            _ => set_str(&mut i.binding, take::str(v)?)?,
-        }
-        Ok(())
+        TABLE.write(caller, res, ri, v, field_mut(self, inst, res))
     }
 
-    fn execute(&mut self, _caller: Caller, inst: u16, res: u16, _args: &[u8]) -> Result<()> {
-        self.instances.get(inst).ok_or(Error::NotFound)?;
-        match res {
-            // The engine performs these after the object accepted them.
-            4 | 8 | 9 => Ok(()),
-            _ => Err(Error::MethodNotAllowed),
-        }
+    fn execute(&mut self, caller: Caller, inst: u16, res: u16, _args: &[u8]) -> Result<()> {
+        // The engine performs Disable and the triggers after the object accepted them.
+        TABLE.execute(caller, self.instances.get(inst).is_some(), res)
     }
 
     fn create(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::MethodNotAllowed);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.insert(ServerInstance {
             id: inst,
             ..Default::default()
@@ -223,9 +224,7 @@ impl Object for Server {
     }
 
     fn delete(&mut self, caller: Caller, inst: u16) -> Result<()> {
-        if !matches!(caller, Caller::Bootstrap | Caller::Local) {
-            return Err(Error::MethodNotAllowed);
-        }
+        TABLE.allow(caller, true)?;
         self.instances.remove(inst).map(|_| ())
     }
 }
