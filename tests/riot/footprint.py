@@ -253,7 +253,8 @@ COLUMNS = [("engine", ["lwm2m"]), ("driver", ["lwm2m_riot", "c_glue"]),
 
 
 def module_knobs():
-    """Which of the lwm2m_c2c module's knobs this checkout has (LWM2M_C2C, LWM2M_OSCORE)."""
+    """Which of the lwm2m_c2c module's knobs this checkout has (LWM2M_C2C, LWM2M_OSCORE and
+    those of FEATURE_KNOBS)."""
     text = ""
     mod = os.path.join(ROOT, "c_glue", "lwm2m_c2c")
     for name in ("Makefile.include", "Makefile", "Makefile.dep"):
@@ -263,7 +264,16 @@ def module_knobs():
         except OSError:
             pass
     return {k: re.search(r"^\s*%s\s*\?=" % k, text, re.M) is not None
-            for k in ("LWM2M_C2C", "LWM2M_OSCORE")}
+            for k in ("LWM2M_C2C", "LWM2M_OSCORE") + tuple(k for k, _ in FEATURE_KNOBS)}
+
+
+# Deployment features measured one at a time on the delta application (a knob the checkout
+# lacks is left out): (knob, make variables).
+FEATURE_KNOBS = [
+    ("LWM2M_SEND", ["LWM2M_SEND=1"]),
+    ("LWM2M_QUEUE_MODE", ["LWM2M_QUEUE_MODE=1"]),
+    ("LWM2M_FOTA", ["LWM2M_FOTA=riotboot"]),
+]
 
 
 def variants(apps, knobs):
@@ -275,6 +285,10 @@ def variants(apps, knobs):
         if knobs["LWM2M_OSCORE"]:
             out.append((DELTA_APP, "LWM2M_C2C=auth LWM2M_OSCORE=1",
                         ["LWM2M_C2C=auth", "LWM2M_OSCORE=1"], "c2c-auth-oscore"))
+        for knob, make_vars in FEATURE_KNOBS:
+            if knobs.get(knob):
+                out.append((DELTA_APP, " ".join(make_vars), ["LWM2M_C2C=none"] + make_vars,
+                            "feature-" + knob[6:].lower().replace("_", "-")))
     return out
 
 
@@ -377,6 +391,24 @@ def render(results, knobs, board, cmdline, riot, rustc):
             prev = r
     lines.append("")
     lines.append("Each delta is over the row above, in percent of the `none` image.")
+    feats = [(" ".join(v), results.get((DELTA_APP, " ".join(v)))) for k, v in FEATURE_KNOBS
+             if knobs.get(k)]
+    if feats:
+        lines += ["",
+                  f"Deployment features: `{DELTA_APP}` built with `LWM2M_C2C=none` and one knob "
+                  "each; deltas over the `none` image.",
+                  "",
+                  "| knob | ROM | RAM | engine ROM | driver + glue ROM | delta ROM | delta RAM |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for label, r in feats:
+            if r is None:
+                lines.append(f"| `{label}` | build failed | | | | | |")
+                continue
+            t = r[1]
+            drv = rom(r[0]["lwm2m_riot"]) + rom(r[0]["c_glue"])
+            dr, dm = rom(t) - rom(b_tot), ram(t) - ram(b_tot)
+            lines.append(f"| `{label}` | {rom(t)} | {ram(t)} | {rom(r[0]['lwm2m'])} | {drv} | "
+                         f"{dr:+d} ({pct(dr, rom(b_tot))}) | {dm:+d} ({pct(dm, ram(b_tot))}) |")
     return lines
 
 
