@@ -112,6 +112,11 @@ const KNOBS: &[(&str, usize, &str)] = &[
         "Milliseconds a firmware download waits for its next block before it ends with Update Result 4 (feature `fota`).",
     ),
     (
+        "LWM2M_FOTA_URI_LEN",
+        128,
+        "Bytes of a Package URI (/5/0/1) a pull takes; a longer one gets 4.13 Request Entity Too Large (feature `fota`).",
+    ),
+    (
         "LWM2M_DEDUP_RESPONSE_LEN",
         160,
         "Response bytes kept per remembered request (`coap::dedup`; RAM: ENTRIES * (LEN + 40)).",

@@ -11,7 +11,8 @@
 //! - `security.rs` (destinations and peer identities), `c2c_requesting.rs` and
 //!   `c2c_hosting.rs` (the two client-to-client roles), `server_oscore.rs` (server OSCORE
 //!   contexts from the engine's objects), `send.rs` (Send, `POST /dp`), `queue.rs` (Queue
-//!   Mode: dropping while asleep, its events): further `impl` blocks of [`HostClient`];
+//!   Mode: dropping while asleep, its events), `fota_pull.rs` (Firmware Update pull: the
+//!   Package URI fetched with Block2): further `impl` blocks of [`HostClient`];
 //! - `handle.rs`: the thread, [`spawn`] and [`ClientHandle`].
 
 mod c2c;
@@ -20,6 +21,7 @@ mod c2c_requesting;
 mod config;
 mod driver;
 mod event;
+mod fota_pull;
 mod handle;
 mod oscore_state;
 mod queue;
@@ -35,6 +37,7 @@ pub use driver::{
     oscore_rejection, DriverOptions, HostClient, PeerTable, BUF_LEN, MAX_PEERS, PEER_IDLE_MS,
 };
 pub use event::Event;
+pub use fota_pull::{PullOptions, DEFAULT_PULL_BLOCK, DEFAULT_PULL_RETRIES, PULL_PROTOCOLS};
 pub use handle::{
     server_oscore_instance, spawn, spawn_with_events, wait_for_event, ClientHandle, Command,
     EngineFn, SecureState, Stopper,

@@ -117,14 +117,26 @@ struct Cli {
     /// Awake time of --queue-mode in milliseconds (default 93000, CoAP MAX_TRANSMIT_WAIT).
     #[arg(long, value_name = "N", requires = "queue_mode")]
     awake_ms: Option<u32>,
-    /// Firmware Update (object 5, push): a package written to /5/0/0 is stored in DIR
-    /// (`firmware.part` while it arrives, `firmware.bin` once its SHA-256 verified).
+    /// Firmware Update (object 5, push and pull): a package written to /5/0/0, or fetched
+    /// from a coap:// Package URI written to /5/0/1 (CoAP GET with Block2), is stored in DIR
+    /// (`firmware.part` while it arrives, `firmware.bin` once its SHA-256 verified). coaps://
+    /// URIs are not fetched (Update Result 9).
     #[arg(long, value_name = "DIR")]
     fota_dir: Option<std::path::PathBuf>,
     /// Command run (`sh -c`, `FOTA_IMAGE` set to the image) on Update (Execute /5/0/2):
     /// exit status 0 is Update Result 1, anything else 8. Needs --fota-dir.
     #[arg(long, value_name = "CMD", requires = "fota_dir")]
     fota_hook: Option<String>,
+    /// Block2 size in bytes of a Package URI pull: 16, 32, ..., 1024 (a server may answer
+    /// with smaller blocks). One line `fota-pull-progress` per tenth of the image.
+    #[arg(long, value_name = "BYTES", default_value_t = lwm2m_host::client::DEFAULT_PULL_BLOCK,
+          value_parser = block_size, requires = "fota_dir")]
+    fota_block: usize,
+    /// Times a pulled block is asked again after its retransmissions went unanswered, before
+    /// the pull ends with Update Result 4 (connection lost).
+    #[arg(long, value_name = "N", default_value_t = lwm2m_host::client::DEFAULT_PULL_RETRIES,
+          requires = "fota_dir")]
+    fota_pull_retries: u32,
     /// RFC 7252 ACK_TIMEOUT in milliseconds: the first retransmission of a CON message (later
     /// ones double it; lower it only on fast links such as loopback).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
@@ -313,6 +325,10 @@ fn parse_args(args: &[String]) -> Result<Option<Args>, String> {
         .then(|| cli.awake_ms.unwrap_or(lwm2m::engine::DEFAULT_AWAKE_MS));
     c.fota_dir = cli.fota_dir;
     c.fota_hook = cli.fota_hook;
+    c.fota_pull = lwm2m_host::client::PullOptions {
+        block_size: cli.fota_block,
+        retries: cli.fota_pull_retries,
+    };
     c.tx.ack_timeout = Duration::from_millis(cli.ack_timeout.max(1));
     // In command-line order (operation numbers follow it).
     let mut c2c_at: Vec<(usize, &String, bool)> = Vec::new();
@@ -355,6 +371,14 @@ fn send_format(v: &str) -> Result<u16, String> {
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
     v.parse()
         .map_err(|_| format!("{name}: {v:?} is not a valid number"))
+}
+
+/// A Block2 size: a power of two in 16..=1024.
+fn block_size(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(n) if (16..=1024).contains(&n) && n.is_power_of_two() => Ok(n),
+        _ => Err(format!("{v:?}: one of 16, 32, 64, 128, 256, 512, 1024")),
+    }
 }
 
 /// A number of seconds, fractions allowed.
@@ -495,6 +519,19 @@ mod tests {
     }
 
     #[test]
+    fn fota_options() {
+        let base = "--endpoint f --server coap://127.0.0.1:5683 --fota-dir /tmp/fw";
+        let (c, _) = parse(&format!("{base} --fota-block 1024 --fota-pull-retries 7"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.fota_pull.block_size, c.fota_pull.retries), (1024, 7));
+        let (c, _) = parse(base).unwrap().unwrap();
+        assert_eq!(c.fota_pull, lwm2m_host::client::PullOptions::default());
+        assert!(parse(&format!("{base} --fota-block 1000")).is_err());
+        assert!(parse("--endpoint f --server coap://h --fota-block 64").is_err());
+    }
+
+    #[test]
     fn help_lists_every_flag() {
         let help = Cli::command().render_long_help().to_string();
         for flag in [
@@ -518,6 +555,9 @@ mod tests {
             "--send-format",
             "--queue-mode",
             "--awake-ms",
+            "--fota-dir",
+            "--fota-block",
+            "--fota-pull-retries",
             "--duration",
             "--quiet",
             "--help",

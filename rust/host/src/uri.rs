@@ -190,11 +190,92 @@ impl fmt::Display for ServerUri {
     }
 }
 
+/// A CoAP resource URI, `coap://host[:port]/path?query` (a Firmware Update Package URI): the
+/// server part, and the Uri-Path and Uri-Query options of a request for it (RFC 7252 6.4,
+/// `%XX` decoded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceUri {
+    /// Scheme, host and port.
+    pub server: ServerUri,
+    /// Uri-Path segments.
+    pub path: Vec<String>,
+    /// Uri-Query items.
+    pub query: Vec<String>,
+}
+
+impl ResourceUri {
+    /// Parses `coap://host[:port][/path][?query]` (or `coaps://`); a fragment is dropped.
+    pub fn parse(s: &str) -> Result<Self, UriError> {
+        let s = s.split('#').next().unwrap_or(s);
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| UriError::MissingScheme(s.into()))?;
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let server = ServerUri::parse(&format!("{scheme}://{authority}"))?;
+        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let decode_all = |parts: Vec<&str>| -> Result<Vec<String>, UriError> {
+            parts
+                .into_iter()
+                .map(|p| percent_decode(p).ok_or_else(|| UriError::Unexpected(p.into())))
+                .collect()
+        };
+        let path = match path {
+            "" => Vec::new(),
+            p => decode_all(p.split('/').collect())?,
+        };
+        let query = match query {
+            "" => Vec::new(),
+            q => decode_all(q.split('&').collect())?,
+        };
+        Ok(ResourceUri {
+            server,
+            path,
+            query,
+        })
+    }
+}
+
+/// `%XX` escapes decoded; `None` for a bad escape or a result that is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 pub use lwm2m_endpoint::transport::canonical;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_uri() {
+        let r = ResourceUri::parse("coap://[::1]:5700/fw/3?a=1&b%20c#frag").unwrap();
+        assert_eq!(r.server.host, "::1");
+        assert_eq!(r.server.port, 5700);
+        assert_eq!(r.path, ["fw", "3"]);
+        assert_eq!(r.query, ["a=1", "b c"]);
+        let r = ResourceUri::parse("coap://h").unwrap();
+        assert!(r.path.is_empty() && r.query.is_empty() && r.server.port == COAP_PORT);
+        assert!(ResourceUri::parse("coap://h/%zz").is_err());
+        assert!(ResourceUri::parse("http://h/x").is_err());
+        assert!(ResourceUri::parse("coap:///x").is_err());
+    }
 
     fn p(s: &str) -> Result<ServerUri, UriError> {
         ServerUri::parse(s)

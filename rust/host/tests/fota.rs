@@ -1,16 +1,20 @@
-//! Firmware Update push end to end: the project's server writes a manifest-wrapped image to
+//! Firmware Update end to end. Push: the project's server writes a manifest-wrapped image to
 //! the host client's /5/0/0 with Block1, the client streams it into `--fota-dir` and runs its
-//! hook on Update; a corrupted package ends with Update Result 5 and no image. Loopback only,
-//! every wait bounded. Prints the transfer time and bytes on the wire of a 100 KB image (a
-//! figure, not an assertion).
+//! hook on Update; a corrupted package ends with Update Result 5 and no image. Pull: the
+//! server serves the package at `/fw/<id>` and writes that URI to /5/0/1, the client fetches
+//! it with Block2 into `--fota-dir` (a 300 KB image, byte for byte); an unknown package ends
+//! with Update Result 7, a corrupted one with 5, a `coaps://` URI with 9. Loopback only, every
+//! wait bounded. Prints the transfer time and bytes on the wire of a 100 KB push and of the
+//! 300 KB pull (figures, not assertions).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use lwm2m::coap::code;
+use lwm2m::Path as LwPath;
 use lwm2m_host::client::{self, wait_for_event, ClientConfig};
-use lwm2m_server::{fota, Config, Event, Server, ServerHandle};
+use lwm2m_server::{fota, Config, Event, OwnedRecord, OwnedValue, Server, ServerHandle};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -124,6 +128,134 @@ fn corrupted_image_is_result_5_and_failing_hook_is_8() {
     );
     let st = server.fota_status("it-fota-bad").unwrap();
     assert!(st["state"] == 2 && st["result"] == 8, "{st}");
+    c.stop();
+    server.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server and a client with `--fota-dir` (no hook), the client's events on a channel.
+fn start_pull(
+    ep: &str,
+    dir: &Path,
+) -> (
+    ServerHandle,
+    Receiver<Event>,
+    client::ClientHandle,
+    Receiver<client::Event>,
+) {
+    let server = Server::start(Config {
+        coap_addr: "127.0.0.1:0".into(),
+        request_timeout: Duration::from_secs(8),
+        ..Default::default()
+    })
+    .expect("server starts");
+    let events = server.subscribe();
+    let mut cfg = ClientConfig::new(ep).server(&format!("coap://{}", server.coap_addr()));
+    cfg.seed = Some(6);
+    cfg.fota_dir = Some(dir.to_path_buf());
+    let (c, client_events) = client::spawn_with_events(cfg).expect("client starts");
+    wait_registered(&events);
+    (server, events, c, client_events)
+}
+
+/// Waits for the end of the client's pull; its outcome and the progress lines before it.
+fn pull_outcome(rx: &Receiver<client::Event>) -> (Result<(), String>, usize, u32) {
+    let mut progress = 0;
+    let ended = wait_for_event(rx, Duration::from_secs(60), |e| {
+        progress += usize::from(matches!(e, client::Event::FotaPullProgress { .. }));
+        matches!(e, client::Event::FotaPullEnded { .. })
+    });
+    match ended {
+        Some(client::Event::FotaPullEnded { result, blocks, .. }) => (result, progress, blocks),
+        e => panic!("no end of the pull: {e:?}"),
+    }
+}
+
+#[test]
+fn pull_300k_byte_for_byte() {
+    let dir = temp_dir("pull");
+    let (server, events, c, client_events) = start_pull("it-pull", &dir);
+    let st = server.fota_status("it-pull").unwrap();
+    assert!(st["state"] == 0, "{st}");
+    let img = image(300 * 1024);
+    let pkg = fota::package(&img, "app", "3.0").unwrap();
+    let t0 = Instant::now();
+    let (r, uri) = server
+        .fota_pull("it-pull", pkg.clone(), None)
+        .expect("URI written");
+    assert_eq!(r.code, code::CHANGED, "{}", r.to_json());
+    assert_eq!(uri, format!("coap://{}/fw/1", server.coap_addr()));
+    let (result, progress, blocks) = pull_outcome(&client_events);
+    let took = t0.elapsed();
+    assert_eq!(result, Ok(()));
+    assert_eq!(std::fs::read(dir.join("firmware.bin")).unwrap(), img);
+    assert!(!dir.join("firmware.part").exists());
+    assert_eq!(progress, 10, "one client progress line per tenth");
+    assert_eq!(
+        blocks as usize,
+        pkg.len().div_ceil(client::DEFAULT_PULL_BLOCK)
+    );
+    let served = events
+        .try_iter()
+        .filter(|e| matches!(e, Event::Block2Progress { .. }))
+        .count();
+    assert_eq!(served, 10, "one server progress event per tenth");
+    let st = server.fota_status("it-pull").unwrap();
+    assert!(st["state"] == 2 && st["result"] == 0, "{st}");
+    assert!(st["name"] == "app" && st["version"] == "3.0", "{st}");
+    assert_eq!(server.fota_update("it-pull").unwrap().code, code::CHANGED);
+    let st = server.fota_status("it-pull").unwrap();
+    assert!(st["state"] == 0 && st["result"] == 1, "{st}");
+    // Figure: each block is one CON GET (~20 B of header and options) and its piggy-backed
+    // 2.05 (~12 B of header and options besides the payload); no loss on loopback.
+    println!(
+        "fota pull 300 KB: {blocks} blocks of {} B in {took:?} on loopback, {} datagrams, \
+         about {} B on the wire",
+        client::DEFAULT_PULL_BLOCK,
+        2 * blocks,
+        pkg.len() + blocks as usize * 32
+    );
+    c.stop();
+    server.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write_uri(server: &ServerHandle, ep: &str, uri: &str) -> u8 {
+    let path = LwPath::resource(5, 0, 1);
+    let rec = OwnedRecord {
+        path,
+        value: OwnedValue::String(uri.into()),
+    };
+    let r = server.write(ep, &path, &[rec], None, true).unwrap();
+    r.code
+}
+
+#[test]
+fn pull_unknown_is_7_corrupted_is_5_coaps_is_9() {
+    let dir = temp_dir("pull-bad");
+    let (server, _events, c, client_events) = start_pull("it-pull-bad", &dir);
+    // A package the server does not serve: 4.04, Update Result 7.
+    let uri = format!("coap://{}/fw/99", server.coap_addr());
+    assert_eq!(write_uri(&server, "it-pull-bad", &uri), code::CHANGED);
+    let (result, _, _) = pull_outcome(&client_events);
+    assert!(result.unwrap_err().contains("4.04"));
+    let st = server.fota_status("it-pull-bad").unwrap();
+    assert!(st["state"] == 0 && st["result"] == 7, "{st}");
+    // A package whose image does not match its manifest's SHA-256: Update Result 5.
+    let mut pkg = fota::package(&image(20 * 1024), "app", "9").unwrap();
+    let n = pkg.len();
+    pkg[n - 100] ^= 0x40;
+    server.fota_pull("it-pull-bad", pkg, None).unwrap();
+    let (result, _, _) = pull_outcome(&client_events);
+    assert!(result.is_err());
+    let st = server.fota_status("it-pull-bad").unwrap();
+    assert!(st["state"] == 0 && st["result"] == 5, "{st}");
+    assert!(!dir.join("firmware.bin").exists() && !dir.join("firmware.part").exists());
+    // The host fetches coap:// only: coaps:// is Update Result 9 at once.
+    let uri = format!("coaps://{}/fw/1", server.coap_addr());
+    assert_eq!(write_uri(&server, "it-pull-bad", &uri), code::CHANGED);
+    let st = server.fota_status("it-pull-bad").unwrap();
+    assert!(st["state"] == 0 && st["result"] == 9, "{st}");
     c.stop();
     server.shutdown();
     let _ = std::fs::remove_dir_all(&dir);

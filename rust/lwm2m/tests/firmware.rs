@@ -1,6 +1,8 @@
 //! Firmware Update, object 5 (feature `fota`): the State / Update Result table, Package writes
 //! streamed block by block to the sink (RFC 7959: repeated, missing, restarted blocks, a block
-//! from another peer), the manifest's length and digest checks, and the download timeout.
+//! from another peer), the manifest's length and digest checks, and the download timeout; pull
+//! (a Package URI the driver fetches and feeds back): its rows of the table, the same checks,
+//! and a push during a pull and the reverse.
 #![cfg(feature = "fota")]
 
 mod common;
@@ -9,7 +11,8 @@ use common::*;
 use lwm2m::coap::{code, content_format as cf, option, Block};
 use lwm2m::engine::{Engine, Identity, Peer};
 use lwm2m::firmware::{
-    manifest, Firmware, FirmwareSink, FotaError, SinkError, State, UpdateOutcome, UpdateResult,
+    manifest, Firmware, FirmwareSink, FotaError, Protocol, PullFailure, SinkError, State,
+    UpdateOutcome, UpdateResult,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -82,6 +85,19 @@ fn fota_engine(capacity: usize) -> (Engine<'static>, Rc<RefCell<Log>>) {
     let log = Rc::new(RefCell::new(Log::default()));
     let sink: &'static mut Sink = Box::leak(Box::new(Sink(log.clone(), capacity)));
     let fw: &'static mut Firmware<'static> = Box::leak(Box::new(Firmware::new(sink)));
+    let mut e = engine(&[S]);
+    e.set_firmware(fw).unwrap();
+    (e, log)
+}
+
+static PULL: [Protocol; 2] = [Protocol::Coap, Protocol::Coaps];
+
+/// The same with pull over `protocols`.
+fn pull_engine(protocols: &'static [Protocol]) -> (Engine<'static>, Rc<RefCell<Log>>) {
+    let log = Rc::new(RefCell::new(Log::default()));
+    let sink: &'static mut Sink = Box::leak(Box::new(Sink(log.clone(), 1 << 20)));
+    let fw = Firmware::new(sink).with_pull(protocols);
+    let fw: &'static mut Firmware<'static> = Box::leak(Box::new(fw));
     let mut e = engine(&[S]);
     e.set_firmware(fw).unwrap();
     (e, log)
@@ -482,6 +498,216 @@ fn object_5_is_registered_and_can_be_replaced() {
     assert!(e.set_firmware(fw).is_ok(), "replacing object 5 is allowed");
 }
 
+const URI: &str = "coap://127.0.0.1:5683/fw/1";
+
+/// Feeds `pkg` as pulled blocks of `size` bytes at time `now`; the last result.
+fn feed(e: &mut Engine<'_>, pkg: &[u8], size: usize, now: u64) -> Result<(), FotaError> {
+    let n = pkg.len().div_ceil(size);
+    for (i, chunk) in pkg.chunks(size).enumerate() {
+        e.firmware_pull_block(i * size, chunk, i + 1 == n, now)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn pull_fetched_by_the_driver_goes_through_the_same_path() {
+    let (mut e, log) = pull_engine(&PULL);
+    assert_eq!(int(&mut e, "/5/0/9"), V::I(2));
+    assert_eq!(int(&mut e, "/5/0/8/0"), V::I(0));
+    assert_eq!(int(&mut e, "/5/0/8/1"), V::I(1));
+    assert_eq!(e.firmware_pull(), None);
+    assert_eq!(
+        put_text(&mut e, server(S), "/5/0/1", URI, 0).code,
+        code::CHANGED
+    );
+    assert_eq!(state(&e), (State::Downloading, UpdateResult::Initial));
+    assert_eq!(e.firmware_pull(), Some(URI));
+    assert_eq!(int(&mut e, "/5/0/1"), V::S(URI.into()));
+    // Not a peer's transfer: the writer's handle is free.
+    assert!(!e.endpoint_in_use(server(S).endpoint));
+    let img = image(5000);
+    let pkg = package(&img);
+    assert_eq!(feed(&mut e, &pkg, 512, 10), Ok(()));
+    assert_eq!(log.borrow().image, img);
+    assert_eq!(log.borrow().finished, 1);
+    assert_eq!(state(&e), (State::Downloaded, UpdateResult::Initial));
+    assert_eq!(e.firmware_pull(), None);
+    assert_eq!(int(&mut e, "/5/0/7"), V::S("2.0.1".into()));
+    assert_eq!(execute_update(&mut e), code::CHANGED);
+    assert_eq!(state(&e), (State::Idle, UpdateResult::Success));
+    // Push-only objects list no protocol and say 1.
+    let (mut e, _) = fota_engine(1 << 20);
+    assert_eq!(int(&mut e, "/5/0/9"), V::I(1));
+    assert_eq!(
+        read_value(&mut e, server(S), "/5/0/8/0", 0),
+        Err(code::NOT_FOUND)
+    );
+}
+
+#[test]
+fn pulled_blocks_in_order_repeats_ignored() {
+    let (mut e, log) = pull_engine(&PULL);
+    put_text(&mut e, server(S), "/5/0/1", URI, 0);
+    let img = image(1500);
+    let pkg = package(&img);
+    e.firmware_pull_block(0, &pkg[..256], false, 0).unwrap();
+    // The same block again (a retry): taken once.
+    e.firmware_pull_block(0, &pkg[..256], false, 0).unwrap();
+    // A gap: refused, nothing changed.
+    let gap = e.firmware_pull_block(512, &pkg[512..768], false, 0);
+    assert_eq!(gap, Err(FotaError::Unexpected));
+    assert_eq!(state(&e).0, State::Downloading);
+    let rest = e.firmware_pull_block(256, &pkg[256..], true, 0);
+    assert_eq!(rest, Ok(()));
+    assert_eq!(log.borrow().image, img);
+    let total: usize = log.borrow().writes.iter().map(|w| w.1).sum();
+    assert_eq!(total, img.len());
+    // No pull in progress: refused.
+    let late = e.firmware_pull_block(0, &pkg, true, 0);
+    assert_eq!(late, Err(FotaError::Unexpected));
+    assert_eq!(state(&e).0, State::Downloaded);
+}
+
+#[test]
+fn pull_digest_mismatch_is_5_and_failures_are_4_or_7() {
+    let (mut e, log) = pull_engine(&PULL);
+    put_text(&mut e, server(S), "/5/0/1", URI, 0);
+    let mut pkg = package(&image(3000));
+    pkg[2000] ^= 4;
+    assert_eq!(feed(&mut e, &pkg, 1024, 0), Err(FotaError::DigestMismatch));
+    assert_eq!(state(&e), (State::Idle, UpdateResult::IntegrityFailure));
+    assert_eq!(log.borrow().finished, 0);
+    assert_eq!(e.firmware_pull(), None);
+    assert_eq!(int(&mut e, "/5/0/1"), V::S("".into()));
+    for (reason, result) in [
+        (PullFailure::ConnectionLost, UpdateResult::ConnectionLost),
+        (PullFailure::InvalidUri, UpdateResult::InvalidUri),
+        (
+            PullFailure::UnsupportedProtocol,
+            UpdateResult::UnsupportedProtocol,
+        ),
+    ] {
+        let aborted = log.borrow().aborted;
+        put_text(&mut e, server(S), "/5/0/1", URI, 0);
+        e.firmware_pull_block(0, &pkg[..100], false, 0).unwrap();
+        e.firmware_pull_failed(reason, 0);
+        assert_eq!(state(&e), (State::Idle, result));
+        assert_eq!(
+            e.firmware().unwrap().last_error(),
+            Some(FotaError::Pull(reason))
+        );
+        assert_eq!(
+            log.borrow().aborted,
+            aborted + 1,
+            "the partial image dropped"
+        );
+    }
+    // Without a pull in progress it changes nothing.
+    e.firmware_pull_failed(PullFailure::ConnectionLost, 0);
+    assert_eq!(state(&e), (State::Idle, UpdateResult::UnsupportedProtocol));
+}
+
+#[test]
+fn bad_uri_is_7_other_protocols_9_too_long_4_13() {
+    let (mut e, _) = pull_engine(&[Protocol::Coap]);
+    for (uri, result, err) in [
+        ("not a uri", UpdateResult::InvalidUri, FotaError::InvalidUri),
+        ("coap://", UpdateResult::InvalidUri, FotaError::InvalidUri),
+        (
+            "coap://h/a b",
+            UpdateResult::InvalidUri,
+            FotaError::InvalidUri,
+        ),
+        ("1ab://h/x", UpdateResult::InvalidUri, FotaError::InvalidUri),
+        (
+            "http://h/fw",
+            UpdateResult::UnsupportedProtocol,
+            FotaError::UnsupportedProtocol,
+        ),
+        (
+            "coap+tcp://h/fw",
+            UpdateResult::UnsupportedProtocol,
+            FotaError::UnsupportedProtocol,
+        ),
+        // Not among this driver's protocols.
+        (
+            "coaps://h/fw",
+            UpdateResult::UnsupportedProtocol,
+            FotaError::UnsupportedProtocol,
+        ),
+    ] {
+        let r = put_text(&mut e, server(S), "/5/0/1", uri, 0);
+        assert_eq!(r.code, code::CHANGED, "{uri}");
+        assert_eq!(state(&e), (State::Idle, result), "{uri}");
+        assert_eq!(e.firmware().unwrap().last_error(), Some(err), "{uri}");
+        assert_eq!(e.firmware_pull(), None);
+    }
+    let long = format!("COAP://h/{}", "x".repeat(lwm2m::config::FOTA_URI_LEN - 9));
+    assert_eq!(long.len(), lwm2m::config::FOTA_URI_LEN);
+    let r = put_text(&mut e, server(S), "/5/0/1", &format!("{long}y"), 0);
+    assert_eq!(r.code, code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(state(&e).0, State::Idle);
+    let r = put_text(&mut e, server(S), "/5/0/1", &long, 0);
+    assert_eq!(r.code, code::CHANGED);
+    assert_eq!(e.firmware_pull(), Some(long.as_str()));
+    // An empty URI resets a pull.
+    put_text(&mut e, server(S), "/5/0/1", "", 0);
+    assert_eq!(state(&e), (State::Idle, UpdateResult::Initial));
+    assert_eq!(e.firmware_pull(), None);
+}
+
+#[test]
+fn push_during_pull_replaces_it_uri_during_push_is_4_05() {
+    let (mut e, log) = pull_engine(&PULL);
+    let img = image(2000);
+    let pkg = package(&img);
+    put_text(&mut e, server(S), "/5/0/1", URI, 0);
+    e.firmware_pull_block(0, &pkg[..300], false, 0).unwrap();
+    // A push block other than 0 is not the transfer's: 4.08, the pull goes on.
+    let r = send(&mut e, server(S), &block(&pkg, 1, 4), 0);
+    assert_eq!(r.code, code::REQUEST_ENTITY_INCOMPLETE);
+    assert_eq!(e.firmware_pull(), Some(URI));
+    // Another URI while the pull runs: 4.05.
+    let r = put_text(&mut e, server(S), "/5/0/1", "coap://h/other", 0);
+    assert_eq!(r.code, code::METHOD_NOT_ALLOWED);
+    // Block 0 of a push starts over as a push: the pull is dropped.
+    let r = send(&mut e, server(S), &block(&pkg, 0, 4), 0);
+    assert_eq!(r.code, code::CONTINUE);
+    assert_eq!(e.firmware_pull(), None);
+    assert_eq!(log.borrow().aborted, 1);
+    let late = e.firmware_pull_block(300, &pkg[300..600], false, 0);
+    assert_eq!(late, Err(FotaError::Unexpected));
+    assert_eq!(push(&mut e, &pkg, 4).code, code::CHANGED);
+    assert_eq!(log.borrow().image, img);
+    // The reverse: a URI during a push is 4.05, the push goes on.
+    put_text(&mut e, server(S), "/5/0/1", "", 0);
+    send(&mut e, server(S), &block(&pkg, 0, 4), 0);
+    let r = put_text(&mut e, server(S), "/5/0/1", URI, 0);
+    assert_eq!(r.code, code::METHOD_NOT_ALLOWED);
+    assert_eq!(e.firmware_pull(), None);
+    assert_eq!(push(&mut e, &pkg, 4).code, code::CHANGED);
+    // Downloaded: a URI needs a reset first.
+    let r = put_text(&mut e, server(S), "/5/0/1", URI, 0);
+    assert_eq!(r.code, code::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn silent_pull_ends_with_result_4() {
+    let (mut e, log) = pull_engine(&PULL);
+    let t = lwm2m::config::FOTA_TIMEOUT_MS as u64;
+    put_text(&mut e, server(S), "/5/0/1", URI, 1000);
+    assert!(e.next_wakeup().unwrap() <= 1000 + t);
+    let pkg = package(&image(1000));
+    e.firmware_pull_block(0, &pkg[..200], false, 2000).unwrap();
+    poll_all(&mut e, 2000 + t - 1);
+    assert_eq!(state(&e).0, State::Downloading);
+    poll_all(&mut e, 2000 + t);
+    assert_eq!(state(&e), (State::Idle, UpdateResult::ConnectionLost));
+    assert_eq!(e.firmware().unwrap().last_error(), Some(FotaError::Timeout));
+    assert_eq!(log.borrow().aborted, 1);
+    assert_eq!(e.firmware_pull(), None);
+}
+
 mod hostile {
     use super::*;
     use proptest::prelude::*;
@@ -489,21 +715,35 @@ mod hostile {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
         /// Blocks of a valid package in any order, repeated, from two peers, with any sizes,
-        /// interleaved with resets and Updates: no panic, the sink only ever sees appends in
+        /// interleaved with resets, Updates and pulls (URI writes, pulled blocks in any order,
+        /// failed fetches): no panic, the sink only ever sees appends in
         /// order of the image's own bytes (its `write` asserts both), and a Downloaded state
         /// always holds the image.
         #[test]
         fn any_block_sequence(steps in proptest::collection::vec(
-            (0u32..12, 0u8..3, any::<bool>(), 0u8..8), 1..60)) {
-            let (mut e, log) = fota_engine(1 << 20);
+            (0u32..12, 0u8..3, any::<bool>(), 0u8..11), 1..60)) {
+            let (mut e, log) = pull_engine(&PULL);
             let img = image(700);
             let pkg = package(&img);
             log.borrow_mut().expect = Some(img.clone());
             for (num, szx, peer, kind) in steps {
                 let from = if peer { server(S) } else { other() };
+                let size = 16usize << (szx + 4);
+                let start = (num as usize * size).min(pkg.len());
+                let end = (start + size).min(pkg.len());
                 let r = match kind {
                     0 => req(code::PUT, "/5/0/0").cf(cf::OPAQUE),
                     1 => req(code::POST, "/5/0/2"),
+                    // Pull: a URI write, pulled blocks in any order, a failed fetch.
+                    8 => req(code::PUT, "/5/0/1").cf(cf::TEXT).body(URI.as_bytes()),
+                    9 => {
+                        let _ = e.firmware_pull_block(start, &pkg[start..end], end == pkg.len(), 0);
+                        req(code::GET, "/5/0/3")
+                    }
+                    10 => {
+                        e.firmware_pull_failed(PullFailure::ConnectionLost, 0);
+                        req(code::GET, "/5/0/3")
+                    }
                     _ => block(&pkg, num, szx + 4),
                 };
                 let resp = send(&mut e, from, &r, 0);

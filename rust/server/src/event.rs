@@ -1,5 +1,6 @@
 //! Events the server reports to subscribers (library API, HTTP `/api/events`, the console).
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use lwm2m::Path;
@@ -226,6 +227,20 @@ pub enum Event {
         /// Payload bytes in all.
         total: usize,
     },
+    /// A firmware package served for a pull (`GET /fw/<id>` with Block2) advanced by another
+    /// tenth: a client fetched the block that ends at `sent`.
+    Block2Progress {
+        /// The client the package was written to (whoever fetches it).
+        endpoint: String,
+        /// Package ID (`/fw/<id>`).
+        package: u32,
+        /// Who fetched the block.
+        peer: SocketAddr,
+        /// Bytes up to the end of the block.
+        sent: usize,
+        /// Package bytes in all.
+        total: usize,
+    },
     /// A relay (server-centric baseline) forwarded a value, or failed to.
     Relayed {
         /// Relay ID.
@@ -270,6 +285,7 @@ impl Event {
             Event::PolicyReloadFailed { .. } => "policy-reload-failed",
             Event::Relayed { .. } => "relayed",
             Event::Block1Progress { .. } => "block1-progress",
+            Event::Block2Progress { .. } => "block2-progress",
         }
     }
 
@@ -287,6 +303,7 @@ impl Event {
             | Event::Send { endpoint, .. }
             | Event::SendFailed { endpoint, .. }
             | Event::Block1Progress { endpoint, .. }
+            | Event::Block2Progress { endpoint, .. }
             | Event::RegistrationLimited { endpoint, .. }
             | Event::ObservationEnded { endpoint, .. }
             | Event::Bootstrap { endpoint, .. }
@@ -347,6 +364,18 @@ impl Event {
                 path, sent, total, ..
             } => {
                 j["path"] = json!(path.to_string());
+                j["sent"] = json!(sent);
+                j["total"] = json!(total);
+            }
+            Event::Block2Progress {
+                package,
+                peer,
+                sent,
+                total,
+                ..
+            } => {
+                j["package"] = json!(package);
+                j["peer"] = json!(peer.to_string());
                 j["sent"] = json!(sent);
                 j["total"] = json!(total);
             }

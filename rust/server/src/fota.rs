@@ -6,9 +6,18 @@
 //! State, Update Result, PkgName and PkgVersion. Observing /5/0/3 and /5/0/5 reports each
 //! change as a notification event.
 //!
-//! Pull (a Package URI the client fetches with Block2) is not offered: the engine takes push
-//! only (its resource 9, Delivery Method, says 1), and a Package URI write gets Update
-//! Result 9.
+//! Pull ([`ServerHandle::fota_pull`]): the same package is served on the server's own CoAP
+//! endpoint at `/fw/<id>` (GET with Block2, RFC 7959: any block size the client asks for, 2.05
+//! with Block2 and, on block 0, Size2; 4.04 for an unknown ID, 4.05 for another method, 4.02
+//! for a block past the end) and its URI, `coap://<the address the client registered to>/fw/<id>`,
+//! is written to /5/0/1; the client fetches it and a [`crate::Event::Block2Progress`] reports
+//! each tenth fetched. At most [`MAX_SERVED_PACKAGES`] packages are served at once; a further
+//! one replaces the oldest (whose URI then answers 4.04). A package is served to any peer that
+//! asks (the firmware image is not a secret; its integrity is the manifest's SHA-256).
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 
 use lwm2m::coap::{code, content_format as cf, Block};
 use lwm2m::firmware::{manifest, res, ID};
@@ -16,11 +25,127 @@ use lwm2m::Path;
 use serde_json::{json, Value as Json};
 
 use crate::dm::ops::Response;
-use crate::dm::values::ValueJson;
+use crate::dm::values::{OwnedRecord, OwnedValue, ValueJson};
 use crate::error::ServerError;
+use crate::event::Event;
 use crate::server::ServerHandle;
 use crate::shared::{CallKind, Caller};
-use crate::transport::msg::OutRequest;
+use crate::transport::msg::{IncomingRequest, OutRequest, Reply};
+
+/// Packages served for pulls at once (`/fw/<id>`); a further one replaces the oldest.
+pub const MAX_SERVED_PACKAGES: usize = 4;
+
+/// The Block2 size of a served package when the client asks for none.
+pub const SERVED_BLOCK_SIZE: usize = 1024;
+
+/// One package served for pulls.
+#[derive(Debug)]
+struct Served {
+    id: u32,
+    /// The client it was written to (for the progress events).
+    endpoint: String,
+    data: Arc<Vec<u8>>,
+    /// Tenths reported so far (back to 0 when block 0 is fetched again).
+    tenth: usize,
+}
+
+/// The packages served on `/fw/<id>`, at most [`MAX_SERVED_PACKAGES`].
+#[derive(Debug, Default)]
+pub(crate) struct PackageStore {
+    last_id: u32,
+    served: VecDeque<Served>,
+}
+
+impl PackageStore {
+    /// Serves `package` for `endpoint`; its ID (1, 2, ...). The oldest goes when full.
+    pub(crate) fn add(&mut self, endpoint: &str, package: Vec<u8>) -> u32 {
+        self.last_id = self.last_id.wrapping_add(1).max(1);
+        while self.served.len() >= MAX_SERVED_PACKAGES {
+            self.served.pop_front();
+        }
+        self.served.push_back(Served {
+            id: self.last_id,
+            endpoint: endpoint.to_owned(),
+            data: Arc::new(package),
+            tenth: 0,
+        });
+        self.last_id
+    }
+
+    /// IDs served now, oldest first.
+    pub(crate) fn ids(&self) -> Vec<u32> {
+        self.served.iter().map(|s| s.id).collect()
+    }
+
+    /// The answer to a request under `/fw`, and the progress event it makes.
+    pub(crate) fn serve(&mut self, req: &IncomingRequest) -> (Reply, Option<Event>) {
+        let id = match req.path.as_slice() {
+            [_, id] => id.parse::<u32>().ok(),
+            _ => None,
+        };
+        let Some(s) = id.and_then(|id| self.served.iter_mut().find(|s| s.id == id)) else {
+            return (Reply::code(code::NOT_FOUND), None);
+        };
+        if req.code != code::GET {
+            return (Reply::code(code::METHOD_NOT_ALLOWED), None);
+        }
+        let asked = req.block2.unwrap_or(Block {
+            num: 0,
+            more: false,
+            szx: Block::szx_for(SERVED_BLOCK_SIZE),
+        });
+        // szx 7 (BERT) is for CoAP over TCP: answer 1024-byte blocks.
+        let szx = asked.szx.min(6);
+        let size = 16usize << szx;
+        let len = s.data.len();
+        let start = (asked.num as usize).saturating_mul(size);
+        if start > len || (start == len && len > 0) {
+            return (Reply::code(code::BAD_OPTION), None);
+        }
+        let end = (start + size).min(len);
+        let block = Block {
+            num: asked.num,
+            more: end < len,
+            szx,
+        };
+        let reply = Reply {
+            code: code::CONTENT,
+            content_format: Some(cf::OPAQUE),
+            payload: s.data[start..end].to_vec(),
+            block2: Some(block),
+            size2: (asked.num == 0).then_some(len as u32),
+            ..Default::default()
+        };
+        if start == 0 {
+            s.tenth = 0;
+        }
+        let tenth = (end * 10).checked_div(len).unwrap_or(10);
+        let event = (tenth > s.tenth).then(|| {
+            s.tenth = tenth;
+            Event::Block2Progress {
+                endpoint: s.endpoint.clone(),
+                package: s.id,
+                peer: req.peer,
+                sent: end,
+                total: len,
+            }
+        });
+        (reply, event)
+    }
+}
+
+/// The address of this host toward `peer` (when the server listens on a wildcard address).
+fn local_ip_toward(peer: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    // A connected UDP socket sends nothing; it only picks the route.
+    let s = UdpSocket::bind(any).ok()?;
+    s.connect(peer).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
 
 /// The block size of a push unless the caller picks one (fits any client's 1152-byte
 /// datagram with room for options, OSCORE and DTLS).
@@ -83,6 +208,49 @@ impl ServerHandle {
         c.wait(c.start_kind(endpoint, target, req, CallKind::Plain))
     }
 
+    /// Serves `package` (see [`package`]) at `/fw/<id>` and writes its URI to /5/0/1 of
+    /// `endpoint`: `coap://<authority>/fw/<id>`, the authority being `host` (`host:port`, for a
+    /// client that reaches the server through a proxy or NAT) or else the address the client
+    /// registered to. Returns the client's response to the Write and the URI; the client then
+    /// fetches the package (progress as [`Event::Block2Progress`], the outcome in
+    /// [`ServerHandle::fota_status`]).
+    pub fn fota_pull(
+        &self,
+        endpoint: &str,
+        package: Vec<u8>,
+        host: Option<&str>,
+    ) -> Result<(Response, String), ServerError> {
+        let reg = self
+            .client(endpoint)
+            .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
+        let authority = match host {
+            Some(h) if !h.is_empty() && !h.contains(['/', '?', '#', ' ']) => h.to_owned(),
+            Some(h) => return Err(ServerError::InvalidArgument(format!("host {h:?}"))),
+            None => {
+                let ours = self.coap_addr();
+                let ip = match ours.ip() {
+                    ip if ip.is_unspecified() => local_ip_toward(reg.addr).unwrap_or(ip),
+                    ip => ip,
+                };
+                SocketAddr::new(ip, ours.port()).to_string()
+            }
+        };
+        let id = self.packages().add(endpoint, package);
+        let uri = format!("coap://{authority}/fw/{id}");
+        let path = Path::resource(ID, 0, res::PACKAGE_URI);
+        let rec = OwnedRecord {
+            path,
+            value: OwnedValue::String(uri.clone()),
+        };
+        let r = self.write(endpoint, &path, &[rec], Some(cf::TEXT), true)?;
+        Ok((r, uri))
+    }
+
+    /// IDs of the packages served for pulls now (`/fw/<id>`), oldest first.
+    pub fn fota_served(&self) -> Vec<u32> {
+        self.packages().ids()
+    }
+
     /// Execute Update (/5/0/2).
     pub fn fota_update(&self, endpoint: &str) -> Result<Response, ServerError> {
         self.execute(endpoint, &Path::resource(ID, 0, res::UPDATE), None)
@@ -106,5 +274,105 @@ impl ServerHandle {
             out[name] = rec.value.to_json();
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::PeerSecurity;
+
+    fn get(id: &str, block: Option<Block>) -> IncomingRequest {
+        IncomingRequest {
+            peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            code: code::GET,
+            path: vec!["fw".into(), id.into()],
+            query: Vec::new(),
+            content_format: None,
+            payload: Vec::new(),
+            security: PeerSecurity::NoSec,
+            block2: block,
+        }
+    }
+
+    fn b(num: u32, szx: u8) -> Option<Block> {
+        Some(Block {
+            num,
+            more: false,
+            szx,
+        })
+    }
+
+    #[test]
+    fn serves_blocks_of_the_size_asked() {
+        let mut s = PackageStore::default();
+        let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+        let id = s.add("dev", data.clone());
+        assert_eq!(id, 1);
+        // Block 0 of 256 bytes: Size2, more.
+        let (r, ev) = s.serve(&get("1", b(0, 4)));
+        assert_eq!(r.code, code::CONTENT);
+        assert_eq!(r.payload, data[..256]);
+        assert_eq!(r.block2, b(0, 4).map(|b| Block { more: true, ..b }));
+        assert_eq!(r.size2, Some(3000));
+        assert!(ev.is_none(), "under a tenth");
+        // The last 1024-byte block: the rest, no more, no Size2.
+        let (r, ev) = s.serve(&get("1", b(2, 6)));
+        assert_eq!(r.payload, data[2048..]);
+        assert_eq!(r.block2, b(2, 6));
+        assert_eq!(r.size2, None);
+        match ev {
+            Some(Event::Block2Progress {
+                endpoint,
+                package,
+                sent,
+                total,
+                ..
+            }) => assert_eq!(
+                (endpoint.as_str(), package, sent, total),
+                ("dev", 1, 3000, 3000)
+            ),
+            e => panic!("{e:?}"),
+        }
+        // No Block2 asked: 1024-byte blocks; BERT's szx 7 is answered with 1024 too.
+        let (r, _) = s.serve(&get("1", None));
+        assert_eq!((r.payload.len(), r.block2.unwrap().szx), (1024, 6));
+        let (r, _) = s.serve(&get("1", b(1, 7)));
+        assert_eq!(r.payload, data[1024..2048]);
+        // Past the end: 4.02; unknown IDs and other paths: 4.04; other methods: 4.05.
+        assert_eq!(s.serve(&get("1", b(3, 6))).0.code, code::BAD_OPTION);
+        assert_eq!(s.serve(&get("1", b(u32::MAX, 6))).0.code, code::BAD_OPTION);
+        assert_eq!(s.serve(&get("2", None)).0.code, code::NOT_FOUND);
+        assert_eq!(s.serve(&get("x", None)).0.code, code::NOT_FOUND);
+        let mut deep = get("1", None);
+        deep.path.push("more".into());
+        assert_eq!(s.serve(&deep).0.code, code::NOT_FOUND);
+        let mut post = get("1", None);
+        post.code = code::POST;
+        assert_eq!(s.serve(&post).0.code, code::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn one_progress_event_per_tenth_and_bounded_store() {
+        let mut s = PackageStore::default();
+        s.add("dev", vec![7; 10 * 1024]);
+        let events = (0..10)
+            .filter(|&n| s.serve(&get("1", b(n, 6))).1.is_some())
+            .count();
+        assert_eq!(events, 10);
+        // Fetched again from block 0: reported again.
+        assert!(s.serve(&get("1", b(0, 6))).1.is_some());
+        for i in 2..=5 {
+            assert_eq!(s.add("dev", vec![i as u8]), i);
+        }
+        // The oldest went: at most MAX_SERVED_PACKAGES.
+        assert_eq!(s.ids(), [2, 3, 4, 5]);
+        assert_eq!(s.serve(&get("1", None)).0.code, code::NOT_FOUND);
+        let (r, _) = s.serve(&get("5", None));
+        assert_eq!((r.payload, r.block2), (vec![5], b(0, 6)));
+        // An empty package is one empty block.
+        let id = s.add("dev", Vec::new());
+        let (r, _) = s.serve(&get(&id.to_string(), None));
+        assert_eq!((r.code, r.payload.len()), (code::CONTENT, 0));
     }
 }

@@ -202,6 +202,7 @@ mod tests {
             content_format: Some(format),
             payload: payload.to_vec(),
             security: PeerSecurity::NoSec,
+            block2: None,
         }
     }
 

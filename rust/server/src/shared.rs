@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) c2c: Mutex<C2cState>,
     /// The latest values clients sent (`POST /dp`).
     pub(crate) sends: Mutex<SendStore>,
+    /// Firmware packages served for pulls (`/fw/<id>`).
+    pub(crate) packages: Mutex<crate::fota::PackageStore>,
 }
 
 impl Shared {

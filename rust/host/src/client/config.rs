@@ -137,6 +137,9 @@ pub struct ClientConfig {
     pub fota_dir: Option<std::path::PathBuf>,
     /// Command run on Update (Execute /5/0/2); exit status 0 is success.
     pub fota_hook: Option<String>,
+    /// How a Package URI (/5/0/1) is pulled: Block2 size, retries of a block
+    /// (`--fota-block`, `--fota-pull-retries`).
+    pub fota_pull: super::PullOptions,
 }
 
 impl ClientConfig {
@@ -165,6 +168,7 @@ impl ClientConfig {
             queue_awake_ms: None,
             fota_dir: None,
             fota_hook: None,
+            fota_pull: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use lwm2m::engine::{source_key, Destination, Engine, Millis, Outgoing, Peer, Reg
 
 use super::c2c;
 use super::event::Event;
+use super::fota_pull::{Pull, PullOptions};
 use super::oscore_state::ServerOscore;
 use crate::clock::{Clock, Rng};
 use crate::message::{MessageLayer, Received, SendError, Sent, Timeout};
@@ -147,6 +148,8 @@ pub struct DriverOptions {
     /// INSECURE, for NoSec interoperability tests only: serve every unauthenticated peer as
     /// this Short Server ID.
     pub accept_any_peer_as: Option<u16>,
+    /// Firmware Update pull (block size, retries).
+    pub pull: PullOptions,
 }
 
 /// The event loop of one client: engine, message layer, transport and clock.
@@ -170,6 +173,11 @@ pub struct HostClient<'a, T: Transport, C: Clock> {
     pub(super) c2c: c2c::State,
     /// Queue Mode as the driver last saw it.
     pub(super) queue: super::queue::QueueView,
+    /// The Firmware Update pull in progress (`fota_pull.rs`).
+    pub(super) pull: Option<Pull>,
+    pub(super) pull_options: PullOptions,
+    /// Counter in the tokens of pull requests.
+    pub(super) pull_seq: u32,
     pub(super) sink: Box<dyn FnMut(&Event) + 'a>,
     pub(super) buf: Vec<u8>,
     pub(super) rx: Vec<u8>,
@@ -201,6 +209,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             observed: HashMap::new(),
             c2c,
             queue: Default::default(),
+            pull: None,
+            pull_options: options.pull,
+            pull_seq: 0,
             sink,
             buf: vec![0; BUF_LEN],
             rx: vec![0; BUF_LEN * 2],
@@ -280,6 +291,7 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     pub fn flush(&mut self) {
         self.server_oscore_sync();
         self.c2c_service();
+        self.pull_service();
         // Sends the last datagram's answer ended.
         self.send_service();
         let mut buf = std::mem::take(&mut self.buf);
@@ -317,8 +329,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             if !busy {
                 break;
             }
-            // Closed accounts, access results: may queue more work.
+            // Closed accounts, access results, ended pulls: may queue more work.
             self.c2c_service();
+            self.pull_service();
             self.send_service();
         }
         self.buf = buf;
@@ -388,6 +401,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
     fn failed(&mut self, dest: Destination, token: &[u8], request_code: u8, reason: String) {
         if self.c2c.owns(token) {
             return self.c2c_no_answer(token, &reason);
+        }
+        if self.pull_owns(token) {
+            return self.pull_no_answer(&reason);
         }
         let before = self.reg_state(dest);
         let now = self.now();
@@ -498,6 +514,9 @@ impl<'a, T: Transport, C: Clock> HostClient<'a, T, C> {
             Received::Request(msg) => self.serve(from, &msg, now),
             Received::Response { msg, .. } if self.c2c.owns(msg.token) => {
                 self.c2c_response(&msg);
+            }
+            Received::Response { msg, .. } if self.pull_owns(msg.token) => {
+                self.pull_response(&msg);
             }
             Received::Response {
                 dest,

@@ -96,6 +96,37 @@ pub enum Event {
         /// The engine's counters after the request.
         counters: HintCounters,
     },
+    /// Firmware Update pull: another tenth of the image arrived (`fota-pull-progress`).
+    FotaPullProgress {
+        /// Image bytes stored so far.
+        received: usize,
+        /// Image bytes in all.
+        total: usize,
+        /// Blocks received so far.
+        blocks: u32,
+    },
+    /// Firmware Update pull: a block got no answer after the message layer's retransmissions
+    /// and is asked again (`fota-pull-retry`).
+    FotaPullRetry {
+        /// Package offset of the block.
+        offset: usize,
+        /// Retry of this block (1, 2, ...).
+        retry: u32,
+    },
+    /// Firmware Update pull ended: `Ok` when the package verified (State Downloaded), else
+    /// why not (Update Result /5/0/5 says it too).
+    FotaPullEnded {
+        /// The Package URI.
+        uri: String,
+        /// Outcome.
+        result: Result<(), String>,
+        /// Blocks received.
+        blocks: u32,
+        /// Blocks asked again over the whole pull.
+        retries: u32,
+        /// Milliseconds since the first request.
+        millis: u64,
+    },
     /// A Send (`POST /dp`) was answered 2.04.
     DataSent {
         /// Short Server ID.
@@ -247,6 +278,30 @@ impl fmt::Display for Event {
                 "hint limited ({limit}) for {peer}: sent={} source_limited={} global_limited={} table_full={}",
                 c.sent, c.source_limited, c.global_limited, c.table_full
             ),
+            Event::FotaPullProgress {
+                received,
+                total,
+                blocks,
+            } => write!(f, "fota-pull-progress {received}/{total} B in {blocks} blocks"),
+            Event::FotaPullRetry { offset, retry } => {
+                write!(f, "fota-pull-retry offset={offset} retry={retry}")
+            }
+            Event::FotaPullEnded {
+                uri,
+                result,
+                blocks,
+                retries,
+                millis,
+            } => {
+                let outcome = match result {
+                    Ok(()) => "downloaded".to_owned(),
+                    Err(e) => format!("failed: {e}"),
+                };
+                write!(
+                    f,
+                    "fota-pull {uri} {outcome} ({blocks} blocks, {retries} retries, {millis} ms)"
+                )
+            }
             Event::DataSent { ssid } => write!(f, "send sent ssid={ssid} (2.04)"),
             Event::DataSendFailed { ssid, reason } => {
                 write!(f, "send failed ssid={ssid}: {reason}")

@@ -405,7 +405,7 @@ fn run(
     };
     let mut firmware = fota_sink
         .as_mut()
-        .map(|s| Firmware::new(s as &mut dyn FirmwareSink));
+        .map(|s| Firmware::new(s as &mut dyn FirmwareSink).with_pull(super::PULL_PROTOCOLS));
     let mut objects: Vec<&mut dyn Object> = vec![&mut device];
     if config.temperatures > 0 {
         objects.push(&mut sensors);
@@ -431,6 +431,7 @@ fn run(
     let options = DriverOptions {
         tx: config.tx,
         accept_any_peer_as: config.accept_any_peer_as,
+        pull: config.fota_pull,
     };
     let clock = MonotonicClock::new();
     let client_rng = Rng::from_seed(rng.next_u64());

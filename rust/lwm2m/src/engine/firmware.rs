@@ -2,14 +2,17 @@
 //! POST, opaque or no Content-Format) bypasses the Block1 reassembly of `block.rs`: each block
 //! goes straight to [`Firmware::block`] and on to the integrator's sink (RFC 7959 2.5: 2.31
 //! Continue with the block echoed, 4.08 for a block that is not the next one or comes from
-//! another peer, the last block's 2.04 only when the image verified).
+//! another peer, the last block's 2.04 only when the image verified). A pull (a Package URI
+//! write, [`Firmware::with_pull`]) is fetched by the driver: [`Engine::firmware_pull`] names
+//! the URI, [`Engine::firmware_pull_block`] takes the bytes through the same path, and
+//! [`Engine::firmware_pull_failed`] ends a fetch that failed.
 
 use super::access::Action;
 use super::{Engine, Millis, Peer, Request};
 use crate::coap::{code, content_format, option, Block, MessageBuilder};
 use crate::dm::{Caller, Object};
 use crate::error::{Error, Result};
-use crate::firmware::{res, Firmware, ID};
+use crate::firmware::{res, Firmware, FotaError, PullFailure, ID};
 use crate::path::Path;
 
 /// State and Update Result, to notice changes.
@@ -36,6 +39,47 @@ impl<'a> Engine<'a> {
     /// [`Engine::value_changed`] afterwards.
     pub fn firmware_mut(&mut self) -> Option<&mut Firmware<'a>> {
         self.firmware.as_deref_mut()
+    }
+
+    /// The Package URI to fetch while a pull is in progress (State Downloading after a
+    /// Package URI write of one of [`Firmware::with_pull`]'s protocols): the driver fetches it
+    /// (CoAP GET with Block2 for `coap://`) and feeds the bytes to
+    /// [`Engine::firmware_pull_block`]. `None` otherwise: no pull, the download ended, or a
+    /// server's push (block 0 of a Package write) replaced it; then the driver stops fetching.
+    pub fn firmware_pull(&self) -> Option<&str> {
+        self.firmware.as_deref().and_then(Firmware::pull_uri)
+    }
+
+    /// Package bytes `data` at offset `offset` of the pull in progress, in order (the block fed
+    /// last may come again and is ignored); `last` ends the package: its length and SHA-256 are
+    /// checked and State becomes Downloaded. Each block restarts the download timeout
+    /// (`FOTA_TIMEOUT_MS`). `Err`: the download ended with that error's Update Result (State
+    /// Idle), or [`FotaError::Unexpected`] (nothing changed) when no pull is in progress or
+    /// `offset` is not the next one. State and Update Result changes are notified.
+    pub fn firmware_pull_block(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        last: bool,
+        now: Millis,
+    ) -> core::result::Result<(), FotaError> {
+        let before = self.fota_snapshot();
+        let r = match self.firmware.as_deref_mut() {
+            Some(f) => f.pull_block(offset, data, last, now),
+            None => Err(FotaError::Unexpected),
+        };
+        self.fota_changed(before, now);
+        r
+    }
+
+    /// The driver could not fetch the Package URI: the pull ends (State Idle) with Update
+    /// Result 4, 7 or 9 as `reason` says. Nothing happens when no pull is in progress.
+    pub fn firmware_pull_failed(&mut self, reason: PullFailure, now: Millis) {
+        let before = self.fota_snapshot();
+        if let Some(f) = self.firmware.as_deref_mut() {
+            f.pull_failed(reason);
+        }
+        self.fota_changed(before, now);
     }
 
     pub(crate) fn firmware_object(&self) -> Option<&dyn Object> {
@@ -100,7 +144,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Schedules notifications of State and Update Result when they changed since `before`.
+    /// Also starts the timeout of a pull the request began.
     pub(crate) fn fota_changed(&mut self, before: Snapshot, now: Millis) {
+        if let Some(f) = self.firmware.as_deref_mut() {
+            f.arm(now);
+        }
         let after = self.fota_snapshot();
         if let (Some(b), Some(a)) = (before, after) {
             if a.0 != b.0 {
@@ -112,6 +160,7 @@ impl<'a> Engine<'a> {
             if a.0 != b.0 {
                 self.value_changed(&Path::resource(ID, 0, res::PKG_NAME), now);
                 self.value_changed(&Path::resource(ID, 0, res::PKG_VERSION), now);
+                self.value_changed(&Path::resource(ID, 0, res::PACKAGE_URI), now);
             }
         }
     }

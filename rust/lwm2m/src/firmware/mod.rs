@@ -1,5 +1,5 @@
 //! Firmware Update, object 5 (LwM2M 1.1 core, appendix E.6), single instance 0, push delivery
-//! (feature `fota`).
+//! and, where the driver can fetch, pull delivery (feature `fota`).
 //!
 //! The integrator owns a [`Firmware`] over its storage (a [`FirmwareSink`]) and hands it to the
 //! engine with [`crate::engine::Engine::set_firmware`]. A server writes the package to /5/0/0
@@ -9,31 +9,47 @@
 //! and Version; only the image reaches the sink, and its length and digest are checked on the
 //! last block.
 //!
+//! Pull is the driver's to offer ([`Firmware::with_pull`] names the protocols it fetches with:
+//! resource 8 lists them, resource 9 says 2, push and pull). A Package URI (/5/0/1, at most
+//! `FOTA_URI_LEN` bytes, build knob `LWM2M_FOTA_URI_LEN`; longer is 4.13) starts the download;
+//! the engine cannot reach an arbitrary URI, so the driver fetches it
+//! ([`crate::engine::Engine::firmware_pull`]) and feeds the bytes, the same package as a push
+//! carries, to [`crate::engine::Engine::firmware_pull_block`], which runs them through the same
+//! manifest, digest and sink path as a push block; a fetch that fails ends with
+//! [`crate::engine::Engine::firmware_pull_failed`]. Without [`Firmware::with_pull`] the object
+//! is push-only (resource 9 says 1, resource 8 is absent) and a Package URI gets Update Result 9.
+//!
 //! State (res 3) and Update Result (res 5) follow the spec's state diagram:
 //!
 //! | from        | event                                   | to          | Update Result |
 //! |-------------|-----------------------------------------|-------------|---------------|
 //! | Idle        | first block of a Package write          | Downloading | 0             |
+//! | Idle        | Package URI of a pull protocol          | Downloading | 0             |
 //! | Downloading | last block, length and digest verified  | Downloaded  | 0             |
 //! | Downloading | image longer than the sink's capacity   | Idle        | 2             |
 //! | Downloading | no block for `FOTA_TIMEOUT_MS`          | Idle        | 4             |
+//! | Downloading | pull: the driver's fetch got no answer  | Idle        | 4             |
+//! | Downloading | pull: the fetch was refused (e.g. 4.04) | Idle        | 7             |
 //! | Downloading | digest or length mismatch, truncated    | Idle        | 5             |
 //! | Downloading | not a package (magic, version, strings) | Idle        | 6             |
 //! | Downloading | the sink failed to store                | Idle        | 8             |
-//! | Downloading | block 0 again                           | Downloading | 0 (restart)   |
+//! | Downloading | block 0 again (also during a pull)      | Downloading | 0 (restart)   |
 //! | any but Updating | empty Package or Package URI write | Idle        | 0             |
-//! | Idle        | non-empty Package URI write (no pull)   | Idle        | 9             |
+//! | Idle        | Package URI that is not a URI           | Idle        | 7             |
+//! | Idle        | Package URI of another scheme, or no pull | Idle      | 9             |
 //! | Downloaded  | Execute Update                          | Updating    | unchanged     |
 //! | Updating    | the update succeeded                    | Idle        | 1             |
 //! | Updating    | the update failed                       | Downloaded  | 8             |
 //!
 //! Illegal requests change nothing: Update outside Downloaded is 4.05, a non-empty Package in
 //! Downloaded or Updating is 4.05 (reset it with an empty write first), any write in Updating
-//! is 4.05, a block from another peer or not the next one is 4.08.
+//! is 4.05, a block from another peer or not the next one is 4.08 (so is a Package block other
+//! than block 0 during a pull), a non-empty Package URI outside Idle is 4.05 (a pull never
+//! replaces a download in progress; a push's block 0 replaces a pull, as it replaces a push).
 
 pub mod manifest;
 
-use crate::config::FOTA_TIMEOUT_MS;
+use crate::config::{FOTA_TIMEOUT_MS, FOTA_URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -137,6 +153,29 @@ pub enum UpdateResult {
     UnsupportedProtocol = 9,
 }
 
+/// A package download protocol a driver fetches a Package URI with (resource 8, Firmware Update
+/// Protocol Support, numbered as the spec does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// 0: CoAP (RFC 7252), `coap://`.
+    Coap = 0,
+    /// 1: CoAPS (RFC 7252 over DTLS), `coaps://`.
+    Coaps = 1,
+}
+
+/// How the driver's fetch of a Package URI failed
+/// ([`crate::engine::Engine::firmware_pull_failed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullFailure {
+    /// No answer after the retries, or the transfer broke off (Update Result 4).
+    ConnectionLost,
+    /// The URI names nothing to fetch: the host does not resolve, or the answer is an error
+    /// such as 4.04 (Update Result 7).
+    InvalidUri,
+    /// The driver cannot use the URI's protocol after all (Update Result 9).
+    UnsupportedProtocol,
+}
+
 /// Why the sink refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SinkError {
@@ -199,6 +238,15 @@ pub enum FotaError {
     Timeout,
     /// A Package URI was written: this client takes push only.
     PullUnsupported,
+    /// The Package URI is not a URI (`scheme://host...`).
+    InvalidUri,
+    /// The Package URI's scheme is not one of the driver's pull protocols.
+    UnsupportedProtocol,
+    /// The driver's fetch of the Package URI failed.
+    Pull(PullFailure),
+    /// A pulled block while no pull is in progress, or not at the next offset: refused,
+    /// nothing changed (a driver error, never an Update Result).
+    Unexpected,
 }
 
 impl FotaError {
@@ -213,8 +261,17 @@ impl FotaError {
             FotaError::TooLong | FotaError::Truncated | FotaError::DigestMismatch => {
                 UpdateResult::IntegrityFailure
             }
-            FotaError::Timeout => UpdateResult::ConnectionLost,
-            FotaError::PullUnsupported => UpdateResult::UnsupportedProtocol,
+            FotaError::Timeout
+            | FotaError::Pull(PullFailure::ConnectionLost)
+            | FotaError::Unexpected => UpdateResult::ConnectionLost,
+            FotaError::InvalidUri | FotaError::Pull(PullFailure::InvalidUri) => {
+                UpdateResult::InvalidUri
+            }
+            FotaError::PullUnsupported
+            | FotaError::UnsupportedProtocol
+            | FotaError::Pull(PullFailure::UnsupportedProtocol) => {
+                UpdateResult::UnsupportedProtocol
+            }
         }
     }
 
@@ -243,6 +300,11 @@ struct Transfer {
     deadline: u64,
     /// The sink was begun and neither aborted nor installed.
     begun: bool,
+    /// The driver fetches this download (a pull), no peer writes it.
+    pull: bool,
+    /// `deadline` is set (a pull starts in a Write, which has no time: the engine sets it
+    /// right after the request, [`Firmware::arm`]).
+    armed: bool,
 }
 
 /// Object 5 over the integrator's [`FirmwareSink`].
@@ -254,6 +316,10 @@ pub struct Firmware<'s> {
     header: Parser,
     hash: Sha256,
     error: Option<FotaError>,
+    /// The driver's pull protocols (empty: push only).
+    protocols: &'static [Protocol],
+    /// The Package URI of the pull in progress or done (empty otherwise).
+    uri: heapless::String<FOTA_URI_LEN>,
 }
 
 impl<'s> Firmware<'s> {
@@ -267,7 +333,17 @@ impl<'s> Firmware<'s> {
             header: Parser::default(),
             hash: Sha256::new(),
             error: None,
+            protocols: &[],
+            uri: heapless::String::new(),
         }
+    }
+
+    /// Offers pull delivery with `protocols`, those the driver fetches a Package URI with
+    /// (resource 8; resource 9 becomes 2, push and pull). A Package URI of another scheme gets
+    /// Update Result 9.
+    pub fn with_pull(mut self, protocols: &'static [Protocol]) -> Self {
+        self.protocols = protocols;
+        self
     }
 
     /// Sets the Update Result at start-up (e.g. 1 after booting into a new image).
@@ -304,20 +380,66 @@ impl<'s> Firmware<'s> {
         }
     }
 
-    /// The driver handle of the peer writing a package, while a download is in progress.
+    /// The driver handle of the peer writing a package, while a push is in progress.
     pub(crate) fn writer(&self) -> Option<u32> {
-        (self.state == State::Downloading).then_some(self.transfer.endpoint)
+        (self.state == State::Downloading && !self.transfer.pull).then_some(self.transfer.endpoint)
     }
 
-    /// When a download in progress is given up.
+    /// The Package URI to fetch while a pull is in progress.
+    pub(crate) fn pull_uri(&self) -> Option<&str> {
+        (self.state == State::Downloading && self.transfer.pull).then_some(self.uri.as_str())
+    }
+
+    /// When a download in progress is given up (0: at once, to set the deadline of a pull).
     pub(crate) fn deadline(&self) -> Option<u64> {
-        (self.state == State::Downloading).then_some(self.transfer.deadline)
+        let t = &self.transfer;
+        (self.state == State::Downloading).then_some(if t.armed { t.deadline } else { 0 })
+    }
+
+    /// Starts the timeout of a pull that a Write just began.
+    pub(crate) fn arm(&mut self, now: u64) {
+        if self.state == State::Downloading && !self.transfer.armed {
+            self.transfer.armed = true;
+            self.transfer.deadline = now.saturating_add(FOTA_TIMEOUT_MS as u64);
+        }
     }
 
     /// Gives up a download whose deadline passed (Update Result 4).
     pub(crate) fn tick(&mut self, now: u64) {
+        if !self.transfer.armed {
+            return self.arm(now);
+        }
         if self.deadline().is_some_and(|d| now >= d) {
             self.fail(FotaError::Timeout);
+        }
+    }
+
+    /// The package bytes `data` at offset `offset` of the pull in progress; `last` ends it.
+    pub(crate) fn pull_block(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        last: bool,
+        now: u64,
+    ) -> core::result::Result<(), FotaError> {
+        if self.pull_uri().is_none() {
+            return Err(FotaError::Unexpected);
+        }
+        let t = &self.transfer;
+        if t.pos > 0 && offset == t.last && offset + data.len() == t.pos {
+            // The block fed last, again (the driver retried it): already taken.
+            return Ok(());
+        }
+        if offset != t.pos {
+            return Err(FotaError::Unexpected);
+        }
+        self.accept(offset, data, !last, now).map(|_| ())
+    }
+
+    /// The driver's fetch failed: the pull ends with `reason`'s Update Result.
+    pub(crate) fn pull_failed(&mut self, reason: PullFailure) {
+        if self.pull_uri().is_some() {
+            self.fail(FotaError::Pull(reason));
         }
     }
 
@@ -340,12 +462,28 @@ impl<'s> Firmware<'s> {
         self.result = result;
         self.header = Parser::default();
         self.transfer.written = 0;
+        self.uri.clear();
     }
 
-    fn fail(&mut self, e: FotaError) -> Error {
+    /// Ends the download with `e`'s Update Result.
+    fn fail(&mut self, e: FotaError) -> FotaError {
         self.reset(e.result());
         self.error = Some(e);
-        e.error()
+        e
+    }
+
+    /// A new download (push from peer handle `endpoint`, or a pull), dropping any other.
+    fn start(&mut self, endpoint: u32, pull: bool) {
+        self.reset(UpdateResult::Initial);
+        self.error = None;
+        self.state = State::Downloading;
+        self.hash = Sha256::new();
+        self.transfer = Transfer {
+            endpoint,
+            pull,
+            armed: !pull,
+            ..Transfer::default()
+        };
     }
 
     /// One block of a Package write from peer handle `endpoint`: `data` at package offset
@@ -360,7 +498,7 @@ impl<'s> Firmware<'s> {
         now: u64,
     ) -> Result<bool> {
         let t = &self.transfer;
-        let resumable = matches!(self.state, State::Downloading | State::Downloaded);
+        let resumable = matches!(self.state, State::Downloading | State::Downloaded) && !t.pull;
         if resumable && endpoint == t.endpoint && offset == t.last && offset + data.len() == t.pos {
             // The block accepted last, again (its response was lost): answer it again.
             return Ok(self.state == State::Downloaded);
@@ -372,23 +510,36 @@ impl<'s> Firmware<'s> {
             if !matches!(self.state, State::Idle | State::Downloading) {
                 return Err(Error::MethodNotAllowed);
             }
-            self.reset(UpdateResult::Initial);
-            self.error = None;
-            self.state = State::Downloading;
-            self.hash = Sha256::new();
-            self.transfer = Transfer {
-                endpoint,
-                ..Transfer::default()
-            };
-        } else if self.state != State::Downloading || endpoint != t.endpoint || offset != t.pos {
+            self.start(endpoint, false);
+        } else if self.state != State::Downloading
+            || t.pull
+            || endpoint != t.endpoint
+            || offset != t.pos
+        {
             return Err(Error::RequestEntityIncomplete);
         }
+        self.accept(offset, data, more, now)
+            .map_err(FotaError::error)
+    }
+
+    /// The next bytes of the download in progress, push or pull alike: `data` at package
+    /// offset `offset` through the manifest parser and the digest to the sink, `more` unless it
+    /// is the last (then length and digest are checked: Downloaded). `Ok(true)` when the
+    /// package is complete and verified; on an error the download has ended (Idle).
+    fn accept(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        more: bool,
+        now: u64,
+    ) -> core::result::Result<bool, FotaError> {
         if let Err(e) = self.feed(data) {
             return Err(self.fail(e));
         }
         self.transfer.last = offset;
         self.transfer.pos = offset + data.len();
         self.transfer.deadline = now.saturating_add(FOTA_TIMEOUT_MS as u64);
+        self.transfer.armed = true;
         if more {
             return Ok(false);
         }
@@ -399,6 +550,24 @@ impl<'s> Firmware<'s> {
             }
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// A non-empty Package URI in Idle: a pull when the driver fetches its protocol, else the
+    /// Update Result that says why not (the Write itself succeeds either way).
+    fn pull_start(&mut self, uri: &str) -> Result<()> {
+        let refused = match uri_protocol(uri) {
+            _ if self.protocols.is_empty() => Some(FotaError::PullUnsupported),
+            Ok(p) if self.protocols.contains(&p) => None,
+            Ok(_) => Some(FotaError::UnsupportedProtocol),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            self.fail(e);
+            return Ok(());
+        }
+        self.start(u32::MAX, true);
+        // `check_write` checked the length.
+        crate::objects::set_str(&mut self.uri, uri)
     }
 
     /// Package bytes in order: the header first, then the image to the sink.
@@ -456,6 +625,33 @@ impl<'s> Firmware<'s> {
     }
 }
 
+/// The protocol a Package URI names, or why it is refused: not `scheme://host...`
+/// ([`FotaError::InvalidUri`]) or a scheme other than `coap` / `coaps`
+/// ([`FotaError::UnsupportedProtocol`]).
+fn uri_protocol(uri: &str) -> core::result::Result<Protocol, FotaError> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(FotaError::InvalidUri);
+    };
+    let scheme_ok = scheme
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if !scheme_ok || host.is_empty() || uri.bytes().any(|c| c <= b' ' || c == 0x7f) {
+        return Err(FotaError::InvalidUri);
+    }
+    if scheme.eq_ignore_ascii_case("coap") {
+        Ok(Protocol::Coap)
+    } else if scheme.eq_ignore_ascii_case("coaps") {
+        Ok(Protocol::Coaps)
+    } else {
+        Err(FotaError::UnsupportedProtocol)
+    }
+}
+
 impl Object for Firmware<'_> {
     fn def(&self) -> &'static ObjectDef {
         &DEF
@@ -466,24 +662,37 @@ impl Object for Firmware<'_> {
     }
 
     fn has_resource(&self, inst: u16, res: u16) -> bool {
-        // No pull protocol: res 8 has no instances, so it is left out.
-        inst == 0 && res != res::PROTOCOL_SUPPORT && DEF.resource(res).is_some()
+        // Push only: res 8 would have no instances, so it is left out.
+        let pull = !self.protocols.is_empty();
+        inst == 0 && (pull || res != res::PROTOCOL_SUPPORT) && DEF.resource(res).is_some()
     }
 
-    fn read(&self, inst: u16, res: u16, _ri: Option<u16>) -> Result<Value<'_>> {
+    fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
+        if inst != 0 || res != res::PROTOCOL_SUPPORT {
+            return None;
+        }
+        let next = after.map_or(Some(0), |a| a.checked_add(1))?;
+        (usize::from(next) < self.protocols.len()).then_some(next)
+    }
+
+    fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
         if inst != 0 {
             return Err(Error::NotFound);
         }
         let shown = matches!(self.state, State::Downloaded | State::Updating);
         let m = self.header.manifest().filter(|_| shown);
         Ok(match res {
-            res::PACKAGE_URI => Value::String(""),
+            res::PACKAGE_URI => Value::String(self.uri.as_str()),
             res::STATE => Value::Integer(self.state as i64),
             res::UPDATE_RESULT => Value::Integer(self.result as i64),
             res::PKG_NAME => Value::String(m.map_or("", |m| m.name)),
             res::PKG_VERSION => Value::String(m.map_or("", |m| m.version)),
-            // 1: push only.
-            res::DELIVERY_METHOD => Value::Integer(1),
+            res::PROTOCOL_SUPPORT => {
+                let p = ri.and_then(|i| self.protocols.get(usize::from(i)));
+                Value::Integer(*p.ok_or(Error::NotFound)? as i64)
+            }
+            // 1: push only, 2: both.
+            res::DELIVERY_METHOD => Value::Integer(if self.protocols.is_empty() { 1 } else { 2 }),
             _ => return Err(Error::NotFound),
         })
     }
@@ -501,7 +710,10 @@ impl Object for Firmware<'_> {
         }
         let empty = match (res, value) {
             (res::PACKAGE, Value::Opaque(b)) => b.is_empty(),
-            (res::PACKAGE_URI, Value::String(s)) => s.is_empty(),
+            (res::PACKAGE_URI, Value::String(s)) => {
+                crate::objects::check_len(s.len(), FOTA_URI_LEN)?;
+                s.is_empty()
+            }
             _ => return Err(Error::BadRequest),
         };
         match self.state {
@@ -526,12 +738,8 @@ impl Object for Firmware<'_> {
         match *value {
             Value::Opaque(b) => self.block(u32::MAX, 0, false, b, 0).map(|_| ()),
             Value::String("") => self.empty_write(),
-            _ => {
-                // A Package URI: this client takes push only (res 9 says so).
-                self.reset(UpdateResult::UnsupportedProtocol);
-                self.error = Some(FotaError::PullUnsupported);
-                Ok(())
-            }
+            Value::String(uri) => self.pull_start(uri),
+            _ => Err(Error::BadRequest),
         }
     }
 

@@ -43,6 +43,11 @@ before, else SenML CBOR (1.1) / TLV (1.0), falling back to TLV, SenML JSON (1.1)
                                          wrapped in a manifest (SHA-256, name, version), to
                                          /5/0/0 with Block1 (B bytes, default 512); progress
                                          prints as block1-progress events
+  fota <ep> <file> pull [name=N] [version=V] [host=H:P]   Firmware Update pull: serve the
+                                         package at coap://<H:P, default the address the client
+                                         registered to>/fw/<id> (Block2) and write that URI to
+                                         /5/0/1; the client fetches it (block2-progress events;
+                                         at most 4 packages served, the oldest replaced)
   fota <ep> update                       Execute Update (/5/0/2)
   fota <ep> state                        State, Update Result, PkgName, PkgVersion of /5/0
   relay <host> <path> <requester> <target>   server-centric baseline: observe and forward
@@ -103,6 +108,9 @@ pub enum Command {
     /// `fota <ep> <file> push [name=N] [version=V] [block=B]`: endpoint, file, name, version,
     /// block size.
     FotaPush(String, String, String, String, usize),
+    /// `fota <ep> <file> pull [name=N] [version=V] [host=H:P]`: endpoint, file, name,
+    /// version, the URI's authority if not the server's address.
+    FotaPull(String, String, String, String, Option<String>),
     /// `fota <ep> update`.
     FotaUpdate(String),
     /// `fota <ep> state`.
@@ -299,8 +307,17 @@ fn fota_command(ep: String, args: &[String]) -> Result<Command, String> {
     match args {
         [w] if w == "update" => Ok(Command::FotaUpdate(ep)),
         [w] if w == "state" => Ok(Command::FotaState(ep)),
-        [_, w, ..] if w == "pull" => {
-            Err("fota pull: the client engine takes push only (/5/0/9 is 1)".into())
+        [file, w, opts @ ..] if w == "pull" => {
+            let (mut name, mut version, mut host) = (String::new(), String::new(), None);
+            for o in opts {
+                match o.split_once('=') {
+                    Some(("name", v)) => name = v.into(),
+                    Some(("version", v)) => version = v.into(),
+                    Some(("host", v)) => host = Some(v.into()),
+                    _ => return Err(format!("fota pull: unknown option {o:?}")),
+                }
+            }
+            Ok(Command::FotaPull(ep, file.clone(), name, version, host))
         }
         [file, w, opts @ ..] if w == "push" => {
             let (mut name, mut version) = (String::new(), String::new());
@@ -315,7 +332,9 @@ fn fota_command(ep: String, args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::FotaPush(ep, file.clone(), name, version, block))
         }
-        _ => Err("fota <ep> <file> push [name=N] [version=V] [block=B] | update | state".into()),
+        _ => Err("fota <ep> <file> push [name=N] [version=V] [block=B] | \
+             <file> pull [name=N] [version=V] [host=H:P] | update | state"
+            .into()),
     }
 }
 
@@ -367,6 +386,23 @@ pub fn run_command(h: &ServerHandle, cmd: &Command) -> String {
                     crate::fota::package(&image, name, version)
                         .and_then(|p| h.fota_push(ep, p, *block)),
                 ),
+                Err(e) => json!({ "error": e }),
+            }
+        }
+        Command::FotaPull(ep, file, name, version, host) => {
+            let pulled = std::fs::read(file)
+                .map_err(|e| format!("{file}: {e}"))
+                .and_then(|image| {
+                    crate::fota::package(&image, name, version)
+                        .and_then(|p| h.fota_pull(ep, p, host.as_deref()))
+                        .map_err(|e| e.to_string())
+                });
+            match pulled {
+                Ok((r, uri)) => {
+                    let mut j = r.to_json();
+                    j["uri"] = json!(uri);
+                    j
+                }
                 Err(e) => json!({ "error": e }),
             }
         }
@@ -446,8 +482,18 @@ mod tests {
             parse_command("fota n state"),
             Ok(Command::FotaState("n".into()))
         );
+        assert_eq!(
+            parse_command("fota n fw.bin pull name=a version=2 host=127.0.0.1:9"),
+            Ok(Command::FotaPull(
+                "n".into(),
+                "fw.bin".into(),
+                "a".into(),
+                "2".into(),
+                Some("127.0.0.1:9".into())
+            ))
+        );
         for bad in [
-            "fota n fw.bin pull",
+            "fota n fw.bin pull block=512",
             "fota n fw.bin push size=1",
             "fota n",
             "fota",

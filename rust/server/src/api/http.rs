@@ -21,6 +21,7 @@
 //! | GET | `/api/clients/<ep>/send` | the latest values the client sent (Send, `POST /dp`; [`crate::reporting`]) |
 //! | POST / DELETE | `/api/clients/<ep>/composite/observe[?paths=/3/0/0,/3/0/1][&format=..]` | Observe-Composite / cancel |
 //! | POST | `/api/clients/<ep>/fota[?name=N][&version=V][&block=B]` (body: the raw image) | Firmware Update push: the image in a manifest, written to /5/0/0 with Block1 ([`crate::fota`]) |
+//! | POST | `/api/clients/<ep>/fota?mode=pull[&name=N][&version=V][&host=H:P]` (body: the raw image) | Firmware Update pull: the image in a manifest, served at `coap://<H:P, default the address the client registered to>/fw/<id>` (GET with Block2), that URI written to /5/0/1; the answer has the Write's response and `"uri"` |
 //! | POST | `/api/clients/<ep>/fota/update` | Execute Update (/5/0/2) |
 //! | GET | `/api/clients/<ep>/fota` | State, Update Result, PkgName, PkgVersion |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
@@ -287,6 +288,22 @@ fn client_route(
                 |r| r.to_json(),
             )
         })),
+        ("POST", "fota") if head.is_empty() && req.q("mode") == Some("pull") => {
+            let (name, version) = (req.q("name").unwrap_or(""), req.q("version").unwrap_or(""));
+            let pulled = crate::fota::package(&req.body, name, version)
+                .and_then(|p| h.fota_pull(ep, p, req.q("host")));
+            match pulled {
+                Ok((r, uri)) => {
+                    let (status, mut j) = op_result(Ok(r));
+                    j["uri"] = json!(uri);
+                    (status, j)
+                }
+                Err(e) => op_result(Err(e)),
+            }
+        }
+        ("POST", "fota") if head.is_empty() && req.q("mode").is_some_and(|m| m != "push") => {
+            return Err("mode: push or pull".into());
+        }
         ("POST", "fota") if head.is_empty() => {
             let block = match req.q("block") {
                 Some(b) => b.parse().map_err(|_| format!("block={b}"))?,

@@ -22,6 +22,7 @@ fn req(c: u8, path: &[&str], query: &[&str], payload: &[u8]) -> IncomingRequest 
         content_format: (!payload.is_empty()).then_some(cf::LINK_FORMAT),
         payload: payload.to_vec(),
         security: PeerSecurity::NoSec,
+        block2: None,
     }
 }
 

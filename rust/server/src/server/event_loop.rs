@@ -329,6 +329,13 @@ impl EventLoop {
                 Dispatched::Reply(reply)
             }
             Some("dp") => Dispatched::Reply(self.shared.on_send(req)),
+            Some("fw") => {
+                let (reply, event) = lock(&self.shared.packages).serve(req);
+                if let Some(ev) = event {
+                    self.shared.emit(ev);
+                }
+                Dispatched::Reply(reply)
+            }
             Some("bs") if req.path.len() == 1 => {
                 if req.code != code::POST {
                     return Dispatched::Reply(Reply::code(code::METHOD_NOT_ALLOWED));

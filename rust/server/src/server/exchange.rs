@@ -84,6 +84,9 @@ pub(super) fn known_option(n: u16) -> bool {
             | option::URI_QUERY
             | option::CONTENT_FORMAT
             | option::ACCEPT
+            // Served block-wise under `/fw` (firmware pull); elsewhere every answer fits
+            // one block, which RFC 7959 2.4 allows.
+            | option::BLOCK2
     )
 }
 

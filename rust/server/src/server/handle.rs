@@ -126,6 +126,11 @@ impl ServerHandle {
         lock(&self.inner.shared.registry).list()
     }
 
+    /// The packages served for pulls ([`crate::fota`]).
+    pub(crate) fn packages(&self) -> MutexGuard<'_, crate::fota::PackageStore> {
+        lock(&self.inner.shared.packages)
+    }
+
     /// The registration of one endpoint.
     pub fn client(&self, endpoint: &str) -> Option<Registration> {
         lock(&self.inner.shared.registry).get(endpoint).cloned()

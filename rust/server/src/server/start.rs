@@ -81,6 +81,7 @@ impl Server {
             policy: Mutex::new(config.c2c.policy.clone()),
             c2c: Mutex::new(c2c_state),
             sends: Mutex::new(Default::default()),
+            packages: Mutex::new(Default::default()),
         });
         let (tx, rx) = mpsc::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel();

@@ -103,6 +103,8 @@ pub struct IncomingRequest {
     pub payload: Vec<u8>,
     /// How the request was authenticated.
     pub security: PeerSecurity,
+    /// Block2 option (RFC 7959), if given and well-formed.
+    pub block2: Option<Block>,
 }
 
 impl IncomingRequest {
@@ -125,6 +127,7 @@ impl IncomingRequest {
             content_format,
             payload: m.payload.to_vec(),
             security: PeerSecurity::NoSec,
+            block2: m.option(option::BLOCK2).and_then(Block::decode),
         })
     }
 }
@@ -142,6 +145,10 @@ pub struct Reply {
     pub payload: Vec<u8>,
     /// Max-Age (s), e.g. when to retry after a 5.03 (RFC 7252 5.9.3.4); `None`: no option.
     pub max_age: Option<u32>,
+    /// Block2 option of a block-wise response (RFC 7959).
+    pub block2: Option<Block>,
+    /// Size2 option: the whole representation's size in bytes (RFC 7959 4).
+    pub size2: Option<u32>,
 }
 
 impl Reply {
@@ -165,6 +172,12 @@ impl Reply {
         }
         if let Some(age) = self.max_age {
             opts.push((option::MAX_AGE, uint_bytes(age)));
+        }
+        if let Some(b) = self.block2 {
+            opts.push((option::BLOCK2, uint_bytes(b.to_uint())));
+        }
+        if let Some(s) = self.size2 {
+            opts.push((option::SIZE2, uint_bytes(s)));
         }
         build(mtype, self.code, mid, token, &opts, &self.payload)
     }
