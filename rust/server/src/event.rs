@@ -236,6 +236,9 @@ pub enum Event {
         package: u32,
         /// Who fetched the block.
         peer: SocketAddr,
+        /// How the request for the block was protected ([`crate::transport::PeerSecurity::label`]:
+        /// `nosec`, `dtls:<identity>`, `oscore:<kid>`).
+        security: String,
         /// Bytes up to the end of the block.
         sent: usize,
         /// Package bytes in all.
@@ -370,12 +373,14 @@ impl Event {
             Event::Block2Progress {
                 package,
                 peer,
+                security,
                 sent,
                 total,
                 ..
             } => {
                 j["package"] = json!(package);
                 j["peer"] = json!(peer.to_string());
+                j["security"] = json!(security);
                 j["sent"] = json!(sent);
                 j["total"] = json!(total);
             }

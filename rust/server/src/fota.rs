@@ -9,8 +9,8 @@
 //! Pull ([`ServerHandle::fota_pull`]): the same package is served on the server's own CoAP
 //! endpoint at `/fw/<id>` (GET with Block2, RFC 7959: any block size the client asks for, 2.05
 //! with Block2 and, on block 0, Size2; 4.04 for an unknown ID, 4.05 for another method, 4.02
-//! for a block past the end) and its URI, `coap://<the address the client registered to>/fw/<id>`,
-//! is written to /5/0/1; the client fetches it and a [`crate::Event::Block2Progress`] reports
+//! for a block past the end) and its URI, `coap://<the address the client registered to>/fw/<id>`
+//! (`coaps://` and the DTLS listener for a client registered over DTLS), is written to /5/0/1; the client fetches it and a [`crate::Event::Block2Progress`] reports
 //! each tenth fetched. At most [`MAX_SERVED_PACKAGES`] packages are served at once; a further
 //! one replaces the oldest (whose URI then answers 4.04). A package is served to any peer that
 //! asks (the firmware image is not a secret; its integrity is the manifest's SHA-256).
@@ -31,6 +31,7 @@ use crate::event::Event;
 use crate::server::ServerHandle;
 use crate::shared::{CallKind, Caller};
 use crate::transport::msg::{IncomingRequest, OutRequest, Reply};
+use crate::transport::PeerSecurity;
 
 /// Packages served for pulls at once (`/fw/<id>`); a further one replaces the oldest.
 pub const MAX_SERVED_PACKAGES: usize = 4;
@@ -126,6 +127,7 @@ impl PackageStore {
                 endpoint: s.endpoint.clone(),
                 package: s.id,
                 peer: req.peer,
+                security: req.security.label(),
                 sent: end,
                 total: len,
             }
@@ -209,9 +211,9 @@ impl ServerHandle {
     }
 
     /// Serves `package` (see [`package`]) at `/fw/<id>` and writes its URI to /5/0/1 of
-    /// `endpoint`: `coap://<authority>/fw/<id>`, the authority being `host` (`host:port`, for a
-    /// client that reaches the server through a proxy or NAT) or else the address the client
-    /// registered to. Returns the client's response to the Write and the URI; the client then
+    /// `endpoint`: `coap://<authority>/fw/<id>` (`coaps://` for a client registered over
+    /// DTLS), the authority being `host` (`host:port`, for a client that reaches the server
+    /// through a proxy or NAT) or else the address the client registered to. Returns the client's response to the Write and the URI; the client then
     /// fetches the package (progress as [`Event::Block2Progress`], the outcome in
     /// [`ServerHandle::fota_status`]).
     pub fn fota_pull(
@@ -223,11 +225,19 @@ impl ServerHandle {
         let reg = self
             .client(endpoint)
             .ok_or_else(|| ServerError::UnknownEndpoint(endpoint.into()))?;
+        // A client registered over DTLS fetches over DTLS too (the same PSK session), one
+        // registered in clear or over OSCORE from the plain endpoint (OSCORE protects the GETs
+        // there as it protects the registration).
+        let dtls = matches!(reg.security, PeerSecurity::Dtls { .. });
+        let scheme = if dtls { "coaps" } else { "coap" };
         let authority = match host {
             Some(h) if !h.is_empty() && !h.contains(['/', '?', '#', ' ']) => h.to_owned(),
             Some(h) => return Err(ServerError::InvalidArgument(format!("host {h:?}"))),
             None => {
-                let ours = self.coap_addr();
+                let ours = match self.coaps_addr() {
+                    Some(a) if dtls => a,
+                    _ => self.coap_addr(),
+                };
                 let ip = match ours.ip() {
                     ip if ip.is_unspecified() => local_ip_toward(reg.addr).unwrap_or(ip),
                     ip => ip,
@@ -236,7 +246,7 @@ impl ServerHandle {
             }
         };
         let id = self.packages().add(endpoint, package);
-        let uri = format!("coap://{authority}/fw/{id}");
+        let uri = format!("{scheme}://{authority}/fw/{id}");
         let path = Path::resource(ID, 0, res::PACKAGE_URI);
         let rec = OwnedRecord {
             path,

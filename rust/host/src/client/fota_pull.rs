@@ -9,8 +9,14 @@
 //! it with 7 (4.xx, e.g. 4.04 for an unknown package) or 4 (any other). The block size is
 //! [`PullOptions::block_size`]; a server that answers with smaller blocks is followed.
 //!
-//! `coap://` only: the host has no DTLS client toward arbitrary URIs, so object 5 lists CoAP
-//! alone ([`PULL_PROTOCOLS`]) and the engine answers a `coaps://` URI with Update Result 9.
+//! Security of the fetch: the GETs go out as any datagram to that address does, so a Package
+//! URI on one of the client's LwM2M servers (the server serves `/fw/<id>` itself) is fetched
+//! over that server account's channel: its DTLS session, or its OSCORE context (Security
+//! res 17) when the account uses OSCORE. A `coaps://` URI is fetched only from the address of
+//! a server account in PSK mode, with that account's credentials (never in clear, and no
+//! account's key is offered to another host); any other `coaps://` URI ends the pull with
+//! Update Result 9 (the host has no credentials for it). A `coap://` URI elsewhere is fetched
+//! in clear; the package's integrity is its manifest's SHA-256 either way.
 //! A further `impl` block of [`HostClient`].
 
 use std::net::SocketAddr;
@@ -19,6 +25,7 @@ use std::time::Instant;
 use lwm2m::coap::{code, option, Block, Message, MessageBuilder, MessageType};
 use lwm2m::engine::Destination;
 use lwm2m::firmware::{Protocol, PullFailure};
+use lwm2m::objects::security::mode;
 use lwm2m_endpoint::msg::code_string;
 
 use super::driver::{HostClient, BUF_LEN};
@@ -26,10 +33,10 @@ use super::event::Event;
 use crate::clock::Clock;
 use crate::message::Sent;
 use crate::transport::Transport;
-use crate::uri::{ResourceUri, Scheme};
+use crate::uri::{ResourceUri, Scheme, ServerUri};
 
 /// The protocols the host fetches a Package URI with (resource 8 of object 5).
-pub const PULL_PROTOCOLS: &[Protocol] = &[Protocol::Coap];
+pub const PULL_PROTOCOLS: &[Protocol] = &[Protocol::Coap, Protocol::Coaps];
 /// Block2 size of a pull unless configured (`--fota-block`).
 pub const DEFAULT_PULL_BLOCK: usize = 512;
 /// Times one block is asked again after the message layer gave up on it, unless configured
@@ -111,14 +118,15 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
             Ok(r) => r,
             Err(e) => return self.pull_refused(&uri, PullFailure::InvalidUri, e.to_string()),
         };
-        if r.server.scheme != Scheme::Coap {
-            let why = "coaps:// is not fetched (no DTLS client toward arbitrary URIs)".into();
-            return self.pull_refused(&uri, PullFailure::UnsupportedProtocol, why);
-        }
         let Some(to) = self.c2c_addr(&r.server.to_string()) else {
             let why = format!("cannot resolve {}", r.server.host);
             return self.pull_refused(&uri, PullFailure::InvalidUri, why);
         };
+        if r.server.scheme == Scheme::Coaps {
+            if let Err(why) = self.pull_dtls(to) {
+                return self.pull_refused(&uri, PullFailure::UnsupportedProtocol, why);
+            }
+        }
         self.pull = Some(Pull {
             uri,
             to,
@@ -134,6 +142,25 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
             started: Instant::now(),
         });
         self.pull_send();
+    }
+
+    /// Makes the DTLS session of the PSK server account at `to` the channel of a `coaps://`
+    /// pull (the transport then sends every datagram to `to` over it).
+    fn pull_dtls(&mut self, to: SocketAddr) -> Result<(), String> {
+        let accounts: Vec<(u16, String)> = (self.engine.security().instances.iter())
+            .filter(|s| !s.bootstrap && s.mode == mode::PSK)
+            .map(|s| (s.ssid, s.uri.as_str().to_owned()))
+            .collect();
+        for (ssid, uri) in accounts {
+            let coaps = ServerUri::parse(&uri).is_ok_and(|u| u.scheme == Scheme::Coaps);
+            if coaps && self.resolve_uri(&uri).is_ok_and(|a| a.contains(&to)) {
+                // Registers `to` as a DTLS peer with the account's PSK.
+                return self.resolve_dest(Destination::Server(ssid)).map(drop);
+            }
+        }
+        Err(format!(
+            "coaps:// is fetched only from a server account in PSK mode; none is at {to}"
+        ))
     }
 
     /// Asks for the block at the pull's offset (a new token each time).

@@ -45,8 +45,9 @@ before, else SenML CBOR (1.1) / TLV (1.0), falling back to TLV, SenML JSON (1.1)
                                          prints as block1-progress events
   fota <ep> <file> pull [name=N] [version=V] [host=H:P]   Firmware Update pull: serve the
                                          package at coap://<H:P, default the address the client
-                                         registered to>/fw/<id> (Block2) and write that URI to
-                                         /5/0/1; the client fetches it (block2-progress events;
+                                         registered to>/fw/<id> (coaps:// for a client on DTLS;
+                                         Block2) and write that URI to /5/0/1; the client
+                                         fetches it (block2-progress events;
                                          at most 4 packages served, the oldest replaced)
   fota <ep> update                       Execute Update (/5/0/2)
   fota <ep> state                        State, Update Result, PkgName, PkgVersion of /5/0

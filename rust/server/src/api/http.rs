@@ -21,7 +21,7 @@
 //! | GET | `/api/clients/<ep>/send` | the latest values the client sent (Send, `POST /dp`; [`crate::reporting`]) |
 //! | POST / DELETE | `/api/clients/<ep>/composite/observe[?paths=/3/0/0,/3/0/1][&format=..]` | Observe-Composite / cancel |
 //! | POST | `/api/clients/<ep>/fota[?name=N][&version=V][&block=B]` (body: the raw image) | Firmware Update push: the image in a manifest, written to /5/0/0 with Block1 ([`crate::fota`]) |
-//! | POST | `/api/clients/<ep>/fota?mode=pull[&name=N][&version=V][&host=H:P]` (body: the raw image) | Firmware Update pull: the image in a manifest, served at `coap://<H:P, default the address the client registered to>/fw/<id>` (GET with Block2), that URI written to /5/0/1; the answer has the Write's response and `"uri"` |
+//! | POST | `/api/clients/<ep>/fota?mode=pull[&name=N][&version=V][&host=H:P]` (body: the raw image) | Firmware Update pull: the image in a manifest, served at `coap://<H:P, default the address the client registered to>/fw/<id>` (`coaps://` for a client registered over DTLS; GET with Block2), that URI written to /5/0/1; the answer has the Write's response and `"uri"` |
 //! | POST | `/api/clients/<ep>/fota/update` | Execute Update (/5/0/2) |
 //! | GET | `/api/clients/<ep>/fota` | State, Update Result, PkgName, PkgVersion |
 //! | GET | `/api/events[?endpoint=<ep>]` | event stream, newline-delimited JSON, chunked |
