@@ -149,7 +149,7 @@ finish() {
     if [ -n "${HUB_GROUP:-}" ]; then
         kill -TERM -- "-$HUB_GROUP" 2>/dev/null
         sleep 0.5
-        echo "---- radio medium: $(grep -E "^zep_hub: .*frames=" "$WORK/hub.log" | tail -1)"
+        echo "---- radio medium: $(grep -E "^zep_hub: frames=" "$WORK/hub.log" | tail -1)"
     fi
     [ -f "$WORK/pings.txt" ] && sed 's/^/---- /' "$WORK/pings.txt"
     [ -f "$WORK/flows.txt" ] && sed 's/^/---- /' "$WORK/flows.txt"
@@ -166,6 +166,21 @@ wait_for() { # pattern file seconds
         sleep 0.2
     done
     return 1
+}
+
+hub_snapshot() { # prints the medium's counters now (zep_hub.py on SIGUSR1), empty if none came
+    local before i
+    before=$(grep -c '^zep_hub: snapshot ' "$WORK/hub.log")
+    kill -USR1 -- "-$HUB_GROUP" 2>/dev/null || return 0
+    for i in $(seq 25); do
+        [ "$(grep -c '^zep_hub: snapshot ' "$WORK/hub.log")" -gt "$before" ] && break
+        sleep 0.2
+    done
+    grep '^zep_hub: snapshot ' "$WORK/hub.log" | sed -n "$((before + 1))p"
+}
+
+counter() { # name line: the value of name=N in a counters line
+    grep -o "\b$1=[0-9]*" <<<"$2" | cut -d= -f2
 }
 
 wait_fn() { # function seconds: until the function succeeds
@@ -451,14 +466,22 @@ done
 
 # Firmware Update push over the radio (LWM2M_FOTA=file): 100 KB to node a in 256-byte Block1
 # blocks, one in flight, each a CON fragmented by 6LoWPAN, through the border router. The time
-# is printed (a figure, not a check).
+# and what the radio carried meanwhile (frames and PSDU bytes from the medium's counters, both
+# directions, link-layer retransmissions included, other traffic of the nodes in that time too)
+# are printed (figures, not checks).
 if [ "${C2C_FOTA:-1}" != 0 ]; then
     head -c 102400 /dev/urandom >"$WORK/fw.bin"
+    s0=$(hub_snapshot)
     t0=$(date +%s.%N)
     in_ns curl -s -m 900 -X POST --data-binary @"$WORK/fw.bin" \
         "http://127.0.0.1:$HTTP_PORT/api/clients/$EP_A/fota?block=256" >"$WORK/fota-a.json"
     t1=$(date +%s.%N)
-    echo "FOTA push of 100 KB over the radio: $(cat "$WORK/fota-a.json"), $(python3 -c "print(round($t1 - $t0, 1))") s, $(grep -c 'path=/5/0/0 code=2.31' "$WORK/a.log") blocks answered 2.31"
+    s1=$(hub_snapshot)
+    air="radio counters unavailable"
+    if [ -n "$s0" ] && [ -n "$s1" ]; then
+        air="$(( $(counter frames "$s1") - $(counter frames "$s0") )) frames, $(( $(counter psdu_bytes "$s1") - $(counter psdu_bytes "$s0") )) PSDU bytes on the radio"
+    fi
+    echo "FOTA push of 100 KB over the radio: $(cat "$WORK/fota-a.json"), $(python3 -c "print(round($t1 - $t0, 1))") s, $(grep -c 'path=/5/0/0 code=2.31' "$WORK/a.log") blocks answered 2.31, $air"
     check "FOTA push of 100 KB to node a over the radio answered 2.04" \
         grep -q '"code":"2.04"' "$WORK/fota-a.json"
     check "node a stored the image byte for byte" cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"

@@ -530,6 +530,23 @@ def test_hub_counters_at_sigterm_also_in_log(hub_factory, tmp_path):
     assert re.search(r"^zep_hub: frames=1 delivered=1 .* nodes=2 ", text, re.M)
 
 
+def test_hub_snapshot_on_sigusr1_counts_psdu_bytes(hub_factory):
+    hub, (a, b) = hub_factory("--seed", "3", nodes=(EUI_A, EUI_B))
+    first = frame(1, EUI_A, zm.BROADCAST_SHORT, ar=False)
+    a.send(zep(first))
+    assert b.recv() == first
+    hub.proc.send_signal(signal.SIGUSR1)
+    line = hub.wait_line(r"^zep_hub: snapshot frames=")
+    snap = {k: int(v) for k, v in (w.split("=") for w in line.split()[2:])}
+    assert (snap["frames"], snap["psdu_bytes"]) == (1, len(first))
+    second = frame(2, EUI_A, zm.BROADCAST_SHORT, ar=False, payload=b"q" * 40)
+    a.send(zep(second))
+    assert b.recv() == second
+    counters = hub.stop()
+    assert counters["frames"] == 2
+    assert counters["psdu_bytes"] - snap["psdu_bytes"] == len(second)
+
+
 def test_hub_rejects_bad_arguments():
     for args in (["--loss", "2"], ["--chain", "00:01"], ["--chain", "x", "--topology", "y"]):
         res = subprocess.run([sys.executable, os.path.join(HERE, "zep_hub.py"), *args],

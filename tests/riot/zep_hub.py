@@ -10,7 +10,9 @@ Listens on UDP [::1]:<port> (loopback only). socket_zep sends each frame as one 
 32-byte ZEP v2 data header, then the PSDU with its 2-byte FCS (CRC-16/KERMIT). The hub passes
 frames on to the nodes that hear the sender. It is single-threaded and event-driven (select and
 a heap of timed events; the logic is in zep_medium.py): nothing sleeps, so no frame's timing
-holds up another's. Runs until SIGTERM / SIGINT, then prints the counters line.
+holds up another's. Runs until SIGTERM / SIGINT, then prints the counters line; SIGUSR1
+prints it at once with the prefix `zep_hub: snapshot ` (so that a script can count what one
+phase of a run put on the air: the difference of two snapshots).
 
 Why the medium acknowledges. socket_zep has no AUTO_ACK, so RIOT's SubMAC ACKs in software:
 the receiver of a unicast frame with the AR bit sends a 3-byte ACK frame as its own datagram,
@@ -76,7 +78,9 @@ t=<us> at=<us> ...`: t when it happened, at when it was due on the channel, in m
 since the start), and at exit one counters line:
 `zep_hub: frames=N delivered=N acks_generated=N node_acks=N deferred=N redelivered=N lost=N
 unconfirmed=N dropped_no_neighbour=N nodes=N held=N retransmissions=N unknown_dst=N
-busy_dropped=N queue_dropped=N hellos=N invalid=N`.
+busy_dropped=N queue_dropped=N hellos=N invalid=N psdu_bytes=N` (psdu_bytes: the PSDU bytes,
+FCS included, of every data frame the nodes transmitted, retransmissions included; the PHY
+header, the hub's ACKs and its re-deliveries are not counted).
 """
 
 import argparse
@@ -171,13 +175,14 @@ def main(argv=None):
         trace=trace if args.trace else None, t0=clock())
 
     # Signals only set a flag; the wakeup fd ends the select() they interrupt.
-    stop = []
+    stop, snapshot = [], []
     wake_r, wake_w = socket.socketpair()
     wake_r.setblocking(False)
     wake_w.setblocking(False)
     signal.set_wakeup_fd(wake_w.fileno())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.append(True))
+    signal.signal(signal.SIGUSR1, lambda *_: snapshot.append(True))
     # SelectSelector: select() takes microsecond timeouts, epoll and poll round up to 1 ms.
     sel = selectors.SelectSelector()
     sel.register(sock, selectors.EVENT_READ)
@@ -185,6 +190,9 @@ def main(argv=None):
     _less_timer_slack()
     out(f"zep_hub: listening on [::1]:{args.port}")
     while not stop:
+        if snapshot:
+            snapshot.clear()
+            out(medium.summary("zep_hub: snapshot "))
         due = medium.next_time()
         timeout = None if due is None else max(0.0, due - clock())
         for key, _ in sel.select(timeout):

@@ -31,7 +31,7 @@ NTP_EPOCH_OFFSET = 2208988800
 
 COUNTERS = ("frames", "delivered", "acks_generated", "node_acks", "deferred", "redelivered",
             "lost", "unconfirmed", "dropped_no_neighbour", "nodes", "held", "retransmissions",
-            "unknown_dst", "busy_dropped", "queue_dropped", "hellos", "invalid")
+            "unknown_dst", "busy_dropped", "queue_dropped", "hellos", "invalid", "psdu_bytes")
 
 
 def crc16_kermit(data, crc=0):
@@ -298,10 +298,10 @@ class Medium:
                    "at": round(((now if at is None else at) - self.t0) * 1e6), **fields}
             self.trace(rec)
 
-    def summary(self):
+    def summary(self, prefix="zep_hub: "):
         """The counters line."""
         self.counters["nodes"] = len(self.nodes)
-        return "zep_hub: " + " ".join(f"{k}={v}" for k, v in self.counters.items())
+        return prefix + " ".join(f"{k}={v}" for k, v in self.counters.items())
 
     # --- nodes and addresses ------------------------------------------------------------------
 
@@ -382,6 +382,7 @@ class Medium:
 
     def _frame(self, now, node, data, channel, psdu, mac):
         self.counters["frames"] += 1
+        self.counters["psdu_bytes"] += len(psdu)
         if mac is not None and mac.src is not None:
             self._learn(node, mac.src)
         if psdu == node.last_psdu:
