@@ -71,10 +71,11 @@ test-riot:
 ## Write / Create / Delete: see the README), minimal (text, opaque, link formats only),
 ## baseline (all content formats), c2c (hosting side of client-to-client), c2c-auth (both
 ## sides), send (baseline with Send, `POST /dp`), observe-composite, queue-mode (baseline with
-## Queue Mode), fota (baseline with Firmware Update, object 5); then where the bytes go, per
+## Queue Mode), fota (baseline with Firmware Update, object 5, push only), fota-pull (fota with
+## pull: `Firmware::with_pull` and the engine's `firmware_pull*`); then where the bytes go, per
 ## group of symbols (rust/size-probe/breakdown.py; the groups sum to text). SIZE_SAVE=<file>
 ## saves the groups, SIZE_COMPARE=<file> adds the change.
-SIZE_CONFIGS := tiny minimal baseline c2c c2c-auth send observe-composite queue-mode fota
+SIZE_CONFIGS := tiny minimal baseline c2c c2c-auth send observe-composite queue-mode fota fota-pull
 SIZE_FLAGS_tiny := --no-default-features --features tiny
 SIZE_FLAGS_minimal := --no-default-features --features minimal
 SIZE_FLAGS_baseline :=
@@ -84,6 +85,7 @@ SIZE_FLAGS_send := --features send
 SIZE_FLAGS_observe-composite := --features observe-composite
 SIZE_FLAGS_queue-mode := --features queue-mode
 SIZE_FLAGS_fota := --features fota
+SIZE_FLAGS_fota-pull := --features fota-pull
 size_elf = $(PROBE)/target/size-$(1)/$(THUMB)/release/lwm2m-size-probe
 size:
 	@$(foreach c,$(SIZE_CONFIGS),(cd $(PROBE) && $(CARGO) build --release -q $(SIZE_FLAGS_$(c)) --target-dir target/size-$(c)) && \

@@ -30,6 +30,10 @@
 #include <string.h>
 
 #include "lwm2m_c2c.h"
+#if LWM2M_C2C_FOTA_PULL
+#include "net/sock/util.h"
+#include "lwm2m_c2c_internal.h"
+#endif
 
 #if LWM2M_C2C_FOTA_RIOTBOOT
 #include "periph/pm.h"
@@ -211,5 +215,48 @@ int lwm2m_c2c_glue_fw_update(void)
     /* Nothing boots from a file: report the Update as done (Update Result 1). */
     printf("lwm2m: firmware update: %s is the new image\n", CONFIG_LWM2M_FOTA_FILE);
     return 1;
+}
+#endif
+
+#if LWM2M_C2C_FOTA_PULL
+/**
+ * @brief   Block2 size a Firmware Update pull asks for (LWM2M_FOTA_PULL=1): 16 ... 1024, a
+ *          power of two (others are rounded down to one). 256 by default: a 512-byte block
+ *          and its header do not fit gcoap's 512-byte PDU buffer (CONFIG_GCOAP_PDU_BUF_SIZE)
+ */
+#ifndef CONFIG_LWM2M_FOTA_PULL_BLOCK
+#define CONFIG_LWM2M_FOTA_PULL_BLOCK 256
+#endif
+
+/**
+ * @brief   Times a pull asks for the same block again after gcoap gave up on it (its CON
+ *          retransmissions timed out) before it ends with Update Result 4
+ */
+#ifndef CONFIG_LWM2M_FOTA_PULL_RETRIES
+#define CONFIG_LWM2M_FOTA_PULL_RETRIES 4
+#endif
+
+uint16_t lwm2m_c2c_glue_fota_pull_block(void)
+{
+    return CONFIG_LWM2M_FOTA_PULL_BLOCK;
+}
+
+uint8_t lwm2m_c2c_glue_fota_pull_retries(void)
+{
+    return CONFIG_LWM2M_FOTA_PULL_RETRIES;
+}
+
+/* Whether the URIs a and b (not NUL-terminated) name the same address and port (the default
+ * port of their scheme if none): the pull's test for "on this server account". The zone of an
+ * IPv6 address (the interface) is not compared: it is the writer's, not this node's. Host
+ * names do not parse (no DNS here). */
+bool lwm2m_c2c_glue_same_endpoint(const uint8_t *a, size_t a_len, const uint8_t *b,
+                                  size_t b_len)
+{
+    sock_udp_ep_t ea, eb;
+    if (lwm2m_c2c_parse_uri(a, a_len, &ea) < 0 || lwm2m_c2c_parse_uri(b, b_len, &eb) < 0) {
+        return false;
+    }
+    return sock_udp_ep_equal(&ea, &eb);
 }
 #endif

@@ -114,7 +114,7 @@ const KNOBS: &[(&str, usize, &str)] = &[
     (
         "LWM2M_FOTA_URI_LEN",
         128,
-        "Bytes of a Package URI (/5/0/1) a pull takes; a longer one gets 4.13 Request Entity Too Large (feature `fota`).",
+        "Bytes of a Package URI (/5/0/1) a pull takes; a longer one gets 4.13 Request Entity Too Large (feature `fota-pull`).",
     ),
     (
         "LWM2M_DEDUP_RESPONSE_LEN",

@@ -273,6 +273,7 @@ FEATURE_KNOBS = [
     ("LWM2M_SEND", ["LWM2M_SEND=1"]),
     ("LWM2M_QUEUE_MODE", ["LWM2M_QUEUE_MODE=1"]),
     ("LWM2M_FOTA", ["LWM2M_FOTA=riotboot"]),
+    ("LWM2M_FOTA_PULL", ["LWM2M_FOTA=riotboot", "LWM2M_FOTA_PULL=1"]),
 ]
 
 

@@ -33,6 +33,13 @@
 # does not register, and one without storage (bin/native64-oscore-nostore) refuses the
 # account at start (-ENOTSUP).
 #
+# Firmware Update pull case (RIOT_PULL=1, default): apps/lwm2m-client built with LWM2M_FOTA=file
+# LWM2M_FOTA_PULL=1 (bin/native64-pull) fetches a 100 KB package the server serves at /fw/<id>
+# (`POST /api/clients/<ep>/fota?mode=pull`) with GET + Block2 in 256-byte blocks, stores it
+# byte for byte, State Downloaded, Update gives Result 1 (the time and the number of blocks are
+# printed, never asserted); a Package URI of a package the server does not have (/fw/99)
+# ends with Update Result 7.
+#
 # Queue Mode case (RIOT_QUEUE=1, default): apps/lwm2m-client built with LWM2M_QUEUE_MODE=1
 # (awake 3 s, lifetime 20 s; bin/native64-queue) registers with Q, falls asleep, drops a plain
 # request while asleep, answers a Read the server queued for it once its Update wakes it, and
@@ -46,6 +53,7 @@
 #   RIOT_DTLS         0: leave out the DTLS cases (default 1)
 #   RIOT_OSCORE       0: leave out the OSCORE case (default 1)
 #   RIOT_QUEUE        0: leave out the Queue Mode case (default 1)
+#   RIOT_PULL         0: leave out the Firmware Update pull case (default 1)
 #   COAP_CLIENT       libcoap client with DTLS (default coap-client-openssl; the cases that
 #                     need it are skipped with a message when it is missing)
 # Needs root (or CAP_NET_ADMIN) for the namespace and the tap device; skipped otherwise.
@@ -165,6 +173,20 @@ for app in lwm2m-client sensor-c; do
         exit 1
     fi
 done
+
+# Firmware Update pull build (its own BINDIR: another cargo feature set, and the push build
+# above stays as it is).
+if [ "${RIOT_PULL:-1}" != 0 ]; then
+    echo "== build lwm2m-client with LWM2M_FOTA=file LWM2M_FOTA_PULL=1 into bin/native64-pull"
+    if ! CFLAGS="-DCONFIG_LWM2M_FOTA_FILE_MAX=204800" \
+            make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_FOTA=file LWM2M_FOTA_PULL=1 \
+            BINDIR="$ROOT/apps/lwm2m-client/bin/native64-pull" LWM2M_SERVER_URI="$URI" \
+            -j"$(nproc)" >"$WORK/build-pull.log" 2>&1; then
+        tail -30 "$WORK/build-pull.log"
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+fi
 
 # Queue Mode build: awake 3 s after each message, lifetime 20 s (an Update every 10 s).
 QUEUE_EP=riot-queue-1
@@ -467,6 +489,55 @@ check "the stored image is unchanged after the refused push" \
     cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"
 node_summary
 stop_node
+
+if [ "${RIOT_PULL:-1}" != 0 ]; then
+    echo "== lwm2m-client with Firmware Update pull (LWM2M_FOTA=file LWM2M_FOTA_PULL=1)"
+    start_node lwm2m-client native64-pull
+    # The push case's image is still in nvm0/: the pull must write its own.
+    rm -f "$WORK/nvm0/lwm2m-firmware.bin"
+    head -c 102400 /dev/urandom >"$WORK/fw-pull.bin"
+    t0=$(date +%s%N)
+    ip netns exec "$NS" curl -s -m 60 -X POST --data-binary @"$WORK/fw-pull.bin" \
+        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?mode=pull&name=riot-pull&version=3.0" \
+        >"$WORK/fota-pull.json"
+    echo "fota pull: $(cat "$WORK/fota-pull.json")"
+    check "Package URI written (2.04)" grep -q '"code":"2.04"' "$WORK/fota-pull.json"
+    check "node stored the pulled image (EV fota_stored ok=1)" \
+        wait_for "fota_stored ok=1" "$NODE_LOG" 150
+    t1=$(date +%s%N)
+    wait_for "fota_pull_end" "$NODE_LOG" 5
+    grep -o 'fota_pull[a-z_]* .*' "$NODE_LOG"
+    blocks=$(sed -n 's/.*fota_pull_end ok=1 .*blocks=\([0-9]*\).*/\1/p' "$NODE_LOG" | tail -1)
+    echo "fota pull of 100 KB: $(( (t1 - t0) / 1000000 )) ms (from the HTTP request), ${blocks:-?} blocks"
+    check "pulled file equals the served image byte for byte" \
+        cmp "$WORK/fw-pull.bin" "$WORK/nvm0/lwm2m-firmware.bin"
+    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state.json"
+    echo "fota state: $(cat "$WORK/fota-pull-state.json")"
+    check "after the pull: State Downloaded (2) with PkgName riot-pull" \
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['name']) == (2, 'riot-pull') else 1)" \
+        "$WORK/fota-pull-state.json"
+    http_post "/api/clients/$EP/fota/update" >"$WORK/fota-pull-update.json"
+    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state2.json"
+    echo "fota state after update: $(cat "$WORK/fota-pull-state2.json")"
+    check "after Update: State Idle, Update Result 1" \
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 1) else 1)" \
+        "$WORK/fota-pull-state2.json"
+    # A package the server does not serve: the server's URI with another id (4.04 -> 7).
+    uri99=$(python3 -c "import json,re,sys; print(re.sub(r'/fw/[0-9]+$', '/fw/99', json.load(open(sys.argv[1]))['uri']))" \
+        "$WORK/fota-pull.json")
+    ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' -d "\"$uri99\"" \
+        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/5/0/1?format=text" >"$WORK/fota-pull99.json"
+    echo "write /5/0/1 $uri99: $(cat "$WORK/fota-pull99.json")"
+    check "pull of an unknown package ends on the node (EV fota_pull_end ok=0 why=client_error)" \
+        wait_for "fota_pull_end ok=0 why=client_error" "$NODE_LOG" 30
+    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state3.json"
+    echo "fota state: $(cat "$WORK/fota-pull-state3.json")"
+    check "pull of an unknown package: State Idle, Update Result 7" \
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 7) else 1)" \
+        "$WORK/fota-pull-state3.json"
+    node_summary
+    stop_node
+fi
 
 echo "== sensor-c (IPSO 3303 defined in C, periodic ztimer)"
 start_node sensor-c

@@ -721,6 +721,25 @@ extern int lwm2m_c2c_glue_fw_update(void);
 extern const char *lwm2m_c2c_glue_fw_running(void);
 
 /**
+ * `CONFIG_LWM2M_FOTA_PULL_BLOCK` (C glue, lwm2m_c2c_fota.c).
+ */
+extern uint16_t lwm2m_c2c_glue_fota_pull_block(void);
+
+/**
+ * `CONFIG_LWM2M_FOTA_PULL_RETRIES` (C glue, lwm2m_c2c_fota.c).
+ */
+extern uint8_t lwm2m_c2c_glue_fota_pull_retries(void);
+
+/**
+ * Whether URIs `a` and `b` (not NUL-terminated) name the same IP address and port (C glue,
+ * lwm2m_c2c_fota.c; false when either does not parse).
+ */
+extern bool lwm2m_c2c_glue_same_endpoint(const uint8_t *a,
+                                         size_t a_len,
+                                         const uint8_t *b,
+                                         size_t b_len);
+
+/**
  * Puts the first network interface to sleep (`on` false) or wakes it; returns
  * `netif_set_opt`'s result (negative: the interface has no such state).
  */

@@ -3,7 +3,7 @@
 //! hook on Update; a corrupted package ends with Update Result 5 and no image. Pull: the
 //! server serves the package at `/fw/<id>` and writes that URI to /5/0/1, the client fetches
 //! it with Block2 into `--fota-dir` (a 300 KB image, byte for byte); an unknown package ends
-//! with Update Result 7, a corrupted one with 5, a `coaps://` URI without a PSK account with 9. Loopback only, every
+//! with Update Result 7, a corrupted one with 5, a `coaps://` URI without a PSK account with 7. Loopback only, every
 //! wait bounded. Prints the transfer time and bytes on the wire of a 100 KB push and of the
 //! 300 KB pull (figures, not assertions).
 
@@ -231,7 +231,7 @@ fn write_uri(server: &ServerHandle, ep: &str, uri: &str) -> u8 {
 }
 
 #[test]
-fn pull_unknown_is_7_corrupted_is_5_coaps_is_9() {
+fn pull_unknown_is_7_corrupted_is_5_coaps_without_psk_is_7() {
     let dir = temp_dir("pull-bad");
     let (server, _events, c, client_events) = start_pull("it-pull-bad", &dir);
     // A package the server does not serve: 4.04, Update Result 7.
@@ -252,11 +252,11 @@ fn pull_unknown_is_7_corrupted_is_5_coaps_is_9() {
     assert!(st["state"] == 0 && st["result"] == 5, "{st}");
     assert!(!dir.join("firmware.bin").exists() && !dir.join("firmware.part").exists());
     // coaps:// from an address without a PSK server account (this client has none): Update
-    // Result 9 at once (tests/fota_secure.rs fetches coaps:// over the account's session).
+    // Result 7 at once (tests/fota_secure.rs fetches coaps:// over the account's session).
     let uri = format!("coaps://{}/fw/1", server.coap_addr());
     assert_eq!(write_uri(&server, "it-pull-bad", &uri), code::CHANGED);
     let st = server.fota_status("it-pull-bad").unwrap();
-    assert!(st["state"] == 0 && st["result"] == 9, "{st}");
+    assert!(st["state"] == 0 && st["result"] == 7, "{st}");
     c.stop();
     server.shutdown();
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,7 +3,7 @@
 //! (the server sees each block request as `dtls:<identity>`); a client registered over OSCORE
 //! fetches a `coap://` URI on the same server with every GET OSCORE-protected (`oscore:<kid>`);
 //! both images are stored byte for byte. A `coaps://` URI on an address where the client has no
-//! PSK account ends at once with Update Result 9 and nothing is sent in clear to it. Every wait
+//! PSK account ends at once with Update Result 7 (Invalid URI) and nothing is sent in clear to it. Every wait
 //! bounded.
 
 use std::path::PathBuf;
@@ -119,7 +119,7 @@ fn pull_over_dtls_session() {
     let labels = pull_and_check(&server, &events, "fw-dtls", &dir, &cev, "coaps");
     assert_eq!(labels.len(), 10, "one progress event per tenth: {labels:?}");
     assert!(labels.iter().all(|l| l == "dtls:fw-id"), "{labels:?}");
-    // A coaps:// URI where the client has no PSK account (the plain endpoint): Result 9 at
+    // A coaps:// URI where the client has no PSK account (the plain endpoint): Result 7 at
     // once, without a datagram to it.
     let path = LwPath::resource(5, 0, 1);
     let bad = format!("coaps://{}/fw/1", server.coap_addr());
@@ -143,7 +143,7 @@ fn pull_over_dtls_session() {
     assert!(why.contains("PSK"), "{why}");
     assert_eq!(blocks, 0);
     let st = server.fota_status("fw-dtls").unwrap();
-    assert!(st["state"] == 0 && st["result"] == 9, "{st}");
+    assert!(st["state"] == 0 && st["result"] == 7, "{st}");
     c.stop();
     server.shutdown();
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,7 +2,8 @@
 //! streamed block by block to the sink (RFC 7959: repeated, missing, restarted blocks, a block
 //! from another peer), the manifest's length and digest checks, and the download timeout; pull
 //! (a Package URI the driver fetches and feeds back): its rows of the table, the same checks,
-//! and a push during a pull and the reverse.
+//! and a push during a pull and the reverse (those with feature `fota-pull`; without it, a
+//! Package URI gets Update Result 9).
 #![cfg(feature = "fota")]
 
 mod common;
@@ -11,9 +12,10 @@ use common::*;
 use lwm2m::coap::{code, content_format as cf, option, Block};
 use lwm2m::engine::{Engine, Identity, Peer};
 use lwm2m::firmware::{
-    manifest, Firmware, FirmwareSink, FotaError, Protocol, PullFailure, SinkError, State,
-    UpdateOutcome, UpdateResult,
+    manifest, Firmware, FirmwareSink, FotaError, SinkError, State, UpdateOutcome, UpdateResult,
 };
+#[cfg(feature = "fota-pull")]
+use lwm2m::firmware::{Protocol, PullFailure};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -90,9 +92,11 @@ fn fota_engine(capacity: usize) -> (Engine<'static>, Rc<RefCell<Log>>) {
     (e, log)
 }
 
+#[cfg(feature = "fota-pull")]
 static PULL: [Protocol; 2] = [Protocol::Coap, Protocol::Coaps];
 
 /// The same with pull over `protocols`.
+#[cfg(feature = "fota-pull")]
 fn pull_engine(protocols: &'static [Protocol]) -> (Engine<'static>, Rc<RefCell<Log>>) {
     let log = Rc::new(RefCell::new(Log::default()));
     let sink: &'static mut Sink = Box::leak(Box::new(Sink(log.clone(), 1 << 20)));
@@ -498,9 +502,11 @@ fn object_5_is_registered_and_can_be_replaced() {
     assert!(e.set_firmware(fw).is_ok(), "replacing object 5 is allowed");
 }
 
+#[cfg(feature = "fota-pull")]
 const URI: &str = "coap://127.0.0.1:5683/fw/1";
 
 /// Feeds `pkg` as pulled blocks of `size` bytes at time `now`; the last result.
+#[cfg(feature = "fota-pull")]
 fn feed(e: &mut Engine<'_>, pkg: &[u8], size: usize, now: u64) -> Result<(), FotaError> {
     let n = pkg.len().div_ceil(size);
     for (i, chunk) in pkg.chunks(size).enumerate() {
@@ -509,6 +515,7 @@ fn feed(e: &mut Engine<'_>, pkg: &[u8], size: usize, now: u64) -> Result<(), Fot
     Ok(())
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn pull_fetched_by_the_driver_goes_through_the_same_path() {
     let (mut e, log) = pull_engine(&PULL);
@@ -544,6 +551,7 @@ fn pull_fetched_by_the_driver_goes_through_the_same_path() {
     );
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn pulled_blocks_in_order_repeats_ignored() {
     let (mut e, log) = pull_engine(&PULL);
@@ -568,6 +576,7 @@ fn pulled_blocks_in_order_repeats_ignored() {
     assert_eq!(state(&e).0, State::Downloaded);
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn pull_digest_mismatch_is_5_and_failures_are_4_or_7() {
     let (mut e, log) = pull_engine(&PULL);
@@ -607,6 +616,7 @@ fn pull_digest_mismatch_is_5_and_failures_are_4_or_7() {
     assert_eq!(state(&e), (State::Idle, UpdateResult::UnsupportedProtocol));
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn bad_uri_is_7_other_protocols_9_too_long_4_13() {
     let (mut e, _) = pull_engine(&[Protocol::Coap]);
@@ -656,6 +666,7 @@ fn bad_uri_is_7_other_protocols_9_too_long_4_13() {
     assert_eq!(e.firmware_pull(), None);
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn push_during_pull_replaces_it_uri_during_push_is_4_05() {
     let (mut e, log) = pull_engine(&PULL);
@@ -691,6 +702,7 @@ fn push_during_pull_replaces_it_uri_during_push_is_4_05() {
     assert_eq!(r.code, code::METHOD_NOT_ALLOWED);
 }
 
+#[cfg(feature = "fota-pull")]
 #[test]
 fn silent_pull_ends_with_result_4() {
     let (mut e, log) = pull_engine(&PULL);
@@ -708,6 +720,26 @@ fn silent_pull_ends_with_result_4() {
     assert_eq!(e.firmware_pull(), None);
 }
 
+/// Without `fota-pull` the object is push-only: resource 9 says 1, resource 8 is absent, a
+/// Package URI of any length and scheme gets Update Result 9 and is not kept.
+#[cfg(not(feature = "fota-pull"))]
+#[test]
+fn without_fota_pull_a_uri_is_result_9() {
+    let (mut e, _) = fota_engine(1 << 20);
+    assert_eq!(int(&mut e, "/5/0/9"), V::I(1));
+    assert_eq!(
+        read_value(&mut e, server(S), "/5/0/8", 0),
+        Err(code::NOT_FOUND)
+    );
+    let long = format!("coap://h/{}", "x".repeat(300));
+    for uri in ["coap://127.0.0.1:5683/fw/1", "not a uri", long.as_str()] {
+        let r = put_text(&mut e, server(S), "/5/0/1", uri, 0);
+        assert_eq!(r.code, code::CHANGED, "{uri}");
+        assert_eq!(state(&e), (State::Idle, UpdateResult::UnsupportedProtocol));
+        assert_eq!(int(&mut e, "/5/0/1"), V::S("".into()));
+    }
+}
+
 mod hostile {
     use super::*;
     use proptest::prelude::*;
@@ -722,7 +754,10 @@ mod hostile {
         #[test]
         fn any_block_sequence(steps in proptest::collection::vec(
             (0u32..12, 0u8..3, any::<bool>(), 0u8..11), 1..60)) {
+            #[cfg(feature = "fota-pull")]
             let (mut e, log) = pull_engine(&PULL);
+            #[cfg(not(feature = "fota-pull"))]
+            let (mut e, log) = fota_engine(1 << 20);
             let img = image(700);
             let pkg = package(&img);
             log.borrow_mut().expect = Some(img.clone());
@@ -730,16 +765,23 @@ mod hostile {
                 let from = if peer { server(S) } else { other() };
                 let size = 16usize << (szx + 4);
                 let start = (num as usize * size).min(pkg.len());
+                #[cfg_attr(not(feature = "fota-pull"), allow(unused_variables))]
                 let end = (start + size).min(pkg.len());
                 let r = match kind {
                     0 => req(code::PUT, "/5/0/0").cf(cf::OPAQUE),
                     1 => req(code::POST, "/5/0/2"),
-                    // Pull: a URI write, pulled blocks in any order, a failed fetch.
+                    // Pull: a URI write, pulled blocks in any order, a failed fetch (without
+                    // `fota-pull` the URI write ends in Result 9).
+                    #[cfg(not(feature = "fota-pull"))]
+                    8 => req(code::PUT, "/5/0/1").cf(cf::TEXT).body(b"coap://h/fw"),
+                    #[cfg(feature = "fota-pull")]
                     8 => req(code::PUT, "/5/0/1").cf(cf::TEXT).body(URI.as_bytes()),
+                    #[cfg(feature = "fota-pull")]
                     9 => {
                         let _ = e.firmware_pull_block(start, &pkg[start..end], end == pkg.len(), 0);
                         req(code::GET, "/5/0/3")
                     }
+                    #[cfg(feature = "fota-pull")]
                     10 => {
                         e.firmware_pull_failed(PullFailure::ConnectionLost, 0);
                         req(code::GET, "/5/0/3")

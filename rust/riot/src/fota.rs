@@ -1,5 +1,6 @@
 //! Firmware Update storage (feature `fota`, `LWM2M_FOTA=riotboot|file`): the engine's object 5
-//! streams the image of a Block1 Write of /5/0/0 into the C glue's backend
+//! streams the image of a Block1 Write of /5/0/0 (or, with `fota-pull`, of the blocks
+//! [`crate::fota_pull`] fetches) into the C glue's backend
 //! (`c_glue/lwm2m_c2c/lwm2m_c2c_fota.c`): the inactive riotboot slot, or a file.
 //!
 //! The engine verifies the package's length and SHA-256 before it calls `finish`, so the
@@ -24,7 +25,11 @@ pub(crate) fn attach(engine: &mut Engine<'static>) -> bool {
     let Some(sink) = SINK.try_init(GlueSink) else {
         return false;
     };
-    let Some(fw) = FIRMWARE.try_init(Firmware::new(sink)) else {
+    let fw = Firmware::new(sink);
+    // Pull (LWM2M_FOTA_PULL=1): resource 8 lists what `fota_pull` fetches.
+    #[cfg(feature = "fota-pull")]
+    let fw = fw.with_pull(crate::fota_pull::PROTOCOLS);
+    let Some(fw) = FIRMWARE.try_init(fw) else {
         return false;
     };
     engine.set_firmware(fw).is_ok()

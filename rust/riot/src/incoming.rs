@@ -221,6 +221,12 @@ pub unsafe extern "C" fn lwm2m_riot_handle_response(
             return;
         }
         if let Ok(msg) = Message::parse(bytes) {
+            // A block of a Firmware Update pull (crate::fota_pull).
+            #[cfg(feature = "fota-pull")]
+            if s.pull.owns(msg.token) {
+                crate::fota_pull::response(&mut s.pull, &mut s.engine, &msg, now);
+                return;
+            }
             s.engine.handle_response(&msg, now);
             s.report();
         }
@@ -260,6 +266,10 @@ pub unsafe extern "C" fn lwm2m_riot_request_failed(
         _ => Destination::Endpoint(id),
     };
     let _ = with_state(|s| {
+        #[cfg(feature = "fota-pull")]
+        if crate::fota_pull::failed(&mut s.pull, &mut s.engine, token, now) {
+            return;
+        }
         s.engine.request_failed(dest, token, now);
         s.report();
     });

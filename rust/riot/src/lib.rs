@@ -56,6 +56,8 @@ mod peers;
 pub use peers::*;
 #[cfg(feature = "fota")]
 mod fota;
+#[cfg(feature = "fota-pull")]
+mod fota_pull;
 #[cfg(feature = "queue-mode")]
 mod queue;
 #[cfg(feature = "queue-mode")]
@@ -173,6 +175,8 @@ pub(crate) struct State {
     ops: requester::Ops,
     #[cfg(feature = "dtls")]
     dtls: dtls::Dtls,
+    #[cfg(feature = "fota-pull")]
+    pull: fota_pull::Pull,
 }
 
 /// The engine holds `&mut dyn Object`s, which are not `Send`; they live in statics handed out
@@ -349,6 +353,13 @@ impl State {
                 self.engine.request_failed(out.dest, &token, now);
             }
         }
+        // Firmware Update pull: the next block's request, after the engine's messages (its
+        // download timeout may just have ended the pull).
+        #[cfg(feature = "fota-pull")]
+        let retry = match (fota_pull::service(self, now), retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.report();
         #[cfg(feature = "queue-mode")]
         queue::after_poll(self, now);
@@ -571,6 +582,8 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         addr_of_mut!((*state).ops).write(requester::Ops::new());
         #[cfg(feature = "dtls")]
         addr_of_mut!((*state).dtls).write(dtls::Dtls::new());
+        #[cfg(feature = "fota-pull")]
+        addr_of_mut!((*state).pull).write(fota_pull::Pull::new());
         cell.assume_init_mut()
     };
     *guard = Some(shared);

@@ -168,8 +168,7 @@ pub(crate) fn response(s: &mut State, bytes: &[u8], now: u64) -> bool {
     let account = Account::Server(w.ssid);
     let failed = |s: &mut State, why: &str| {
         ev!("oscore_rejected {} ssid={}", why, w.ssid);
-        s.engine
-            .request_failed(Destination::Server(w.ssid), &w.token, now);
+        request_failed(s, w.ssid, &w.token, now);
     };
     if m.option(option::OSCORE).is_none() {
         failed(s, "unprotected");
@@ -196,9 +195,25 @@ pub(crate) fn response(s: &mut State, bytes: &[u8], now: u64) -> bool {
         return true;
     }
     if let Ok(msg) = Message::parse(plain) {
+        // A block of a Firmware Update pull (crate::fota_pull) from this server.
+        #[cfg(feature = "fota-pull")]
+        if s.pull.owns(msg.token) {
+            crate::fota_pull::response(&mut s.pull, &mut s.engine, &msg, now);
+            return true;
+        }
         s.engine.handle_response(&msg, now);
     }
     true
+}
+
+/// A protected request to server `ssid` failed: the pull's (crate::fota_pull) or the engine's.
+fn request_failed(s: &mut State, ssid: u16, token: &[u8], now: u64) {
+    #[cfg(feature = "fota-pull")]
+    if crate::fota_pull::failed(&mut s.pull, &mut s.engine, token, now) {
+        return;
+    }
+    s.engine
+        .request_failed(Destination::Server(ssid), token, now);
 }
 
 /// The request an Echo challenge asked to repeat (RFC 8613 B.1.2), protected again with the
@@ -227,8 +242,7 @@ pub(crate) fn echo_retry(s: &mut State, now: u64) -> Option<(u16, usize)> {
         .flatten();
     let Some((n, id)) = protected else {
         ev!("oscore_rejected echo ssid={}", ssid);
-        s.engine
-            .request_failed(Destination::Server(ssid), &token, now);
+        request_failed(s, ssid, &token, now);
         return None;
     };
     s.sec.pending.add(ssid, &token, id);

@@ -93,7 +93,12 @@ pub extern "C" fn reset() -> ! {
     #[cfg(feature = "fota")]
     let mut slot = Slot;
     #[cfg(feature = "fota")]
-    let mut firmware = lwm2m::firmware::Firmware::new(&mut slot);
+    let firmware = lwm2m::firmware::Firmware::new(&mut slot);
+    // A driver that fetches `coap://` Package URIs.
+    #[cfg(feature = "fota-pull")]
+    let firmware = firmware.with_pull(&[lwm2m::firmware::Protocol::Coap]);
+    #[cfg(feature = "fota")]
+    let mut firmware = firmware;
     let Ok(mut engine) = Engine::new(black_box("probe"), &mut objects, black_box(1)) else {
         loop {}
     };
@@ -177,6 +182,17 @@ pub extern "C" fn reset() -> ! {
             black_box(engine.queue_state(now));
             if black_box(now % 7 == 0) {
                 engine.wake(now);
+            }
+        }
+        #[cfg(feature = "fota-pull")]
+        if engine.firmware_pull().is_some() {
+            // The driver's fetch: a block of the response it got, or the failure.
+            let data = black_box(&rx[..len]);
+            if black_box(data.is_empty()) {
+                let reason = black_box(lwm2m::firmware::PullFailure::ConnectionLost);
+                engine.firmware_pull_failed(reason, now);
+            } else {
+                let _ = engine.firmware_pull_block(black_box(0), data, black_box(false), now);
             }
         }
         while let Some(out) = poll(&mut engine, now, &mut tx) {

@@ -15,7 +15,8 @@
 //! res 17) when the account uses OSCORE. A `coaps://` URI is fetched only from the address of
 //! a server account in PSK mode, with that account's credentials (never in clear, and no
 //! account's key is offered to another host); any other `coaps://` URI ends the pull with
-//! Update Result 9 (the host has no credentials for it). A `coap://` URI elsewhere is fetched
+//! Update Result 7, Invalid URI (the host has no credentials for it; a RIOT node answers a URI
+//! outside its server accounts the same way). A `coap://` URI elsewhere is fetched
 //! in clear; the package's integrity is its manifest's SHA-256 either way.
 //! A further `impl` block of [`HostClient`].
 
@@ -124,7 +125,7 @@ impl<T: Transport, C: Clock> HostClient<'_, T, C> {
         };
         if r.server.scheme == Scheme::Coaps {
             if let Err(why) = self.pull_dtls(to) {
-                return self.pull_refused(&uri, PullFailure::UnsupportedProtocol, why);
+                return self.pull_refused(&uri, PullFailure::InvalidUri, why);
             }
         }
         self.pull = Some(Pull {

@@ -2,17 +2,19 @@
 //! POST, opaque or no Content-Format) bypasses the Block1 reassembly of `block.rs`: each block
 //! goes straight to [`Firmware::block`] and on to the integrator's sink (RFC 7959 2.5: 2.31
 //! Continue with the block echoed, 4.08 for a block that is not the next one or comes from
-//! another peer, the last block's 2.04 only when the image verified). A pull (a Package URI
-//! write, [`Firmware::with_pull`]) is fetched by the driver: [`Engine::firmware_pull`] names
-//! the URI, [`Engine::firmware_pull_block`] takes the bytes through the same path, and
-//! [`Engine::firmware_pull_failed`] ends a fetch that failed.
+//! another peer, the last block's 2.04 only when the image verified). A pull (feature
+//! `fota-pull`: a Package URI write, `Firmware::with_pull`) is fetched by the driver: `Engine::firmware_pull` names
+//! the URI, `Engine::firmware_pull_block` takes the bytes through the same path, and
+//! `Engine::firmware_pull_failed` ends a fetch that failed.
 
 use super::access::Action;
 use super::{Engine, Millis, Peer, Request};
 use crate::coap::{code, content_format, option, Block, MessageBuilder};
 use crate::dm::{Caller, Object};
 use crate::error::{Error, Result};
-use crate::firmware::{res, Firmware, FotaError, PullFailure, ID};
+use crate::firmware::{res, Firmware, ID};
+#[cfg(feature = "fota-pull")]
+use crate::firmware::{FotaError, PullFailure};
 use crate::path::Path;
 
 /// State and Update Result, to notice changes.
@@ -46,6 +48,7 @@ impl<'a> Engine<'a> {
     /// (CoAP GET with Block2 for `coap://`) and feeds the bytes to
     /// [`Engine::firmware_pull_block`]. `None` otherwise: no pull, the download ended, or a
     /// server's push (block 0 of a Package write) replaced it; then the driver stops fetching.
+    #[cfg(feature = "fota-pull")]
     pub fn firmware_pull(&self) -> Option<&str> {
         self.firmware.as_deref().and_then(Firmware::pull_uri)
     }
@@ -56,6 +59,7 @@ impl<'a> Engine<'a> {
     /// (`FOTA_TIMEOUT_MS`). `Err`: the download ended with that error's Update Result (State
     /// Idle), or [`FotaError::Unexpected`] (nothing changed) when no pull is in progress or
     /// `offset` is not the next one. State and Update Result changes are notified.
+    #[cfg(feature = "fota-pull")]
     pub fn firmware_pull_block(
         &mut self,
         offset: usize,
@@ -74,6 +78,7 @@ impl<'a> Engine<'a> {
 
     /// The driver could not fetch the Package URI: the pull ends (State Idle) with Update
     /// Result 4, 7 or 9 as `reason` says. Nothing happens when no pull is in progress.
+    #[cfg(feature = "fota-pull")]
     pub fn firmware_pull_failed(&mut self, reason: PullFailure, now: Millis) {
         let before = self.fota_snapshot();
         if let Some(f) = self.firmware.as_deref_mut() {
@@ -144,8 +149,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Schedules notifications of State and Update Result when they changed since `before`.
-    /// Also starts the timeout of a pull the request began.
+    /// Also starts the timeout of a pull the request began (`fota-pull`).
     pub(crate) fn fota_changed(&mut self, before: Snapshot, now: Millis) {
+        #[cfg(feature = "fota-pull")]
         if let Some(f) = self.firmware.as_deref_mut() {
             f.arm(now);
         }

@@ -1,5 +1,7 @@
 //! Firmware Update, object 5 (LwM2M 1.1 core, appendix E.6), single instance 0, push delivery
-//! and, where the driver can fetch, pull delivery (feature `fota`).
+//! (feature `fota`) and, where the driver can fetch, pull delivery (feature `fota-pull`, which
+//! adds [`Firmware::with_pull`], the engine's `firmware_pull*` calls and the pull rows of the
+//! table below; without it a Package URI write gets Update Result 9, as on a push-only object).
 //!
 //! The integrator owns a [`Firmware`] over its storage (a [`FirmwareSink`]) and hands it to the
 //! engine with [`crate::engine::Engine::set_firmware`]. A server writes the package to /5/0/0
@@ -9,33 +11,33 @@
 //! and Version; only the image reaches the sink, and its length and digest are checked on the
 //! last block.
 //!
-//! Pull is the driver's to offer ([`Firmware::with_pull`] names the protocols it fetches with:
+//! Pull is the driver's to offer (feature `fota-pull`; `Firmware::with_pull` names the protocols it fetches with:
 //! resource 8 lists them, resource 9 says 2, push and pull). A Package URI (/5/0/1, at most
 //! `FOTA_URI_LEN` bytes, build knob `LWM2M_FOTA_URI_LEN`; longer is 4.13) starts the download;
 //! the engine cannot reach an arbitrary URI, so the driver fetches it
-//! ([`crate::engine::Engine::firmware_pull`]) and feeds the bytes, the same package as a push
-//! carries, to [`crate::engine::Engine::firmware_pull_block`], which runs them through the same
-//! manifest, digest and sink path as a push block; a fetch that fails ends with
-//! [`crate::engine::Engine::firmware_pull_failed`]. Without [`Firmware::with_pull`] the object
-//! is push-only (resource 9 says 1, resource 8 is absent) and a Package URI gets Update Result 9.
+//! (`Engine::firmware_pull`) and feeds the bytes, the same package as a push carries, to
+//! `Engine::firmware_pull_block`, which runs them through the same manifest, digest and sink
+//! path as a push block; a fetch that fails ends with `Engine::firmware_pull_failed`. Without
+//! `Firmware::with_pull` (or without the feature) the object is push-only (resource 9 says 1,
+//! resource 8 is absent) and a Package URI gets Update Result 9.
 //!
 //! State (res 3) and Update Result (res 5) follow the spec's state diagram:
 //!
 //! | from        | event                                   | to          | Update Result |
 //! |-------------|-----------------------------------------|-------------|---------------|
 //! | Idle        | first block of a Package write          | Downloading | 0             |
-//! | Idle        | Package URI of a pull protocol          | Downloading | 0             |
+//! | Idle        | Package URI of a pull protocol (pull)   | Downloading | 0             |
 //! | Downloading | last block, length and digest verified  | Downloaded  | 0             |
 //! | Downloading | image longer than the sink's capacity   | Idle        | 2             |
 //! | Downloading | no block for `FOTA_TIMEOUT_MS`          | Idle        | 4             |
-//! | Downloading | pull: the driver's fetch got no answer  | Idle        | 4             |
-//! | Downloading | pull: the fetch was refused (e.g. 4.04) | Idle        | 7             |
+//! | Downloading | (pull) the driver's fetch got no answer | Idle        | 4             |
+//! | Downloading | (pull) the fetch was refused (e.g. 4.04) | Idle       | 7             |
 //! | Downloading | digest or length mismatch, truncated    | Idle        | 5             |
 //! | Downloading | not a package (magic, version, strings) | Idle        | 6             |
 //! | Downloading | the sink failed to store                | Idle        | 8             |
 //! | Downloading | block 0 again (also during a pull)      | Downloading | 0 (restart)   |
 //! | any but Updating | empty Package or Package URI write | Idle        | 0             |
-//! | Idle        | Package URI that is not a URI           | Idle        | 7             |
+//! | Idle        | (pull) Package URI that is not a URI    | Idle        | 7             |
 //! | Idle        | Package URI of another scheme, or no pull | Idle      | 9             |
 //! | Downloaded  | Execute Update                          | Updating    | unchanged     |
 //! | Updating    | the update succeeded                    | Idle        | 1             |
@@ -48,12 +50,18 @@
 //! replaces a download in progress; a push's block 0 replaces a pull, as it replaces a push).
 
 pub mod manifest;
+#[cfg(feature = "fota-pull")]
+mod pull;
 
-use crate::config::{FOTA_TIMEOUT_MS, FOTA_URI_LEN};
+use crate::config::FOTA_TIMEOUT_MS;
+#[cfg(feature = "fota-pull")]
+use crate::config::FOTA_URI_LEN;
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
 use manifest::{ManifestError, Parser};
+#[cfg(feature = "fota-pull")]
+pub use pull::{Protocol, PullFailure};
 use sha2::{Digest, Sha256};
 
 /// Object ID.
@@ -153,29 +161,6 @@ pub enum UpdateResult {
     UnsupportedProtocol = 9,
 }
 
-/// A package download protocol a driver fetches a Package URI with (resource 8, Firmware Update
-/// Protocol Support, numbered as the spec does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// 0: CoAP (RFC 7252), `coap://`.
-    Coap = 0,
-    /// 1: CoAPS (RFC 7252 over DTLS), `coaps://`.
-    Coaps = 1,
-}
-
-/// How the driver's fetch of a Package URI failed
-/// ([`crate::engine::Engine::firmware_pull_failed`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PullFailure {
-    /// No answer after the retries, or the transfer broke off (Update Result 4).
-    ConnectionLost,
-    /// The URI names nothing to fetch: the host does not resolve, or the answer is an error
-    /// such as 4.04 (Update Result 7).
-    InvalidUri,
-    /// The driver cannot use the URI's protocol after all (Update Result 9).
-    UnsupportedProtocol,
-}
-
 /// Why the sink refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SinkError {
@@ -239,13 +224,17 @@ pub enum FotaError {
     /// A Package URI was written: this client takes push only.
     PullUnsupported,
     /// The Package URI is not a URI (`scheme://host...`).
+    #[cfg(feature = "fota-pull")]
     InvalidUri,
     /// The Package URI's scheme is not one of the driver's pull protocols.
+    #[cfg(feature = "fota-pull")]
     UnsupportedProtocol,
     /// The driver's fetch of the Package URI failed.
+    #[cfg(feature = "fota-pull")]
     Pull(PullFailure),
     /// A pulled block while no pull is in progress, or not at the next offset: refused,
     /// nothing changed (a driver error, never an Update Result).
+    #[cfg(feature = "fota-pull")]
     Unexpected,
 }
 
@@ -261,15 +250,18 @@ impl FotaError {
             FotaError::TooLong | FotaError::Truncated | FotaError::DigestMismatch => {
                 UpdateResult::IntegrityFailure
             }
-            FotaError::Timeout
-            | FotaError::Pull(PullFailure::ConnectionLost)
-            | FotaError::Unexpected => UpdateResult::ConnectionLost,
+            FotaError::Timeout => UpdateResult::ConnectionLost,
+            FotaError::PullUnsupported => UpdateResult::UnsupportedProtocol,
+            #[cfg(feature = "fota-pull")]
+            FotaError::Pull(PullFailure::ConnectionLost) | FotaError::Unexpected => {
+                UpdateResult::ConnectionLost
+            }
+            #[cfg(feature = "fota-pull")]
             FotaError::InvalidUri | FotaError::Pull(PullFailure::InvalidUri) => {
                 UpdateResult::InvalidUri
             }
-            FotaError::PullUnsupported
-            | FotaError::UnsupportedProtocol
-            | FotaError::Pull(PullFailure::UnsupportedProtocol) => {
+            #[cfg(feature = "fota-pull")]
+            FotaError::UnsupportedProtocol | FotaError::Pull(PullFailure::UnsupportedProtocol) => {
                 UpdateResult::UnsupportedProtocol
             }
         }
@@ -301,10 +293,22 @@ struct Transfer {
     /// The sink was begun and neither aborted nor installed.
     begun: bool,
     /// The driver fetches this download (a pull), no peer writes it.
+    #[cfg(feature = "fota-pull")]
     pull: bool,
     /// `deadline` is set (a pull starts in a Write, which has no time: the engine sets it
-    /// right after the request, [`Firmware::arm`]).
+    /// right after the request, `Firmware::arm`).
+    #[cfg(feature = "fota-pull")]
     armed: bool,
+}
+
+impl Transfer {
+    /// The driver fetches this download (always false without `fota-pull`).
+    fn is_pull(&self) -> bool {
+        #[cfg(feature = "fota-pull")]
+        return self.pull;
+        #[cfg(not(feature = "fota-pull"))]
+        false
+    }
 }
 
 /// Object 5 over the integrator's [`FirmwareSink`].
@@ -317,8 +321,10 @@ pub struct Firmware<'s> {
     hash: Sha256,
     error: Option<FotaError>,
     /// The driver's pull protocols (empty: push only).
+    #[cfg(feature = "fota-pull")]
     protocols: &'static [Protocol],
     /// The Package URI of the pull in progress or done (empty otherwise).
+    #[cfg(feature = "fota-pull")]
     uri: heapless::String<FOTA_URI_LEN>,
 }
 
@@ -333,17 +339,11 @@ impl<'s> Firmware<'s> {
             header: Parser::default(),
             hash: Sha256::new(),
             error: None,
+            #[cfg(feature = "fota-pull")]
             protocols: &[],
+            #[cfg(feature = "fota-pull")]
             uri: heapless::String::new(),
         }
-    }
-
-    /// Offers pull delivery with `protocols`, those the driver fetches a Package URI with
-    /// (resource 8; resource 9 becomes 2, push and pull). A Package URI of another scheme gets
-    /// Update Result 9.
-    pub fn with_pull(mut self, protocols: &'static [Protocol]) -> Self {
-        self.protocols = protocols;
-        self
     }
 
     /// Sets the Update Result at start-up (e.g. 1 after booting into a new image).
@@ -382,64 +382,28 @@ impl<'s> Firmware<'s> {
 
     /// The driver handle of the peer writing a package, while a push is in progress.
     pub(crate) fn writer(&self) -> Option<u32> {
-        (self.state == State::Downloading && !self.transfer.pull).then_some(self.transfer.endpoint)
-    }
-
-    /// The Package URI to fetch while a pull is in progress.
-    pub(crate) fn pull_uri(&self) -> Option<&str> {
-        (self.state == State::Downloading && self.transfer.pull).then_some(self.uri.as_str())
+        (self.state == State::Downloading && !self.transfer.is_pull())
+            .then_some(self.transfer.endpoint)
     }
 
     /// When a download in progress is given up (0: at once, to set the deadline of a pull).
     pub(crate) fn deadline(&self) -> Option<u64> {
         let t = &self.transfer;
-        (self.state == State::Downloading).then_some(if t.armed { t.deadline } else { 0 })
-    }
-
-    /// Starts the timeout of a pull that a Write just began.
-    pub(crate) fn arm(&mut self, now: u64) {
-        if self.state == State::Downloading && !self.transfer.armed {
-            self.transfer.armed = true;
-            self.transfer.deadline = now.saturating_add(FOTA_TIMEOUT_MS as u64);
-        }
+        #[cfg(feature = "fota-pull")]
+        let d = if t.armed { t.deadline } else { 0 };
+        #[cfg(not(feature = "fota-pull"))]
+        let d = t.deadline;
+        (self.state == State::Downloading).then_some(d)
     }
 
     /// Gives up a download whose deadline passed (Update Result 4).
     pub(crate) fn tick(&mut self, now: u64) {
+        #[cfg(feature = "fota-pull")]
         if !self.transfer.armed {
             return self.arm(now);
         }
         if self.deadline().is_some_and(|d| now >= d) {
             self.fail(FotaError::Timeout);
-        }
-    }
-
-    /// The package bytes `data` at offset `offset` of the pull in progress; `last` ends it.
-    pub(crate) fn pull_block(
-        &mut self,
-        offset: usize,
-        data: &[u8],
-        last: bool,
-        now: u64,
-    ) -> core::result::Result<(), FotaError> {
-        if self.pull_uri().is_none() {
-            return Err(FotaError::Unexpected);
-        }
-        let t = &self.transfer;
-        if t.pos > 0 && offset == t.last && offset + data.len() == t.pos {
-            // The block fed last, again (the driver retried it): already taken.
-            return Ok(());
-        }
-        if offset != t.pos {
-            return Err(FotaError::Unexpected);
-        }
-        self.accept(offset, data, !last, now).map(|_| ())
-    }
-
-    /// The driver's fetch failed: the pull ends with `reason`'s Update Result.
-    pub(crate) fn pull_failed(&mut self, reason: PullFailure) {
-        if self.pull_uri().is_some() {
-            self.fail(FotaError::Pull(reason));
         }
     }
 
@@ -462,6 +426,7 @@ impl<'s> Firmware<'s> {
         self.result = result;
         self.header = Parser::default();
         self.transfer.written = 0;
+        #[cfg(feature = "fota-pull")]
         self.uri.clear();
     }
 
@@ -473,15 +438,15 @@ impl<'s> Firmware<'s> {
     }
 
     /// A new download (push from peer handle `endpoint`, or a pull), dropping any other.
-    fn start(&mut self, endpoint: u32, pull: bool) {
+    fn start(&mut self, endpoint: u32) {
         self.reset(UpdateResult::Initial);
         self.error = None;
         self.state = State::Downloading;
         self.hash = Sha256::new();
         self.transfer = Transfer {
             endpoint,
-            pull,
-            armed: !pull,
+            #[cfg(feature = "fota-pull")]
+            armed: true,
             ..Transfer::default()
         };
     }
@@ -498,7 +463,8 @@ impl<'s> Firmware<'s> {
         now: u64,
     ) -> Result<bool> {
         let t = &self.transfer;
-        let resumable = matches!(self.state, State::Downloading | State::Downloaded) && !t.pull;
+        let resumable =
+            matches!(self.state, State::Downloading | State::Downloaded) && !t.is_pull();
         if resumable && endpoint == t.endpoint && offset == t.last && offset + data.len() == t.pos {
             // The block accepted last, again (its response was lost): answer it again.
             return Ok(self.state == State::Downloaded);
@@ -510,9 +476,9 @@ impl<'s> Firmware<'s> {
             if !matches!(self.state, State::Idle | State::Downloading) {
                 return Err(Error::MethodNotAllowed);
             }
-            self.start(endpoint, false);
+            self.start(endpoint);
         } else if self.state != State::Downloading
-            || t.pull
+            || t.is_pull()
             || endpoint != t.endpoint
             || offset != t.pos
         {
@@ -539,7 +505,10 @@ impl<'s> Firmware<'s> {
         self.transfer.last = offset;
         self.transfer.pos = offset + data.len();
         self.transfer.deadline = now.saturating_add(FOTA_TIMEOUT_MS as u64);
-        self.transfer.armed = true;
+        #[cfg(feature = "fota-pull")]
+        {
+            self.transfer.armed = true;
+        }
         if more {
             return Ok(false);
         }
@@ -552,22 +521,12 @@ impl<'s> Firmware<'s> {
         }
     }
 
-    /// A non-empty Package URI in Idle: a pull when the driver fetches its protocol, else the
-    /// Update Result that says why not (the Write itself succeeds either way).
-    fn pull_start(&mut self, uri: &str) -> Result<()> {
-        let refused = match uri_protocol(uri) {
-            _ if self.protocols.is_empty() => Some(FotaError::PullUnsupported),
-            Ok(p) if self.protocols.contains(&p) => None,
-            Ok(_) => Some(FotaError::UnsupportedProtocol),
-            Err(e) => Some(e),
-        };
-        if let Some(e) = refused {
-            self.fail(e);
-            return Ok(());
-        }
-        self.start(u32::MAX, true);
-        // `check_write` checked the length.
-        crate::objects::set_str(&mut self.uri, uri)
+    /// A non-empty Package URI in Idle without `fota-pull`: Update Result 9, as on a
+    /// push-only object (the Write itself succeeds).
+    #[cfg(not(feature = "fota-pull"))]
+    fn pull_start(&mut self, _uri: &str) -> Result<()> {
+        self.fail(FotaError::PullUnsupported);
+        Ok(())
     }
 
     /// Package bytes in order: the header first, then the image to the sink.
@@ -625,30 +584,23 @@ impl<'s> Firmware<'s> {
     }
 }
 
-/// The protocol a Package URI names, or why it is refused: not `scheme://host...`
-/// ([`FotaError::InvalidUri`]) or a scheme other than `coap` / `coaps`
-/// ([`FotaError::UnsupportedProtocol`]).
-fn uri_protocol(uri: &str) -> core::result::Result<Protocol, FotaError> {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return Err(FotaError::InvalidUri);
-    };
-    let scheme_ok = scheme
-        .bytes()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if !scheme_ok || host.is_empty() || uri.bytes().any(|c| c <= b' ' || c == 0x7f) {
-        return Err(FotaError::InvalidUri);
+/// Push only (without `fota-pull`): no protocols, no Package URI kept.
+#[cfg(not(feature = "fota-pull"))]
+impl Firmware<'_> {
+    fn pulls(&self) -> bool {
+        false
     }
-    if scheme.eq_ignore_ascii_case("coap") {
-        Ok(Protocol::Coap)
-    } else if scheme.eq_ignore_ascii_case("coaps") {
-        Ok(Protocol::Coaps)
-    } else {
-        Err(FotaError::UnsupportedProtocol)
+
+    fn protocol_count(&self) -> usize {
+        0
+    }
+
+    fn protocol(&self, _ri: Option<u16>) -> Option<i64> {
+        None
+    }
+
+    fn uri(&self) -> &str {
+        ""
     }
 }
 
@@ -663,8 +615,7 @@ impl Object for Firmware<'_> {
 
     fn has_resource(&self, inst: u16, res: u16) -> bool {
         // Push only: res 8 would have no instances, so it is left out.
-        let pull = !self.protocols.is_empty();
-        inst == 0 && (pull || res != res::PROTOCOL_SUPPORT) && DEF.resource(res).is_some()
+        inst == 0 && (self.pulls() || res != res::PROTOCOL_SUPPORT) && DEF.resource(res).is_some()
     }
 
     fn next_resource_instance(&self, inst: u16, res: u16, after: Option<u16>) -> Option<u16> {
@@ -672,7 +623,7 @@ impl Object for Firmware<'_> {
             return None;
         }
         let next = after.map_or(Some(0), |a| a.checked_add(1))?;
-        (usize::from(next) < self.protocols.len()).then_some(next)
+        (usize::from(next) < self.protocol_count()).then_some(next)
     }
 
     fn read(&self, inst: u16, res: u16, ri: Option<u16>) -> Result<Value<'_>> {
@@ -682,17 +633,14 @@ impl Object for Firmware<'_> {
         let shown = matches!(self.state, State::Downloaded | State::Updating);
         let m = self.header.manifest().filter(|_| shown);
         Ok(match res {
-            res::PACKAGE_URI => Value::String(self.uri.as_str()),
+            res::PACKAGE_URI => Value::String(self.uri()),
             res::STATE => Value::Integer(self.state as i64),
             res::UPDATE_RESULT => Value::Integer(self.result as i64),
             res::PKG_NAME => Value::String(m.map_or("", |m| m.name)),
             res::PKG_VERSION => Value::String(m.map_or("", |m| m.version)),
-            res::PROTOCOL_SUPPORT => {
-                let p = ri.and_then(|i| self.protocols.get(usize::from(i)));
-                Value::Integer(*p.ok_or(Error::NotFound)? as i64)
-            }
+            res::PROTOCOL_SUPPORT => Value::Integer(self.protocol(ri).ok_or(Error::NotFound)?),
             // 1: push only, 2: both.
-            res::DELIVERY_METHOD => Value::Integer(if self.protocols.is_empty() { 1 } else { 2 }),
+            res::DELIVERY_METHOD => Value::Integer(if self.pulls() { 2 } else { 1 }),
             _ => return Err(Error::NotFound),
         })
     }
@@ -711,6 +659,8 @@ impl Object for Firmware<'_> {
         let empty = match (res, value) {
             (res::PACKAGE, Value::Opaque(b)) => b.is_empty(),
             (res::PACKAGE_URI, Value::String(s)) => {
+                // Kept only for a pull (without `fota-pull` it is not stored).
+                #[cfg(feature = "fota-pull")]
                 crate::objects::check_len(s.len(), FOTA_URI_LEN)?;
                 s.is_empty()
             }
