@@ -23,9 +23,11 @@
 #
 # OSCORE case (RIOT_OSCORE=1, default): apps/lwm2m-client built with LWM2M_C2C=host
 # LWM2M_OSCORE=1 LWM2M_OSCORE_SEQNO=mtd and a factory OSCORE server account
-# (LWM2M_SERVER_OSCORE, in bin/native64-oscore) registers with `lwm2m-server --oscore-client
-# --oscore-seqno-file` over OSCORE; the server reads, writes and observes over OSCORE (the
-# node's first answer is the Echo challenge of RFC 8613 B.1.2: its replay window is unknown),
+# (LWM2M_SERVER_OSCORE, with LWM2M_FOTA=file LWM2M_FOTA_PULL=1, in bin/native64-oscore-fota)
+# registers with `lwm2m-server --oscore-client --oscore-seqno-file` over OSCORE; the server
+# reads, writes and observes over OSCORE and the node pulls a 100 KB firmware package over it
+# (the server sees every block request as oscore:01; the node's first answer is the Echo
+# challenge of RFC 8613 B.1.2: its replay window is unknown),
 # a notification arrives protected, a plain request from the server's address and port gets
 # 4.01; after both restart (the node's sequence numbers from its MTD file, the server's from
 # its seqno file) the node registers again above its old numbers, repeating its Register with
@@ -63,6 +65,8 @@ set -u
 
 # shellcheck source=tests/riot/common.sh
 . "$(dirname "$0")/common.sh"
+# The Firmware Update cases (functions only).
+. "$(dirname "$0")/fota.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TIMEOUT=${TIMEOUT:-30}
@@ -239,16 +243,17 @@ fi
 OSC_EP=riot-oscore-1
 OSC_SECRET=000102030405060708090a0b0c0d0e0f
 OSC_SALT=9e7ca92223786340
-osc_build() { # bindir-suffix secret seqno-storage
-    echo "== build lwm2m-client with LWM2M_OSCORE=1 LWM2M_OSCORE_SEQNO=$3 into bin/native64-$1"
-    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_C2C=host LWM2M_OSCORE=1 \
+osc_build() { # bindir-suffix secret seqno-storage [more knobs]
+    echo "== build lwm2m-client with LWM2M_OSCORE=1 LWM2M_OSCORE_SEQNO=$3 ${*:4} into bin/native64-$1"
+    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 LWM2M_C2C=host LWM2M_OSCORE=1 "${@:4}" \
         LWM2M_OSCORE_SEQNO="$3" BINDIR="$ROOT/apps/lwm2m-client/bin/native64-$1" \
         LWM2M_SERVER_URI="$URI" LWM2M_ENDPOINT="$OSC_EP" \
         LWM2M_SERVER_OSCORE="$2:$OSC_SALT:01:02" -j"$(nproc)" \
         >"$WORK/build-$1.log" 2>&1 || { tail -30 "$WORK/build-$1.log"; return 1; }
 }
 if [ "${RIOT_OSCORE:-1}" != 0 ]; then
-    if ! osc_build oscore "$OSC_SECRET" mtd ||
+    # The main OSCORE firmware also pulls firmware (over its OSCORE server account).
+    if ! osc_build oscore-fota "$OSC_SECRET" mtd LWM2M_FOTA=file LWM2M_FOTA_PULL=1 ||
             ! osc_build oscore-badkey 0f0e0d0c0b0a09080706050403020100 mtd ||
             ! osc_build oscore-nostore "$OSC_SECRET" none; then
         echo "$PASS passed, $((FAIL + 1)) failed"
@@ -448,93 +453,14 @@ shell lwm2m send /3303/0/5700
 check "with Mute Send set the node refuses the Send (-EACCES)" \
     wait_for "lwm2m: send -> -13" "$NODE_LOG" 10
 
-# Firmware Update push (LWM2M_FOTA=file): 100 KB in 256-byte Block1 blocks (a 512-byte block
-# and its header do not fit gcoap's 512-byte PDU buffer) into the node's file (native64's
-# host directory nvm0/ in the node's working directory), verified by the engine (SHA-256 of the
-# manifest) and byte for byte here; then a corrupted image is refused and the stored one stays.
-head -c 102400 /dev/urandom >"$WORK/fw.bin"
-ip netns exec "$NS" curl -s -m 300 -X POST --data-binary @"$WORK/fw.bin" \
-    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?name=riot-app&version=2.0&block=256" \
-    >"$WORK/fota-push.json"
-echo "fota push: $(cat "$WORK/fota-push.json")"
-check "FOTA push of 100 KB answered 2.04" grep -q '"code":"2.04"' "$WORK/fota-push.json"
-check "node stored the verified image (EVT fota_stored ok=1)" \
-    wait_for "fota_stored ok=1" "$NODE_LOG" 5
-check "stored file equals the pushed image byte for byte" \
-    cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"
-http_get "/api/clients/$EP/fota" >"$WORK/fota-state.json"
-echo "fota state: $(cat "$WORK/fota-state.json")"
-check "State Downloaded (2) with PkgName riot-app" \
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['name']) == (2, 'riot-app') else 1)" \
-    "$WORK/fota-state.json"
-http_post "/api/clients/$EP/fota/update" >"$WORK/fota-update.json"
-check "Execute Update answered 2.04" grep -q '"code":"2.04"' "$WORK/fota-update.json"
-http_get "/api/clients/$EP/fota" >"$WORK/fota-state2.json"
-echo "fota state after update: $(cat "$WORK/fota-state2.json")"
-check "after Update: State Idle, Update Result 1" \
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 1) else 1)" \
-    "$WORK/fota-state2.json"
-# An image over the backend's capacity (CONFIG_LWM2M_FOTA_FILE_MAX, 200 KB in this build) is
-# refused at its first block with Update Result 2, and the stored image stays as it was.
-head -c 204801 /dev/zero >"$WORK/fw-big.bin"
-ip netns exec "$NS" curl -s -m 60 -X POST --data-binary @"$WORK/fw-big.bin" \
-    "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?block=256" >"$WORK/fota-big.json"
-echo "fota push of 200 KB + 1: $(cat "$WORK/fota-big.json")"
-http_get "/api/clients/$EP/fota" >"$WORK/fota-state3.json"
-echo "fota state: $(cat "$WORK/fota-state3.json")"
-check "image over capacity: refused (not 2.04), Update Result 2" \
-    python3 -c "import json,sys; p=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2])); sys.exit(0 if p.get('code') != '2.04' and d['result'] == 2 else 1)" \
-    "$WORK/fota-big.json" "$WORK/fota-state3.json"
-check "the stored image is unchanged after the refused push" \
-    cmp "$WORK/fw.bin" "$WORK/nvm0/lwm2m-firmware.bin"
+fota_push_case
 node_summary
 stop_node
 
 if [ "${RIOT_PULL:-1}" != 0 ]; then
     echo "== lwm2m-client with Firmware Update pull (LWM2M_FOTA=file LWM2M_FOTA_PULL=1)"
     start_node lwm2m-client native64-pull
-    # The push case's image is still in nvm0/: the pull must write its own.
-    rm -f "$WORK/nvm0/lwm2m-firmware.bin"
-    head -c 102400 /dev/urandom >"$WORK/fw-pull.bin"
-    t0=$(date +%s%N)
-    ip netns exec "$NS" curl -s -m 60 -X POST --data-binary @"$WORK/fw-pull.bin" \
-        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/fota?mode=pull&name=riot-pull&version=3.0" \
-        >"$WORK/fota-pull.json"
-    echo "fota pull: $(cat "$WORK/fota-pull.json")"
-    check "Package URI written (2.04)" grep -q '"code":"2.04"' "$WORK/fota-pull.json"
-    check "node stored the pulled image (EV fota_stored ok=1)" \
-        wait_for "fota_stored ok=1" "$NODE_LOG" 150
-    t1=$(date +%s%N)
-    wait_for "fota_pull_end" "$NODE_LOG" 5
-    grep -o 'fota_pull[a-z_]* .*' "$NODE_LOG"
-    blocks=$(sed -n 's/.*fota_pull_end ok=1 .*blocks=\([0-9]*\).*/\1/p' "$NODE_LOG" | tail -1)
-    echo "fota pull of 100 KB: $(( (t1 - t0) / 1000000 )) ms (from the HTTP request), ${blocks:-?} blocks"
-    check "pulled file equals the served image byte for byte" \
-        cmp "$WORK/fw-pull.bin" "$WORK/nvm0/lwm2m-firmware.bin"
-    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state.json"
-    echo "fota state: $(cat "$WORK/fota-pull-state.json")"
-    check "after the pull: State Downloaded (2) with PkgName riot-pull" \
-        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['name']) == (2, 'riot-pull') else 1)" \
-        "$WORK/fota-pull-state.json"
-    http_post "/api/clients/$EP/fota/update" >"$WORK/fota-pull-update.json"
-    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state2.json"
-    echo "fota state after update: $(cat "$WORK/fota-pull-state2.json")"
-    check "after Update: State Idle, Update Result 1" \
-        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 1) else 1)" \
-        "$WORK/fota-pull-state2.json"
-    # A package the server does not serve: the server's URI with another id (4.04 -> 7).
-    uri99=$(python3 -c "import json,re,sys; print(re.sub(r'/fw/[0-9]+$', '/fw/99', json.load(open(sys.argv[1]))['uri']))" \
-        "$WORK/fota-pull.json")
-    ip netns exec "$NS" curl -s -m 20 -X PUT -H 'Content-Type: application/json' -d "\"$uri99\"" \
-        "http://127.0.0.1:$HTTP_PORT/api/clients/$EP/5/0/1?format=text" >"$WORK/fota-pull99.json"
-    echo "write /5/0/1 $uri99: $(cat "$WORK/fota-pull99.json")"
-    check "pull of an unknown package ends on the node (EV fota_pull_end ok=0 why=client_error)" \
-        wait_for "fota_pull_end ok=0 why=client_error" "$NODE_LOG" 30
-    http_get "/api/clients/$EP/fota" >"$WORK/fota-pull-state3.json"
-    echo "fota state: $(cat "$WORK/fota-pull-state3.json")"
-    check "pull of an unknown package: State Idle, Update Result 7" \
-        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d['state'], d['result']) == (0, 7) else 1)" \
-        "$WORK/fota-pull-state3.json"
+    fota_pull_case "$EP" nosec
     node_summary
     stop_node
 fi
@@ -728,7 +654,7 @@ if [ "${RIOT_OSCORE:-1}" != 0 ]; then
     echo "== lwm2m-client over OSCORE (LWM2M_OSCORE=1, factory server account, MTD storage)"
     OSC_SPEC="$OSC_EP,$OSC_SECRET,$OSC_SALT,01,02"
     start_server --oscore-client "$OSC_SPEC" --oscore-seqno-file "$WORK/server-seqno"
-    start_node lwm2m-client native64-oscore --mtd="$WORK/node-mtd.bin"
+    start_node lwm2m-client native64-oscore-fota --mtd="$WORK/node-mtd.bin"
     http_get "/api/clients/$EP" >"$WORK/osc-client.json"
     check "server has the registration bound to the OSCORE kid (security oscore:01)" \
         grep -q '"security":"oscore:01"' "$WORK/osc-client.json"
@@ -747,6 +673,8 @@ if [ "${RIOT_OSCORE:-1}" != 0 ]; then
     check "Write over OSCORE reads back" grep -q 'greenhouse' "$WORK/osc-read2.json"
     check "node served the Write over OSCORE (2.04)" \
         wait_for "oscore_served ssid=1 method=3 path=/3303/0/5750 code=2.04" "$NODE_LOG" 5
+    # Firmware Update pull over the OSCORE server account: every Block2 GET protected.
+    fota_pull_case "$EP" oscore:01
     # Over OSCORE the server only takes a notification it could verify.
     observe_notified lwm2m-client-oscore 28.5
     NODE_ADDR=$(sed -n 's/.*"address":"\[\(fe80::[0-9a-f:]*\)%[0-9]*\]:5683".*/\1/p' "$WORK/osc-client.json")
@@ -762,7 +690,7 @@ if [ "${RIOT_OSCORE:-1}" != 0 ]; then
     # lost its replay window and challenges the node's Register with an Echo.
     SEQ1=$(sed -n 's/.*oscore_resumed ssid=1 seqno=\([0-9]*\).*/\1/p' "$NODE_LOG" | head -1)
     start_server --oscore-client "$OSC_SPEC" --oscore-seqno-file "$WORK/server-seqno"
-    run_node lwm2m-client native64-oscore --mtd="$WORK/node-mtd.bin"
+    run_node lwm2m-client native64-oscore-fota --mtd="$WORK/node-mtd.bin"
     check "restarted node registers again over OSCORE" \
         count_at_least 2 "kind=registered ssid=1" "$NODE_LOG" "$TIMEOUT"
     SEQ2=$(sed -n 's/.*oscore_resumed ssid=1 seqno=\([0-9]*\).*/\1/p' "$NODE_LOG" | sed -n 2p)
