@@ -53,7 +53,7 @@ fota_pull_case() { # endpoint security
     # The push case's image is still in nvm0/: the pull must write its own.
     rm -f "$WORK/nvm0/lwm2m-firmware.bin"
     head -c 102400 /dev/urandom >"$WORK/fw-pull.bin"
-    ev0=$(wc -l <"$EVENTS")
+    ev0=$(wc -l <"$WORK/server.log")
     t0=$(date +%s%N)
     ip netns exec "$NS" curl -s -m 60 -X POST --data-binary @"$WORK/fw-pull.bin" \
         "http://127.0.0.1:$HTTP_PORT/api/clients/$ep/fota?mode=pull&name=riot-pull&version=3.0" \
@@ -68,7 +68,7 @@ fota_pull_case() { # endpoint security
     blocks=$(sed -n 's/.*fota_pull_end ok=1 .*blocks=\([0-9]*\).*/\1/p' "$NODE_LOG" | tail -1)
     echo "fota pull of 100 KB: $(( (t1 - t0) / 1000000 )) ms (from the HTTP request), ${blocks:-?} blocks"
     # The server names how each block was asked for (block2-progress, one per tenth).
-    tail -n +"$((ev0 + 1))" "$EVENTS" | grep '"event":"block2-progress"' >"$WORK/pull-progress-$ep.log"
+    tail -n +"$((ev0 + 1))" "$WORK/server.log" | grep '"event":"block2-progress"' >"$WORK/pull-progress-$ep.log"
     check "every block2-progress event of the pull has security $sec ($(wc -l <"$WORK/pull-progress-$ep.log") events)" \
         bash -c "[ -s '$WORK/pull-progress-$ep.log' ] && ! grep -v '\"security\":\"$sec' '$WORK/pull-progress-$ep.log'"
     check "pulled file equals the served image byte for byte" \
