@@ -126,7 +126,8 @@ pub struct ObjectDef {
 }
 
 impl ObjectDef {
-    /// Looks up a resource definition.
+    /// Looks up a resource definition. Outlined: inlined at its dozen uses it cost 100-200 B.
+    #[inline(never)]
     pub fn resource(&self, id: u16) -> Option<&'static ResourceDef> {
         self.resources.iter().find(|r| r.id == id)
     }

@@ -286,6 +286,7 @@ impl<'a> Message<'a> {
     }
 
     /// The first value of a uint option; `None` if absent, `Some(Err(()))` if longer than 4 bytes.
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub fn option_uint(&self, number: u16) -> Option<Result<u32, ()>> {
         self.option(number).map(decode_uint)
     }
@@ -381,7 +382,10 @@ impl<'b> MessageBuilder<'b> {
 
     /// Changes the code.
     pub fn set_code(&mut self, code: u8) {
-        self.buf[1] = code;
+        // `new` made sure of the header: no bounds-check panic at each inlined use.
+        if let Some(c) = self.buf.get_mut(1) {
+            *c = code;
+        }
     }
 
     /// The code set so far.
@@ -419,6 +423,7 @@ impl<'b> MessageBuilder<'b> {
     }
 
     /// Appends a uint option in its shortest encoding.
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub fn option_uint(&mut self, number: u16, value: u32) -> Result<(), BuildError> {
         let mut b = [0; 4];
         self.option(number, encode_uint(value, &mut b))
@@ -464,7 +469,10 @@ impl<'b> MessageBuilder<'b> {
         if self.payload_len == 0 {
             return self.len;
         }
-        self.buf[self.len] = 0xff;
+        // A payload was accepted by `set_payload_len`, so the marker's byte exists.
+        if let Some(m) = self.buf.get_mut(self.len) {
+            *m = 0xff;
+        }
         self.len + 1 + self.payload_len
     }
 }

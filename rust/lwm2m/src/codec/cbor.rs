@@ -31,6 +31,7 @@ pub(super) const EPOCH: u64 = 1;
 // ---- writing ----
 
 /// Writes a head with the shortest encoding of `arg`.
+#[inline(never)] // one copy instead of one per use: smaller (`make size`)
 pub(super) fn head(w: &mut Writer<'_>, major: u8, arg: u64) -> Result<()> {
     let mut b = [0u8; 9];
     let (info, n) = match arg {
@@ -55,6 +56,7 @@ pub(super) fn int(w: &mut Writer<'_>, v: i64) -> Result<()> {
 }
 
 /// Writes a text (`major` [`TEXT`]) or byte ([`BYTES`]) string.
+#[inline(never)] // one copy instead of one per use: smaller (`make size`)
 pub(super) fn string(w: &mut Writer<'_>, major: u8, s: &[u8]) -> Result<()> {
     head(w, major, s.len() as u64)?;
     w.write(s)
@@ -135,6 +137,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub(super) fn head(&mut self) -> Result<Head> {
         let b = *self.take(1)?.first().ok_or(Error::BadRequest)?;
         let (major, info) = (b >> 5, b & 0x1f);

@@ -88,9 +88,20 @@ fn order_key(f: f64) -> Option<i64> {
 }
 
 /// `a.partial_cmp(&b)` on the bits: thresholds are checked on every value change, and on
-/// FPU-less targets this keeps the soft-float compare routines out of the firmware.
+/// FPU-less targets this keeps the soft-float compare routines out of the firmware. Outlined:
+/// inlined at each of its eight uses it cost 300-400 B of flash (`make size`).
+#[inline(never)]
 fn compare(a: f64, b: f64) -> Option<core::cmp::Ordering> {
     Some(order_key(a)?.cmp(&order_key(b)?))
+}
+
+/// `a == b` for optional numbers (IEEE equality: `-0.0` equals `0.0`, NaN equals nothing),
+/// through [`compare`]: keeps the soft-float equality routine out of the firmware.
+pub(crate) fn same(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => compare(a, b) == Some(core::cmp::Ordering::Equal),
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }
 
 /// Whose attributes: a Short Server ID, or with `c2c` also a requesting client (values above
@@ -127,14 +138,20 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(ssid: Owner, path: Path, a: &Attributes) -> Self {
-        let mut e = Entry {
+    /// No attribute set by `ssid` at `path`.
+    fn empty(ssid: Owner, path: Path) -> Self {
+        Entry {
             ssid,
             path,
             set: 0,
             ints: [0; 4],
             nums: [0.0; 3],
-        };
+        }
+    }
+
+    #[cfg(test)]
+    fn new(ssid: Owner, path: Path, a: &Attributes) -> Self {
+        let mut e = Entry::empty(ssid, path);
         for (i, v) in [a.pmin, a.pmax, a.epmin, a.epmax].into_iter().enumerate() {
             if let (Some(v), Some(slot)) = (v, e.ints.get_mut(i)) {
                 *slot = v;
@@ -165,6 +182,12 @@ impl Entry {
     }
 }
 
+/// The Write-Attributes names, in the order of [`Entry`]'s presence bits: the first `INTS`
+/// are the periods in `Entry::ints`, the rest the thresholds in `Entry::nums`.
+const NAMES: [&str; 7] = ["pmin", "pmax", "epmin", "epmax", "gt", "lt", "st"];
+/// Number of integer attributes (the periods) at the start of [`NAMES`].
+const INTS: usize = 4;
+
 /// Attributes per (server, path).
 #[derive(Debug, Default)]
 pub(crate) struct AttributeStore {
@@ -172,13 +195,13 @@ pub(crate) struct AttributeStore {
 }
 
 impl AttributeStore {
-    /// Attributes set exactly at `path` for `ssid`.
-    pub fn get(&self, ssid: Owner, path: &Path) -> Attributes {
+    /// The packed entry set exactly at `path` for `ssid` (an empty one if none is).
+    fn entry(&self, ssid: Owner, path: &Path) -> Entry {
         self.entries
             .iter()
             .find(|e| e.ssid == ssid && e.path == *path)
-            .map(Entry::attributes)
-            .unwrap_or_default()
+            .copied()
+            .unwrap_or_else(|| Entry::empty(ssid, *path))
     }
 
     /// Effective attributes for `path`: the most specific level wins, then the server
@@ -190,7 +213,7 @@ impl AttributeStore {
         default_pmin: u32,
         default_pmax: u32,
     ) -> Attributes {
-        let mut acc = Entry::new(ssid, *path, &Attributes::default());
+        let mut acc = Entry::empty(ssid, *path);
         // Most specific level first: an attribute set there hides the same one further up.
         for len in (1..=path.len()).rev() {
             let Some(e) = self
@@ -223,14 +246,18 @@ impl AttributeStore {
         a
     }
 
+    #[cfg(test)]
     fn set(&mut self, ssid: Owner, path: &Path, attrs: Attributes) -> Result<()> {
-        self.retain(&|e| !(e.ssid == ssid && e.path == *path));
-        if attrs.is_empty() {
+        self.put(Entry::new(ssid, *path, &attrs))
+    }
+
+    /// Replaces what its owner set at its path with `e` (nothing left when `e` holds none).
+    fn put(&mut self, e: Entry) -> Result<()> {
+        self.retain(&|x| !(x.ssid == e.ssid && x.path == e.path));
+        if e.set == 0 {
             return Ok(());
         }
-        self.entries
-            .push(Entry::new(ssid, *path, &attrs))
-            .map_err(|_| Error::ServiceUnavailable)
+        self.entries.push(e).map_err(|_| Error::ServiceUnavailable)
     }
 
     /// Forgets everything set by a server.
@@ -291,52 +318,45 @@ impl Engine<'_> {
         }
         self.check_read_target(caller, &path)?;
         let ssid = owner_of(caller);
-        let mut a = self.attributes.get(ssid, &path);
+        // Edited in the packed form: the position of a name in `NAMES` is its presence bit.
+        let mut e = self.attributes.entry(ssid, &path);
         for q in req.uri_query() {
             let (name, value) = match q.iter().position(|&c| c == b'=') {
                 Some(i) => (&q[..i], Some(&q[i + 1..])),
                 None => (q, None),
             };
-            let int = |v: Option<&[u8]>| -> Result<Option<u32>> {
-                v.map(|v| parse_u32(v).ok_or(Error::BadRequest)).transpose()
-            };
-            let num = |v: Option<&[u8]>| -> Result<Option<f64>> {
-                v.map(|v| parse_number(v).ok_or(Error::BadRequest))
-                    .transpose()
-            };
-            match name {
-                b"pmin" => a.pmin = int(value)?,
-                b"pmax" => a.pmax = int(value)?,
-                b"epmin" => a.epmin = int(value)?,
-                b"epmax" => a.epmax = int(value)?,
-                b"gt" | b"lt" | b"st" => {
-                    // Thresholds only make sense on a numeric resource.
-                    let numeric = path.len() >= 3
-                        && matches!(
-                            self.type_of(&path),
-                            Some(
-                                crate::value::DataType::Integer
-                                    | crate::value::DataType::Float
-                                    | crate::value::DataType::Unsigned
-                            )
-                        );
-                    if !numeric {
-                        return Err(Error::BadRequest);
-                    }
-                    let v = num(value)?;
-                    match name {
-                        b"gt" => a.gt = v,
-                        b"lt" => a.lt = v,
-                        _ => a.st = v,
-                    }
+            let i = NAMES
+                .iter()
+                .position(|n| n.as_bytes() == name)
+                .ok_or(Error::BadRequest)?;
+            // Thresholds (gt, lt, st) only make sense on a numeric resource.
+            if i >= INTS
+                && !(path.len() >= 3
+                    && matches!(
+                        self.type_of(&path),
+                        Some(
+                            crate::value::DataType::Integer
+                                | crate::value::DataType::Float
+                                | crate::value::DataType::Unsigned
+                        )
+                    ))
+            {
+                return Err(Error::BadRequest);
+            }
+            let bit = 1u8 << i;
+            e.set &= !bit;
+            if let Some(v) = value {
+                match e.ints.get_mut(i) {
+                    Some(slot) => *slot = parse_u32(v).ok_or(Error::BadRequest)?,
+                    None => e.nums[i - INTS] = parse_number(v).ok_or(Error::BadRequest)?,
                 }
-                _ => return Err(Error::BadRequest),
+                e.set |= bit;
             }
         }
-        if !a.valid() {
+        if !e.attributes().valid() {
             return Err(Error::BadRequest);
         }
-        self.attributes.set(ssid, &path, a)?;
+        self.attributes.put(e)?;
         resp.set_code(code::CHANGED);
         Ok(())
     }
@@ -357,10 +377,26 @@ impl Engine<'_> {
             .effective(owner_of(caller), path, pmin, pmax)
     }
 
-    /// Attributes set exactly at `path` by `caller` (for Discover).
+    /// Appends the attributes `caller` set exactly at `path` to a Discover link, in the order
+    /// of [`NAMES`] (read from the packed entry: no [`Attributes`] built per link).
     #[cfg(feature = "discover")]
-    pub(crate) fn attributes_at(&self, caller: Caller, path: &Path) -> Attributes {
-        self.attributes.get(owner_of(caller), path)
+    pub(crate) fn push_link_attrs(
+        &self,
+        caller: Caller,
+        path: &Path,
+        list: &mut heapless::Vec<crate::codec::link::LinkAttr<'_>, 9>,
+    ) {
+        use crate::codec::link::LinkAttr;
+        let e = self.attributes.entry(owner_of(caller), path);
+        for (i, name) in NAMES.into_iter().enumerate() {
+            if e.set & (1 << i) == 0 {
+                continue;
+            }
+            let _ = list.push(match e.ints.get(i) {
+                Some(&v) => LinkAttr::Uint(name, v.into()),
+                None => LinkAttr::Float(name, e.nums[i - INTS]),
+            });
+        }
     }
 }
 
@@ -390,6 +426,31 @@ mod tests {
                 assert_eq!(compare(a, b), a.partial_cmp(&b), "{a} {b}");
             }
         }
+    }
+
+    #[test]
+    fn same_is_ieee_equality() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -5e-324,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1.0000000000000002,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(same(Some(a), Some(b)), a == b, "{a} {b}");
+                assert_eq!(same(Some(a), Some(b)), Some(a) == Some(b), "{a} {b}");
+            }
+            assert!(!same(Some(a), None) && !same(None, Some(a)));
+        }
+        assert!(same(None, None));
     }
 
     #[test]

@@ -221,6 +221,7 @@ impl Engine<'_> {
         self.c2c.client.by_short_id(cid)
     }
 
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub(crate) fn c2c_object(&self, id: u16) -> Option<&dyn Object> {
         Some(match id {
             CLIENT_SECURITY => &self.c2c.security,
@@ -231,6 +232,7 @@ impl Engine<'_> {
         })
     }
 
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub(crate) fn c2c_object_mut(&mut self, id: u16) -> Option<&mut dyn Object> {
         Some(match id {
             CLIENT_SECURITY => &mut self.c2c.security,

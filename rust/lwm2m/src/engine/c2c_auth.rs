@@ -264,12 +264,13 @@ impl Engine<'_> {
                 Phase::Retry(Some(t)) if t <= now => e.phase = Phase::Queued,
                 _ => {}
             }
-            let e = self.c2c.auth.entries[i].clone();
+            // Borrowed, not copied (host name and grants are most of the entry).
+            let e = &self.c2c.auth.entries[i];
             if e.phase != Phase::Queued || !self.registered(e.ssid) {
                 continue;
             }
             let token = self.new_token();
-            let len = build(&e, &token, buf)?;
+            let len = build(&self.c2c.auth.entries[i], &token, buf)?;
             let e = &mut self.c2c.auth.entries[i];
             e.phase = Phase::Sent(token);
             e.tries = e.tries.saturating_add(1);

@@ -112,26 +112,12 @@ impl Engine<'_> {
         self.c2c_after_write(&Path::instance(oid, inst), now);
         self.observations.mark_changed(&Path::object(oid), now);
         resp.set_code(code::CREATED);
-        let mut num = [0u8; 5];
+        let mut num = [0u8; 10];
         for id in [oid, inst] {
-            let s = fmt_u16(id, &mut num);
+            let s = super::register::fmt_u32(id.into(), &mut num);
             resp.option(option::LOCATION_PATH, s)
                 .map_err(|_| Error::InternalServerError)?;
         }
         Ok(())
     }
-}
-
-/// Decimal digits of `v` in `buf`.
-pub(crate) fn fmt_u16(mut v: u16, buf: &mut [u8; 5]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }

@@ -3,7 +3,6 @@
 //! set at that level.
 
 use super::access::DISCOVER;
-use super::attributes::Attributes;
 use super::read::respond_windowed;
 use super::Engine;
 use crate::coap::{content_format as cf, Block, MessageBuilder};
@@ -57,23 +56,19 @@ impl Engine<'_> {
     ) -> Result<()> {
         let oid = path.ids()[0];
         let mut first = true;
-        let mut link = |w: &mut Writer<'_>,
-                        p: &Path,
-                        extra: Option<LinkAttr<'_>>,
-                        attrs: Attributes|
-         -> Result<()> {
+        let mut link = |w: &mut Writer<'_>, p: &Path, extra: Option<LinkAttr<'_>>| -> Result<()> {
             let mut list: heapless::Vec<LinkAttr<'_>, 9> = heapless::Vec::new();
             if let Some(e) = extra {
                 let _ = list.push(e);
             }
-            push_attrs(&mut list, &attrs);
+            self.push_link_attrs(caller, p, &mut list);
             write_link(w, first, p, &list)?;
             first = false;
             Ok(())
         };
         if path.len() == 1 {
             let ver = obj.def().version.map(|v| LinkAttr::Token("ver", v));
-            link(w, path, ver, self.attributes_at(caller, path))?;
+            link(w, path, ver)?;
         }
         let mut cur = None;
         while let Some(inst) = obj.next_instance(cur) {
@@ -85,7 +80,7 @@ impl Engine<'_> {
             }
             let ip = Path::instance(oid, inst);
             if path.len() <= 2 {
-                link(w, &ip, None, self.attributes_at(caller, &ip))?;
+                link(w, &ip, None)?;
             }
             for r in obj.def().resources {
                 if path.resource_id().is_some_and(|x| x != r.id) || !obj.has_resource(inst, r.id) {
@@ -103,36 +98,17 @@ impl Engine<'_> {
                 } else {
                     None
                 };
-                link(w, &rp, dim, self.attributes_at(caller, &rp))?;
+                link(w, &rp, dim)?;
                 if r.multiple && path.len() == 3 {
                     let mut c = None;
                     while let Some(ri) = obj.next_resource_instance(inst, r.id, c) {
                         c = Some(ri);
                         let rip = Path::resource_instance(oid, inst, r.id, ri);
-                        link(w, &rip, None, self.attributes_at(caller, &rip))?;
+                        link(w, &rip, None)?;
                     }
                 }
             }
         }
         Ok(())
-    }
-}
-
-fn push_attrs<'x>(list: &mut heapless::Vec<LinkAttr<'x>, 9>, a: &Attributes) {
-    let ints = [
-        ("pmin", a.pmin),
-        ("pmax", a.pmax),
-        ("epmin", a.epmin),
-        ("epmax", a.epmax),
-    ];
-    for (n, v) in ints {
-        if let Some(v) = v {
-            let _ = list.push(LinkAttr::Uint(n, v.into()));
-        }
-    }
-    for (n, v) in [("gt", a.gt), ("lt", a.lt), ("st", a.st)] {
-        if let Some(v) = v {
-            let _ = list.push(LinkAttr::Float(n, v));
-        }
     }
 }

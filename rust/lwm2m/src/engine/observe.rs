@@ -249,13 +249,15 @@ impl Engine<'_> {
     pub(crate) fn poll_notifications(&mut self, now: Millis, buf: &mut [u8]) -> Option<Outgoing> {
         let n = self.observations.list.len();
         for i in 0..n {
-            let o = self.observations.list[i].clone();
-            if self.due_at(&o).is_none_or(|t| t > now) {
+            // Borrowed, not copied: the observer list is engine RAM and a copy costs code too.
+            let o = &self.observations.list[i];
+            if self.due_at(o).is_none_or(|t| t > now) {
                 continue;
             }
             if o.recheck {
+                let gone = self.check_observed(o).is_err();
                 self.observations.list[i].recheck = false;
-                if self.check_observed(&o).is_err() {
+                if gone {
                     return self.build_notification(i, now, None, buf);
                 }
                 if self
@@ -265,6 +267,7 @@ impl Engine<'_> {
                     continue;
                 }
             }
+            let o = &self.observations.list[i];
             let a = self.effective_attributes(caller_of(o.peer.identity), &o.path);
             let pmax_due = a
                 .pmax
@@ -273,7 +276,7 @@ impl Engine<'_> {
             let value = self.numeric_value(&o.path);
             let mut changed = o.changed;
             // epmax: re-evaluate values that may change without being reported.
-            if !changed && value.is_some() && value != o.last() {
+            if !changed && value.is_some() && !super::attributes::same(value, o.last()) {
                 changed = true;
             }
             let trigger = changed
@@ -299,7 +302,8 @@ impl Engine<'_> {
         value: Option<f64>,
         buf: &mut [u8],
     ) -> Option<Outgoing> {
-        let o = self.observations.list[i].clone();
+        let o = &self.observations.list[i];
+        let endpoint = o.peer.endpoint;
         let seq = (o.seq + 1) & 0x00ff_ffff;
         let confirmable = seq.is_multiple_of(CON_EVERY);
         let mtype = if confirmable {
@@ -308,7 +312,7 @@ impl Engine<'_> {
             MessageType::Non
         };
         let mut b = MessageBuilder::new(buf, mtype, code::CONTENT, 0, &o.token).ok()?;
-        let result = self.check_observed(&o).and_then(|()| {
+        let result = self.check_observed(o).and_then(|()| {
             let tree = Tree {
                 engine: self,
                 caller: caller_of(o.peer.identity),
@@ -316,7 +320,7 @@ impl Engine<'_> {
             // One path or many: the records of each (for one, the same as the tree's).
             let src = Composite {
                 tree: &tree,
-                paths: self.observations.paths(&o),
+                paths: self.observations.paths(o),
             };
             respond_records(o.format, &o.path, &src, None, Some(seq), &mut b)
         });
@@ -338,7 +342,7 @@ impl Engine<'_> {
             slot.set_last(value);
         }
         Some(Outgoing {
-            dest: super::Destination::Endpoint(o.peer.endpoint),
+            dest: super::Destination::Endpoint(endpoint),
             len,
             confirmable,
         })

@@ -197,18 +197,20 @@ impl Engine<'_> {
     /// [`SendOutcome::NotSent`].
     pub(crate) fn poll_send(&mut self, buf: &mut [u8]) -> Option<Outgoing> {
         for i in 0..self.sends.entries.len() {
-            let e = self.sends.entries[i].clone();
+            // Borrowed, not copied (its paths are most of the entry).
+            let e = &self.sends.entries[i];
             if e.phase != Phase::Queued {
                 continue;
             }
-            let muted = self.server.by_ssid(e.ssid).is_none_or(|s| s.mute_send);
-            let built = if !self.send_registered(e.ssid) {
+            let ssid = e.ssid;
+            let muted = self.server.by_ssid(ssid).is_none_or(|s| s.mute_send);
+            let built = if !self.send_registered(ssid) {
                 Err(SendError::NotRegistered)
             } else if muted {
                 Err(SendError::Muted)
             } else {
                 let token = self.new_token();
-                self.build_send(&e, &token, buf)
+                self.build_send(&self.sends.entries[i], &token, buf)
                     .map(|len| (token, len))
                     .map_err(SendError::Data)
             };
@@ -217,7 +219,7 @@ impl Engine<'_> {
                 Ok((token, len)) => {
                     entry.phase = Phase::Sent(token);
                     return Some(Outgoing {
-                        dest: Destination::Server(e.ssid),
+                        dest: Destination::Server(ssid),
                         len,
                         confirmable: true,
                     });

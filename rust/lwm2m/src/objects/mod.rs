@@ -48,7 +48,9 @@ impl<T: HasId, const N: usize> Instances<T, N> {
         Instances(heapless::Vec::new())
     }
 
-    /// The instance with this ID.
+    /// The instance with this ID. Outlined (one copy per instance type instead of one per use:
+    /// 40-200 B less, `make size`).
+    #[inline(never)]
     pub fn get(&self, id: u16) -> Option<&T> {
         self.0.iter().find(|i| i.id() == id)
     }

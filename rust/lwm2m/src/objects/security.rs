@@ -125,6 +125,7 @@ impl Security {
     }
 
     /// The bootstrap server's instance.
+    #[inline(never)] // one copy instead of one per use: smaller (`make size`)
     pub fn bootstrap(&self) -> Option<&SecurityInstance> {
         self.instances.iter().find(|s| s.bootstrap)
     }
