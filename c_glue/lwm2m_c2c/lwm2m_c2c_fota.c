@@ -77,6 +77,18 @@ int lwm2m_c2c_glue_fw_write(size_t offset, const uint8_t *data, size_t len)
     /* The slot image starts with its riotboot header, whose magic number flashwrite writes
      * last (at finish): the first RIOTBOOT_FLASHWRITE_SKIPLEN bytes are checked, not
      * written. */
+    if (offset == 0 && len >= sizeof(riotboot_hdr_t)) {
+        /* The bootloader starts the valid slot of the higher version: an image not above the
+         * running one would never boot (and would make lwm2m_c2c_glue_fw_boot_result lie). */
+        riotboot_hdr_t hdr;
+        memcpy(&hdr, data, sizeof(hdr));
+        uint32_t running = riotboot_slot_get_hdr(riotboot_slot_current())->version;
+        if (hdr.version <= running) {
+            printf("lwm2m: firmware version %" PRIu32 " is not above the running %" PRIu32 "\n",
+                   hdr.version, running);
+            return -EINVAL;
+        }
+    }
     if (offset < RIOTBOOT_FLASHWRITE_SKIPLEN) {
         static const uint8_t magic[4] = { 'R', 'I', 'O', 'T' };
         size_t skip = RIOTBOOT_FLASHWRITE_SKIPLEN - offset;
@@ -119,6 +131,19 @@ const char *lwm2m_c2c_glue_fw_running(void)
                  riotboot_slot_get_hdr(slot)->version);
     }
     return version;
+}
+
+int lwm2m_c2c_glue_fw_boot_result(void)
+{
+    /* The other slot holds a valid image of a lower version: the running one replaced it,
+     * and only images above the running version are taken (lwm2m_c2c_glue_fw_write), so an
+     * update brought the running image in (or it was flashed over an older slot by hand). */
+    int other = riotboot_slot_other();
+    if (riotboot_slot_validate(other) != 0) {
+        return 0;
+    }
+    return riotboot_slot_get_hdr(other)->version <
+           riotboot_slot_get_hdr(riotboot_slot_current())->version;
 }
 
 int lwm2m_c2c_glue_fw_update(void)
@@ -208,6 +233,12 @@ void lwm2m_c2c_glue_fw_abort(void)
 const char *lwm2m_c2c_glue_fw_running(void)
 {
     return NULL;
+}
+
+int lwm2m_c2c_glue_fw_boot_result(void)
+{
+    /* A file is installed by whoever reads it: nothing to learn at boot. */
+    return 0;
 }
 
 int lwm2m_c2c_glue_fw_update(void)

@@ -720,6 +720,8 @@ extern int lwm2m_c2c_glue_fw_update(void);
 
 extern const char *lwm2m_c2c_glue_fw_running(void);
 
+extern int lwm2m_c2c_glue_fw_boot_result(void);
+
 /**
  * `CONFIG_LWM2M_FOTA_PULL_BLOCK` (C glue, lwm2m_c2c_fota.c).
  */

@@ -6,13 +6,14 @@
 //! The engine verifies the package's length and SHA-256 before it calls `finish`, so the
 //! riotboot backend writes the slot's magic number (which makes it bootable) only for a good
 //! image. Update with riotboot answers first and reboots after `CONFIG_LWM2M_FOTA_REBOOT_DELAY_MS`
-//! (the outcome is `Pending`: the rebooted firmware registers anew, in State Idle, with the new
-//! slot's version as its Firmware Version /3/0/3); with the file backend it reports success.
+//! (the outcome is `Pending`: the rebooted firmware registers anew, in State Idle with Update
+//! Result 1 when the other slot holds an older valid image, and with the new slot's version as
+//! its Firmware Version /3/0/3); with the file backend it reports success.
 
 use core::ffi::{c_char, c_int, CStr};
 
 use lwm2m::engine::Engine;
-use lwm2m::firmware::{Firmware, FirmwareSink, SinkError, UpdateOutcome};
+use lwm2m::firmware::{Firmware, FirmwareSink, SinkError, UpdateOutcome, UpdateResult};
 use static_cell::StaticCell;
 
 use crate::ev::ev;
@@ -26,6 +27,16 @@ pub(crate) fn attach(engine: &mut Engine<'static>) -> bool {
         return false;
     };
     let fw = Firmware::new(sink);
+    // After a riotboot update the object starts with Update Result 1 (the glue tells it from
+    // the slots' headers; there is no other record of the attempt).
+    // SAFETY: plain C call.
+    let booted = unsafe { lwm2m_c2c_glue_fw_boot_result() } == 1;
+    ev!("fota_boot result={}", u8::from(booted));
+    let fw = if booted {
+        fw.with_result(UpdateResult::Success)
+    } else {
+        fw
+    };
     // Pull (LWM2M_FOTA_PULL=1): resource 8 lists what `fota_pull` fetches.
     #[cfg(feature = "fota-pull")]
     let fw = fw.with_pull(crate::fota_pull::PROTOCOLS);
@@ -43,6 +54,7 @@ extern "C" {
     fn lwm2m_c2c_glue_fw_abort();
     fn lwm2m_c2c_glue_fw_update() -> c_int;
     fn lwm2m_c2c_glue_fw_running() -> *const c_char;
+    fn lwm2m_c2c_glue_fw_boot_result() -> c_int;
 }
 
 /// The running image as the glue names it (riotboot: slot and version), for the Device
