@@ -37,6 +37,7 @@ lint:
 ## Then every committed fuzz corpus file (rust/lwm2m/fuzz/seeds/<target>/) through its target.
 test-rust:
 	$(CARGO) test --workspace
+	$(CARGO) test -p lwm2m-oscore --features aead-ccm-only --lib
 	$(FUZZ_CARGO) test --no-default-features
 
 ## The engine must build for the device target, without std and without a heap.
