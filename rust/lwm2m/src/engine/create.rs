@@ -27,6 +27,7 @@ impl Engine<'_> {
     }
 
     /// Create.
+    #[inline(never)] // own frame: the request path's stack stays below 2 KiB (`make size`)
     pub(crate) fn create(
         &mut self,
         caller: Caller,

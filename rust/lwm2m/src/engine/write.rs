@@ -163,6 +163,7 @@ impl Engine<'_> {
 
     /// Write-Composite: iPATCH on `/` with records anywhere; all validated before any is
     /// applied.
+    #[inline(never)] // own frame: the request path's stack stays below 2 KiB (`make size`)
     pub(crate) fn write_composite(
         &mut self,
         caller: Caller,
