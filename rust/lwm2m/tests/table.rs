@@ -4,6 +4,7 @@
 
 use lwm2m::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use lwm2m::objects::table::{Check, FieldMut, FieldRef, Guard, Table};
+use lwm2m::objects::{Bytes, Len, Text};
 use lwm2m::value::DataType as T;
 use lwm2m::{Error, Value};
 
@@ -78,17 +79,17 @@ fn table(guard: Guard, local_only: u32, exact_ri: bool) -> Table {
 /// One instance of the test table.
 #[derive(Default)]
 struct Inst {
-    len: heapless::String<4>,
-    text: heapless::String<3>,
-    binding: heapless::String<2>,
+    len: Text<4>,
+    text: Text<3>,
+    binding: Text<2>,
     int: u8,
     one_of: u16,
     u32: u32,
     i32: i32,
     link: Option<(u16, u16)>,
-    entries: heapless::Vec<(u16, u16), 2>,
+    entries: heapless::Vec<(u16, u16), 2, Len>,
     bool: bool,
-    bytes: heapless::Vec<u8, 2>,
+    bytes: Bytes<2>,
 }
 
 fn field(i: &Inst, res: u16) -> Option<FieldRef<'_>> {

@@ -59,7 +59,7 @@ pub struct AccessResult {
     /// The server asked.
     pub ssid: u16,
     /// Endpoint name of the hosting client.
-    pub host: heapless::String<ENDPOINT_LEN>,
+    pub host: crate::objects::Text<ENDPOINT_LEN>,
     /// What happened.
     pub outcome: AccessOutcome,
     /// True for an automatic refresh, false for a request of the application.
@@ -81,7 +81,7 @@ enum Phase {
 #[derive(Clone, Debug)]
 struct Entry {
     ssid: u16,
-    host: heapless::String<ENDPOINT_LEN>,
+    host: crate::objects::Text<ENDPOINT_LEN>,
     grants: heapless::Vec<Grant, MAX_ENTRIES>,
     creds: bool,
     refresh: bool,

@@ -132,7 +132,7 @@ pub struct Outgoing {
 
 /// The LwM2M client engine. `'a` is the lifetime of the application objects.
 pub struct Engine<'a> {
-    endpoint: heapless::String<ENDPOINT_LEN>,
+    endpoint: crate::objects::Text<ENDPOINT_LEN>,
     /// Object 0.
     pub(crate) security: Security,
     /// Object 1.
@@ -186,7 +186,7 @@ impl<'a> Engine<'a> {
     fn check(
         endpoint: &str,
         objects: &[&'a mut dyn Object],
-    ) -> Result<heapless::String<ENDPOINT_LEN>> {
+    ) -> Result<crate::objects::Text<ENDPOINT_LEN>> {
         let mut ep = heapless::String::new();
         ep.push_str(endpoint).map_err(|_| Error::BadRequest)?;
         if endpoint.is_empty() || objects.len() + BUILT_IN.len() > MAX_OBJECTS {
@@ -204,7 +204,7 @@ impl<'a> Engine<'a> {
     // Inlined into both constructors, so that `new_in` writes each part straight into its slot.
     #[inline(always)]
     fn build(
-        endpoint: heapless::String<ENDPOINT_LEN>,
+        endpoint: crate::objects::Text<ENDPOINT_LEN>,
         objects: &'a mut [&'a mut dyn Object],
         seed: u64,
     ) -> Self {

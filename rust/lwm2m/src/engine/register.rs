@@ -70,7 +70,7 @@ pub(super) struct Reg {
     ssid: u16,
     state: State,
     token: [u8; 4],
-    location: heapless::String<LOCATION_LEN>,
+    location: crate::objects::Text<LOCATION_LEN>,
     attempts: u8,
     /// Update must carry the object list.
     send_objects: bool,
@@ -409,7 +409,7 @@ impl Engine<'_> {
         reg.token = [0; 4];
         match state {
             State::Registering if ok && resp.code == code::CREATED => {
-                let mut loc: heapless::String<LOCATION_LEN> = heapless::String::new();
+                let mut loc: crate::objects::Text<LOCATION_LEN> = heapless::String::new();
                 let mut fits = true;
                 for seg in resp.option_values(option::LOCATION_PATH) {
                     let seg = core::str::from_utf8(seg).unwrap_or("");

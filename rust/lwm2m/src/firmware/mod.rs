@@ -325,7 +325,7 @@ pub struct Firmware<'s> {
     protocols: &'static [Protocol],
     /// The Package URI of the pull in progress or done (empty otherwise).
     #[cfg(feature = "fota-pull")]
-    uri: heapless::String<FOTA_URI_LEN>,
+    uri: crate::objects::Text<FOTA_URI_LEN>,
 }
 
 impl<'s> Firmware<'s> {

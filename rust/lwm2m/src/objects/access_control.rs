@@ -54,7 +54,7 @@ pub struct AclInstance {
     /// Res 1: object instance ID (65535 = object level, for Create).
     pub instance_id: u16,
     /// Res 2: (Short Server ID, rights); ID 0 holds the default rights.
-    pub acl: heapless::Vec<(u16, u16), MAX_ACL_ENTRIES>,
+    pub acl: heapless::Vec<(u16, u16), MAX_ACL_ENTRIES, super::Len>,
     /// Res 3: Short Server ID of the owner (65535 when managed by bootstrap only).
     pub owner: u16,
 }

@@ -5,7 +5,7 @@
 //! (when a server last refreshed the lifetime, whether it is switched off) in the instance.
 
 use super::table::{Check, FieldMut, FieldRef, Guard, Table};
-use super::{HasId, Instances};
+use super::{HasId, Instances, Text};
 use crate::config::{ENDPOINT_LEN, MAX_CLIENTS};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
@@ -67,9 +67,9 @@ pub struct ClientInstance {
     /// Res 6: store notifications while offline.
     pub storing: bool,
     /// Res 7: binding.
-    pub binding: heapless::String<BINDING_LEN>,
+    pub binding: Text<BINDING_LEN>,
     /// Res 9: endpoint name of the peer client.
-    pub endpoint: heapless::String<ENDPOINT_LEN>,
+    pub endpoint: Text<ENDPOINT_LEN>,
     /// Engine bookkeeping: time (driver milliseconds) of the last lifetime refresh.
     pub refreshed_at: u64,
     /// Engine bookkeeping: the account is off until this time (`u64::MAX`: expired).

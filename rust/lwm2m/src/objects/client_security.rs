@@ -7,7 +7,7 @@
 
 use super::security::mode;
 use super::table::{Check, FieldMut, FieldRef, Guard, Table};
-use super::{HasId, Instances};
+use super::{Bytes, HasId, Instances, Text};
 use crate::config::{KEY_LEN, MAX_CLIENTS, URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::Result;
@@ -41,13 +41,13 @@ pub struct ClientSecurityInstance {
     /// Instance ID.
     pub id: u16,
     /// Res 0: URI of the peer client (`coap://` or `coaps://`).
-    pub uri: heapless::String<URI_LEN>,
+    pub uri: Text<URI_LEN>,
     /// Res 2: security mode ([`mode::PSK`] or [`mode::NOSEC`]).
     pub mode: u8,
     /// Res 3: PSK identity.
-    pub identity: heapless::Vec<u8, KEY_LEN>,
+    pub identity: Bytes<KEY_LEN>,
     /// Res 5: PSK. Never logged.
-    pub secret_key: heapless::Vec<u8, KEY_LEN>,
+    pub secret_key: Bytes<KEY_LEN>,
     /// Res 10: Short Client ID of the matching Client (11001) instance.
     pub short_id: u16,
     /// Res 17: link to an OSCORE (21) instance.

@@ -1,6 +1,6 @@
 //! LwM2M Device object (3), single instance, filled in by the firmware.
 
-use super::{check_len, take};
+use super::{check_len, take, Text};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -75,9 +75,9 @@ pub struct Device {
     /// Seconds added to the clock (set by writing res 13).
     pub time_offset: i64,
     /// Res 14.
-    pub utc_offset: heapless::String<UTC_OFFSET_LEN>,
+    pub utc_offset: Text<UTC_OFFSET_LEN>,
     /// Res 15.
-    pub timezone: heapless::String<TIMEZONE_LEN>,
+    pub timezone: Text<TIMEZONE_LEN>,
     /// Res 17.
     pub device_type: &'static str,
     action: Option<DeviceAction>,

@@ -1,7 +1,7 @@
 //! IPSO Light Control object (3311), multiple instances created and deleted at run time (the
 //! paper's Figure 2 example creates one from a requesting client).
 
-use super::{check_len, set_str, take, HasId, Instances};
+use super::{check_len, set_str, take, HasId, Instances, Text};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -48,9 +48,9 @@ pub struct Light {
     /// Res 5852: seconds since switched on (reset by writing 0).
     pub on_time: i64,
     /// Res 5706.
-    pub colour: heapless::String<COLOUR_LEN>,
+    pub colour: Text<COLOUR_LEN>,
     /// Res 5750.
-    pub application_type: heapless::String<APP_TYPE_LEN>,
+    pub application_type: Text<APP_TYPE_LEN>,
     /// Res 5805, Wh.
     pub cumulative_power: f64,
 }

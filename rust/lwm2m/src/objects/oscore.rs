@@ -4,7 +4,7 @@
 //! contexts of server accounts stay bootstrap-only, which the engine's access rules enforce).
 
 use super::table::{Check, FieldMut, FieldRef, Guard, Table};
-use super::{HasId, Instances};
+use super::{Bytes, HasId, Instances};
 use crate::config::{KEY_LEN, MAX_CLIENTS};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::Result;
@@ -43,19 +43,19 @@ pub struct OscoreInstance {
     /// Instance ID.
     pub id: u16,
     /// Res 0: master secret. Never logged.
-    pub master_secret: heapless::Vec<u8, KEY_LEN>,
+    pub master_secret: Bytes<KEY_LEN>,
     /// Res 1: sender ID.
-    pub sender_id: heapless::Vec<u8, ID_LEN>,
+    pub sender_id: Bytes<ID_LEN>,
     /// Res 2: recipient ID (the `kid` the peer sends).
-    pub recipient_id: heapless::Vec<u8, ID_LEN>,
+    pub recipient_id: Bytes<ID_LEN>,
     /// Res 3: AEAD algorithm (COSE; 10 = AES-CCM-16-64-128).
     pub aead: i32,
     /// Res 4: HKDF algorithm (COSE; -10 = HKDF-SHA256; the LwM2M text's 5 is accepted too).
     pub hmac: i32,
     /// Res 5: master salt.
-    pub master_salt: heapless::Vec<u8, SALT_LEN>,
+    pub master_salt: Bytes<SALT_LEN>,
     /// Res 6: ID context.
-    pub id_context: heapless::Vec<u8, SALT_LEN>,
+    pub id_context: Bytes<SALT_LEN>,
 }
 
 impl core::fmt::Debug for OscoreInstance {

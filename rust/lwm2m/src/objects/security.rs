@@ -2,7 +2,7 @@
 //! local firmware may read or change it; DM servers never see it.
 
 use super::table::{Check, FieldMut, FieldRef, Guard, Table};
-use super::{HasId, Instances};
+use super::{Bytes, HasId, Instances, Text};
 use crate::config::{KEY_LEN, MAX_SERVERS, URI_LEN};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::Result;
@@ -60,17 +60,17 @@ pub struct SecurityInstance {
     /// Instance ID.
     pub id: u16,
     /// Res 0: server URI, e.g. `coap://[2001:db8::1]:5683`.
-    pub uri: heapless::String<URI_LEN>,
+    pub uri: Text<URI_LEN>,
     /// Res 1: this instance is the bootstrap server's.
     pub bootstrap: bool,
     /// Res 2: security mode ([`mode`]).
     pub mode: u8,
     /// Res 3: PSK identity (or public key).
-    pub identity: heapless::Vec<u8, KEY_LEN>,
+    pub identity: Bytes<KEY_LEN>,
     /// Res 4: server public key (unused in PSK / NoSec).
-    pub server_public_key: heapless::Vec<u8, KEY_LEN>,
+    pub server_public_key: Bytes<KEY_LEN>,
     /// Res 5: secret key (PSK). Never logged.
-    pub secret_key: heapless::Vec<u8, KEY_LEN>,
+    pub secret_key: Bytes<KEY_LEN>,
     /// Res 10: Short Server ID of the matching Server instance.
     pub ssid: u16,
     /// Res 11: seconds to wait before the client-initiated bootstrap.

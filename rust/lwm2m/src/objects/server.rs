@@ -3,7 +3,7 @@
 //! acts upon).
 
 use super::table::{Check, FieldMut, FieldRef, Guard, Table};
-use super::{HasId, Instances};
+use super::{HasId, Instances, Text};
 use crate::config::MAX_SERVERS;
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::Result;
@@ -79,7 +79,7 @@ pub struct ServerInstance {
     /// Res 6: store notifications while offline.
     pub storing: bool,
     /// Res 7: binding, e.g. "U".
-    pub binding: heapless::String<BINDING_LEN>,
+    pub binding: Text<BINDING_LEN>,
     /// Res 23: Mute Send (LwM2M 1.1): while true the client sends no Send (`POST /dp`) to
     /// this server ([`Engine::send`](crate::engine::Engine) refuses).
     pub mute_send: bool,

@@ -20,6 +20,7 @@
 //! for a missing instance (4.04).
 
 use super::take;
+use super::Len;
 use crate::dm::{Caller, ObjectDef, ResourceDef};
 use crate::error::{Error, Result};
 use crate::path::ID_NONE;
@@ -115,9 +116,9 @@ pub enum FieldRef<'a> {
 #[derive(Debug)]
 pub enum FieldMut<'a> {
     /// A bounded string.
-    Str(&'a mut StringView),
+    Str(&'a mut StringView<Len>),
     /// Bounded opaque bytes.
-    Bytes(&'a mut VecView<u8>),
+    Bytes(&'a mut VecView<u8, Len>),
     /// A `u8` (range-checked on store).
     U8(&'a mut u8),
     /// A `u16`.
@@ -131,7 +132,7 @@ pub enum FieldMut<'a> {
     /// An optional Object Link.
     Link(&'a mut Option<(u16, u16)>),
     /// Entries of a multiple-instance resource, kept in ascending ID order.
-    Entries(&'a mut VecView<(u16, u16)>),
+    Entries(&'a mut VecView<(u16, u16), Len>),
 }
 
 fn local(caller: Caller) -> bool {
@@ -357,7 +358,7 @@ impl Table {
 
 /// Sets entry `id` of an ascending entry list to `value`, replacing an existing one;
 /// [`Error::ServiceUnavailable`] when the list is full.
-pub fn set_entry(list: &mut VecView<(u16, u16)>, id: u16, value: u16) -> Result<()> {
+pub fn set_entry(list: &mut VecView<(u16, u16), Len>, id: u16, value: u16) -> Result<()> {
     if let Some(e) = list.iter_mut().find(|e| e.0 == id) {
         e.1 = value;
         return Ok(());

@@ -1,6 +1,6 @@
 //! IPSO Temperature object (3303), with `N` sensor instances.
 
-use super::{check_len, set_str, take};
+use super::{check_len, set_str, take, Text};
 use crate::dm::{Caller, Object, ObjectDef, Operations as Op, ResourceDef as R};
 use crate::error::{Error, Result};
 use crate::value::{DataType as T, Value};
@@ -49,7 +49,7 @@ pub struct Sensor {
     /// Res 5602.
     pub max: f64,
     /// Res 5750.
-    pub application_type: heapless::String<APP_TYPE_LEN>,
+    pub application_type: Text<APP_TYPE_LEN>,
 }
 
 /// Object 3303 with `N` instances numbered 0..N.
