@@ -579,7 +579,7 @@ pub unsafe extern "C" fn lwm2m_riot_init(
         #[cfg(feature = "oscore")]
         addr_of_mut!((*state).sec).write(secure::Secure::new());
         #[cfg(feature = "c2c-auth")]
-        addr_of_mut!((*state).ops).write(requester::Ops::new());
+        requester::Ops::init_in(addr_of_mut!((*state).ops));
         #[cfg(feature = "dtls")]
         addr_of_mut!((*state).dtls).write(dtls::Dtls::new());
         #[cfg(feature = "fota-pull")]

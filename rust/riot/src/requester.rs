@@ -176,9 +176,19 @@ pub(crate) struct Ops {
 }
 
 impl Ops {
-    pub(crate) const fn new() -> Self {
-        Ops {
-            ops: [const { None }; MAX_OPS],
+    /// Writes empty operations to `p` one by one: built whole and then moved, the 800 bytes
+    /// (iotlab-m3) were first on the stack of the thread that calls `lwm2m_riot_init`.
+    ///
+    /// # Safety
+    /// `p` is valid for writes and aligned (a field of the driver's static state cell).
+    pub(crate) unsafe fn init_in(p: *mut Ops) {
+        // SAFETY: `p` is valid and aligned (the caller's promise); `ops` is a field of `*p`,
+        // and each `ops.add(i)` for `i < MAX_OPS` an element of that array.
+        unsafe {
+            let ops = core::ptr::addr_of_mut!((*p).ops).cast::<Option<Op>>();
+            for i in 0..MAX_OPS {
+                ops.add(i).write(None);
+            }
         }
     }
 

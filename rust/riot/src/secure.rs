@@ -165,6 +165,7 @@ pub(crate) fn instance<'e>(engine: &'e Engine<'_>, account: Account) -> Option<&
 }
 
 impl Secure {
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Secure {
             ctxs: heapless::Vec::new(),

@@ -62,6 +62,7 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Pending {
             waiting: heapless::Vec::new(),
