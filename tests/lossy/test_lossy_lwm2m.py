@@ -148,19 +148,21 @@ def test_server_killed_and_restarted_with_its_state(tmp_path):
     srv = start_server(tmp_path, "oscore", coap, api, "--state", str(state))
     host = req = None
     # Lifetime 30 s: the clients' Updates (at 15 s) reach the restarted server soon, which
-    # knows no registration (the state holds grants and accounts) and answers 4.04.
+    # knows no registration (the state holds grants and accounts) and answers 4.04. The host
+    # retransmits after 1 s (--ack-timeout), so that the re-registration fits the bound below.
     short = ("--lifetime", "30")
     try:
         with LossyProxy(("127.0.0.1", 0), ("127.0.0.1", coap), loss=0.2, dup=DUP,
                         reorder=REORDER, seed=41) as to_server:
             host_port, host = client(tmp_path, "host-1", to_server.listen[1], "--temperature",
-                                     "1", "--period", "0.3", *short, duration=100)
+                                     "1", "--period", "0.3", "--ack-timeout", "1000", *short,
+                                     duration=150)
             host.wait_for("registered", timeout=30)
             with LossyProxy(("127.0.0.1", 0), ("127.0.0.1", host_port), loss=0.2, dup=DUP,
                             reorder=REORDER, seed=51) as to_host:
                 _, req = client(tmp_path, "req-1", to_server.listen[1], "--c2c-observe",
                                 f"host-1,coap://127.0.0.1:{to_host.listen[1]},/3303/0/5700",
-                                *short, duration=90)
+                                *short, duration=140)
                 wait(lambda: len(notifications(req.output())) >= 3, 40, "3 notifications")
                 _, grants = http(api, "/api/grants")
                 assert len(grants) == 1, grants
@@ -178,9 +180,16 @@ def test_server_killed_and_restarted_with_its_state(tmp_path):
                 # The observation does not go through the server: it keeps delivering.
                 wait(lambda: len(notifications(req.output())) >= before + 5, 20,
                      "5 notifications after the restart")
-                # The host's next Update gets 4.04 and it registers again.
-                wait(lambda: host.output().count("registered ssid=1") > registered, 40,
-                     "the host registered again")
+                # The host's next Update gets 4.04 and it registers again. Bound: the Update is
+                # due at most 15 s after the last one; at 20 % loss each way a transmission's
+                # exchange fails 36 % of the time, and the bound lets the Update and then the
+                # Register each take all 5 transmissions, the last at most
+                # 1 s x 1.5 x (1 + 2 + 4 + 8) = 22.5 s after the first; 5 s margin. The bound
+                # before, 40 s at the default 2 s ACK_TIMEOUT, failed a CI run (2026-12-07) and
+                # 1 of 10 runs here: the proxy dropped the 4.04 to four Update transmissions in
+                # a row, and the fifth went out 37 s after the first.
+                wait(lambda: host.output().count("registered ssid=1") > registered,
+                     15 + 22.5 + 22.5 + 5, "the host registered again")
                 _, clients = http(api, "/api/clients")
                 assert "host-1" in [c["endpoint"] for c in clients], clients
                 body = read_until_done(api, "host-1", "/3/0/0")
