@@ -18,6 +18,10 @@ use tinydtls_sys as sys;
 
 use crate::state::{CallbackState, Credential, CredentialKind};
 
+/// Zeroed bytes after each datagram handed to tinydtls (see `Context::handle_message`): more
+/// than the two bytes its extension parsers read before a length check.
+const TAIL_PADDING: usize = 8;
+
 static TINYDTLS: Mutex<()> = Mutex::new(());
 static INIT: Once = Once::new();
 
@@ -130,8 +134,14 @@ impl Context {
         let Ok(len) = c_int::try_from(datagram.len()) else {
             return;
         };
-        // tinydtls decrypts in place, so it gets a private copy.
-        let mut buf = datagram.to_vec();
+        // tinydtls decrypts in place, so it gets a private copy, with zeroed bytes after the
+        // datagram: its ClientHello / ServerHello extension parsers read the first one or two
+        // bytes of an extension before checking its length, so an empty extension at the end
+        // of a record was read past the datagram (found by `make fuzz`, target dtls_record).
+        // Inside the padding they read zeros, which every length check there then refuses.
+        let mut buf = Vec::with_capacity(datagram.len() + TAIL_PADDING);
+        buf.extend_from_slice(datagram);
+        buf.resize(datagram.len() + TAIL_PADDING, 0);
         let mut session = to_session(peer);
         self.with_state(state, |ctx| {
             // SAFETY: `ctx` is valid, `session` and `buf` live across the call and `len` is
