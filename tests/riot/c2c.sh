@@ -201,8 +201,7 @@ build() { # app [make variables...]
     BIN[$app]=native64-zep
     [[ " $* " == *" LWM2M_ROUTER=1 "* ]] && BIN[$app]=native64-zep-router
     [[ " $* " == *" FORWARDER_RA=1 "* ]] && BIN[$app]=native64-zep-ra
-    # Another module set (vfs) in a bin directory built without it leaves riot-sys' bindings
-    # stale (`cannot find type vfs_DIR in riot_sys`): a directory of its own.
+    # Another module set (vfs): a directory of its own, so that neither build is redone.
     [[ " $* " == *" LWM2M_FOTA=file "* ]] && BIN[$app]=native64-zep-fota
     BIN[$app]=${BIN[$app]}$BIN_SUFFIX
     if ! make -C "$ROOT/apps/$app" BOARD=native64 USE_ZEP=1 BINDIR="$ROOT/apps/$app/bin/${BIN[$app]}" \

@@ -178,6 +178,24 @@ for app in lwm2m-client sensor-c; do
     fi
 done
 
+# A knob that adds RIOT modules, built in a BINDIR used before without them (LWM2M_FOTA=file
+# adds vfs): riot-sys must make its bindings again (RIOT_USEMODULE, c_glue/lwm2m_c2c/Makefile),
+# or riot-wrappers fails with "cannot find ... in crate riot_sys".
+MODSET_BIN="$ROOT/apps/lwm2m-client/bin/native64-modset"
+echo "== build lwm2m-client for native64 into bin/native64-modset, then with LWM2M_FOTA=file there"
+modset_build() { # log, knobs...
+    local log=$1
+    shift
+    make -C "$ROOT/apps/lwm2m-client" BOARD=native64 BINDIR="$MODSET_BIN" "$@" -j"$(nproc)" \
+        >"$WORK/$log" 2>&1 || { tail -30 "$WORK/$log"; return 1; }
+}
+if modset_build build-modset-1.log; then
+    check "a BINDIR built without vfs builds again with LWM2M_FOTA=file (vfs)" \
+        modset_build build-modset-2.log LWM2M_FOTA=file
+else
+    check "lwm2m-client builds for native64 (default knobs)" false
+fi
+
 # Firmware Update pull build (its own BINDIR: another cargo feature set, and the push build
 # above stays as it is).
 if [ "${RIOT_PULL:-1}" != 0 ]; then
