@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 /// Length type of the bounded strings, byte buffers and instance tables of object state:
 /// `u16` rather than `usize` takes 2 bytes less per buffer and table on a 32-bit device (engine
 /// state on thumbv7m in `make size`: c2c-auth 4,848 -> 4,656 B, baseline 2,128 -> 2,072 B), so
-/// the length and pool knobs that size them stay at most 65,535 (`build.rs` says so when one is
-/// larger).
+/// the length and pool knobs that size them stay at most 65,535 (`build.rs` stops with a message
+/// naming the knob when one is larger: `knobs.rs`).
 pub type Len = u16;
 /// A bounded string of object state.
 pub type Text<const N: usize> = heapless::String<N, Len>;
